@@ -1,0 +1,147 @@
+// Package channel owns the message model shared by the runtime and every
+// channel adapter (Telegram, VK, web chat), and the small interfaces through
+// which they meet. It is a leaf: it imports nothing of ours.
+package channel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Name identifies a channel.
+type Name string
+
+// The channels Parley speaks.
+const (
+	Telegram Name = "telegram"
+	VK       Name = "vk"
+	Web      Name = "web"
+)
+
+// Valid reports whether n is one of the known channels.
+func (n Name) Valid() bool { return n == Telegram || n == VK || n == Web }
+
+// Address is a customer's identity on one channel: the Telegram chat id, the
+// VK peer id or the web chat visitor id. Its string form is "telegram:123".
+type Address struct {
+	Channel Name
+	ID      string
+}
+
+func (a Address) String() string { return string(a.Channel) + ":" + a.ID }
+
+// ParseAddress parses the "channel:id" form produced by Address.String.
+func ParseAddress(s string) (Address, error) {
+	ch, id, ok := strings.Cut(s, ":")
+	if !ok || id == "" || !Name(ch).Valid() {
+		return Address{}, fmt.Errorf("channel: bad address %q: want telegram:ID, vk:ID or web:ID", s)
+	}
+	return Address{Channel: Name(ch), ID: id}, nil
+}
+
+// Attachment is a file, image or sticker the customer sent. Parley stores the
+// reference, never the bytes.
+type Attachment struct {
+	Kind string `json:"kind"` // photo, document, audio, voice, sticker, link, ...
+	URL  string `json:"url,omitempty"`
+	Name string `json:"name,omitempty"`
+}
+
+// Inbound is one event from a customer, whatever the channel.
+type Inbound struct {
+	From Address
+	// EventID is the channel's own id of the event ("tg:42" for update_id 42,
+	// "vk:<event_id>", "web:<client message id>"). The runtime processes an
+	// event id once, however often the channel redelivers it.
+	EventID     string
+	Text        string
+	Payload     string // the value of a pressed button, "" for typed text
+	Attachments []Attachment
+	Name        string // the customer's display name as the channel gives it
+	Lang        string // language code the channel reports ("ru", "en"), may be ""
+	Ref         string // deep-link parameter (Telegram /start <ref>, VK ref)
+	At          time.Time
+}
+
+// Button is a choice the bot offers; Value comes back as Inbound.Payload.
+type Button struct {
+	Text  string `json:"text"`
+	Value string `json:"value"`
+}
+
+// Outbound is one reply for a customer.
+type Outbound struct {
+	To Address
+	// Key is the stable id of the outbox entry that carries this message.
+	// Adapters derive platform idempotency from it (VK random_id), so a retry
+	// never posts twice.
+	Key     string
+	Text    string
+	Buttons []Button
+	Image   string // URL of an image to show, may be ""
+	// Sender is "" when the bot answers, or the display name of the human agent.
+	Sender string
+}
+
+// Handler receives inbound events from an adapter. It returns nil only once
+// the event is durably recorded: the adapter acknowledges the event to the
+// platform after that and not before.
+type Handler interface {
+	HandleInbound(ctx context.Context, in Inbound) error
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, in Inbound) error
+
+// HandleInbound calls f.
+func (f HandlerFunc) HandleInbound(ctx context.Context, in Inbound) error { return f(ctx, in) }
+
+// Sender delivers replies on one channel. Send returns nil once the platform
+// accepted the message. Errors that say how to retry are *RetryAfterError
+// and *PermanentError; any other error is retried with backoff.
+type Sender interface {
+	Channel() Name
+	Send(ctx context.Context, out Outbound) error
+}
+
+// TypingSender is implemented by channels that can show "typing...".
+type TypingSender interface {
+	SendTyping(ctx context.Context, to Address) error
+}
+
+// RetryAfterError says the platform asked us to wait before the next try
+// (Telegram 429 retry_after, VK "too many requests").
+type RetryAfterError struct {
+	After time.Duration
+	Err   error
+}
+
+func (e *RetryAfterError) Error() string {
+	return fmt.Sprintf("retry after %s: %v", e.After, e.Err)
+}
+func (e *RetryAfterError) Unwrap() error { return e.Err }
+
+// PermanentError says retrying cannot help (the customer blocked the bot,
+// the message is malformed): the runtime drops the message and records why.
+type PermanentError struct{ Err error }
+
+func (e *PermanentError) Error() string { return "permanent: " + e.Err.Error() }
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// IsPermanent reports whether err is or wraps a *PermanentError.
+func IsPermanent(err error) bool {
+	var p *PermanentError
+	return errors.As(err, &p)
+}
+
+// RetryAfter returns the wait the platform asked for, if err carries one.
+func RetryAfter(err error) (time.Duration, bool) {
+	var r *RetryAfterError
+	if errors.As(err, &r) && r.After > 0 {
+		return r.After, true
+	}
+	return 0, false
+}

@@ -1,0 +1,3 @@
+package cmd
+
+func runInit(args []string, stdio IO) int { return notYet("init", stdio) }

@@ -1,0 +1,76 @@
+// Package cmd owns the parley command line: subcommands, configuration
+// (defaults -> file -> environment -> flags) and the wiring of the runtime,
+// channels, handoff and store with an explicit start and stop order.
+package cmd
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sort"
+)
+
+// IO is what a subcommand reads and writes; tests substitute buffers.
+type IO struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+type command struct {
+	usage string
+	run   func(args []string, stdio IO) int
+}
+
+// commands is the closed set of subcommands; each lives in its own file.
+var commands = map[string]command{
+	"init":    {"init DIR                  write the demo project into DIR", runInit},
+	"lint":    {"lint DIR [--db FILE]      check a project; with --db also stored sessions", runLint},
+	"test":    {"test DIR                  run the project's conversation tests", runTest},
+	"chat":    {"chat DIR [--db FILE] [--channel web|telegram|vk] [--as CONTACT] [--json]", runChat},
+	"serve":   {"serve [DIR]               run the bot on every configured channel", runServe},
+	"backup":  {"backup FILE [--db FILE]   hot copy of the database", runBackup},
+	"nlu":     {"nlu eval intents|sentiment ...  measure understanding on a data set", runNLU},
+	"agents":  {"agents add NAME --role agent|lead|admin", runAgents},
+	"tickets": {"tickets list [--status S] [--json] [--db FILE]", runTickets},
+}
+
+// Main runs the parley command with os.Args and returns the exit code.
+func Main() int {
+	return Run(os.Args[1:], IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
+}
+
+// Run runs one subcommand; exit code 2 means bad usage.
+func Run(args []string, stdio IO) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stdio.Stderr)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	c, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stdio.Stderr, "parley: unknown command %q\n", args[0])
+		usage(stdio.Stderr)
+		return 2
+	}
+	return c.run(args[1:], stdio)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: parley COMMAND [ARGS]")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintln(w, "  parley "+commands[n].usage)
+	}
+}
+
+func notYet(name string, stdio IO) int {
+	fmt.Fprintf(stdio.Stderr, "parley %s: not available in this build yet\n", name)
+	return 1
+}

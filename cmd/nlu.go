@@ -1,0 +1,3 @@
+package cmd
+
+func runNLU(args []string, stdio IO) int { return notYet("nlu", stdio) }

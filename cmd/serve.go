@@ -1,0 +1,3 @@
+package cmd
+
+func runServe(args []string, stdio IO) int { return notYet("serve", stdio) }

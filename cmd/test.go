@@ -1,0 +1,3 @@
+package cmd
+
+func runTest(args []string, stdio IO) int { return notYet("test", stdio) }

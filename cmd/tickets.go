@@ -1,0 +1,3 @@
+package cmd
+
+func runTickets(args []string, stdio IO) int { return notYet("tickets", stdio) }
