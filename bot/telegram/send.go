@@ -1,0 +1,227 @@
+package telegram
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf16"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+	"github.com/parley-chat/parley/bot/channel"
+)
+
+// Bot API limits, counted in UTF-16 code units as Telegram counts them.
+// https://core.telegram.org/bots/api#sendmessage, #sendphoto, #inlinekeyboardbutton
+const (
+	maxText         = 4096
+	maxCaption      = 1024
+	maxCallbackData = 64
+	buttonsPerRow   = 3
+)
+
+// Send delivers one reply. It returns nil once Telegram accepted every part;
+// a *channel.RetryAfterError on flood control (429 retry_after); a
+// *channel.PermanentError when retrying cannot help (400 bad request, 403 the
+// user blocked the bot, an address or message Telegram cannot take); any
+// other error is worth retrying.
+//
+// A reply is one request, or two when it does not fit one: a photo whose
+// caption would exceed 1024 characters goes as the photo then the text, and
+// numbered choices that push a text past 4096 go as a second message. If the
+// second part fails, a retry with the same Outbound.Key resumes after the
+// part Telegram already accepted.
+func (a *Adapter) Send(ctx context.Context, out channel.Outbound) error {
+	chatID, err := chatOf(out.To)
+	if err != nil {
+		return &channel.PermanentError{Err: err}
+	}
+	parts, err := render(chatID, out)
+	if err != nil {
+		return &channel.PermanentError{Err: fmt.Errorf("telegram: %s: %w", out.To, err)}
+	}
+	for i := a.progress.get(out.Key); i < len(parts); i++ {
+		if err := a.wait(ctx, chatID); err != nil {
+			return err
+		}
+		if _, err := a.call(ctx, parts[i].c); err != nil {
+			if i > 0 {
+				a.progress.set(out.Key, i)
+			}
+			err = classify(parts[i].method, err)
+			a.log.Debug().Str("to", out.To.String()).Str("key", out.Key).Err(err).Msg("send failed")
+			return err
+		}
+	}
+	a.progress.clear(out.Key)
+	return nil
+}
+
+// SendTyping shows "typing…" in the chat for about five seconds. It takes a
+// slot of the bot-wide rate but not of the chat's: the reply that follows
+// needs that.
+func (a *Adapter) SendTyping(ctx context.Context, to channel.Address) error {
+	chatID, err := chatOf(to)
+	if err != nil {
+		return &channel.PermanentError{Err: err}
+	}
+	if err := a.global.Wait(ctx); err != nil {
+		return fmt.Errorf("telegram: waiting for the rate limit: %w", err)
+	}
+	_, err = a.call(ctx, tgbotapi.NewChatAction(chatID, tgbotapi.ChatTyping))
+	if err != nil {
+		return classify("sendChatAction", err)
+	}
+	return nil
+}
+
+func (a *Adapter) wait(ctx context.Context, chatID int64) error {
+	if err := a.chats.get(chatID).Wait(ctx); err != nil {
+		return fmt.Errorf("telegram: waiting for the chat's rate limit: %w", err)
+	}
+	if err := a.global.Wait(ctx); err != nil {
+		return fmt.Errorf("telegram: waiting for the bot's rate limit: %w", err)
+	}
+	return nil
+}
+
+func chatOf(to channel.Address) (int64, error) {
+	if to.Channel != channel.Telegram {
+		return 0, fmt.Errorf("telegram: address %s belongs to another channel", to)
+	}
+	id, err := strconv.ParseInt(to.ID, 10, 64)
+	if err != nil || id == 0 {
+		return 0, fmt.Errorf("telegram: address %s: chat id is not a number", to)
+	}
+	return id, nil
+}
+
+// part is one Bot API request of a reply.
+type part struct {
+	method string
+	c      tgbotapi.Chattable
+}
+
+var errEmpty = errors.New("nothing to send: empty text and no image")
+
+// render turns a reply into the requests that carry it. Buttons become an
+// inline keyboard when every value fits callback_data; otherwise numbered
+// choices ("1. Доставка") are appended, which the flow engine accepts as
+// the Nth button.
+func render(chatID int64, out channel.Outbound) ([]part, error) {
+	text := out.Text
+	if out.Sender != "" && strings.TrimSpace(text) != "" {
+		// A human agent answers: say who, the way a chat shows a name.
+		if signed := out.Sender + ":\n" + text; utf16Len(signed) <= maxText {
+			text = signed
+		}
+	}
+	markup, choices := keyboard(out.Buttons)
+	if strings.TrimSpace(text) == "" && out.Image == "" {
+		if len(out.Buttons) == 0 {
+			return nil, errEmpty
+		}
+		return nil, errors.New("buttons without text: Telegram shows a keyboard only under a message")
+	}
+	if n := utf16Len(text); n > maxText {
+		return nil, fmt.Errorf("text of %d characters exceeds Telegram's %d; the runtime must split it", n, maxText)
+	}
+
+	// Numbered choices travel with the text when they fit, else after it.
+	var extra []part
+	if choices != "" {
+		if joined := joinNonEmpty(text, choices); utf16Len(joined) <= maxText {
+			text = joined
+		} else {
+			extra = append(extra, message(chatID, choices, nil))
+		}
+	}
+
+	var parts []part
+	switch {
+	case out.Image != "" && utf16Len(text) <= maxCaption:
+		parts = append(parts, photo(chatID, out.Image, text, markup))
+	case out.Image != "":
+		parts = append(parts, photo(chatID, out.Image, "", nil), message(chatID, text, markup))
+	default:
+		parts = append(parts, message(chatID, text, markup))
+	}
+	return append(parts, extra...), nil
+}
+
+func joinNonEmpty(a, b string) string {
+	if strings.TrimSpace(a) == "" {
+		return b
+	}
+	return a + "\n\n" + b
+}
+
+func message(chatID int64, text string, markup *tgbotapi.InlineKeyboardMarkup) part {
+	m := tgbotapi.NewMessage(chatID, text)
+	if markup != nil {
+		m.ReplyMarkup = *markup
+	}
+	return part{method: "sendMessage", c: m}
+}
+
+func photo(chatID int64, image, caption string, markup *tgbotapi.InlineKeyboardMarkup) part {
+	var file tgbotapi.RequestFileData = tgbotapi.FileURL(image)
+	if id, ok := strings.CutPrefix(image, FileScheme); ok {
+		file = tgbotapi.FileID(id)
+	}
+	p := tgbotapi.NewPhoto(chatID, file)
+	p.Caption = caption
+	if markup != nil {
+		p.ReplyMarkup = *markup
+	}
+	return part{method: "sendPhoto", c: p}
+}
+
+// keyboard renders buttons as an inline keyboard of rows of up to three, or,
+// when a value cannot be callback_data (empty or over 64 bytes) or a label is
+// empty, as numbered text choices.
+func keyboard(buttons []channel.Button) (*tgbotapi.InlineKeyboardMarkup, string) {
+	if len(buttons) == 0 {
+		return nil, ""
+	}
+	fits := true
+	for _, b := range buttons {
+		if b.Value == "" || len(b.Value) > maxCallbackData || strings.TrimSpace(b.Text) == "" {
+			fits = false
+			break
+		}
+	}
+	if !fits {
+		var sb strings.Builder
+		for i, b := range buttons {
+			label := b.Text
+			if strings.TrimSpace(label) == "" {
+				label = b.Value
+			}
+			if i > 0 {
+				sb.WriteByte('\n')
+			}
+			fmt.Fprintf(&sb, "%d. %s", i+1, label)
+		}
+		return nil, sb.String()
+	}
+	var rows [][]tgbotapi.InlineKeyboardButton
+	for start := 0; start < len(buttons); start += buttonsPerRow {
+		var row []tgbotapi.InlineKeyboardButton
+		for _, b := range buttons[start:min(start+buttonsPerRow, len(buttons))] {
+			row = append(row, tgbotapi.NewInlineKeyboardButtonData(b.Text, b.Value))
+		}
+		rows = append(rows, row)
+	}
+	kb := tgbotapi.NewInlineKeyboardMarkup(rows...)
+	return &kb, ""
+}
+
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n += utf16.RuneLen(r)
+	}
+	return n
+}

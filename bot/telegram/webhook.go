@@ -1,0 +1,83 @@
+package telegram
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/parley-chat/parley/bot/channel"
+)
+
+// maxWebhookBody bounds an update; real ones are a few kilobytes.
+const maxWebhookBody = 1 << 20
+
+// WebhookHandler serves POST /hooks/telegram. It checks the secret header
+// first, in constant time (401 on a mismatch), then decodes the update (400
+// when it is not one), hands it to h and answers 200 only after h returned
+// nil; a handler error answers 500 so Telegram delivers the update again.
+// Updates Parley does not act on are answered 200 and dropped.
+//
+// A button press is answered inside the 200 response with an
+// answerCallbackQuery method call, which Telegram executes: it saves a round
+// trip, and the press is recorded by then.
+// https://core.telegram.org/bots/api#making-requests-when-getting-updates
+//
+// Without a webhook secret (poll mode) every request is refused: updates are
+// never accepted unauthenticated.
+func (a *Adapter) WebhookHandler(h channel.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		if len(a.secret) == 0 {
+			http.Error(w, "telegram webhook is not enabled", http.StatusNotFound)
+			return
+		}
+		got := []byte(r.Header.Get(SecretHeader))
+		if subtle.ConstantTimeCompare(got, a.secret) != 1 {
+			a.log.Warn().Str("remote", r.RemoteAddr).Bool("header_present", len(got) > 0).Msg("telegram webhook: wrong secret token")
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
+		if err != nil {
+			status := http.StatusBadRequest
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				status = http.StatusRequestEntityTooLarge
+			}
+			http.Error(w, "cannot read update", status)
+			return
+		}
+		d, err := decodeUpdate(body)
+		if err != nil {
+			a.log.Warn().Err(err).Msg("telegram webhook: malformed update")
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		a.stamp(&d)
+		if d.Ignore != "" {
+			a.log.Debug().Int("update_id", d.UpdateID).Str("reason", d.Ignore).Msg("update acknowledged without handling")
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		if err := h.HandleInbound(r.Context(), d.In); err != nil {
+			a.log.Warn().Int("update_id", d.UpdateID).Err(err).Msg("handler did not record the update; Telegram will redeliver it")
+			http.Error(w, "not recorded, retry", http.StatusInternalServerError)
+			return
+		}
+		if d.CallbackID == "" {
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]string{
+			"method":            "answerCallbackQuery",
+			"callback_query_id": d.CallbackID,
+		})
+	})
+}
