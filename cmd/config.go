@@ -1,0 +1,185 @@
+package cmd
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+)
+
+// Config is everything `parley serve` needs. It is built in this order:
+// defaults, then the config file (parley.yaml in the project directory, or
+// --config FILE), then PARLEY_* environment variables, then flags. Secrets
+// belong in the environment, never in flow files.
+type Config struct {
+	HTTPAddr  string `yaml:"http_addr"`
+	DB        string `yaml:"db"`
+	Flows     string `yaml:"flows"`      // project directory; "" = the demo embedded in the binary
+	PublicURL string `yaml:"public_url"` // where Telegram and VK reach our webhooks
+	LogLevel  string `yaml:"log_level"`
+	LogFormat string `yaml:"log_format"` // json or console
+
+	Telegram TelegramConfig `yaml:"telegram"`
+	VK       VKConfig       `yaml:"vk"`
+	Web      WebConfig      `yaml:"web"`
+	Handoff  HandoffConfig  `yaml:"handoff"`
+
+	// ShutdownTimeout bounds a graceful stop.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// TelegramConfig configures the Telegram channel; it starts when Token is set.
+type TelegramConfig struct {
+	Token         string `yaml:"token"`
+	Mode          string `yaml:"mode"` // poll or webhook
+	APIURL        string `yaml:"api_url"`
+	WebhookSecret string `yaml:"webhook_secret"`
+}
+
+// VKConfig configures the VK channel; it starts when Token is set.
+type VKConfig struct {
+	Token        string `yaml:"token"`
+	GroupID      int64  `yaml:"group_id"`
+	Mode         string `yaml:"mode"` // callback or longpoll
+	APIURL       string `yaml:"api_url"`
+	Secret       string `yaml:"secret"`
+	Confirmation string `yaml:"confirmation"`
+}
+
+// WebConfig configures the web chat, which always runs.
+type WebConfig struct {
+	AllowedOrigins  []string `yaml:"allowed_origins"`
+	MaxMessageBytes int      `yaml:"max_message_bytes"`
+	RatePerSecond   float64  `yaml:"rate_per_second"`
+	Secret          string   `yaml:"secret"` // HMAC key for visitor tokens; generated and kept beside the db when empty
+	IdentitySecret  string   `yaml:"identity_secret"`
+}
+
+// HandoffConfig configures the human queue.
+type HandoffConfig struct {
+	TimeZone     string        `yaml:"time_zone"`
+	Hours        string        `yaml:"hours"` // e.g. "mon-fri 09:00-18:00, sat 10:00-16:00"
+	ReopenWindow time.Duration `yaml:"reopen_window"`
+	AutoAssign   bool          `yaml:"auto_assign"`
+	Capacity     int           `yaml:"capacity"`
+	CSAT         *bool         `yaml:"csat"`
+	DemoAgent    bool          `yaml:"demo_agent"` // create an agent "demo" with a one-time password when none exists
+}
+
+func defaultConfig() Config {
+	return Config{
+		HTTPAddr:        "127.0.0.1:8080",
+		DB:              "./data/parley.db",
+		LogLevel:        "info",
+		LogFormat:       "json",
+		ShutdownTimeout: 15 * time.Second,
+		Telegram:        TelegramConfig{Mode: "poll", APIURL: "https://api.telegram.org"},
+		VK:              VKConfig{Mode: "callback", APIURL: "https://api.vk.com"},
+		Web:             WebConfig{MaxMessageBytes: 4096, RatePerSecond: 1},
+		Handoff:         HandoffConfig{TimeZone: "Europe/Moscow", ReopenWindow: 24 * time.Hour, Capacity: 5},
+	}
+}
+
+// loadConfigFile merges a YAML config file over cfg. Unknown keys are errors,
+// so a typo does not silently leave a default in place.
+func loadConfigFile(cfg *Config, path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := yaml.UnmarshalWithOptions(data, cfg, yaml.Strict()); err != nil {
+		return fmt.Errorf("%s: %s", path, yaml.FormatError(err, false, true))
+	}
+	return nil
+}
+
+// applyEnv overrides cfg from PARLEY_* variables. getenv is os.Getenv in
+// production and a map in tests.
+func applyEnv(cfg *Config, getenv func(string) string) error {
+	str := func(name string, dst *string) {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	str("PARLEY_HTTP_ADDR", &cfg.HTTPAddr)
+	str("PARLEY_DB", &cfg.DB)
+	str("PARLEY_FLOWS", &cfg.Flows)
+	str("PARLEY_PUBLIC_URL", &cfg.PublicURL)
+	str("PARLEY_LOG_LEVEL", &cfg.LogLevel)
+	str("PARLEY_LOG_FORMAT", &cfg.LogFormat)
+	str("PARLEY_TELEGRAM_TOKEN", &cfg.Telegram.Token)
+	str("PARLEY_TELEGRAM_MODE", &cfg.Telegram.Mode)
+	str("PARLEY_TELEGRAM_API_URL", &cfg.Telegram.APIURL)
+	str("PARLEY_TELEGRAM_WEBHOOK_SECRET", &cfg.Telegram.WebhookSecret)
+	str("PARLEY_VK_TOKEN", &cfg.VK.Token)
+	str("PARLEY_VK_MODE", &cfg.VK.Mode)
+	str("PARLEY_VK_API_URL", &cfg.VK.APIURL)
+	str("PARLEY_VK_SECRET", &cfg.VK.Secret)
+	str("PARLEY_VK_CONFIRMATION", &cfg.VK.Confirmation)
+	str("PARLEY_WEB_SECRET", &cfg.Web.Secret)
+	str("PARLEY_WEB_IDENTITY_SECRET", &cfg.Web.IdentitySecret)
+	if v := getenv("PARLEY_WEB_ALLOWED_ORIGINS"); v != "" {
+		cfg.Web.AllowedOrigins = splitList(v)
+	}
+	if v := getenv("PARLEY_VK_GROUP_ID"); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id <= 0 {
+			return fmt.Errorf("PARLEY_VK_GROUP_ID=%q: want a positive number", v)
+		}
+		cfg.VK.GroupID = id
+	}
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// validate reports every problem in cfg at once.
+func (cfg *Config) validate() error {
+	var errs []string
+	if cfg.Telegram.Token != "" {
+		switch cfg.Telegram.Mode {
+		case "poll":
+		case "webhook":
+			if cfg.PublicURL == "" {
+				errs = append(errs, "telegram webhook mode needs PARLEY_PUBLIC_URL")
+			}
+			if cfg.Telegram.WebhookSecret == "" {
+				errs = append(errs, "telegram webhook mode needs PARLEY_TELEGRAM_WEBHOOK_SECRET")
+			}
+		default:
+			errs = append(errs, fmt.Sprintf("PARLEY_TELEGRAM_MODE=%q: want poll or webhook", cfg.Telegram.Mode))
+		}
+	}
+	if cfg.VK.Token != "" {
+		if cfg.VK.GroupID == 0 {
+			errs = append(errs, "vk needs PARLEY_VK_GROUP_ID")
+		}
+		switch cfg.VK.Mode {
+		case "longpoll":
+		case "callback":
+			if cfg.VK.Secret == "" {
+				errs = append(errs, "vk callback mode needs PARLEY_VK_SECRET")
+			}
+			if cfg.VK.Confirmation == "" {
+				errs = append(errs, "vk callback mode needs PARLEY_VK_CONFIRMATION")
+			}
+		default:
+			errs = append(errs, fmt.Sprintf("PARLEY_VK_MODE=%q: want callback or longpoll", cfg.VK.Mode))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("config: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
