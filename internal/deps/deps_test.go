@@ -84,3 +84,30 @@ func permitted(rules []string, dep string) bool {
 	}
 	return false
 }
+
+func TestRulesRefuseUpwardImports(t *testing.T) {
+	for _, c := range []struct {
+		pkg, dep string
+		ok       bool
+	}{
+		{"store", "bot", false},
+		{"store", "flows", false},
+		{"flows/nlu", "flows", false},
+		{"flows/syntax", "store", false},
+		{"flows", "flows/nlu", true},
+		{"bot/telegram", "bot", false},
+		{"bot/telegram", "bot/channel", true},
+		{"handoff", "bot", false},
+		{"handoff", "store", true},
+		{"bot", "handoff", true},
+		{"cmd", "bot", true},
+	} {
+		rules, found := rulesFor(c.pkg)
+		if !found {
+			t.Fatalf("no rule for %s", c.pkg)
+		}
+		if got := permitted(rules, c.dep); got != c.ok {
+			t.Errorf("%s importing %s: permitted = %v, want %v", c.pkg, c.dep, got, c.ok)
+		}
+	}
+}
