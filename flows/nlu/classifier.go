@@ -1,0 +1,353 @@
+package nlu
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// OOSLabel marks an out-of-scope training example: a message the bot must
+// not answer from its FAQ. Examples with this label train an explicit
+// out-of-scope class and tune the out-of-scope threshold.
+const OOSLabel = "oos"
+
+// Example is one labelled training message.
+type Example struct{ Text, Label string }
+
+// Options tune training. The zero value gives the defaults the figures in
+// README.md were measured with.
+type Options struct {
+	// Synonyms maps a canonical word or phrase to variants that mean the same
+	// ("возврат": ["вернуть деньги", "refund"]); variants are replaced by the
+	// canonical form before features are taken, in training and classifying.
+	Synonyms map[string][]string
+	// Epochs of stochastic gradient descent (default 10).
+	Epochs int
+	// LearningRate is the initial SGD step (default 0.5), decayed linearly.
+	LearningRate float64
+	// L2 is the weight decay per step (default 1e-6).
+	L2 float64
+	// CharWeight scales the character n-gram part against the word part
+	// (default 1).
+	CharWeight float64
+	// OOSThreshold, when > 0, fixes the calibrated score under which a message
+	// is out of scope instead of tuning it on held-out training examples.
+	OOSThreshold float64
+	// Seed makes training repeatable (default 1).
+	Seed uint64
+}
+
+func (o Options) withDefaults() Options {
+	if o.Epochs <= 0 {
+		o.Epochs = 10
+	}
+	if o.LearningRate <= 0 {
+		o.LearningRate = 0.5
+	}
+	if o.L2 <= 0 {
+		o.L2 = 1e-6
+	}
+	if o.CharWeight <= 0 {
+		o.CharWeight = 1
+	}
+	if o.Seed == 0 {
+		o.Seed = 1
+	}
+	return o
+}
+
+// Scored is one label with its calibrated probability.
+type Scored struct {
+	Label string
+	Score float64
+}
+
+// Prediction is the classifier's answer for one message.
+type Prediction struct {
+	// Label is the best in-scope label, also when OOS is set, so that a flow
+	// can still ask "did you mean ...?" on a middling score.
+	Label string
+	// Score is Label's calibrated probability in [0, 1].
+	Score float64
+	// OOS says the message is out of scope: the explicit out-of-scope class
+	// won, Score fell under the tuned threshold, or no word was known.
+	OOS bool
+	// Top holds up to five in-scope labels, best first.
+	Top []Scored
+}
+
+// Classifier matches messages to the labels it was trained on. It is
+// immutable after Train and safe for concurrent use.
+type Classifier struct {
+	m           *model
+	temperature float64
+	threshold   float64
+	pool        sync.Pool
+}
+
+// Labels returns the in-scope labels the classifier knows, sorted.
+func (c *Classifier) Labels() []string {
+	out := make([]string, 0, len(c.m.labels))
+	for i, l := range c.m.labels {
+		if i != c.m.oos {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// Threshold returns the calibrated score under which a message is out of scope.
+func (c *Classifier) Threshold() float64 { return c.threshold }
+
+// Temperature returns the softmax temperature fitted on held-out examples.
+func (c *Classifier) Temperature() float64 { return c.temperature }
+
+// Train fits a classifier: TF-IDF over stems, stem bigrams and character
+// 3-5-grams, a multinomial logistic regression trained by SGD, a softmax
+// temperature and an out-of-scope threshold fitted on a stratified fifth of
+// the examples held out, then the final model on all examples. Training is
+// deterministic for a given Options.Seed.
+func Train(examples []Example, opts Options) (*Classifier, error) {
+	opts = opts.withDefaults()
+	if err := validate(examples); err != nil {
+		return nil, err
+	}
+	fit, held := holdout(examples, opts.Seed)
+	var (
+		full, part *model
+		wg         sync.WaitGroup
+	)
+	// The held-out model and the final one are independent: train both at once.
+	wg.Add(1)
+	go func() { defer wg.Done(); full = fitModel(examples, opts) }()
+	if len(held) > 0 {
+		part = fitModel(fit, opts)
+	}
+	wg.Wait()
+	c := &Classifier{m: full, temperature: 1, threshold: defaultThreshold}
+	if part != nil {
+		c.temperature, c.threshold = calibrate(part, held)
+	}
+	if opts.OOSThreshold > 0 {
+		c.threshold = opts.OOSThreshold
+	}
+	c.pool.New = func() any { s := make([]float32, len(full.labels)); return &s }
+	return c, nil
+}
+
+const defaultThreshold = 0.35
+
+func validate(examples []Example) error {
+	if len(examples) == 0 {
+		return errors.New("no training examples")
+	}
+	var errs []error
+	inScope := map[string]bool{}
+	for i, e := range examples {
+		switch {
+		case strings.TrimSpace(e.Label) == "":
+			errs = append(errs, fmt.Errorf("example %d (%q): empty label", i+1, clip(e.Text)))
+		case Normalize(e.Text) == "":
+			errs = append(errs, fmt.Errorf("example %d (label %q): text has no words", i+1, e.Label))
+		case e.Label != OOSLabel:
+			inScope[e.Label] = true
+		}
+		if len(errs) >= 20 {
+			errs = append(errs, errors.New("too many errors"))
+			break
+		}
+	}
+	if len(errs) == 0 && len(inScope) == 0 {
+		errs = append(errs, errors.New("no in-scope examples: every example is labelled "+OOSLabel))
+	}
+	return errors.Join(errs...)
+}
+
+func clip(s string) string {
+	if r := []rune(s); len(r) > 40 {
+		return string(r[:40]) + "…"
+	}
+	return s
+}
+
+// holdout splits off a stratified fifth of each label with at least three
+// examples; labels with fewer stay whole so that no label disappears.
+func holdout(examples []Example, seed uint64) (fit, held []Example) {
+	byLabel := map[string][]int{}
+	var labels []string
+	for i, e := range examples {
+		if _, ok := byLabel[e.Label]; !ok {
+			labels = append(labels, e.Label)
+		}
+		byLabel[e.Label] = append(byLabel[e.Label], i)
+	}
+	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	isHeld := make([]bool, len(examples))
+	n := 0
+	for _, l := range labels {
+		idx := byLabel[l]
+		if len(idx) < 3 {
+			continue
+		}
+		rng.Shuffle(len(idx), func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
+		for _, i := range idx[:max(1, len(idx)/5)] {
+			isHeld[i] = true
+			n++
+		}
+	}
+	if n < 5 {
+		return examples, nil
+	}
+	for i, e := range examples {
+		if isHeld[i] {
+			held = append(held, e)
+		} else {
+			fit = append(fit, e)
+		}
+	}
+	return fit, held
+}
+
+// Classify scores text against every label. It never fails: text without a
+// known word is out of scope.
+func (c *Classifier) Classify(text string) Prediction {
+	bufp := c.pool.Get().(*[]float32)
+	defer c.pool.Put(bufp)
+	logits := *bufp
+	known := c.m.logits(text, logits)
+	probs := softmax(logits, c.temperature)
+	return c.decide(probs, known)
+}
+
+func (c *Classifier) decide(probs []float64, known bool) Prediction {
+	m := c.m
+	order := make([]int, 0, len(probs))
+	for i := range probs {
+		if i != m.oos {
+			order = append(order, i)
+		}
+	}
+	sort.Slice(order, func(a, b int) bool {
+		if probs[order[a]] != probs[order[b]] {
+			return probs[order[a]] > probs[order[b]]
+		}
+		return order[a] < order[b]
+	})
+	best := order[0]
+	p := Prediction{Label: m.labels[best], Score: probs[best]}
+	p.OOS = !known || p.Score < c.threshold || (m.oos >= 0 && probs[m.oos] > p.Score)
+	for _, i := range order[:min(5, len(order))] {
+		p.Top = append(p.Top, Scored{Label: m.labels[i], Score: probs[i]})
+	}
+	return p
+}
+
+func softmax(logits []float32, temperature float64) []float64 {
+	out := make([]float64, len(logits))
+	mx := math.Inf(-1)
+	for i, l := range logits {
+		out[i] = float64(l) / temperature
+		mx = math.Max(mx, out[i])
+	}
+	var sum float64
+	for i := range out {
+		out[i] = math.Exp(out[i] - mx)
+		sum += out[i]
+	}
+	for i := range out {
+		out[i] /= sum
+	}
+	return out
+}
+
+// calibrate fits the softmax temperature that minimises the negative log
+// likelihood of held-out examples, then the out-of-scope threshold: with
+// held-out out-of-scope examples, the one that maximises in-scope accuracy
+// plus out-of-scope recall; without, a low quantile of the scores of correct
+// held-out answers, so that few right answers are lost.
+func calibrate(m *model, held []Example) (temperature, threshold float64) {
+	type row struct {
+		logits []float32
+		y      int // -1: out of scope without an oos class
+		known  bool
+	}
+	rows := make([]row, 0, len(held))
+	for _, e := range held {
+		r := row{logits: make([]float32, len(m.labels)), y: m.labelIndex(e.Label)}
+		r.known = m.logits(e.Text, r.logits)
+		rows = append(rows, r)
+	}
+	nll := func(t float64) float64 {
+		var s float64
+		for _, r := range rows {
+			if r.y >= 0 {
+				s -= math.Log(math.Max(softmax(r.logits, t)[r.y], 1e-12))
+			}
+		}
+		return s
+	}
+	lo, hi := math.Log(0.05), math.Log(20.0)
+	for range 60 { // golden-section search on log T
+		a := hi - (hi-lo)*0.618
+		b := lo + (hi-lo)*0.618
+		if nll(math.Exp(a)) < nll(math.Exp(b)) {
+			hi = b
+		} else {
+			lo = a
+		}
+	}
+	temperature = math.Exp((lo + hi) / 2)
+
+	c := &Classifier{m: m, temperature: temperature}
+	var inScores, oosScores []float64 // best in-scope score; correct in-scope only
+	var nIn, nOOS int
+	for _, r := range rows {
+		probs := softmax(r.logits, temperature)
+		p := c.decide(probs, r.known)
+		forcedOOS := !r.known || (m.oos >= 0 && probs[m.oos] > p.Score)
+		if r.y >= 0 && r.y != m.oos {
+			nIn++
+			if !forcedOOS && m.labels[r.y] == p.Label {
+				inScores = append(inScores, p.Score)
+			}
+			continue
+		}
+		nOOS++
+		if !forcedOOS {
+			oosScores = append(oosScores, p.Score)
+		} else {
+			oosScores = append(oosScores, -1) // caught at any threshold
+		}
+	}
+	slices.Sort(inScores)
+	if nOOS < 5 || nIn == 0 {
+		if len(inScores) == 0 {
+			return temperature, defaultThreshold
+		}
+		q := inScores[len(inScores)/20]
+		return temperature, math.Min(math.Max(q, 0.2), 0.5)
+	}
+	// Candidate thresholds sit just above each observed score.
+	cands := append(slices.Clone(inScores), oosScores...)
+	best, bestObj := defaultThreshold, -1.0
+	for _, t := range append(cands, 0) {
+		t = math.Nextafter(t, 2)
+		kept := len(inScores) - sort.SearchFloat64s(inScores, t)
+		caught := 0
+		for _, s := range oosScores {
+			if s < t {
+				caught++
+			}
+		}
+		obj := float64(kept)/float64(nIn) + float64(caught)/float64(nOOS)
+		if obj > bestObj+1e-12 || (math.Abs(obj-bestObj) <= 1e-12 && t < best) {
+			best, bestObj = t, obj
+		}
+	}
+	return temperature, best
+}

@@ -1,0 +1,114 @@
+package nlu
+
+import "strings"
+
+// humanPhrases are explicit requests for a person, as normalised word
+// sequences; every word is matched by its stem, so "оператора",
+// "операторы" and "позовите менеджера" all fire.
+var humanPhrases = []string{
+	// Russian
+	"оператор", "живой человек", "живого человека", "живым человеком", "с человеком",
+	"позовите человека", "позови человека", "нужен человек", "хочу человека",
+	"менеджер", "позовите менеджера", "консультант", "специалист",
+	"соедините с", "переключите на", "свяжите меня", "не бот", "не с ботом",
+	"техподдержка", "служба поддержки",
+	// English
+	"human", "agent", "operator", "real person", "live person", "real human",
+	"talk to someone", "speak to someone", "talk to a person", "speak to a person",
+	"customer service", "representative", "support team", "manager", "not a bot", "stop bot",
+}
+
+// humanExclusions are phrases that contain a trigger word without asking for
+// a person ("agent" in "user agent", "не с человеком" is still a request).
+var humanExclusions = []string{"user agent", "travel agent", "secret agent", "human error", "human rights"}
+
+var (
+	humanMatcher     = newPhraseMatcher(humanPhrases, 0)
+	humanExclMatcher = newPhraseMatcher(humanExclusions, 0)
+)
+
+// RequestsHuman reports whether text explicitly asks for a person
+// ("оператор", "живой человек", "позовите менеджера", "human", "agent") and
+// returns the phrases that matched, as written in the message.
+func RequestsHuman(text string) (bool, []string) {
+	toks := tokens(Normalize(text))
+	stems := stemAll(toks)
+	excl := humanExclMatcher.spans(stems)
+	var ev []string
+	seen := map[string]bool{}
+	for _, sp := range humanMatcher.spans(stems) {
+		if covered(sp, excl) {
+			continue
+		}
+		s := strings.Join(toks[sp.from:sp.to], " ")
+		if !seen[s] {
+			seen[s] = true
+			ev = append(ev, s)
+		}
+	}
+	return len(ev) > 0, ev
+}
+
+func covered(sp span, by []span) bool {
+	for _, b := range by {
+		if sp.from >= b.from && sp.to <= b.to {
+			return true
+		}
+	}
+	return false
+}
+
+func stemAll(toks []string) []string {
+	out := make([]string, len(toks))
+	for i, t := range toks {
+		out[i] = Stem(t)
+	}
+	return out
+}
+
+// phraseMatcher finds stemmed phrases in stemmed text, allowing up to gap
+// extra words between the phrase's words ("верните мне деньги").
+type phraseMatcher struct {
+	phrases [][]string
+	texts   []string
+	gap     int
+}
+
+type span struct{ from, to, phrase int }
+
+func newPhraseMatcher(phrases []string, gap int) *phraseMatcher {
+	m := &phraseMatcher{gap: gap}
+	for _, p := range phrases {
+		toks := tokens(Normalize(p))
+		if len(toks) == 0 {
+			continue
+		}
+		m.phrases = append(m.phrases, stemAll(toks))
+		m.texts = append(m.texts, p)
+	}
+	return m
+}
+
+// spans returns every match, longest phrase first at a position; matches
+// may overlap.
+func (m *phraseMatcher) spans(stems []string) []span {
+	var out []span
+	for i := range stems {
+		for p, ph := range m.phrases {
+			if stems[i] != ph[0] {
+				continue
+			}
+			j, k := i+1, 1
+			for k < len(ph) && j < len(stems) && j-i < len(ph)+m.gap {
+				if stems[j] == ph[k] {
+					k++
+				}
+				j++
+			}
+			if k == len(ph) {
+				out = append(out, span{from: i, to: j, phrase: p})
+			}
+		}
+	}
+	return out
+}

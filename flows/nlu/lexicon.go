@@ -1,0 +1,163 @@
+package nlu
+
+import "strings"
+
+// The lexicons below were written for Parley (no third-party lexicon is
+// copied). Words are given in ordinary forms; NewScorer normalises and stems
+// them, so one entry covers a word's inflections ("ужасный", "ужасно",
+// "ужаснейший"). Values follow VADER's scale: about -4 (worst) to +4.
+
+var ruLexicon = map[float64]string{
+	-3.5: `ужасный ужасно ужас кошмар кошмарный отвратительный отвратительно мерзкий мерзко
+		омерзительный гадкий гадость отстой отстойный позор позорный позорище безобразие
+		возмутительно возмутительный издевательство беспредел бардак хамство хамский хам
+		хамка хамло мошенник мошенники мошенничество жулики жульничество обман обманщики
+		обманули воры ворюги грабеж грабители разводилово развод лохотрон ненавижу ненависть
+		худший наихудший говно`,
+	-2.5: `плохой плохо хуже паршивый паршиво хреновый хреново фиговый фигово дурацкий
+		бесит бесят бесить раздражает раздражение злой злость зло злюсь злит достали достал
+		задолбали задолбал надоели надоело надоел разочарован разочарование разочаровали
+		разочаровал недоволен недовольна недовольны недовольство жалоба жалобу жаловаться
+		претензия претензию обидно обида возмущен возмущена возмущение бесполезный
+		бесполезно некомпетентный некомпетентность безответственный халатность тупой
+		тупые тупость идиот идиоты идиотизм дебил дебилы кретин придурок придурки урод уроды
+		дно отвратно убогий убого кидалово кинули кидают наглость наглые нагло
+		неприемлемо недопустимо абсурд бред ахтунг фу`,
+	-1.8: `проблема проблемы проблемный ошибка ошибки сбой сбои глюк глючит глючный
+		неудобно неудобный медленно медленный долго ждать жду ждем ожидание задержка
+		задержали опоздание опоздали сломан сломался сломалось поломка не работает
+		неправильно неверно потеряли потерян пропал пропали исчезли отказ отказали отказывают
+		штраф штрафы комиссия комиссию списали списание заблокировали блокировка блокируют
+		виснет висит тормозит тормоза упал лежит недоступен неисправность дефект брак
+		грустно печально жаль жалко увы к сожалению страшно боюсь тревога беда горе
+		устал устала плачу слезы скучно тоска неприятно неприятный сложно трудно тяжело
+		сожалею провал провалился опасно хуже кризис санкции падение обвал убыток
+		долг долги коллекторы повышение подорожание дорого дорогой`,
+	2.0: `хороший хорошо нормально неплохо приятно приятный удобно удобный быстро быстрый
+		спасибо благодарю благодарна благодарен благодарность рад рада рады радует
+		нравится понравилось люблю любимый полезно полезный помогли помог помогла выручили
+		вежливый вежливо доволен довольна довольны удачно удачный успех успешно надежный
+		надежно рекомендую советую классный клевый круто крутой здорово интересно выгодно
+		выгодный бесплатно бонус бонусы подарок кешбэк акция скидка ура`,
+	3.0: `отлично отличный прекрасно прекрасный замечательно замечательный великолепно
+		великолепный превосходно превосходный шикарно шикарный супер восхитительно
+		восторг восхищен обожаю лучший наилучший идеально идеальный чудесно чудесный
+		молодцы молодец браво спасибище огромное счастлив счастье`,
+}
+
+var enLexicon = map[float64]string{
+	-3.5: `terrible horrible awful worst disgusting disgusted hate hated hateful pathetic
+		outrageous appalling atrocious abysmal dreadful scam scammer scammers fraud fraudulent
+		thief thieves robbery liar liars lying lied useless garbage trash rubbish nightmare
+		unacceptable incompetent incompetence despise disgrace disgraceful horrendous`,
+	-2.5: `bad poor poorly sucks suck sucked annoying annoyed angry anger furious mad hell
+		ridiculous stupid idiot idiots dumb moron joke lousy crappy shitty broken fail failed
+		failing failure disappointed disappointing disappointment frustrated frustrating
+		frustration upset rude ripoff ugly sick worse mess messed screwed complaint complain
+		complaining waste wasted wasting boring lame fake unhappy dissatisfied irritated
+		irritating hopeless ignored ignoring shame shameful unreliable wrong`,
+	-1.8: `problem problems issue issues error errors bug bugs glitch slow delay delayed late
+		waiting wait stuck missing lost charged overcharged fee fees penalty declined
+		blocked locked cancelled canceled refused denied sad sorry unfortunately worried
+		worry concerned confused difficult hard tired afraid scared fear pain hurt cry
+		crying miss mistake expensive unfair difficulty trouble damaged defective crash
+		crashed crashes down outage`,
+	2.0: `good nice fine thanks thank thankful grateful glad happy pleased like liked enjoy
+		enjoyed helpful useful kind polite friendly fast quick easy smooth convenient
+		recommend reliable cool fun interesting win won yay welcome lucky hope hopefully
+		support supportive works worked solved fixed resolved appreciate appreciated`,
+	3.0: `great excellent amazing awesome fantastic wonderful perfect love loved lovely
+		brilliant outstanding superb best beautiful incredible delighted impressive
+		impressed terrific fabulous marvelous happiest thrilled excited exciting congrats
+		congratulations glorious`,
+}
+
+// complaintLexicon holds phrases that make a message a complaint even when
+// each word alone is neutral, comma-separated per valence. A phrase may have
+// one extra word inside ("верните мне деньги").
+var complaintLexicon = map[float64]string{
+	-3.5: `верните деньги, верните мои деньги, верните средства, верни деньги, буду жаловаться,
+		напишу жалобу, подам жалобу, оставлю жалобу, подам в суд, в суд, в роспотребнадзор,
+		в прокуратуру, в цб, в центробанк, сколько можно, это беспредел, вы издеваетесь,
+		издеваетесь, refund now, want my money back, give me my money back, money back,
+		give me a refund, i want a refund, demand a refund, file a complaint, filing a complaint,
+		report you, sue you, never again, worst service, worst customer service, this is ridiculous,
+		what a joke, are you kidding`,
+	-2.5: `не работает, не работают, не работал, не работало, не приходит, не пришло, не пришел,
+		не пришла, не отвечает, не отвечают, не могу дозвониться, невозможно дозвониться,
+		не дозвониться, не могу войти, не могу зайти, до сих пор, опять не, снова не,
+		уже неделю, уже месяц, который день, который раз, в который раз, никто не отвечает,
+		не решили, не помогли, не помогает, не вернули, не возвращают, не зачислили,
+		списали деньги, сняли деньги, без спроса, без предупреждения, отмените подписку,
+		заберите, doesnt work, does not work, not working, stopped working, didnt work,
+		still waiting, still not, never received, never arrived, not received, no response,
+		no reply, nobody answers, cant log in, cant login, charged twice, double charged,
+		without permission, cancel my account, close my account, no one helps, waste of time,
+		waste of money`,
+}
+
+// negators flip the valence of a word up to three words later.
+var negators = setOf(`не нет ни без нельзя никогда никак ничуть вовсе отнюдь
+	not no never none nothing nobody neither nor without hardly dont doesnt didnt isnt
+	wasnt arent werent cant cannot couldnt wont wouldnt shouldnt havent hasnt hadnt aint`)
+
+// contrastWords: after "но"/"but" the second clause carries the tone.
+var contrastWords = setOf(`но однако зато but however although though`)
+
+// intensifiers multiply the next word's valence; values under 1 soften.
+var intensifiers = map[string]float64{
+	"очень": 1.5, "крайне": 1.6, "совсем": 1.4, "абсолютно": 1.6, "совершенно": 1.5,
+	"слишком": 1.4, "настолько": 1.4, "так": 1.3, "такой": 1.3, "такая": 1.3, "такое": 1.3,
+	"самый": 1.4, "самая": 1.4, "самое": 1.4, "полностью": 1.4, "дико": 1.6, "жутко": 1.6,
+	"невероятно": 1.6, "ужасно": 1.5, "сильно": 1.3, "реально": 1.3, "просто": 1.2,
+	"немного": 0.6, "чуть": 0.6, "слегка": 0.6, "немножко": 0.6, "довольно": 0.9,
+	"very": 1.5, "really": 1.4, "so": 1.3, "extremely": 1.7, "totally": 1.5, "absolutely": 1.6,
+	"completely": 1.5, "too": 1.3, "super": 1.4, "incredibly": 1.6, "utterly": 1.7,
+	"such": 1.3, "most": 1.3, "truly": 1.4, "seriously": 1.4, "fucking": 1.6,
+	"slightly": 0.6, "somewhat": 0.7, "barely": 0.6, "little": 0.7, "bit": 0.7, "kinda": 0.7,
+}
+
+var negEmoticons = []string{":(", ":-(", ":'(", "😡", "🤬", "😠", "😤", "👎", "😞", "😢", "😭",
+	"💩", "😒", "🙄", "😩", "😫", "☹", "🙁", "😔", "😕"}
+var posEmoticons = []string{":)", ":-)", ":D", "😊", "😀", "😁", "😃", "😄", "😍", "🥰", "❤", "👍",
+	"🙏", "😘", "🤗", "💪", "🔥", "✨", "🎉", "😉", "☺"}
+
+// profanityRoots are the roots of Russian mat and English swearing, matched
+// at a word's start after an optional prefix ("заебали", "охуели"); slang
+// that praises ("охуенно", "пиздато", "fucking awesome" is handled by the
+// intensifier) is checked first.
+var (
+	profanityPraise   = []string{"охуенн", "охуительн", "ахуенн", "пиздат", "офигенн", "офигительн", "заебис"}
+	profanityRoots    = []string{"хуй", "хуе", "хуё", "хуя", "хуи", "хрен", "пизд", "ебан", "ебал", "ебат", "ебуч", "еби", "бля", "сука", "суки", "сучк", "сучар", "мудак", "мудил", "мудо", "гандон", "гондон", "говн", "дерьм", "шлюх", "пидор", "пидар", "жопа", "жопу", "fuck", "shit", "bullshit", "crap", "damn", "asshole", "bitch", "bastard", "wtf", "stfu", "dick", "piss", "pissed", "motherfucker"}
+	profanityPrefixes = []string{"", "за", "на", "от", "по", "вы", "у", "о", "об", "до", "пере", "раз", "рас", "при", "с", "под", "ах", "ох", "ни", "до"}
+)
+
+// profanityValence reports a swear word's valence: strongly negative, or
+// positive for praising slang.
+func profanityValence(tok string) (float64, bool) {
+	for _, p := range profanityPraise {
+		if strings.HasPrefix(tok, p) {
+			return 3, true
+		}
+	}
+	for _, pre := range profanityPrefixes {
+		rest, ok := strings.CutPrefix(tok, pre)
+		if !ok || rest == "" {
+			continue
+		}
+		for _, root := range profanityRoots {
+			if strings.HasPrefix(rest, root) {
+				return -3, true
+			}
+		}
+	}
+	return 0, false
+}
+
+func setOf(words string) map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Fields(words) {
+		m[w] = true
+	}
+	return m
+}

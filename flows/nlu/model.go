@@ -1,0 +1,197 @@
+package nlu
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+)
+
+// model is a trained linear classifier over TF-IDF features. Weights are
+// kept sparse, per feature, so scoring costs the features a message has
+// times the labels each feature speaks for, not times all labels.
+type model struct {
+	feat   *featurizer
+	vec    vectorizer
+	labels []string
+	oos    int // index of OOSLabel in labels, or -1
+	bias   []float32
+	// CSR by feature: the weights of feature f are cls/w[rowStart[f]:rowStart[f+1]].
+	rowStart []int32
+	cls      []int32
+	w        []float32
+}
+
+func (m *model) labelIndex(l string) int {
+	if i, ok := slices.BinarySearch(m.labels, l); ok {
+		return i
+	}
+	return -1
+}
+
+// logits writes the raw label scores of text into dst and reports whether
+// any of its words was seen in training.
+func (m *model) logits(text string, dst []float32) bool {
+	var feats [numGroups][]uint64
+	known := m.feat.features(text, &feats)
+	x := m.vec.vectorize(&feats)
+	copy(dst, m.bias)
+	for k, f := range x.idx {
+		v := x.val[k]
+		lo, hi := m.rowStart[f], m.rowStart[f+1]
+		for j := lo; j < hi; j++ {
+			dst[m.cls[j]] += v * m.w[j]
+		}
+	}
+	return known
+}
+
+// fitModel builds the vocabulary and trains the weights on examples.
+func fitModel(examples []Example, o Options) *model {
+	m := &model{feat: newFeaturizer(o.Synonyms), oos: -1}
+	labelSet := map[string]bool{}
+	for _, e := range examples {
+		labelSet[e.Label] = true
+		m.feat.learn(m.feat.tokens(e.Text))
+	}
+	for l := range labelSet {
+		m.labels = append(m.labels, l)
+	}
+	slices.Sort(m.labels)
+	m.oos = m.labelIndex(OOSLabel)
+
+	feats := make([][numGroups][]uint64, len(examples))
+	df := map[uint64]int32{}
+	for i, e := range examples {
+		m.feat.features(e.Text, &feats[i])
+		seen := map[uint64]bool{}
+		for g := range numGroups {
+			for _, h := range feats[i][g] {
+				if !seen[h] {
+					seen[h] = true
+					df[h]++
+				}
+			}
+		}
+	}
+	// Features seen once in a large set are mostly noise and cost memory;
+	// in a small FAQ every example's words matter.
+	minDF := int32(1)
+	if len(examples) >= 2000 {
+		minDF = 2
+	}
+	m.vec = vectorizer{index: map[uint64]int32{}, groupWeight: [numGroups]float32{1, float32(o.CharWeight)}}
+	n := float64(len(examples))
+	for i := range feats { // first-seen order keeps columns deterministic
+		for g := range numGroups {
+			for _, h := range feats[i][g] {
+				if _, ok := m.vec.index[h]; ok || df[h] < minDF {
+					continue
+				}
+				m.vec.index[h] = int32(len(m.vec.idf))
+				m.vec.idf = append(m.vec.idf, float32(math.Log((n+1)/float64(df[h]+1))+1))
+			}
+		}
+	}
+	X := make([]sparse, len(examples))
+	y := make([]int, len(examples))
+	for i, e := range examples {
+		X[i] = m.vec.vectorize(&feats[i])
+		y[i] = m.labelIndex(e.Label)
+	}
+	W, bias := sgd(X, y, len(m.vec.idf), len(m.labels), o)
+	m.bias = bias
+	m.sparsify(W, len(m.labels))
+	return m
+}
+
+// pruneBelow drops weights too small to move a score; SGD leaves most
+// label-feature pairs that never met at exactly zero anyway.
+const pruneBelow = 1e-4
+
+func (m *model) sparsify(W []float32, C int) {
+	F := len(W) / C
+	m.rowStart = make([]int32, F+1)
+	for f := range F {
+		for c, w := range W[f*C : (f+1)*C] {
+			if w > pruneBelow || w < -pruneBelow {
+				m.cls = append(m.cls, int32(c))
+				m.w = append(m.w, w)
+			}
+		}
+		m.rowStart[f+1] = int32(len(m.w))
+	}
+}
+
+// sgd trains a multinomial logistic regression. Weights are feature-major
+// (W[f*C+c]) so a sparse example touches contiguous rows. L2 decay is a
+// running scale factor so that a step costs the example's features, not the
+// whole matrix; only labels with a noticeable gradient are updated.
+func sgd(X []sparse, y []int, F, C int, o Options) ([]float32, []float32) {
+	V := make([]float32, F*C)
+	bias := make([]float32, C)
+	scores := make([]float32, C)
+	probs := make([]float64, C)
+	active := make([]int, 0, C)
+	scale := 1.0
+	rng := rand.New(rand.NewPCG(o.Seed, o.Seed*0x9e3779b97f4a7c15+1))
+	order := make([]int, len(X))
+	for i := range order {
+		order[i] = i
+	}
+	total := float64(o.Epochs * len(X))
+	t := 0.0
+	for range o.Epochs {
+		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		for _, i := range order {
+			eta := o.LearningRate * (1 - 0.9*t/total)
+			t++
+			x := X[i]
+			copy(scores, bias)
+			for k, f := range x.idx {
+				xv := x.val[k] * float32(scale)
+				row := V[int(f)*C : int(f+1)*C]
+				for c, w := range row {
+					scores[c] += xv * w
+				}
+			}
+			mx := float64(scores[0])
+			for _, s := range scores {
+				mx = math.Max(mx, float64(s))
+			}
+			var sum float64
+			for c, s := range scores {
+				probs[c] = math.Exp(float64(s) - mx)
+				sum += probs[c]
+			}
+			active = active[:0]
+			for c := range probs {
+				probs[c] /= sum
+				if c == y[i] {
+					probs[c] -= 1
+				}
+				if math.Abs(probs[c]) > 1e-3 {
+					active = append(active, c)
+				}
+			}
+			scale *= 1 - eta*o.L2
+			for _, c := range active {
+				g := float32(eta * probs[c])
+				bias[c] -= g
+				gs := g / float32(scale)
+				for k, f := range x.idx {
+					V[int(f)*C+c] -= gs * x.val[k]
+				}
+			}
+			if scale < 1e-3 {
+				for k := range V {
+					V[k] *= float32(scale)
+				}
+				scale = 1
+			}
+		}
+	}
+	for k := range V {
+		V[k] *= float32(scale)
+	}
+	return V, bias
+}

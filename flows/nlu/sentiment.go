@@ -1,0 +1,278 @@
+package nlu
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"unicode"
+)
+
+// Sentiment is the scorer's verdict on one message.
+type Sentiment struct {
+	// Score is the polarity in [-1, 1]; below zero is negative.
+	Score float64
+	// Negative says the message should be treated as a complaint or an
+	// upset customer: a bot must not answer it cheerfully.
+	Negative bool
+	// Evidence lists the words and signals that fired, as found in the
+	// message ("ужасно", "not bad (negated)", "complaint: верните деньги",
+	// "shouting: caps").
+	Evidence []string
+}
+
+// Scorer rates messages with lexicons written for Parley, in Russian and
+// English, matched by stem. It is immutable and safe for concurrent use.
+type Scorer struct {
+	words      map[string]float64 // stem -> valence, about [-4, 4]
+	complaints *phraseMatcher
+	valence    []float64 // per complaint phrase
+	threshold  float64
+}
+
+// NegativeThreshold is the score at or under which a message is negative.
+const NegativeThreshold = -0.25
+
+// NewScorer builds the scorer from the built-in lexicons.
+func NewScorer() *Scorer {
+	s := &Scorer{words: map[string]float64{}, threshold: NegativeThreshold}
+	for _, lex := range []map[float64]string{ruLexicon, enLexicon} {
+		for v, list := range lex {
+			for _, w := range strings.Fields(list) {
+				st := Stem(Normalize(w))
+				if old, ok := s.words[st]; !ok || math.Abs(v) > math.Abs(old) {
+					s.words[st] = v
+				}
+			}
+		}
+	}
+	var phrases []string
+	for v, list := range complaintLexicon {
+		for _, p := range strings.Split(list, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				phrases = append(phrases, p)
+				s.valence = append(s.valence, v)
+			}
+		}
+	}
+	s.complaints = newPhraseMatcher(phrases, 1)
+	return s
+}
+
+// Score rates one message.
+func (s *Scorer) Score(text string) Sentiment {
+	toks := tokens(Normalize(text))
+	stems := stemAll(toks)
+	var ev []string
+	var sum float64
+
+	// Complaint phrases first; their words are not scored again.
+	used := make([]bool, len(toks))
+	for _, sp := range s.complaints.spans(stems) {
+		if used[sp.from] {
+			continue
+		}
+		for i := sp.from; i < sp.to; i++ {
+			used[i] = true
+		}
+		sum += s.valence[sp.phrase]
+		ev = append(ev, "complaint: "+strings.Join(toks[sp.from:sp.to], " "))
+	}
+
+	butAt := -1
+	for i, t := range toks {
+		if contrastWords[t] {
+			butAt = i
+		}
+	}
+	for i, t := range toks {
+		if used[i] {
+			continue
+		}
+		v, label := s.wordValence(t, stems[i])
+		if v == 0 {
+			continue
+		}
+		// Intensifiers and diminishers just before the word.
+		for j := i - 1; j >= max(0, i-2); j-- {
+			if m, ok := intensifiers[toks[j]]; ok {
+				v *= m
+				label = toks[j] + " " + label
+				break
+			}
+		}
+		// Negation within three words before flips and damps (VADER uses
+		// -0.74; "не плохо" is mildly positive, not glowing).
+		for j := i - 1; j >= max(0, i-3); j-- {
+			if negators[toks[j]] {
+				v *= -0.6
+				label += " (negated)"
+				break
+			}
+		}
+		// After "но"/"but" the clause decides the tone.
+		if butAt >= 0 {
+			if i > butAt {
+				v *= 1.5
+			} else {
+				v *= 0.5
+			}
+		}
+		sum += v
+		ev = append(ev, label)
+	}
+
+	sum += s.signals(text, sum, &ev)
+	score := sum / math.Sqrt(sum*sum+15)
+	return Sentiment{Score: score, Negative: score <= s.threshold, Evidence: ev}
+}
+
+func (s *Scorer) wordValence(tok, stem string) (float64, string) {
+	if v, ok := profanityValence(tok); ok {
+		if v < 0 {
+			return v, "profanity: " + tok
+		}
+		return v, tok
+	}
+	if v, ok := s.words[stem]; ok {
+		return v, tok
+	}
+	return 0, ""
+}
+
+// signals scores what is not a word: emoticons, emoji, shouting. Shouting
+// and exclamation amplify the tone already there; caps alone lean negative.
+func (s *Scorer) signals(text string, sum float64, ev *[]string) float64 {
+	var add float64
+	neg, pos := 0, 0
+	for _, e := range negEmoticons {
+		neg += strings.Count(text, e)
+	}
+	for _, e := range posEmoticons {
+		pos += strings.Count(text, e)
+	}
+	// Russian writers smile with "))" and frown with "((".
+	neg += runsOf(text, '(', 2)
+	pos += runsOf(text, ')', 2)
+	if neg > 0 {
+		add -= 1.5 * float64(min(neg, 3))
+		*ev = append(*ev, fmt.Sprintf("sad or angry emoticons: %d", neg))
+	}
+	if pos > 0 {
+		add += 1.2 * float64(min(pos, 3))
+	}
+	total := sum + add
+	caps := shouting(text)
+	bangs := strings.Contains(text, "!!")
+	switch {
+	case caps && total < 0:
+		add += total * 0.3
+		*ev = append(*ev, "shouting: caps")
+	case caps && total == 0:
+		add -= 0.8
+		*ev = append(*ev, "shouting: caps")
+	}
+	if bangs && total < 0 {
+		add += total * 0.2
+		*ev = append(*ev, "shouting: !!!")
+	}
+	return add
+}
+
+// runsOf counts runs of at least n repetitions of r.
+func runsOf(text string, r rune, n int) int {
+	count, run := 0, 0
+	for _, c := range text {
+		if c == r {
+			run++
+			if run == n {
+				count++
+			}
+		} else {
+			run = 0
+		}
+	}
+	return count
+}
+
+// shouting: at least two words of four or more letters all in capitals and
+// they make up half the words; short all-caps words are mostly acronyms
+// (МТС, ВТБ, SMS).
+func shouting(text string) bool {
+	words, caps := 0, 0
+	for _, w := range strings.FieldsFunc(text, func(r rune) bool { return !unicode.IsLetter(r) }) {
+		words++
+		rs := []rune(w)
+		if len(rs) < 4 {
+			continue
+		}
+		up := true
+		for _, r := range rs {
+			if !unicode.IsUpper(r) {
+				up = false
+				break
+			}
+		}
+		if up {
+			caps++
+		}
+	}
+	return caps >= 2 && caps*2 >= words
+}
+
+// SentimentReport is what `parley nlu eval sentiment` prints.
+type SentimentReport struct {
+	Test              int     `json:"test"`
+	Negatives         int     `json:"negatives"`
+	NegativePrecision float64 `json:"negative_precision"`
+	NegativeRecall    float64 `json:"negative_recall"`
+	NegativeF1        float64 `json:"negative_f1"`
+	// Accuracy over negative, neutral and positive: a score above
+	// PositiveThreshold counts as positive, the rest as neutral.
+	Accuracy float64 `json:"accuracy"`
+}
+
+// PositiveThreshold is the score above which a message counts as positive
+// in the three-way accuracy.
+const PositiveThreshold = 0.25
+
+// EvalSentiment scores labelled messages (negative, neutral, positive).
+func EvalSentiment(s *Scorer, test []Example) (SentimentReport, error) {
+	r := SentimentReport{Test: len(test)}
+	var tp, fp, fn, ok int
+	for i, e := range test {
+		switch e.Label {
+		case "negative", "neutral", "positive":
+		default:
+			return r, fmt.Errorf("example %d: label %q is not negative, neutral or positive", i+1, e.Label)
+		}
+		got := s.Score(e.Text)
+		pred := "neutral"
+		switch {
+		case got.Negative:
+			pred = "negative"
+		case got.Score > PositiveThreshold:
+			pred = "positive"
+		}
+		if e.Label == "negative" {
+			r.Negatives++
+		}
+		switch {
+		case pred == "negative" && e.Label == "negative":
+			tp++
+		case pred == "negative":
+			fp++
+		case e.Label == "negative":
+			fn++
+		}
+		if pred == e.Label {
+			ok++
+		}
+	}
+	r.NegativePrecision = ratio(tp, tp+fp)
+	r.NegativeRecall = ratio(tp, tp+fn)
+	if p, rc := r.NegativePrecision, r.NegativeRecall; p+rc > 0 {
+		r.NegativeF1 = 2 * p * rc / (p + rc)
+	}
+	r.Accuracy = ratio(ok, len(test))
+	return r, nil
+}
