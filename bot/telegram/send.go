@@ -45,7 +45,7 @@ func (a *Adapter) Send(ctx context.Context, out channel.Outbound) error {
 		if err := a.wait(ctx, chatID); err != nil {
 			return err
 		}
-		if _, err := a.call(ctx, parts[i].c); err != nil {
+		if _, err := a.raw(ctx, parts[i].method, parts[i].params, a.callTimeout); err != nil {
 			if i > 0 {
 				a.progress.set(out.Key, i)
 			}
@@ -97,10 +97,11 @@ func chatOf(to channel.Address) (int64, error) {
 	return id, nil
 }
 
-// part is one Bot API request of a reply.
+// part is one Bot API request of a reply. Params are built here, with the
+// library's types for the keyboard: its configs would add "entities=null".
 type part struct {
 	method string
-	c      tgbotapi.Chattable
+	params tgbotapi.Params
 }
 
 var errEmpty = errors.New("nothing to send: empty text and no image")
@@ -158,24 +159,21 @@ func joinNonEmpty(a, b string) string {
 }
 
 func message(chatID int64, text string, markup *tgbotapi.InlineKeyboardMarkup) part {
-	m := tgbotapi.NewMessage(chatID, text)
-	if markup != nil {
-		m.ReplyMarkup = *markup
-	}
-	return part{method: "sendMessage", c: m}
+	p := tgbotapi.Params{"chat_id": strconv.FormatInt(chatID, 10), "text": text}
+	_ = p.AddInterface("reply_markup", markup) // plain structs of strings: cannot fail
+	return part{method: "sendMessage", params: p}
 }
 
+// photo sends an image by URL, or by file_id for a FileScheme reference.
 func photo(chatID int64, image, caption string, markup *tgbotapi.InlineKeyboardMarkup) part {
-	var file tgbotapi.RequestFileData = tgbotapi.FileURL(image)
+	file := image
 	if id, ok := strings.CutPrefix(image, FileScheme); ok {
-		file = tgbotapi.FileID(id)
+		file = id
 	}
-	p := tgbotapi.NewPhoto(chatID, file)
-	p.Caption = caption
-	if markup != nil {
-		p.ReplyMarkup = *markup
-	}
-	return part{method: "sendPhoto", c: p}
+	p := tgbotapi.Params{"chat_id": strconv.FormatInt(chatID, 10), "photo": file}
+	p.AddNonEmpty("caption", caption)
+	_ = p.AddInterface("reply_markup", markup)
+	return part{method: "sendPhoto", params: p}
 }
 
 // keyboard renders buttons as an inline keyboard of rows of up to three, or,
