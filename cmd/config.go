@@ -61,7 +61,8 @@ type WebConfig struct {
 // HandoffConfig configures the human queue.
 type HandoffConfig struct {
 	TimeZone     string        `yaml:"time_zone"`
-	Hours        string        `yaml:"hours"` // e.g. "mon-fri 09:00-18:00, sat 10:00-16:00"
+	Hours        []string      `yaml:"hours"`    // e.g. ["mon-fri 09:00-18:00", "sat 10:00-16:00"]; empty = always open
+	Holidays     []string      `yaml:"holidays"` // dates like 2026-01-01
 	ReopenWindow time.Duration `yaml:"reopen_window"`
 	AutoAssign   bool          `yaml:"auto_assign"`
 	Capacity     int           `yaml:"capacity"`

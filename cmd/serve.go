@@ -1,3 +1,317 @@
+//go:build parleywip
+
 package cmd
 
-func runServe(args []string, stdio IO) int { return notYet("serve", stdio) }
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+
+	"github.com/parley-chat/parley/bot"
+	"github.com/parley-chat/parley/bot/channel"
+	"github.com/parley-chat/parley/bot/telegram"
+	"github.com/parley-chat/parley/bot/vk"
+	"github.com/parley-chat/parley/bot/webchat"
+	"github.com/parley-chat/parley/flows"
+	"github.com/parley-chat/parley/handoff"
+	"github.com/parley-chat/parley/store"
+)
+
+func runServe(args []string, stdio IO) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stdio.Stderr)
+	configPath := fs.String("config", "", "config file (default: DIR/parley.yaml when present)")
+	addr := fs.String("addr", "", "HTTP listen address (overrides PARLEY_HTTP_ADDR)")
+	dbPath := fs.String("db", "", "database file (overrides PARLEY_DB)")
+	demoAgent := fs.Bool("demo-agent", false, "create an agent \"demo\" with a one-time password when there is no agent")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg := defaultConfig()
+	dir := fs.Arg(0)
+	if *configPath == "" && dir != "" {
+		if p := filepath.Join(dir, "parley.yaml"); fileExists(p) {
+			*configPath = p
+		}
+	}
+	if *configPath != "" {
+		if err := loadConfigFile(&cfg, *configPath); err != nil {
+			fmt.Fprintf(stdio.Stderr, "parley serve: %v\n", err)
+			return 1
+		}
+	}
+	if err := applyEnv(&cfg, os.Getenv); err != nil {
+		fmt.Fprintf(stdio.Stderr, "parley serve: %v\n", err)
+		return 2
+	}
+	if dir != "" {
+		cfg.Flows = dir
+	}
+	if *addr != "" {
+		cfg.HTTPAddr = *addr
+	}
+	if *dbPath != "" {
+		cfg.DB = *dbPath
+	}
+	if *demoAgent {
+		cfg.Handoff.DemoAgent = true
+	}
+	if err := cfg.validate(); err != nil {
+		fmt.Fprintf(stdio.Stderr, "parley serve: %v\n", err)
+		return 2
+	}
+	log := newLogger(stdio.Stderr, cfg.LogLevel, cfg.LogFormat)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv, err := newServer(ctx, cfg, log, stdio)
+	if err != nil {
+		log.Error().Err(err).Msg("start failed")
+		return 1
+	}
+	fmt.Fprintf(stdio.Stdout, "parley: web chat at http://%s/  agent console at http://%s/console/\n", srv.addr, srv.addr)
+	<-ctx.Done()
+	log.Info().Msg("shutting down")
+	if err := srv.shutdown(cfg.ShutdownTimeout); err != nil {
+		log.Error().Err(err).Msg("shutdown")
+		return 1
+	}
+	return 0
+}
+
+// server is a running `parley serve`: started in order by newServer, stopped
+// in reverse by shutdown.
+type server struct {
+	log      zerolog.Logger
+	cfg      Config
+	db       *store.DB
+	runtime  *bot.Runtime
+	handoff  *handoff.Service
+	http     *http.Server
+	addr     string
+	cancel   context.CancelFunc // stops adapters and the flow watcher
+	bg       sync.WaitGroup
+	ready    bool
+	engineMu sync.Mutex
+}
+
+func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO) (s *server, err error) {
+	s = &server{log: log, cfg: cfg}
+	var cleanups []func()
+	defer func() {
+		if err != nil {
+			for i := len(cleanups) - 1; i >= 0; i-- {
+				cleanups[i]()
+			}
+		}
+	}()
+
+	// 1. Store.
+	s.db, err = store.Open(cfg.DB, store.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", cfg.DB, err)
+	}
+	cleanups = append(cleanups, func() { s.db.Close() })
+
+	// 2. Flows.
+	project, err := loadProject(cfg.Flows)
+	if err != nil {
+		return nil, err
+	}
+	engine := project.NewEngine(engineOptions())
+	log.Info().Str("project", project.Name).Str("version", project.Version).Msg("flows loaded")
+
+	// 3. Channels.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	webSecret, err := s.webSecret()
+	if err != nil {
+		return nil, err
+	}
+	var hist historyAdapter
+	web, err := webchat.New(webchat.Config{
+		AllowedOrigins:  cfg.Web.AllowedOrigins,
+		MaxMessageBytes: cfg.Web.MaxMessageBytes,
+		RatePerSecond:   cfg.Web.RatePerSecond,
+		Secret:          webSecret,
+		Logger:          log.With().Str("channel", "web").Logger(),
+		Title:           project.Name,
+	}, &hist)
+	if err != nil {
+		return nil, fmt.Errorf("web chat: %w", err)
+	}
+	senders := []channel.Sender{web}
+	type runner interface {
+		Run(ctx context.Context, h channel.Handler) error
+	}
+	var runners []runner
+	var tg *telegram.Adapter
+	if cfg.Telegram.Token != "" {
+		tg, err = telegram.New(telegram.Config{
+			Token: cfg.Telegram.Token, APIURL: cfg.Telegram.APIURL, Mode: cfg.Telegram.Mode,
+			WebhookURL: cfg.PublicURL + "/hooks/telegram", WebhookSecret: cfg.Telegram.WebhookSecret,
+			Logger: log.With().Str("channel", "telegram").Logger(),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("telegram: %w", err)
+		}
+		senders = append(senders, tg)
+		runners = append(runners, tg)
+	}
+	var vkA *vk.Adapter
+	if cfg.VK.Token != "" {
+		vkA, err = vk.New(vk.Config{
+			Token: cfg.VK.Token, GroupID: cfg.VK.GroupID, APIURL: cfg.VK.APIURL, Mode: cfg.VK.Mode,
+			Secret: cfg.VK.Secret, Confirmation: cfg.VK.Confirmation,
+			Logger: log.With().Str("channel", "vk").Logger(),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("vk: %w", err)
+		}
+		senders = append(senders, vkA)
+		runners = append(runners, vkA)
+	}
+
+	// 4. Runtime and the human queue (which delivers through the runtime).
+	s.runtime = bot.New(bot.Config{Logger: log, Metrics: reg}, s.db, engine, senders...)
+	hist.rt = s.runtime
+	hcfg, err := handoffConfig(cfg.Handoff)
+	if err != nil {
+		return nil, err
+	}
+	s.handoff, err = handoff.New(s.db, hcfg, s.runtime, log.With().Str("component", "handoff").Logger())
+	if err != nil {
+		return nil, fmt.Errorf("handoff: %w", err)
+	}
+	cleanups = append(cleanups, func() { s.handoff.Close() })
+	s.runtime.SetHandoff(s.handoff)
+	registerQueueMetrics(reg, s.handoff)
+	if cfg.Handoff.DemoAgent {
+		if err := ensureDemoAgent(parent, s.db, stdio); err != nil {
+			return nil, err
+		}
+	}
+
+	// 5. HTTP.
+	mux := http.NewServeMux()
+	mux.Handle("/", web.Handler(s.runtime))
+	if tg != nil && cfg.Telegram.Mode == "webhook" {
+		mux.Handle("POST /hooks/telegram", tg.WebhookHandler(s.runtime))
+	}
+	if vkA != nil && cfg.VK.Mode == "callback" {
+		mux.Handle("POST /hooks/vk", vkA.CallbackHandler(s.runtime))
+	}
+	hh := s.handoff.Handler()
+	mux.Handle("/console/", hh)
+	mux.Handle("/console", hh)
+	mux.Handle("/api/", hh)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", s.readyz)
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
+	}
+	s.addr = ln.Addr().String()
+
+	// 6. Start: pending work first, then traffic.
+	if err := s.runtime.Start(parent); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	bgctx, cancel := context.WithCancel(context.WithoutCancel(parent))
+	s.cancel = cancel
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error().Err(err).Msg("http server")
+		}
+	}()
+	for _, r := range runners {
+		s.bg.Add(1)
+		go func() {
+			defer s.bg.Done()
+			if err := r.Run(bgctx, s.runtime); err != nil && !errors.Is(err, context.Canceled) {
+				log.Error().Err(err).Msg("channel stopped")
+			}
+		}()
+	}
+	if cfg.Flows != "" {
+		s.bg.Add(1)
+		go func() {
+			defer s.bg.Done()
+			watchFlows(bgctx, cfg.Flows, log, func(p *flows.Project) {
+				s.runtime.SetEngine(p.NewEngine(engineOptions()))
+			})
+		}()
+	}
+	s.ready = true
+	log.Info().Str("addr", s.addr).Bool("telegram", tg != nil).Bool("vk", vkA != nil).Msg("serving")
+	return s, nil
+}
+
+// shutdown stops in reverse order: no new requests, channels stop polling,
+// running turns finish and ready replies are flushed, then the store closes.
+func (s *server) shutdown(budget time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), budget)
+	defer cancel()
+	s.ready = false
+	err := s.http.Shutdown(ctx)
+	s.cancel()
+	rerr := s.runtime.Shutdown(ctx)
+	s.bg.Wait()
+	s.handoff.Close()
+	cerr := s.db.Close()
+	return errors.Join(err, rerr, cerr)
+}
+
+func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
+	if !s.ready {
+		http.Error(w, "starting or stopping", http.StatusServiceUnavailable)
+		return
+	}
+	fmt.Fprintln(w, "ready")
+}
+
+// webSecret returns the key that signs web chat visitor tokens: from the
+// config, else one generated once and kept beside the database, so visitors
+// keep their history across restarts.
+func (s *server) webSecret() ([]byte, error) {
+	if s.cfg.Web.Secret != "" {
+		return []byte(s.cfg.Web.Secret), nil
+	}
+	path := filepath.Join(filepath.Dir(s.cfg.DB), "webchat.key")
+	if b, err := os.ReadFile(path); err == nil && len(b) >= 32 {
+		return b, nil
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, key, 0o600); err != nil {
+		return nil, fmt.Errorf("store web chat key: %w", err)
+	}
+	return key, nil
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
+}

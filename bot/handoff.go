@@ -1,0 +1,137 @@
+//go:build parleywip
+
+package bot
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/parley-chat/parley/bot/channel"
+	"github.com/parley-chat/parley/flows"
+	"github.com/parley-chat/parley/handoff"
+	"github.com/parley-chat/parley/store"
+)
+
+// Handoff is what the runtime needs from the human queue.
+type Handoff interface {
+	Route(ctx context.Context, contactID, text, payload string) (handoff.Decision, error)
+	Escalate(ctx context.Context, req handoff.Request) (store.Ticket, []handoff.Notice, error)
+	Opened(ctx context.Context, t store.Ticket)
+	CustomerMessage(ctx context.Context, t store.Ticket, m store.Message)
+}
+
+var _ handoff.Deliverer = (*Runtime)(nil)
+
+// routeHandoff asks the queue who owns the conversation. It reports whether
+// the message was taken care of (so the flow engine must not run).
+func (r *Runtime) routeHandoff(ctx context.Context, ts *turnState, eng *flows.Engine, st flows.State, in flows.Input) (bool, error) {
+	d, err := r.handoff.Route(ctx, ts.turn.ContactID, in.Text, in.Payload)
+	if err != nil {
+		return false, fmt.Errorf("route: %w", err)
+	}
+	switch d.Owner {
+	case handoff.OwnerTicket:
+		// A human owns the conversation: the bot stays silent, the message
+		// joins the ticket.
+		ts.turn.UpdateTicket = d.Change
+		r.sayNotices(ts, d.Notices)
+		msg := ts.turn.Messages[0]
+		ticket := d.Ticket
+		ts.after = append(ts.after, func(res store.TurnResult) {
+			if len(res.MessageSeqs) > 0 {
+				msg.Seq = res.MessageSeqs[0]
+			}
+			r.handoff.CustomerMessage(r.ctx, ticket, msg)
+		})
+		return true, nil
+	case handoff.OwnerCSAT:
+		// The message answered the satisfaction question: record it, thank
+		// the customer and give the conversation back to the flow.
+		ts.turn.UpdateTicket = d.Change
+		r.sayNotices(ts, d.Notices)
+		next, outs, err := eng.Resume(ctx, st, flows.Input{Channel: in.Channel, Now: in.Now, Contact: in.Contact})
+		if err != nil {
+			return true, r.engineFailed(ctx, ts, err)
+		}
+		return true, r.applyEngine(ctx, ts, next, outs)
+	default:
+		return false, nil
+	}
+}
+
+func (r *Runtime) sayNotices(ts *turnState, notices []handoff.Notice) {
+	for _, n := range notices {
+		var btns []flows.Button
+		for _, b := range n.Buttons {
+			btns = append(btns, flows.Button{Text: b.Text, Value: b.Value})
+		}
+		r.say(ts, n.Text, btns, "", "", "")
+	}
+}
+
+// escalate opens a ticket for a flow's handoff in the same turn.
+func (r *Runtime) escalate(ctx context.Context, ts *turnState, h *flows.Handoff) error {
+	if h == nil {
+		return nil
+	}
+	ts.turn.Events = append(ts.turn.Events, store.Event{
+		At: r.now(), ContactID: ts.turn.ContactID, Type: "handoff_requested",
+		Data: map[string]string{"reason": h.Reason, "priority": h.Priority},
+	})
+	if r.handoff == nil {
+		return nil
+	}
+	t, notices, err := r.handoff.Escalate(ctx, handoff.Request{
+		ContactID: ts.turn.ContactID, Address: ts.addr.String(), Lang: ts.contact.Lang,
+		Reason: h.Reason, Priority: h.Priority, Note: h.Note, ResumeNode: h.ResumeNode,
+		Evidence: h.Evidence, Vars: h.Vars,
+	})
+	if err != nil {
+		return fmt.Errorf("escalate: %w", err)
+	}
+	ts.turn.OpenTicket = &t
+	r.sayNotices(ts, notices)
+	ts.after = append(ts.after, func(res store.TurnResult) {
+		if res.TicketID == 0 {
+			return // joined an already open ticket
+		}
+		t.ID = res.TicketID
+		r.handoff.Opened(r.ctx, t)
+	})
+	return nil
+}
+
+// Deliver implements handoff.Deliverer: an agent's (or the queue's) message
+// to the customer, written to the history and the outbox in one turn
+// together with the ticket change that goes with it.
+func (r *Runtime) Deliver(ctx context.Context, d handoff.Delivery) error {
+	addr, err := r.replyAddress(d.ContactID)
+	if err != nil {
+		return err
+	}
+	c, err := r.db.Contact(d.ContactID)
+	if err != nil {
+		return err
+	}
+	ts := &turnState{turn: store.Turn{ContactID: d.ContactID, UpdateTicket: d.Ticket}, contact: c, addr: addr}
+	var btns []flows.Button
+	for _, b := range d.Buttons {
+		btns = append(btns, flows.Button{Text: b.Text, Value: b.Value})
+	}
+	r.say(ts, d.Text, btns, "", d.SenderID, d.SenderName)
+	return r.commit(ctx, ts)
+}
+
+// History returns a channel identity's conversation, oldest first: the web
+// chat shows it on reload.
+func (r *Runtime) History(ctx context.Context, addr channel.Address, limit int) ([]store.Message, error) {
+	c, err := r.contactByAddress(addr)
+	if err != nil {
+		return nil, err
+	}
+	return r.db.LastMessages(c.ID, limit)
+}
+
+func (r *Runtime) contactByAddress(addr channel.Address) (store.Contact, error) {
+	return r.db.ContactByIdentity(addr.String())
+}

@@ -1,0 +1,57 @@
+package bot
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+func TestLanesKeepOrderPerKeyAndRunKeysInParallel(t *testing.T) {
+	var mu sync.Mutex
+	got := map[string][]int{}
+	var running, peak atomic.Int32
+	l := newLanes(4, func(key string, j int) {
+		n := running.Add(1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		mu.Lock()
+		got[key] = append(got[key], j)
+		mu.Unlock()
+		running.Add(-1)
+	})
+	const keys, jobs = 50, 200
+	var wg sync.WaitGroup
+	for k := 0; k < keys; k++ {
+		wg.Add(1)
+		go func(k int) {
+			defer wg.Done()
+			for j := 0; j < jobs; j++ {
+				l.push(fmt.Sprint(k), j)
+			}
+		}(k)
+	}
+	wg.Wait()
+	l.wait()
+	if l.pending() != 0 {
+		t.Fatalf("pending = %d after wait, want 0", l.pending())
+	}
+	for k := 0; k < keys; k++ {
+		seq := got[fmt.Sprint(k)]
+		if len(seq) != jobs {
+			t.Fatalf("key %d ran %d jobs, want %d", k, len(seq), jobs)
+		}
+		for i, j := range seq {
+			if i != j {
+				t.Fatalf("key %d ran job %d at position %d: order broken", k, j, i)
+			}
+		}
+	}
+	if peak.Load() > 4 {
+		t.Errorf("peak concurrency %d exceeds limit 4", peak.Load())
+	}
+}

@@ -1,0 +1,192 @@
+//go:build parleywip
+
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/parley-chat/parley/bot/channel"
+	"github.com/parley-chat/parley/store"
+)
+
+// outbox delivers stored replies: in order per address, addresses in
+// parallel, waiting out retry_after and backing off on failures. An entry
+// leaves the store only once its channel accepted it.
+type outbox struct {
+	r     *Runtime
+	sem   chan struct{}
+	mu    sync.Mutex
+	queue map[string][]store.OutboxEntry // by address, in ID order
+	wg    sync.WaitGroup
+}
+
+func newOutbox(r *Runtime) *outbox {
+	return &outbox{r: r, sem: make(chan struct{}, r.cfg.SendWorkers), queue: make(map[string][]store.OutboxEntry)}
+}
+
+func (o *outbox) push(entries ...store.OutboxEntry) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, e := range entries {
+		q, busy := o.queue[e.Address]
+		o.queue[e.Address] = append(q, e)
+		if !busy {
+			o.wg.Add(1)
+			go o.drain(e.Address)
+		}
+	}
+}
+
+func (o *outbox) depth() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	n := 0
+	for _, q := range o.queue {
+		n += len(q)
+	}
+	return n
+}
+
+// readyDepth counts entries due by now (not waiting out a backoff).
+func (o *outbox) readyDepth(now time.Time) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	n := 0
+	for _, q := range o.queue {
+		if len(q) > 0 && !q[0].NotBefore.After(now) {
+			n += len(q)
+		}
+	}
+	return n
+}
+
+func (o *outbox) wait() { o.wg.Wait() }
+
+func (o *outbox) drain(addr string) {
+	defer o.wg.Done()
+	ctx := o.r.ctx
+	for {
+		o.mu.Lock()
+		q := o.queue[addr]
+		if len(q) == 0 || ctx.Err() != nil {
+			delete(o.queue, addr)
+			o.mu.Unlock()
+			return
+		}
+		e := q[0]
+		o.mu.Unlock()
+
+		if wait := e.NotBefore.Sub(o.r.now()); wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				continue
+			case <-t.C:
+			}
+		}
+		next, done := o.attempt(ctx, e)
+		o.mu.Lock()
+		if done {
+			o.queue[addr] = o.queue[addr][1:]
+		} else {
+			o.queue[addr][0] = next
+		}
+		o.mu.Unlock()
+	}
+}
+
+// attempt sends e once. It reports done when the entry left the outbox
+// (delivered or given up), or the entry rescheduled for its next try.
+func (o *outbox) attempt(ctx context.Context, e store.OutboxEntry) (store.OutboxEntry, bool) {
+	r := o.r
+	log := r.log.With().Uint64("outbox_id", e.ID).Str("contact", e.ContactID).Logger()
+	var out channel.Outbound
+	if err := json.Unmarshal(e.Data, &out); err != nil {
+		log.Error().Err(err).Msg("undecodable outbox entry dropped")
+		o.drop(ctx, e, "undecodable: "+err.Error())
+		return e, true
+	}
+	out.Key = fmt.Sprintf("out-%d", e.ID)
+	sender, ok := r.senders[out.To.Channel]
+	if !ok {
+		// The channel is not configured in this run (token removed?): keep
+		// the reply for a run that has it.
+		log.Warn().Str("channel", string(out.To.Channel)).Msg("no sender for channel; reply kept")
+		return o.reschedule(ctx, e, e.Attempts, time.Minute), false
+	}
+
+	o.sem <- struct{}{}
+	sendCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err := sender.Send(sendCtx, out)
+	cancel()
+	<-o.sem
+
+	ch := string(out.To.Channel)
+	switch {
+	case err == nil:
+		r.metrics.sent(ch)
+		if derr := r.db.DeleteOutbox(context.WithoutCancel(ctx), e.ID); derr != nil {
+			log.Error().Err(derr).Msg("delivered reply not removed from the outbox")
+		}
+		return e, true
+	case channel.IsPermanent(err):
+		r.metrics.sendError(ch, "permanent")
+		log.Warn().Err(err).Msg("reply refused by the channel; dropped")
+		o.drop(ctx, e, err.Error())
+		return e, true
+	}
+	attempts := e.Attempts + 1
+	if attempts >= r.cfg.MaxAttempts {
+		r.metrics.sendError(ch, "temporary")
+		log.Error().Err(err).Int("attempts", attempts).Msg("reply undeliverable; dropped")
+		o.drop(ctx, e, err.Error())
+		return e, true
+	}
+	if after, ok := channel.RetryAfter(err); ok {
+		r.metrics.sendError(ch, "retry_after")
+		log.Info().Dur("retry_after", after).Msg("channel asked to wait")
+		return o.reschedule(ctx, e, attempts, after), false
+	}
+	r.metrics.sendError(ch, "temporary")
+	delay := backoff(attempts)
+	log.Warn().Err(err).Int("attempt", attempts).Dur("retry_in", delay).Msg("send failed")
+	return o.reschedule(ctx, e, attempts, delay), false
+}
+
+func (o *outbox) reschedule(ctx context.Context, e store.OutboxEntry, attempts int, after time.Duration) store.OutboxEntry {
+	e.Attempts = attempts
+	e.NotBefore = o.r.now().Add(after)
+	if err := o.r.db.RescheduleOutbox(context.WithoutCancel(ctx), e.ID, e.Attempts, e.NotBefore); err != nil {
+		o.r.log.Error().Err(err).Uint64("outbox_id", e.ID).Msg("outbox reschedule not stored")
+	}
+	return e
+}
+
+func (o *outbox) drop(ctx context.Context, e store.OutboxEntry, why string) {
+	db := o.r.db
+	ctx = context.WithoutCancel(ctx)
+	if err := db.AppendEvents(ctx, store.Event{At: o.r.now(), ContactID: e.ContactID, Type: "send_failed",
+		Data: map[string]string{"address": e.Address, "error": why}}); err != nil {
+		o.r.log.Error().Err(err).Msg("send_failed event not stored")
+	}
+	if err := db.DeleteOutbox(ctx, e.ID); err != nil {
+		o.r.log.Error().Err(err).Uint64("outbox_id", e.ID).Msg("dropped reply not removed from the outbox")
+	}
+}
+
+// backoff is exponential from 1 s, capped at 5 minutes, with ±20% jitter so
+// a platform outage does not end in a synchronised stampede.
+func backoff(attempt int) time.Duration {
+	d := time.Second << min(attempt-1, 9)
+	if d > 5*time.Minute {
+		d = 5 * time.Minute
+	}
+	jitter := 0.8 + 0.4*rand.Float64()
+	return time.Duration(float64(d) * jitter)
+}

@@ -1,0 +1,290 @@
+//go:build parleywip
+
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/parley-chat/parley/bot/channel"
+	"github.com/parley-chat/parley/flows"
+	"github.com/parley-chat/parley/store"
+)
+
+// Store is what the runtime needs from persistence.
+type Store interface {
+	ResolveContact(ctx context.Context, identity, name, lang string) (store.Contact, bool, error)
+	Contact(id string) (store.Contact, error)
+	ContactByIdentity(identity string) (store.Contact, error)
+	Enqueue(ctx context.Context, contactID, eventKey string, data []byte) (uint64, bool, error)
+	PendingInbox() ([]store.InboxEntry, error)
+	Session(contactID string) ([]byte, error)
+	Commit(ctx context.Context, t store.Turn) (store.TurnResult, error)
+	History(contactID string, afterSeq uint64, limit int) ([]store.Message, error)
+	LastMessages(contactID string, n int) ([]store.Message, error)
+	PendingOutbox() ([]store.OutboxEntry, error)
+	DeleteOutbox(ctx context.Context, id uint64) error
+	RescheduleOutbox(ctx context.Context, id uint64, attempts int, notBefore time.Time) error
+	AppendEvents(ctx context.Context, evs ...store.Event) error
+}
+
+// Config tunes the runtime; the zero value works.
+type Config struct {
+	Logger zerolog.Logger
+	Clock  func() time.Time
+	// Workers bounds the turns processed at once (default 64); SendWorkers
+	// bounds concurrent sends (default 64).
+	Workers, SendWorkers int
+	// MaxText is the longest text a channel takes in one message (runes);
+	// longer replies are split. Default 4096 for every channel.
+	MaxText map[channel.Name]int
+	// Typing lists the channels that get a "typing" signal while a turn runs.
+	// Default: the web chat only (on Telegram and VK it would spend the
+	// per-chat rate limit the reply needs).
+	Typing map[channel.Name]bool
+	// MaxAttempts is how often a reply is tried before it is dropped with a
+	// send_failed event (default 25, about 1.5 hours of backoff).
+	MaxAttempts int
+	// Metrics registers the runtime's collectors when not nil.
+	Metrics prometheus.Registerer
+	// Handoff routes conversations to humans; nil means no human queue
+	// (a flow's handoff then only records an event).
+	Handoff Handoff
+	// Observe, when set, is called after each committed turn with the flow
+	// engine's outputs (the terminal chat prints them; tests inspect them).
+	Observe func(contactID string, outs []flows.Output)
+}
+
+// ErrStopping is returned by HandleInbound during shutdown, so adapters ask
+// the platform to redeliver later.
+var ErrStopping = errors.New("bot: shutting down")
+
+// Runtime is the conversation runtime. Create it with New, then Start.
+type Runtime struct {
+	cfg     Config
+	log     zerolog.Logger
+	now     func() time.Time
+	db      Store
+	engine  atomic.Pointer[flows.Engine]
+	senders map[channel.Name]channel.Sender
+	handoff Handoff
+	metrics *metrics
+
+	ctx      context.Context // lives from Start to Shutdown
+	cancel   context.CancelFunc
+	stopping atomic.Bool
+	turns    *lanes[job]
+	outbox   *outbox
+	startMu  sync.Mutex
+}
+
+// job is one unit of a contact's ordered work: an inbox entry.
+type job struct {
+	seq  uint64
+	item inboxItem
+}
+
+// inboxItem is what the runtime stores in the inbox: a customer message, or
+// an instruction to resume the bot after a handoff.
+type inboxItem struct {
+	Kind string           `json:"kind"` // "message" or "resume"
+	In   *channel.Inbound `json:"in,omitempty"`
+}
+
+const (
+	kindMessage = "message"
+	kindResume  = "resume"
+)
+
+// New returns a runtime running engine over db, replying through senders.
+func New(cfg Config, db Store, engine *flows.Engine, senders ...channel.Sender) *Runtime {
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 64
+	}
+	if cfg.SendWorkers <= 0 {
+		cfg.SendWorkers = 64
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 25
+	}
+	if cfg.Typing == nil {
+		cfg.Typing = map[channel.Name]bool{channel.Web: true}
+	}
+	r := &Runtime{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		now:     cfg.Clock,
+		db:      db,
+		senders: make(map[channel.Name]channel.Sender, len(senders)),
+		handoff: cfg.Handoff,
+	}
+	for _, s := range senders {
+		r.senders[s.Channel()] = s
+	}
+	r.engine.Store(engine)
+	r.turns = newLanes(cfg.Workers, r.runJob)
+	r.outbox = newOutbox(r)
+	r.metrics = newMetrics(cfg.Metrics, func() float64 { return float64(r.outbox.depth()) })
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	return r
+}
+
+// SetEngine swaps the flow engine atomically (a flow reload): turns already
+// running finish on the old one, the next turn uses the new one.
+func (r *Runtime) SetEngine(e *flows.Engine) { r.engine.Store(e) }
+
+// AddSender registers a channel's sender before Start.
+func (r *Runtime) AddSender(s channel.Sender) { r.senders[s.Channel()] = s }
+
+// Start resumes the work a previous run left: inbox entries not yet
+// processed and replies not yet delivered.
+func (r *Runtime) Start(ctx context.Context) error {
+	r.startMu.Lock()
+	defer r.startMu.Unlock()
+	pending, err := r.db.PendingInbox()
+	if err != nil {
+		return fmt.Errorf("bot: resume inbox: %w", err)
+	}
+	for _, e := range pending {
+		var item inboxItem
+		if err := json.Unmarshal(e.Data, &item); err != nil {
+			r.log.Error().Err(err).Uint64("inbox_seq", e.Seq).Msg("undecodable inbox entry left in place")
+			continue
+		}
+		r.turns.push(e.ContactID, job{seq: e.Seq, item: item})
+	}
+	out, err := r.db.PendingOutbox()
+	if err != nil {
+		return fmt.Errorf("bot: resume outbox: %w", err)
+	}
+	r.outbox.push(out...)
+	if len(pending)+len(out) > 0 {
+		r.log.Info().Int("inbox", len(pending)).Int("outbox", len(out)).Msg("resumed pending work")
+	}
+	return nil
+}
+
+// HandleInbound implements channel.Handler: it records the event durably
+// (deduplicated on its event id) and queues it behind the contact's earlier
+// messages. It returns nil once the event is safe on disk.
+func (r *Runtime) HandleInbound(ctx context.Context, in channel.Inbound) error {
+	if r.stopping.Load() {
+		return ErrStopping
+	}
+	if in.EventID == "" {
+		return errors.New("bot: inbound event without an event id")
+	}
+	if !in.From.Channel.Valid() || in.From.ID == "" {
+		return fmt.Errorf("bot: inbound event from invalid address %q", in.From)
+	}
+	if in.At.IsZero() {
+		in.At = r.now()
+	}
+	in.Text = clip(in.Text, maxInboundRunes)
+	c, _, err := r.db.ResolveContact(ctx, in.From.String(), in.Name, in.Lang)
+	if err != nil {
+		return fmt.Errorf("bot: resolve contact: %w", err)
+	}
+	data, err := json.Marshal(inboxItem{Kind: kindMessage, In: &in})
+	if err != nil {
+		return fmt.Errorf("bot: encode inbound: %w", err)
+	}
+	seq, dup, err := r.db.Enqueue(ctx, c.ID, string(in.From.Channel)+"|"+in.EventID, data)
+	if err != nil {
+		return fmt.Errorf("bot: record inbound: %w", err)
+	}
+	if dup {
+		r.metrics.duplicate(string(in.From.Channel))
+		r.log.Debug().Str("event", in.EventID).Msg("redelivered event dropped")
+		return nil
+	}
+	r.metrics.inbound(string(in.From.Channel))
+	r.turns.push(c.ID, job{seq: seq, item: inboxItem{Kind: kindMessage, In: &in}})
+	return nil
+}
+
+// maxInboundRunes bounds what one customer message may carry into a turn.
+const maxInboundRunes = 8192
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i := 0
+	for pos := range s {
+		if i == n {
+			return s[:pos]
+		}
+		i++
+	}
+	return s
+}
+
+// Resume hands a contact back to the bot after a human handoff: the flow
+// continues at its resume point in the contact's ordered lane. The request
+// is recorded durably first, so a crash cannot strand the customer.
+func (r *Runtime) Resume(ctx context.Context, contactID string) error {
+	data, _ := json.Marshal(inboxItem{Kind: kindResume})
+	key := fmt.Sprintf("resume|%s|%d", contactID, r.now().UnixNano())
+	seq, _, err := r.db.Enqueue(ctx, contactID, key, data)
+	if err != nil {
+		return fmt.Errorf("bot: record resume: %w", err)
+	}
+	r.turns.push(contactID, job{seq: seq, item: inboxItem{Kind: kindResume}})
+	return nil
+}
+
+// Flush waits until every queued turn has run and every reply that can be
+// sent now has been delivered (or ctx ends). The terminal chat and tests use it.
+func (r *Runtime) Flush(ctx context.Context) error {
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if r.turns.pending() == 0 && r.outbox.readyDepth(r.now()) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// Shutdown stops taking new events, lets the running and queued turns
+// finish, tries to deliver what is ready until ctx ends, then stops the
+// senders. Whatever is left stays in the store for the next start.
+func (r *Runtime) Shutdown(ctx context.Context) error {
+	r.stopping.Store(true)
+	done := make(chan struct{})
+	go func() { r.turns.wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+		err = r.Flush(ctx)
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	r.cancel()
+	r.outbox.wait()
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		r.log.Warn().Msg("shutdown budget spent; pending work stays in the store")
+		return nil
+	}
+	return err
+}
+
+// SetHandoff connects the human queue before Start. (The queue is built
+// after the runtime because it delivers its messages through it.)
+func (r *Runtime) SetHandoff(h Handoff) { r.handoff = h }

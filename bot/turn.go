@@ -1,0 +1,331 @@
+//go:build parleywip
+
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/parley-chat/parley/bot/channel"
+	"github.com/parley-chat/parley/flows"
+	"github.com/parley-chat/parley/store"
+)
+
+// turnState collects one turn's writes before they are committed together.
+type turnState struct {
+	turn     store.Turn
+	contact  store.Contact
+	addr     channel.Address
+	outbound []channel.Outbound // parallel to turn.Outbox
+	after    []func(store.TurnResult)
+}
+
+// runJob processes one inbox entry of a contact. It runs in the contact's
+// lane, so no other turn of this contact runs at the same time.
+func (r *Runtime) runJob(contactID string, j job) {
+	if r.ctx.Err() != nil {
+		return // shutting down: the entry stays in the inbox for the next start
+	}
+	start := time.Now()
+	for attempt := 1; ; attempt++ {
+		err := r.processJob(r.ctx, contactID, j)
+		if err == nil {
+			r.metrics.turnSeconds(time.Since(start).Seconds())
+			return
+		}
+		log := r.log.With().Str("contact", contactID).Uint64("inbox_seq", j.seq).Logger()
+		if r.ctx.Err() != nil || attempt == 3 {
+			// Left in the inbox: the next start processes it again.
+			log.Error().Err(err).Int("attempts", attempt).Msg("turn failed; entry kept in the inbox")
+			return
+		}
+		log.Warn().Err(err).Int("attempt", attempt).Msg("turn failed; retrying")
+		select {
+		case <-r.ctx.Done():
+			return
+		case <-time.After(time.Duration(attempt) * 100 * time.Millisecond):
+		}
+	}
+}
+
+func (r *Runtime) processJob(ctx context.Context, contactID string, j job) error {
+	c, err := r.db.Contact(contactID)
+	if err != nil {
+		return fmt.Errorf("load contact: %w", err)
+	}
+	st, err := r.loadState(contactID)
+	if err != nil {
+		return err
+	}
+	ts := &turnState{turn: store.Turn{ContactID: contactID, InboxSeq: j.seq}, contact: c}
+	eng := r.engine.Load()
+	now := r.now()
+
+	switch j.item.Kind {
+	case kindMessage:
+		in := *j.item.In
+		ts.addr = in.From
+		r.signalTyping(in.From)
+		ts.turn.Messages = append(ts.turn.Messages, inboundMessage(contactID, in))
+		input := flows.Input{
+			Text: in.Text, Payload: in.Payload, Channel: string(in.From.Channel), Now: now,
+			Contact: flows.Contact{ID: c.ID, Name: c.Name, Lang: c.Lang, Fields: c.Fields},
+		}
+		if err := r.routeMessage(ctx, ts, eng, st, input); err != nil {
+			return err
+		}
+	case kindResume:
+		addr, err := r.replyAddress(contactID)
+		if err != nil {
+			return err
+		}
+		ts.addr = addr
+		input := flows.Input{Channel: string(addr.Channel), Now: now,
+			Contact: flows.Contact{ID: c.ID, Name: c.Name, Lang: c.Lang, Fields: c.Fields}}
+		next, outs, err := eng.Resume(ctx, st, input)
+		if err != nil {
+			return r.engineFailed(ctx, ts, err)
+		}
+		if err := r.applyEngine(ctx, ts, next, outs); err != nil {
+			return err
+		}
+	default:
+		r.log.Error().Str("kind", j.item.Kind).Msg("unknown inbox entry kind dropped")
+	}
+	return r.commit(ctx, ts)
+}
+
+// routeMessage decides who answers: the human queue when a ticket owns the
+// conversation, otherwise the flow engine.
+func (r *Runtime) routeMessage(ctx context.Context, ts *turnState, eng *flows.Engine, st flows.State, in flows.Input) error {
+	if r.handoff != nil {
+		handled, err := r.routeHandoff(ctx, ts, eng, st, in)
+		if err != nil || handled {
+			return err
+		}
+	}
+	next, outs, err := eng.Step(ctx, st, in)
+	if err != nil {
+		return r.engineFailed(ctx, ts, err)
+	}
+	return r.applyEngine(ctx, ts, next, outs)
+}
+
+// engineFailed records a turn the engine could not complete (step limit,
+// expression error): the customer's message is kept, the session is left as
+// it was, and the customer gets an apology instead of silence.
+func (r *Runtime) engineFailed(ctx context.Context, ts *turnState, err error) error {
+	r.log.Error().Err(err).Str("contact", ts.turn.ContactID).Msg("flow engine failed")
+	ts.turn.Events = append(ts.turn.Events, store.Event{
+		At: r.now(), ContactID: ts.turn.ContactID, Type: "error",
+		Data: map[string]string{"error": err.Error()},
+	})
+	text := "Извините, что-то пошло не так. Попробуйте ещё раз чуть позже."
+	if ts.contact.Lang == "en" {
+		text = "Sorry, something went wrong. Please try again a little later."
+	}
+	r.say(ts, text, nil, "", "", "")
+	return nil
+}
+
+// applyEngine turns the engine's outputs into the turn's writes.
+func (r *Runtime) applyEngine(ctx context.Context, ts *turnState, next flows.State, outs []flows.Output) error {
+	data, err := json.Marshal(next)
+	if err != nil {
+		return fmt.Errorf("encode session: %w", err)
+	}
+	ts.turn.Session = data
+	if obs := r.cfg.Observe; obs != nil {
+		ts.after = append(ts.after, func(store.TurnResult) { obs(ts.turn.ContactID, outs) })
+	}
+	for _, o := range outs {
+		switch o.Kind {
+		case flows.OutputSay:
+			r.say(ts, o.Text, o.Buttons, o.Image, "", "")
+		case flows.OutputSetContact:
+			r.setContactFields(ts, o.Fields)
+		case flows.OutputEvent:
+			if o.Event != nil {
+				ts.turn.Events = append(ts.turn.Events, store.Event{
+					At: r.now(), ContactID: ts.turn.ContactID, Type: o.Event.Name,
+					Flow: o.Event.Flow, Node: o.Event.Node, Data: o.Event.Data,
+				})
+			}
+		case flows.OutputHandoff:
+			if err := r.escalate(ctx, ts, o.Handoff); err != nil {
+				return err
+			}
+		case flows.OutputEnd:
+			ts.turn.Events = append(ts.turn.Events, store.Event{
+				At: r.now(), ContactID: ts.turn.ContactID, Type: "conversation_end",
+			})
+		}
+	}
+	return nil
+}
+
+func (r *Runtime) setContactFields(ts *turnState, fields map[string]string) {
+	if len(fields) == 0 {
+		return
+	}
+	c := ts.contact
+	merged := make(map[string]string, len(c.Fields)+len(fields))
+	for k, v := range c.Fields {
+		merged[k] = v
+	}
+	for k, v := range fields {
+		switch k {
+		case "name":
+			c.Name = v
+		case "lang", "language":
+			c.Lang = v
+		default:
+			merged[k] = v
+		}
+	}
+	c.Fields = merged
+	c.UpdatedAt = r.now()
+	ts.contact = c
+	ts.turn.Contact = &ts.contact
+}
+
+// say appends a reply to the history and to the outbox, split into parts the
+// channel accepts. Buttons go with the last part, an image with the first.
+func (r *Runtime) say(ts *turnState, text string, buttons []flows.Button, image, senderID, senderName string) {
+	now := r.now()
+	var btns []channel.Button
+	var stored []store.Button
+	for _, b := range buttons {
+		btns = append(btns, channel.Button{Text: b.Text, Value: b.Value})
+		stored = append(stored, store.Button{Text: b.Text, Value: b.Value})
+	}
+	sender := "bot"
+	if senderID != "" {
+		sender = "agent:" + senderID
+	}
+	ts.turn.Messages = append(ts.turn.Messages, store.Message{
+		ContactID: ts.turn.ContactID, Dir: "out", Channel: string(ts.addr.Channel), Address: ts.addr.String(),
+		Text: text, Buttons: stored, Sender: sender, SenderName: senderName, At: now,
+	})
+	parts := splitText(text, r.maxText(ts.addr.Channel))
+	for i, p := range parts {
+		ob := channel.Outbound{To: ts.addr, Text: p, Sender: senderName}
+		if i == 0 {
+			ob.Image = image
+		}
+		if i == len(parts)-1 {
+			ob.Buttons = btns
+		}
+		data, _ := json.Marshal(ob)
+		ts.outbound = append(ts.outbound, ob)
+		ts.turn.Outbox = append(ts.turn.Outbox, store.OutboxEntry{
+			ContactID: ts.turn.ContactID, Address: ts.addr.String(), Data: data, CreatedAt: now, NotBefore: now,
+		})
+	}
+}
+
+func (r *Runtime) maxText(ch channel.Name) int {
+	if n, ok := r.cfg.MaxText[ch]; ok {
+		return n
+	}
+	return 4096
+}
+
+// commit writes the turn atomically, then hands its replies to the outbox
+// and runs the after-commit notifications.
+func (r *Runtime) commit(ctx context.Context, ts *turnState) error {
+	res, err := r.db.Commit(ctx, ts.turn)
+	if errors.Is(err, store.ErrTicketOpen) && ts.turn.OpenTicket != nil {
+		// A ticket is already open for this contact: the flow's handoff joins it.
+		r.log.Info().Str("contact", ts.turn.ContactID).Msg("handoff joins the contact's open ticket")
+		ts.turn.OpenTicket = nil
+		res, err = r.db.Commit(ctx, ts.turn)
+	}
+	if err != nil {
+		return fmt.Errorf("commit turn: %w", err)
+	}
+	entries := make([]store.OutboxEntry, len(ts.turn.Outbox))
+	for i, e := range ts.turn.Outbox {
+		if i < len(res.OutboxIDs) {
+			e.ID = res.OutboxIDs[i]
+		}
+		entries[i] = e
+	}
+	r.outbox.push(entries...)
+	for _, f := range ts.after {
+		f(res)
+	}
+	return nil
+}
+
+func (r *Runtime) loadState(contactID string) (flows.State, error) {
+	var st flows.State
+	data, err := r.db.Session(contactID)
+	if err != nil {
+		return st, fmt.Errorf("load session: %w", err)
+	}
+	if len(data) > 0 {
+		if err := json.Unmarshal(data, &st); err != nil {
+			// A session we cannot read must not wedge the customer: start over
+			// and say so in the event log.
+			r.log.Error().Err(err).Str("contact", contactID).Msg("undecodable session reset")
+			return flows.State{}, nil
+		}
+	}
+	return st, nil
+}
+
+// replyAddress is where a reply that answers no inbound message goes: the
+// channel the customer wrote from last.
+func (r *Runtime) replyAddress(contactID string) (channel.Address, error) {
+	msgs, err := r.db.LastMessages(contactID, 50)
+	if err != nil {
+		return channel.Address{}, fmt.Errorf("load history: %w", err)
+	}
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if msgs[i].Dir == "in" {
+			return channel.ParseAddress(msgs[i].Address)
+		}
+	}
+	c, err := r.db.Contact(contactID)
+	if err != nil {
+		return channel.Address{}, err
+	}
+	if len(c.Identities) == 0 {
+		return channel.Address{}, fmt.Errorf("contact %s has no channel identity", contactID)
+	}
+	return channel.ParseAddress(c.Identities[0])
+}
+
+func (r *Runtime) signalTyping(to channel.Address) {
+	if !r.cfg.Typing[to.Channel] {
+		return
+	}
+	ts, ok := r.senders[to.Channel].(channel.TypingSender)
+	if !ok {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(r.ctx, 2*time.Second)
+		defer cancel()
+		_ = ts.SendTyping(ctx, to) // best effort: a lost typing signal harms nobody
+	}()
+}
+
+func inboundMessage(contactID string, in channel.Inbound) store.Message {
+	m := store.Message{
+		ContactID: contactID, Dir: "in", Channel: string(in.From.Channel), Address: in.From.String(),
+		Text: in.Text, Payload: in.Payload, Sender: "customer", SenderName: in.Name, At: in.At,
+	}
+	for _, a := range in.Attachments {
+		ref := a.Kind + ":" + a.URL
+		if a.Name != "" {
+			ref += " (" + a.Name + ")"
+		}
+		m.Attachments = append(m.Attachments, ref)
+	}
+	return m
+}

@@ -1,0 +1,78 @@
+//go:build parleywip
+
+package cmd
+
+import (
+	"context"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"github.com/rs/zerolog"
+
+	"github.com/parley-chat/parley/flows"
+)
+
+// watchFlows reloads the project in dir when its files change. A version
+// that lints clean is handed to swap; one that does not is refused with every
+// error logged, and the running version keeps serving. Editors save by
+// rename, so the directories are watched, not the files, and events are
+// debounced.
+func watchFlows(ctx context.Context, dir string, log zerolog.Logger, swap func(*flows.Project)) {
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		log.Error().Err(err).Msg("flow watcher not started")
+		return
+	}
+	defer w.Close()
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			if strings.HasPrefix(d.Name(), ".") && p != dir {
+				return filepath.SkipDir
+			}
+			return w.Add(p)
+		}
+		return err
+	})
+	if err != nil {
+		log.Error().Err(err).Msg("flow watcher not started")
+		return
+	}
+	const debounce = 200 * time.Millisecond
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case err := <-w.Errors:
+			log.Warn().Err(err).Msg("flow watcher")
+		case ev := <-w.Events:
+			if ev.Has(fsnotify.Create) {
+				// A new sub-directory: watch it too (ignored if it is a file).
+				_ = w.Add(ev.Name)
+			}
+			timer.Reset(debounce)
+		case <-timer.C:
+			p, err := flows.LoadDir(dir)
+			if err != nil {
+				ev := log.Error().Str("dir", dir)
+				if list, ok := err.(flows.ErrorList); ok {
+					msgs := make([]string, 0, len(list))
+					for _, e := range list {
+						msgs = append(msgs, e.Error())
+					}
+					ev = ev.Strs("errors", msgs)
+				} else {
+					ev = ev.Err(err)
+				}
+				ev.Msg("flow change refused; the previous version keeps serving")
+				continue
+			}
+			log.Info().Str("version", p.Version).Msg("flows reloaded")
+			swap(p)
+		}
+	}
+}

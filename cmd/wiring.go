@@ -1,0 +1,115 @@
+//go:build parleywip
+
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+	_ "time/tzdata" // business hours name time zones; don't depend on the host's zoneinfo
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/parley-chat/parley/bot"
+	"github.com/parley-chat/parley/bot/channel"
+	"github.com/parley-chat/parley/bot/webchat"
+	"github.com/parley-chat/parley/flows"
+	"github.com/parley-chat/parley/flows/demo"
+	"github.com/parley-chat/parley/handoff"
+	"github.com/parley-chat/parley/store"
+)
+
+// loadProject loads the project in dir, or the demo embedded in the binary
+// when dir is "". Lint errors come back one per line with positions.
+func loadProject(dir string) (*flows.Project, error) {
+	if dir == "" {
+		p, err := flows.LoadFS(demo.FS())
+		if err != nil {
+			return nil, fmt.Errorf("embedded demo project: %w", err)
+		}
+		return p, nil
+	}
+	p, err := flows.LoadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("flows in %s:\n%w", dir, err)
+	}
+	return p, nil
+}
+
+// engineOptions are the flow engine's options in production: http nodes get
+// a client with a timeout (the node's own timeout applies per call too).
+func engineOptions() flows.Options {
+	return flows.Options{HTTP: &http.Client{Timeout: 30 * time.Second}}
+}
+
+// historyAdapter shows a web chat visitor their conversation from the store.
+type historyAdapter struct{ rt *bot.Runtime }
+
+func (h *historyAdapter) History(ctx context.Context, visitor channel.Address, limit int) ([]webchat.Item, error) {
+	msgs, err := h.rt.History(ctx, visitor, limit)
+	if err != nil {
+		if err == store.ErrNotFound {
+			return nil, nil
+		}
+		return nil, err
+	}
+	items := make([]webchat.Item, 0, len(msgs))
+	for _, m := range msgs {
+		it := webchat.Item{ID: fmt.Sprint(m.Seq), Dir: m.Dir, Text: m.Text, At: m.At}
+		if m.Dir == "out" && m.Sender != "bot" {
+			it.Sender = m.SenderName
+		}
+		for _, b := range m.Buttons {
+			it.Buttons = append(it.Buttons, channel.Button{Text: b.Text, Value: b.Value})
+		}
+		items = append(items, it)
+	}
+	return items, nil
+}
+
+func handoffConfig(c HandoffConfig) (handoff.Config, error) {
+	hours, err := handoff.ParseHours(c.TimeZone, c.Hours, c.Holidays)
+	if err != nil {
+		return handoff.Config{}, err
+	}
+	csat := c.CSAT == nil || *c.CSAT
+	return handoff.Config{
+		Hours: hours, ReopenWindow: c.ReopenWindow, AutoAssign: c.AutoAssign,
+		Capacity: c.Capacity, CSAT: csat, DefaultLang: "ru",
+	}, nil
+}
+
+func registerQueueMetrics(reg prometheus.Registerer, h *handoff.Service) {
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "parley_queue_length", Help: "Tickets waiting in the queue."},
+			func() float64 { q, _, _ := h.QueueStats(); return float64(q) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "parley_queue_oldest_wait_seconds", Help: "Wait of the oldest queued ticket."},
+			func() float64 { _, w, _ := h.QueueStats(); return w.Seconds() }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "parley_agents_online", Help: "Agents whose console is online."},
+			func() float64 { _, _, n := h.QueueStats(); return float64(n) }),
+	)
+}
+
+// ensureDemoAgent creates the agent "demo" with a one-time password when the
+// database has no agent yet, and prints the password once.
+func ensureDemoAgent(ctx context.Context, db *store.DB, stdio IO) error {
+	agents, err := db.Agents()
+	if err != nil {
+		return err
+	}
+	if len(agents) > 0 {
+		return nil
+	}
+	pw := handoff.GeneratePassword()
+	if _, err := handoff.AddAgent(ctx, db, handoff.NewAgent{Name: "demo", DisplayName: "Demo Agent", Role: handoff.RoleLead, Password: pw}, 0, time.Now()); err != nil {
+		return fmt.Errorf("demo agent: %w", err)
+	}
+	printDemoAgent(stdio.Stdout, pw)
+	return nil
+}
+
+func printDemoAgent(w io.Writer, pw string) {
+	fmt.Fprintf(w, "parley: created agent \"demo\" (role lead) with one-time password: %s\n", pw)
+}
