@@ -182,7 +182,7 @@ func (a *Adapter) check(ctx context.Context, s lpServer) (lpResponse, error) {
 	var r lpResponse
 	u, err := url.Parse(s.Server)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
-		return r, fmt.Errorf("vk: long poll server %q is not an http(s) URL", redactString(s.Server, s.Key, a.cfg.Token))
+		return r, fmt.Errorf("vk: long poll server %q is not an http(s) URL", redactString(s.Server, s.Key, url.QueryEscape(s.Key), a.cfg.Token))
 	}
 	q := u.Query()
 	q.Set("act", "a_check")
@@ -195,11 +195,11 @@ func (a *Adapter) check(ctx context.Context, s lpServer) (lpResponse, error) {
 	defer cancel()
 	req, err := http.NewRequestWithContext(rctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return r, fmt.Errorf("vk: long poll: %s", redactString(err.Error(), s.Key, a.cfg.Token))
+		return r, fmt.Errorf("vk: long poll: %s", redactString(err.Error(), s.Key, url.QueryEscape(s.Key), a.cfg.Token))
 	}
 	resp, err := a.client.Do(req)
 	if err != nil {
-		return r, fmt.Errorf("vk: long poll: %s", redactString(err.Error(), s.Key, a.cfg.Token))
+		return r, fmt.Errorf("vk: long poll: %s", redactString(err.Error(), s.Key, url.QueryEscape(s.Key), a.cfg.Token))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -207,7 +207,7 @@ func (a *Adapter) check(ctx context.Context, s lpServer) (lpResponse, error) {
 		return r, fmt.Errorf("vk: long poll: HTTP %d", resp.StatusCode)
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 32<<20)).Decode(&r); err != nil {
-		return r, fmt.Errorf("vk: long poll: bad answer: %s", redactString(err.Error(), s.Key, a.cfg.Token))
+		return r, fmt.Errorf("vk: long poll: bad answer: %s", redactString(err.Error(), s.Key, url.QueryEscape(s.Key), a.cfg.Token))
 	}
 	if r.Failed == 0 && r.TS == "" {
 		return r, errors.New("vk: long poll: answer without ts")
