@@ -1,0 +1,52 @@
+// Package store owns Parley's persistence: contacts and their channel
+// identities, sessions, per-contact message history, the analytics event log,
+// the durable inbox (with dedupe of channel event ids) and outbox, handoff
+// tickets and agent accounts, all in one embedded bbolt file.
+//
+// Store is a leaf: it imports bbolt and the standard library only. Values of
+// higher layers (flow session state, inbound events, outbound messages) are
+// kept as opaque []byte.
+//
+// # Writes
+//
+// Every write goes through one group-commit writer goroutine: requests from
+// concurrent conversations are drained from a queue into a single bbolt
+// Update, so one fsync (≈ 0.3 ms here) is shared by all of them. Each request
+// gets its own result: when one request's function fails, the transaction is
+// rolled back and retried without it, so it never poisons the others. A
+// function may therefore run more than once and must have no side effects
+// outside the transaction (this includes TicketChange.Fn and the fn of
+// UpdateTicket).
+//
+// One Commit of a Turn is one transaction: session, history, events, outbox
+// entries, contact and ticket changes and the deletion of the inbox entry
+// become durable together or not at all.
+//
+// # Layout (schema version 2)
+//
+//	meta            "schema" -> BE(version)
+//	contacts        contact id -> JSON Contact
+//	identities      "telegram:42" -> contact id
+//	sessions        contact id -> opaque session state
+//	history         contact id + 0x00 + BE(seq) -> JSON Message (seq dense from 1 per contact)
+//	events          BE(unix nanos) + BE(seq) -> JSON Event (time ordered)
+//	inbox           BE(seq) -> JSON InboxEntry
+//	dedupe          event key -> BE(unix nanos recorded)
+//	dedupe_time     BE(unix nanos) + event key -> empty (pruning index)
+//	outbox          BE(id) -> JSON OutboxEntry
+//	tickets         BE(id) -> JSON Ticket
+//	ticket_open     contact id -> BE(id) of its one non-resolved ticket
+//	ticket_contact  contact id + 0x00 + BE(id) -> empty
+//	agents          agent id -> JSON agent record
+//	agent_names     lower-case name -> agent id
+//
+// Composite keys with big-endian numbers sort bytewise in numeric order;
+// DEPENDENCIES.md measured them 2x faster to write than a bucket per contact.
+//
+// # Reads
+//
+// Read transactions are kept short, because a long one blocks a writer that
+// needs to grow the memory map: the callbacks of Sessions and Events run
+// outside any transaction, on chunks copied out of it. Values are always
+// copied out of the transaction before it ends.
+package store
