@@ -1,0 +1,234 @@
+// Package handoff owns the human side of Parley: the ticket queue a
+// conversation enters when the bot escalates, who owns a conversation (the
+// bot, the queue or one agent), assignment (atomic claims, round-robin with
+// capacity), business hours and the notices the customer gets, reopening and
+// CSAT, agent accounts, and the agent console with its JSON API (embedded in
+// the binary, see API.md).
+//
+// handoff never talks to a channel itself: it declares Deliverer, which the
+// runtime implements, so an agent's reply goes through the same durable
+// history + outbox turn as a bot reply. Ticket writes that the runtime must
+// commit together with a message come back as store.TicketChange values.
+package handoff
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/parley-chat/parley/bot/channel"
+	"github.com/parley-chat/parley/store"
+)
+
+// Store is what handoff needs from persistence; *store.DB implements it.
+type Store interface {
+	Contact(id string) (store.Contact, error)
+	History(contactID string, afterSeq uint64, limit int) ([]store.Message, error)
+	LastMessages(contactID string, n int) ([]store.Message, error)
+	AppendEvents(ctx context.Context, evs ...store.Event) error
+	Ticket(id uint64) (store.Ticket, error)
+	OpenTicketFor(contactID string) (store.Ticket, bool, error)
+	LastTicketFor(contactID string) (store.Ticket, bool, error)
+	Tickets(status string) ([]store.Ticket, error)
+	UpdateTicket(ctx context.Context, id uint64, fn func(*store.Ticket) error) (store.Ticket, error)
+	PutAgent(ctx context.Context, a store.Agent) error
+	Agent(id string) (store.Agent, error)
+	AgentByName(name string) (store.Agent, error)
+	Agents() ([]store.Agent, error)
+}
+
+// Deliverer is implemented by the runtime. Deliver sends a message to the
+// customer through their own channel: the history append, the outbox entry
+// and the optional ticket change are ONE store turn, and if Ticket.Fn returns
+// an error nothing is committed and Deliver returns that error (wrapped or
+// not, errors.Is must find it). Resume hands the conversation back to the
+// bot: the runtime runs the flow engine's Resume at the ticket's resume node
+// in the contact's ordered worker.
+type Deliverer interface {
+	Deliver(ctx context.Context, d Delivery) error
+	Resume(ctx context.Context, contactID string) error
+}
+
+// Delivery is one message from the human side to a customer.
+type Delivery struct {
+	ContactID string
+	// Address is the channel address the ticket was opened from
+	// ("telegram:42"); the runtime may prefer the contact's latest channel.
+	Address string
+	Text    string
+	Buttons []channel.Button
+	// SenderID is the agent id ("" = a system notice sent as the bot) and
+	// SenderName the name the customer sees (web chat shows it).
+	SenderID, SenderName string
+	// Ticket is committed in the same turn as the message, or not at all.
+	Ticket *store.TicketChange
+}
+
+// Request is the runtime's description of a handoff output of the flow engine.
+type Request struct {
+	ContactID  string
+	Address    string // channel address the customer escalated from
+	Lang       string // contact language for the notices ("" = default)
+	Reason     string // negative, not_understood, requested or a flow-defined one
+	Priority   string // low, normal, high, urgent ("" = normal)
+	Note       string // free text from the flow, shown in the summary
+	ResumeNode string // where the bot continues after the ticket
+	Evidence   []string
+	Vars       map[string]string
+}
+
+// Notice is a message for the customer that the runtime sends as the bot.
+type Notice struct {
+	Text    string
+	Buttons []channel.Button
+}
+
+// Owners of a conversation, as Route decides them.
+const (
+	OwnerBot    = "bot"    // run the flow engine
+	OwnerTicket = "ticket" // the bot stays silent; the message goes to the ticket
+	OwnerCSAT   = "csat"   // the message answered the CSAT question
+)
+
+// Decision says who handles an inbound customer message.
+type Decision struct {
+	Owner  string
+	Ticket store.Ticket // the open ticket (OwnerTicket) or the rated one (OwnerCSAT)
+	// Change, Notices and Events are committed by the runtime in the same
+	// turn as the inbound message.
+	Change  *store.TicketChange
+	Notices []Notice
+	Events  []store.Event
+	// Resume asks the runtime to resume the flow at Ticket.ResumeNode (after
+	// the turn) before the bot handles anything else.
+	Resume bool
+}
+
+// Ticket statuses and resolve outcomes as stored.
+const (
+	StatusQueued   = "queued"
+	StatusAssigned = "assigned"
+	StatusResolved = "resolved"
+
+	OutcomeBot  = "bot"
+	OutcomeCSAT = "csat"
+	OutcomeEnd  = "end"
+)
+
+// Agent roles. Leads and admins see every ticket and can reassign; admins
+// are leads that a future settings page will distinguish.
+const (
+	RoleAgent = "agent"
+	RoleLead  = "lead"
+	RoleAdmin = "admin"
+)
+
+// Errors of the ticket operations; the API maps them to HTTP statuses.
+var (
+	ErrBadRequest = errors.New("bad request")
+	ErrForbidden  = errors.New("forbidden")
+	ErrNotFound   = store.ErrNotFound
+	ErrConflict   = store.ErrConflict
+)
+
+// Service is the handoff queue and console. It is safe for concurrent use.
+type Service struct {
+	st  Store
+	cfg Config
+	d   Deliverer
+	log zerolog.Logger
+
+	hub      *hub
+	presence *presence
+	sessions *sessions
+	logins   *loginLimiter
+
+	// assignMu serialises auto-assignment so two triggers do not hand the
+	// same agent more than its capacity; rrLast is the round-robin cursor.
+	assignMu sync.Mutex
+	rrLast   string
+
+	handler http.Handler
+	closeMu sync.Mutex
+	closed  bool
+}
+
+// New builds the service. d may be nil only for tools that never send
+// (agent administration); operations that must reach a customer then fail.
+func New(st Store, cfg Config, d Deliverer, log zerolog.Logger) (*Service, error) {
+	if st == nil {
+		return nil, fmt.Errorf("handoff: nil store")
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{
+		st:       st,
+		cfg:      cfg,
+		d:        d,
+		log:      log.With().Str("component", "handoff").Logger(),
+		hub:      newHub(),
+		presence: newPresence(cfg.PresenceTTL, cfg.Now),
+		sessions: newSessions(cfg.SessionTTL, cfg.Now),
+		logins:   newLoginLimiter(cfg.LoginEvery, cfg.LoginBurst, cfg.Now),
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Close ends the live update streams so an http.Server can shut down.
+func (s *Service) Close() error {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if !s.closed {
+		s.closed = true
+		s.hub.close()
+	}
+	return nil
+}
+
+// Handler serves the console under /console/ and the JSON API under /api/;
+// mount it at both prefixes unchanged (no StripPrefix).
+func (s *Service) Handler() http.Handler { return s.handler }
+
+func (s *Service) now() time.Time { return s.cfg.Now() }
+
+// QueueStats reports the queue for metrics: tickets waiting, how long the
+// oldest has waited, and agents online.
+func (s *Service) QueueStats() (queued int, oldestWait time.Duration, agentsOnline int) {
+	ts, err := s.st.Tickets(StatusQueued)
+	if err != nil {
+		s.log.Warn().Err(err).Msg("queue stats")
+	}
+	now := s.now()
+	for _, t := range ts {
+		queued++
+		if w := now.Sub(t.CreatedAt); w > oldestWait {
+			oldestWait = w
+		}
+	}
+	return queued, oldestWait, len(s.presence.online())
+}
+
+// event builds a ticket event for the event log.
+func (s *Service) event(t store.Ticket, typ string, kv ...string) store.Event {
+	data := map[string]string{"ticket": fmt.Sprint(t.ID)}
+	for i := 0; i+1 < len(kv); i += 2 {
+		data[kv[i]] = kv[i+1]
+	}
+	return store.Event{At: s.now(), ContactID: t.ContactID, Type: typ, Data: data}
+}
+
+// logEvents appends events after an operation committed. A failure is
+// logged, not returned: the ticket change itself is already durable.
+func (s *Service) logEvents(ctx context.Context, evs ...store.Event) {
+	if err := s.st.AppendEvents(ctx, evs...); err != nil {
+		s.log.Error().Err(err).Str("event", evs[0].Type).Msg("append ticket events")
+	}
+}

@@ -1,0 +1,347 @@
+package handoff
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/parley-chat/parley/bot/channel"
+	"github.com/parley-chat/parley/store"
+)
+
+// isLead reports whether a sees and manages every ticket.
+func isLead(a store.Agent) bool { return a.Role == RoleLead || a.Role == RoleAdmin }
+
+// canView: leads see everything; agents see the queue and their own tickets
+// (including the ones they resolved).
+func canView(a store.Agent, t store.Ticket) bool {
+	return isLead(a) || t.Status == StatusQueued || t.AgentID == a.ID
+}
+
+// Visible returns the ticket if a may see it.
+func (s *Service) Visible(a store.Agent, id uint64) (store.Ticket, error) {
+	t, err := s.st.Ticket(id)
+	if err != nil {
+		return store.Ticket{}, fmt.Errorf("ticket %d: %w", id, err)
+	}
+	if !canView(a, t) {
+		return store.Ticket{}, fmt.Errorf("ticket %d belongs to another agent: %w", id, ErrForbidden)
+	}
+	return t, nil
+}
+
+// Claim gives a queued ticket to agent a. It is atomic: of two agents
+// claiming at once exactly one wins, the other gets ErrConflict. Claiming a
+// ticket one already holds succeeds.
+func (s *Service) Claim(ctx context.Context, a store.Agent, id uint64) (store.Ticket, error) {
+	now := s.now()
+	t, err := s.st.UpdateTicket(ctx, id, func(t *store.Ticket) error {
+		switch {
+		case t.Status == StatusAssigned && t.AgentID == a.ID:
+			return errAlreadyMine
+		case t.Status != StatusQueued:
+			return fmt.Errorf("ticket %d is %s (%s): %w", t.ID, t.Status, t.AgentID, store.ErrConflict)
+		}
+		t.Status, t.AgentID, t.AssignedAt = StatusAssigned, a.ID, now
+		return nil
+	})
+	if errors.Is(err, errAlreadyMine) {
+		return s.st.Ticket(id)
+	}
+	if err != nil {
+		return store.Ticket{}, fmt.Errorf("claim ticket %d: %w", id, err)
+	}
+	s.assigned(ctx, t, a, "claim")
+	return t, nil
+}
+
+// errAlreadyMine aborts a no-op update without writing.
+var errAlreadyMine = errors.New("already assigned to this agent")
+
+// assigned runs after a ticket got a new agent: event, live update and a
+// notice so the customer knows a person is here now.
+func (s *Service) assigned(ctx context.Context, t store.Ticket, a store.Agent, how string) {
+	s.logEvents(ctx, s.event(t, "ticket.assigned", "agent", a.ID, "how", how))
+	s.hub.publish(liveEvent{Type: "ticket", TicketID: t.ID, Status: t.Status, AgentID: t.AgentID})
+	if s.d == nil {
+		return
+	}
+	tx := s.cfg.texts(s.contactLang(t.ContactID))
+	err := s.d.Deliver(ctx, Delivery{ContactID: t.ContactID, Address: t.Address,
+		Text: expand(tx.Assigned, "{agent}", displayName(a))})
+	if err != nil {
+		s.log.Error().Err(err).Uint64("ticket", t.ID).Msg("notify customer of assignment")
+	}
+}
+
+func displayName(a store.Agent) string {
+	if a.DisplayName != "" {
+		return a.DisplayName
+	}
+	return a.Name
+}
+
+// Reply sends an agent's message to the customer through their channel. Only
+// the agent holding the ticket may reply; the first reply stamps
+// FirstReplyAt in the same store turn as the message.
+func (s *Service) Reply(ctx context.Context, a store.Agent, id uint64, text string) (store.Ticket, error) {
+	text = strings.TrimSpace(text)
+	if text == "" || len([]rune(text)) > maxReplyLen {
+		return store.Ticket{}, fmt.Errorf("reply: text must be 1..%d characters: %w", maxReplyLen, ErrBadRequest)
+	}
+	t, err := s.Visible(a, id)
+	if err != nil {
+		return store.Ticket{}, err
+	}
+	if t.Status != StatusAssigned || t.AgentID != a.ID {
+		return store.Ticket{}, fmt.Errorf("ticket %d is %s to %q: claim it before replying: %w", id, t.Status, t.AgentID, ErrConflict)
+	}
+	if s.d == nil {
+		return store.Ticket{}, fmt.Errorf("reply: no deliverer configured")
+	}
+	now := s.now()
+	first := false
+	change := &store.TicketChange{ID: id, Fn: func(x *store.Ticket) error {
+		// Checked again inside the turn: a transfer may have happened since.
+		if x.Status != StatusAssigned || x.AgentID != a.ID {
+			return fmt.Errorf("ticket %d is no longer assigned to %s: %w", x.ID, a.ID, store.ErrConflict)
+		}
+		first = x.FirstReplyAt.IsZero()
+		if first {
+			x.FirstReplyAt = now
+		}
+		return nil
+	}}
+	err = s.d.Deliver(ctx, Delivery{ContactID: t.ContactID, Address: t.Address, Text: text,
+		SenderID: a.ID, SenderName: displayName(a), Ticket: change})
+	if err != nil {
+		return store.Ticket{}, fmt.Errorf("reply to ticket %d: %w", id, err)
+	}
+	if first {
+		t.FirstReplyAt = now
+		s.logEvents(ctx, s.event(t, "ticket.first_reply", "agent", a.ID,
+			"afrt_seconds", strconv.Itoa(int(now.Sub(t.CreatedAt).Seconds()))))
+	}
+	s.hub.publish(liveEvent{Type: "message", TicketID: id, Status: t.Status})
+	return s.st.Ticket(id)
+}
+
+// Note adds an internal note: it is stored on the ticket, shown to agents and
+// never sent to the customer.
+func (s *Service) Note(ctx context.Context, a store.Agent, id uint64, text string) (store.Ticket, error) {
+	text = strings.TrimSpace(text)
+	if text == "" || len([]rune(text)) > maxFieldLen {
+		return store.Ticket{}, fmt.Errorf("note: text must be 1..%d characters: %w", maxFieldLen, ErrBadRequest)
+	}
+	now := s.now()
+	t, err := s.st.UpdateTicket(ctx, id, func(t *store.Ticket) error {
+		if !canView(a, *t) {
+			return fmt.Errorf("ticket %d belongs to another agent: %w", t.ID, ErrForbidden)
+		}
+		t.Notes = append(t.Notes, store.Note{AgentID: a.ID, Text: text, At: now})
+		return nil
+	})
+	if err != nil {
+		return store.Ticket{}, fmt.Errorf("note on ticket %d: %w", id, err)
+	}
+	s.logEvents(ctx, s.event(t, "ticket.note", "agent", a.ID))
+	s.hub.publish(liveEvent{Type: "ticket", TicketID: id, Status: t.Status, AgentID: t.AgentID})
+	return t, nil
+}
+
+// Transfer hands a ticket to another agent (to = "" puts it back in the
+// queue). The holder may transfer their own ticket; leads may move any open
+// ticket, queued ones included (that is the console's "reassign").
+func (s *Service) Transfer(ctx context.Context, a store.Agent, id uint64, to string) (store.Ticket, error) {
+	var target store.Agent
+	if to != "" {
+		var err error
+		if target, err = s.st.Agent(to); err != nil {
+			return store.Ticket{}, fmt.Errorf("transfer ticket %d: agent %q: %w", id, to, ErrBadRequest)
+		}
+	}
+	now := s.now()
+	from := ""
+	t, err := s.st.UpdateTicket(ctx, id, func(t *store.Ticket) error {
+		switch {
+		case t.Status == StatusResolved:
+			return fmt.Errorf("ticket %d is resolved: %w", t.ID, store.ErrConflict)
+		case !isLead(a) && (t.Status != StatusAssigned || t.AgentID != a.ID):
+			return fmt.Errorf("ticket %d is not yours to transfer: %w", t.ID, ErrForbidden)
+		case to != "" && t.AgentID == to && t.Status == StatusAssigned:
+			return fmt.Errorf("ticket %d is already with %s: %w", t.ID, to, ErrBadRequest)
+		}
+		from = t.AgentID
+		if to == "" {
+			t.Status, t.AgentID, t.AssignedAt = StatusQueued, "", now
+			return nil
+		}
+		t.Status, t.AgentID, t.AssignedAt = StatusAssigned, to, now
+		return nil
+	})
+	if err != nil {
+		return store.Ticket{}, fmt.Errorf("transfer ticket %d: %w", id, err)
+	}
+	s.logEvents(ctx, s.event(t, "ticket.transferred", "from", from, "to", to, "by", a.ID))
+	if to == "" {
+		s.hub.publish(liveEvent{Type: "ticket", TicketID: id, Status: t.Status})
+		s.autoAssign(ctx)
+	} else {
+		s.assigned(ctx, t, target, "transfer")
+	}
+	return t, nil
+}
+
+// Resolve closes a ticket and decides what follows: back to the bot at the
+// resume point (OutcomeBot), a CSAT question (OutcomeCSAT), or the end
+// (OutcomeEnd, reopened if the customer writes within the reopen window).
+// The closing message and the ticket change are one store turn.
+func (s *Service) Resolve(ctx context.Context, a store.Agent, id uint64, outcome string) (store.Ticket, error) {
+	switch outcome {
+	case OutcomeBot, OutcomeEnd:
+	case OutcomeCSAT:
+		if !s.cfg.CSAT {
+			return store.Ticket{}, fmt.Errorf("resolve: CSAT is switched off in the config: %w", ErrBadRequest)
+		}
+	default:
+		return store.Ticket{}, fmt.Errorf("resolve: outcome %q: want bot, csat or end: %w", outcome, ErrBadRequest)
+	}
+	if s.d == nil {
+		return store.Ticket{}, fmt.Errorf("resolve: no deliverer configured")
+	}
+	t, err := s.Visible(a, id)
+	if err != nil {
+		return store.Ticket{}, err
+	}
+	now := s.now()
+	change := &store.TicketChange{ID: id, Fn: func(x *store.Ticket) error {
+		switch {
+		case x.Status == StatusResolved:
+			return fmt.Errorf("ticket %d is already resolved: %w", x.ID, store.ErrConflict)
+		case !isLead(a) && (x.Status != StatusAssigned || x.AgentID != a.ID):
+			return fmt.Errorf("ticket %d is not yours to resolve: %w", x.ID, ErrForbidden)
+		}
+		x.Status, x.Outcome, x.ResolvedAt = StatusResolved, outcome, now
+		return nil
+	}}
+	tx := s.cfg.texts(s.contactLang(t.ContactID))
+	d := Delivery{ContactID: t.ContactID, Address: t.Address, Text: tx.Resolved, Ticket: change}
+	if outcome == OutcomeCSAT {
+		d.Text = tx.CSATQuestion
+		for i := 1; i <= 5; i++ {
+			d.Buttons = append(d.Buttons, channel.Button{Text: strconv.Itoa(i), Value: "csat:" + strconv.Itoa(i)})
+		}
+	}
+	if err := s.d.Deliver(ctx, d); err != nil {
+		return store.Ticket{}, fmt.Errorf("resolve ticket %d: %w", id, err)
+	}
+	t, err = s.st.Ticket(id)
+	if err != nil {
+		return store.Ticket{}, fmt.Errorf("resolve ticket %d: %w", id, err)
+	}
+	s.logEvents(ctx, s.event(t, "ticket.resolved", "agent", a.ID, "outcome", outcome,
+		"resolution_seconds", strconv.Itoa(int(now.Sub(t.CreatedAt).Seconds()))))
+	s.hub.publish(liveEvent{Type: "ticket", TicketID: id, Status: t.Status, AgentID: t.AgentID})
+	if outcome == OutcomeBot {
+		if err := s.d.Resume(ctx, t.ContactID); err != nil {
+			// The ticket is closed either way; the customer's next message
+			// reaches the bot, so log rather than fail the agent's click.
+			s.log.Error().Err(err).Uint64("ticket", id).Msg("resume bot after resolve")
+		}
+	}
+	s.autoAssign(ctx) // the agent has room for the next one
+	return t, nil
+}
+
+// autoAssign hands queued tickets, highest priority first and then oldest,
+// round-robin to online agents below their capacity.
+func (s *Service) autoAssign(ctx context.Context) {
+	if !s.cfg.AutoAssign {
+		return
+	}
+	s.assignMu.Lock()
+	defer s.assignMu.Unlock()
+	online := s.presence.online()
+	if len(online) == 0 {
+		return
+	}
+	queued, err := s.st.Tickets(StatusQueued)
+	if err != nil || len(queued) == 0 {
+		if err != nil {
+			s.log.Error().Err(err).Msg("auto-assign: list queue")
+		}
+		return
+	}
+	held, err := s.st.Tickets(StatusAssigned)
+	if err != nil {
+		s.log.Error().Err(err).Msg("auto-assign: list assigned")
+		return
+	}
+	load := map[string]int{}
+	for _, t := range held {
+		load[t.AgentID]++
+	}
+	SortQueue(queued)
+	sort.Strings(online)
+	for _, t := range queued {
+		agent, ok := s.nextAgent(online, load)
+		if !ok {
+			return
+		}
+		a, err := s.st.Agent(agent)
+		if err != nil {
+			s.log.Warn().Err(err).Str("agent", agent).Msg("auto-assign: unknown online agent")
+			s.presence.drop(agent)
+			continue
+		}
+		now := s.now()
+		got, err := s.st.UpdateTicket(ctx, t.ID, func(x *store.Ticket) error {
+			if x.Status != StatusQueued {
+				return store.ErrConflict // claimed by hand meanwhile
+			}
+			x.Status, x.AgentID, x.AssignedAt = StatusAssigned, agent, now
+			return nil
+		})
+		if err != nil {
+			if !errors.Is(err, store.ErrConflict) {
+				s.log.Error().Err(err).Uint64("ticket", t.ID).Msg("auto-assign")
+			}
+			continue
+		}
+		load[agent]++
+		s.rrLast = agent
+		s.assigned(ctx, got, a, "auto")
+	}
+}
+
+// nextAgent is the round-robin step: the first online agent after the last
+// one served that still has capacity.
+func (s *Service) nextAgent(online []string, load map[string]int) (string, bool) {
+	start := sort.SearchStrings(online, s.rrLast)
+	if start < len(online) && online[start] == s.rrLast {
+		start++
+	}
+	for i := 0; i < len(online); i++ {
+		a := online[(start+i)%len(online)]
+		if load[a] < s.cfg.Capacity {
+			return a, true
+		}
+	}
+	return "", false
+}
+
+// SortQueue orders tickets as the queue serves them: priority first, then age.
+func SortQueue(ts []store.Ticket) {
+	sort.SliceStable(ts, func(i, j int) bool {
+		if ts[i].Priority != ts[j].Priority {
+			return ts[i].Priority > ts[j].Priority
+		}
+		if !ts[i].CreatedAt.Equal(ts[j].CreatedAt) {
+			return ts[i].CreatedAt.Before(ts[j].CreatedAt)
+		}
+		return ts[i].ID < ts[j].ID
+	})
+}

@@ -1,0 +1,359 @@
+package handoff
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parley-chat/parley/bot/channel"
+	"github.com/parley-chat/parley/store"
+)
+
+// Priorities as stored on a ticket.
+var priorities = map[string]int{"low": 0, "normal": 1, "high": 2, "urgent": 3}
+
+// PriorityName is the inverse of the priority names a flow writes.
+func PriorityName(p int) string {
+	for n, v := range priorities {
+		if v == p {
+			return n
+		}
+	}
+	return strconv.Itoa(p)
+}
+
+var reasonRe = regexp.MustCompile(`^[a-z][a-z0-9_.-]{0,63}$`)
+
+// Limits on what reaches a ticket, so a flow or customer cannot bloat it.
+const (
+	maxEvidence     = 10
+	maxFieldLen     = 2000
+	maxSummaryLen   = 600
+	maxReplyLen     = 4000
+	summaryMessages = 6
+)
+
+// Escalate builds the ticket to open for a handoff output of the flow engine
+// and the notices to send the customer. It writes nothing: the runtime
+// commits Turn{OpenTicket, notices} and then calls Opened. A contact that
+// already has an open ticket gets that ticket back with store.ErrTicketOpen.
+func (s *Service) Escalate(ctx context.Context, req Request) (store.Ticket, []Notice, error) {
+	if err := validateRequest(req); err != nil {
+		return store.Ticket{}, nil, err
+	}
+	if open, ok, err := s.st.OpenTicketFor(req.ContactID); err != nil {
+		return store.Ticket{}, nil, fmt.Errorf("handoff: escalate %s: %w", req.ContactID, err)
+	} else if ok {
+		return open, nil, fmt.Errorf("handoff: contact %s already has ticket %d: %w", req.ContactID, open.ID, store.ErrTicketOpen)
+	}
+	prio := priorities["normal"]
+	if req.Priority != "" {
+		prio = priorities[req.Priority]
+	}
+	last, err := s.st.LastMessages(req.ContactID, summaryMessages)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return store.Ticket{}, nil, fmt.Errorf("handoff: escalate %s: last messages: %w", req.ContactID, err)
+	}
+	vars := make(map[string]string, len(req.Vars))
+	for k, v := range req.Vars {
+		vars[k] = clip(v, maxFieldLen)
+	}
+	var evidence []string
+	for _, e := range req.Evidence {
+		if len(evidence) < maxEvidence && strings.TrimSpace(e) != "" {
+			evidence = append(evidence, clip(e, maxFieldLen))
+		}
+	}
+	t := store.Ticket{
+		ContactID:  req.ContactID,
+		Address:    req.Address,
+		Status:     StatusQueued,
+		Reason:     req.Reason,
+		Evidence:   evidence,
+		Priority:   prio,
+		Vars:       vars,
+		Summary:    summarize(req, last),
+		ResumeNode: req.ResumeNode,
+		CreatedAt:  s.now(),
+	}
+	notices, err := s.queueNotices(req.Lang, t)
+	if err != nil {
+		return store.Ticket{}, nil, err
+	}
+	return t, notices, nil
+}
+
+func validateRequest(req Request) error {
+	var errs []string
+	if req.ContactID == "" {
+		errs = append(errs, "contact id is empty")
+	}
+	if _, err := channel.ParseAddress(req.Address); err != nil {
+		errs = append(errs, fmt.Sprintf("address %q: want telegram:ID, vk:ID or web:ID", req.Address))
+	}
+	if !reasonRe.MatchString(req.Reason) {
+		errs = append(errs, fmt.Sprintf("reason %q: want a lower-case name like negative, not_understood, requested", req.Reason))
+	}
+	if _, ok := priorities[req.Priority]; req.Priority != "" && !ok {
+		errs = append(errs, fmt.Sprintf("priority %q: want low, normal, high or urgent", req.Priority))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("handoff: bad escalation for contact %q: %s: %w", req.ContactID, strings.Join(errs, "; "), ErrBadRequest)
+	}
+	return nil
+}
+
+// summarize is the first thing an agent reads: why, what the bot collected
+// and the last few messages, so the customer never has to repeat themselves.
+func summarize(req Request, last []store.Message) string {
+	var b strings.Builder
+	b.WriteString("Reason: " + req.Reason)
+	if len(req.Evidence) > 0 {
+		b.WriteString(" (" + clip(req.Evidence[0], 120) + ")")
+	}
+	b.WriteString(".")
+	if req.Note != "" {
+		b.WriteString(" " + clip(req.Note, 200))
+	}
+	if len(req.Vars) > 0 {
+		keys := make([]string, 0, len(req.Vars))
+		for k := range req.Vars {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = k + "=" + clip(req.Vars[k], 60)
+		}
+		b.WriteString(" Collected: " + strings.Join(parts, ", ") + ".")
+	}
+	var lines []string
+	for _, m := range last {
+		if strings.TrimSpace(m.Text) == "" {
+			continue
+		}
+		who := "Customer"
+		switch {
+		case m.Dir == "out" && strings.HasPrefix(m.Sender, "agent:"):
+			who = "Agent"
+		case m.Dir == "out":
+			who = "Bot"
+		}
+		lines = append(lines, who+": "+clip(m.Text, 100))
+	}
+	if len(lines) > 0 {
+		b.WriteString(" Last messages: " + strings.Join(lines, " / "))
+	}
+	return clip(b.String(), maxSummaryLen)
+}
+
+// clip shortens s to at most n runes, marking the cut.
+func clip(s string, n int) string {
+	s = strings.TrimSpace(s)
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// queueNotices tells the customer what happens next: out of hours, nobody
+// online, or their place in the queue with an expected wait.
+func (s *Service) queueNotices(lang string, t store.Ticket) ([]Notice, error) {
+	tx := s.cfg.texts(lang)
+	now := s.now()
+	if !s.cfg.Hours.Open(now) {
+		return []Notice{{Text: expand(tx.OutOfHours, "{opens}", s.opens(tx, now))}}, nil
+	}
+	online := len(s.presence.online())
+	if online == 0 {
+		return []Notice{{Text: tx.NoAgent}}, nil
+	}
+	all, err := s.st.Tickets("")
+	if err != nil {
+		return nil, fmt.Errorf("handoff: queue position: %w", err)
+	}
+	pos := 1
+	var waits []time.Duration
+	for _, o := range all {
+		if o.ID == t.ID && t.ID != 0 {
+			continue
+		}
+		if o.Status == StatusQueued && (o.Priority > t.Priority || o.Priority == t.Priority && !o.CreatedAt.After(t.CreatedAt)) {
+			pos++
+		}
+		if !o.AssignedAt.IsZero() && now.Sub(o.AssignedAt) < 7*24*time.Hour && o.AssignedAt.After(o.CreatedAt) {
+			waits = append(waits, o.AssignedAt.Sub(o.CreatedAt))
+		}
+	}
+	p := strconv.Itoa(pos)
+	if len(waits) == 0 {
+		return []Notice{{Text: expand(tx.QueuedNoEstimate, "{position}", p)}}, nil
+	}
+	var sum time.Duration
+	for _, w := range waits {
+		sum += w
+	}
+	avg := sum / time.Duration(len(waits))
+	est := avg * time.Duration(pos) / time.Duration(online)
+	mins := int(math.Ceil(est.Minutes()))
+	if mins < 1 {
+		mins = 1
+	}
+	wait := expand(tx.Minutes, "{n}", strconv.Itoa(mins))
+	return []Notice{{Text: expand(tx.Queued, "{position}", p, "{wait}", wait)}}, nil
+}
+
+// opens renders when the team is back ("tomorrow at 09:00").
+func (s *Service) opens(tx Texts, now time.Time) string {
+	next, ok := s.cfg.Hours.NextOpen(now)
+	if !ok {
+		return "?"
+	}
+	loc := s.cfg.Hours.Location()
+	ln := now.In(loc)
+	hm := next.Format("15:04")
+	today := time.Date(ln.Year(), ln.Month(), ln.Day(), 0, 0, 0, 0, loc)
+	switch {
+	case next.Before(today.AddDate(0, 0, 1)):
+		return expand(tx.OpensToday, "{time}", hm)
+	case next.Before(today.AddDate(0, 0, 2)):
+		return expand(tx.OpensTomorrow, "{time}", hm)
+	default:
+		return expand(tx.OpensOn, "{time}", hm, "{date}", next.Format("02.01"))
+	}
+}
+
+// Opened is called by the runtime once the ticket from Escalate is
+// committed: it records the event, updates live consoles and, with
+// auto-assignment on, hands the queue out.
+func (s *Service) Opened(ctx context.Context, t store.Ticket) {
+	s.logEvents(ctx, s.event(t, "ticket.queued", "reason", t.Reason, "priority", PriorityName(t.Priority)))
+	s.hub.publish(liveEvent{Type: "ticket", TicketID: t.ID, Status: t.Status})
+	s.autoAssign(ctx)
+}
+
+// CustomerMessage is called by the runtime after it committed a customer
+// message that Route gave to a ticket; consoles showing it refresh live.
+func (s *Service) CustomerMessage(ctx context.Context, t store.Ticket, m store.Message) {
+	s.hub.publish(liveEvent{Type: "message", TicketID: t.ID, Status: t.Status})
+	if t.Status == StatusQueued {
+		s.autoAssign(ctx) // a reopened ticket re-enters the queue
+	}
+}
+
+// Route decides, before the flow engine runs, who handles a customer's
+// message: an open ticket keeps the bot silent; the answer to a CSAT
+// question is recorded; a message within the reopen window after a ticket
+// that ended reopens it; anything else goes to the bot.
+func (s *Service) Route(ctx context.Context, contactID, text, payload string) (Decision, error) {
+	open, ok, err := s.st.OpenTicketFor(contactID)
+	if err != nil {
+		return Decision{}, fmt.Errorf("handoff: route %s: %w", contactID, err)
+	}
+	if ok {
+		return Decision{Owner: OwnerTicket, Ticket: open}, nil
+	}
+	last, ok, err := s.st.LastTicketFor(contactID)
+	if err != nil {
+		return Decision{}, fmt.Errorf("handoff: route %s: %w", contactID, err)
+	}
+	if !ok || last.Status != StatusResolved {
+		return Decision{Owner: OwnerBot}, nil
+	}
+	now := s.now()
+	within := s.cfg.ReopenWindow > 0 && now.Sub(last.ResolvedAt) <= s.cfg.ReopenWindow
+	switch {
+	case last.Outcome == OutcomeCSAT && last.CSAT == 0:
+		return s.routeCSAT(contactID, last, text, payload, within)
+	case last.Outcome == OutcomeEnd && within:
+		return s.routeReopen(contactID, last)
+	}
+	return Decision{Owner: OwnerBot}, nil
+}
+
+func (s *Service) routeCSAT(contactID string, t store.Ticket, text, payload string, within bool) (Decision, error) {
+	score, valid := parseCSAT(text, payload)
+	if !within {
+		valid = false // an answer days later is a new conversation, not a rating
+	}
+	// Not a rating: the customer moved on, so the ticket's outcome becomes
+	// "bot" (CSAT stays 0) and the message goes to the resumed bot; the
+	// event log keeps that the question was asked and skipped.
+	change := &store.TicketChange{ID: t.ID, Fn: func(x *store.Ticket) error {
+		if x.Status != StatusResolved || x.Outcome != OutcomeCSAT || x.CSAT != 0 {
+			return fmt.Errorf("ticket %d: csat already recorded: %w", x.ID, store.ErrConflict)
+		}
+		if valid {
+			x.CSAT = score
+		} else {
+			x.Outcome = OutcomeBot
+		}
+		return nil
+	}}
+	if !valid {
+		t.Outcome = OutcomeBot
+		return Decision{Owner: OwnerBot, Ticket: t, Change: change, Resume: true,
+			Events: []store.Event{s.event(t, "ticket.csat_skipped")}}, nil
+	}
+	t.CSAT = score
+	tx := s.cfg.texts(s.contactLang(contactID))
+	return Decision{Owner: OwnerCSAT, Ticket: t, Change: change, Resume: true,
+		Notices: []Notice{{Text: tx.CSATThanks}},
+		Events:  []store.Event{s.event(t, "ticket.csat", "score", strconv.Itoa(score))}}, nil
+}
+
+// parseCSAT accepts the button payload "csat:N", a bare digit 1..5, or 1..5 stars.
+func parseCSAT(text, payload string) (int, bool) {
+	if v, ok := strings.CutPrefix(payload, "csat:"); ok {
+		text = v
+	}
+	text = strings.TrimSpace(text)
+	if n := strings.Count(text, "⭐"); n > 0 && strings.Trim(text, "⭐ ") == "" {
+		return n, n <= 5
+	}
+	n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSuffix(text, "/5"), "."))
+	return n, err == nil && n >= 1 && n <= 5
+}
+
+func (s *Service) routeReopen(contactID string, t store.Ticket) (Decision, error) {
+	now := s.now()
+	// Back to the same agent if they are still at work: they know the case.
+	agent := ""
+	if t.AgentID != "" && s.presence.isOnline(t.AgentID) {
+		agent = t.AgentID
+	}
+	change := &store.TicketChange{ID: t.ID, Fn: func(x *store.Ticket) error {
+		if x.Status != StatusResolved {
+			return fmt.Errorf("ticket %d is %s, not resolved: %w", x.ID, x.Status, store.ErrConflict)
+		}
+		x.Status, x.AgentID = StatusQueued, ""
+		if agent != "" {
+			x.Status, x.AgentID, x.AssignedAt = StatusAssigned, agent, now
+		}
+		x.ReopenedAt, x.ResolvedAt, x.Outcome = now, time.Time{}, ""
+		return nil
+	}}
+	t.Status, t.AgentID, t.ReopenedAt, t.ResolvedAt, t.Outcome = StatusQueued, "", now, time.Time{}, ""
+	if agent != "" {
+		t.Status, t.AgentID, t.AssignedAt = StatusAssigned, agent, now
+	}
+	tx := s.cfg.texts(s.contactLang(contactID))
+	return Decision{Owner: OwnerTicket, Ticket: t, Change: change,
+		Notices: []Notice{{Text: tx.Reopened}},
+		Events:  []store.Event{s.event(t, "ticket.reopened", "agent", agent)}}, nil
+}
+
+func (s *Service) contactLang(contactID string) string {
+	c, err := s.st.Contact(contactID)
+	if err != nil {
+		return ""
+	}
+	return c.Lang
+}
