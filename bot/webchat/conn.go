@@ -1,0 +1,217 @@
+package webchat
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/coder/websocket"
+
+	"github.com/parley-chat/parley/bot/channel"
+)
+
+// conn is one open WebSocket (one browser tab). It keeps no buffers of its
+// own: an idle connection costs the socket, coder/websocket's state with the
+// two bufio buffers of the hijacked HTTP connection, and one goroutine
+// blocked in Read.
+type conn struct {
+	ws      *websocket.Conn
+	visitor string
+	v       *visitor // set by register; guarded by Adapter.mu
+}
+
+func (c *conn) write(ctx context.Context, frame []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
+	defer cancel()
+	return c.ws.Write(ctx, websocket.MessageText, frame)
+}
+
+// readLimit is the largest frame accepted: the text limit with room for JSON
+// escaping (\uXXXX is 6 bytes for 1) and the other fields. Larger frames
+// close the connection; frames under it whose text is too long get a
+// too_big error frame and the connection stays.
+func (a *Adapter) readLimit() int64 {
+	return int64(6*a.cfg.MaxMessageBytes + 2*maxValueLen + 1024)
+}
+
+func (a *Adapter) serveWS(w http.ResponseWriter, r *http.Request, h channel.Handler) {
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		OriginPatterns:  a.cfg.AllowedOrigins,
+		CompressionMode: websocket.CompressionDisabled, // deflate state costs tens of KB per connection
+	})
+	if err != nil {
+		// Accept has written the response (403 for a foreign origin).
+		a.log.Info().Err(err).Str("origin", r.Header.Get("Origin")).Msg("webchat: websocket refused")
+		return
+	}
+	ws.SetReadLimit(a.readLimit())
+	defer ws.CloseNow()
+
+	c, err := a.handshake(r.Context(), ws)
+	if err != nil {
+		return
+	}
+	if err := a.register(c); err != nil {
+		ws.Close(websocket.StatusGoingAway, "server shutting down")
+		return
+	}
+	defer a.unregister(c)
+	a.sendHistory(r.Context(), c)
+	a.readLoop(r.Context(), c, h)
+}
+
+// handshake waits for the client's hello and answers with the visitor's
+// token and id. A token that does not verify closes the connection with a
+// policy violation: the client never picks its own id.
+func (a *Adapter) handshake(ctx context.Context, ws *websocket.Conn) (*conn, error) {
+	hctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
+	defer cancel()
+	_, b, err := ws.Read(hctx)
+	if err != nil {
+		return nil, err
+	}
+	f, err := decodeClientFrame(b, a.cfg.MaxMessageBytes)
+	if err == nil && f.Type != typeHello {
+		err = badFrame("", "first frame must be hello, got %q", f.Type)
+	}
+	if err != nil {
+		ws.Close(websocket.StatusPolicyViolation, truncate(err.Error(), 120))
+		return nil, err
+	}
+	var visitorID, token string
+	if f.Token == "" {
+		visitorID, token = a.signer.issue()
+	} else {
+		visitorID, err = a.signer.verify(f.Token)
+		if err != nil {
+			a.log.Info().Msg("webchat: refused a forged or damaged visitor token")
+			ws.Close(websocket.StatusPolicyViolation, err.Error())
+			return nil, err
+		}
+		token = f.Token
+	}
+	c := &conn{ws: ws, visitor: visitorID}
+	if err := c.write(ctx, mustJSON(helloFrame{Type: typeHello, Token: token, Visitor: visitorID})); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (a *Adapter) sendHistory(ctx context.Context, c *conn) {
+	items := []itemFrame{}
+	if a.hist != nil {
+		got, err := a.hist.History(ctx, a.address(c), a.cfg.HistoryLimit)
+		if err != nil {
+			a.log.Error().Err(err).Str("visitor", c.visitor).Msg("webchat: history")
+			c.write(ctx, mustJSON(errorFrame{Type: "error", Code: codeRetry, Error: "history is unavailable right now"}))
+			return
+		}
+		prefix := "web:" + c.visitor + ":"
+		for _, it := range got {
+			id := it.ID
+			if it.Dir == DirIn {
+				// The widget knows its own messages by client id.
+				id = strings.TrimPrefix(id, prefix)
+			}
+			items = append(items, itemFrame{ID: id, Dir: it.Dir, Text: it.Text, Buttons: it.Buttons, Sender: it.Sender, At: it.At.UTC()})
+		}
+	}
+	c.write(ctx, mustJSON(historyFrame{Type: "history", Items: items}))
+}
+
+func (a *Adapter) address(c *conn) channel.Address {
+	return channel.Address{Channel: channel.Web, ID: c.visitor}
+}
+
+// readLoop handles the frames of one connection in order until it closes.
+func (a *Adapter) readLoop(ctx context.Context, c *conn, h channel.Handler) {
+	strikes := 0
+	for {
+		rctx, cancel := context.WithTimeout(ctx, a.cfg.IdleTimeout)
+		typ, b, err := c.ws.Read(rctx)
+		cancel()
+		if err != nil {
+			if errors.Is(err, websocket.ErrMessageTooBig) {
+				a.log.Info().Str("visitor", c.visitor).Msg("webchat: frame over the read limit; connection closed")
+			}
+			return
+		}
+		if typ != websocket.MessageText {
+			c.ws.Close(websocket.StatusUnsupportedData, "text frames only")
+			return
+		}
+		ok := a.handleFrame(ctx, c, h, b)
+		if ok {
+			strikes = 0
+		} else if strikes++; strikes >= maxStrikes {
+			c.ws.Close(websocket.StatusPolicyViolation, "too many refused frames")
+			return
+		}
+	}
+}
+
+// handleFrame handles one client frame; it reports false for a refused one.
+func (a *Adapter) handleFrame(ctx context.Context, c *conn, h channel.Handler, b []byte) bool {
+	f, err := decodeClientFrame(b, a.cfg.MaxMessageBytes)
+	if err != nil {
+		var fe *frameError
+		if !errors.As(err, &fe) {
+			fe = &frameError{Code: codeBadFrame, Msg: err.Error()}
+		}
+		c.write(ctx, mustJSON(errorFrame{Type: "error", ID: fe.ID, Code: fe.Code, Error: fe.Msg}))
+		return false
+	}
+	switch f.Type {
+	case typePing:
+		c.write(ctx, pongJSON)
+		return true
+	case typeHello:
+		c.write(ctx, mustJSON(errorFrame{Type: "error", Code: codeBadFrame, Error: "hello was already received"}))
+		return false
+	}
+	if !c.v.lim.Allow() {
+		c.write(ctx, mustJSON(errorFrame{Type: "error", ID: f.ID, Code: codeRateLimited,
+			Error: "too many messages; please wait a moment"}))
+		return false
+	}
+	now := time.Now().UTC()
+	in := channel.Inbound{
+		From:    a.address(c),
+		EventID: "web:" + c.visitor + ":" + f.ID,
+		Text:    f.Text,
+		At:      now,
+	}
+	if f.Type == typeButton {
+		in.Payload = f.Value
+		if in.Text == "" {
+			in.Text = f.Value
+		}
+	}
+	hctx, cancel := context.WithTimeout(ctx, handleTimeout)
+	err = h.HandleInbound(hctx, in)
+	cancel()
+	if err != nil {
+		a.log.Error().Err(err).Str("visitor", c.visitor).Str("event", in.EventID).Msg("webchat: inbound not recorded")
+		c.write(ctx, mustJSON(errorFrame{Type: "error", ID: f.ID, Code: codeRetry, Error: "message not delivered yet; retrying"}))
+		return true // not the client's fault
+	}
+	// Durably recorded: only now may the widget mark it sent.
+	c.write(ctx, mustJSON(ackFrame{Type: "ack", ID: f.ID}))
+	a.broadcast(ctx, c.visitor, c, mustJSON(echoFrame{Type: "echo", ID: f.ID, Text: in.Text, At: now}))
+	return true
+}
+
+// truncate cuts s to at most n bytes at a rune boundary (a close reason
+// must be valid UTF-8 and at most 123 bytes).
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}

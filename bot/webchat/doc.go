@@ -1,0 +1,70 @@
+// Package webchat owns the web chat channel: the widget a site embeds with one
+// script tag (JS, CSS and a demo shop page, embedded in the binary), and the
+// WebSocket server that carries the conversation between the widget and the
+// runtime. It imports only bot/channel.
+//
+// # Embedding
+//
+//	<script src="https://chat.example.com/widget.js" async></script>
+//
+// The widget finds the server from its own src and opens
+// wss://chat.example.com/ws. The site's origin must be in
+// Config.AllowedOrigins unless the page comes from the chat's own host.
+// data-open="true" on the tag opens the panel at load (the demo page does).
+//
+// # Visitors
+//
+// The server, never the client, picks a visitor's id: 128 random bits, sent
+// to the widget with an HMAC token (Config.Secret) that the widget keeps in
+// localStorage and presents on every reconnect. A token that does not verify
+// closes the connection with status 1008 (policy violation); the widget then
+// forgets it and starts as a new visitor. A visitor's address is
+// channel.Address{Channel: channel.Web, ID: <visitor id>}.
+//
+// # Protocol
+//
+// One JSON object per WebSocket text frame.
+//
+// Client to server:
+//
+//	{"type":"hello","token":"<token or omitted>"}          first frame, within 10 s
+//	{"type":"message","id":"<client msg id>","text":"..."}
+//	{"type":"button","id":"<client msg id>","value":"<button value>","text":"<label>"}
+//	{"type":"ping"}                                          keep-alive, every 25 s
+//
+// The hello frame has room for more: a site-signed customer identity
+// ("identity") is accepted and ignored today. A client message id is 1-64
+// characters of letters, digits, - and _; the widget makes 24 hex digits.
+//
+// Server to client:
+//
+//	{"type":"hello","token":"...","visitor":"..."}
+//	{"type":"history","items":[{"id","dir":"in"|"out","text","buttons","sender","at"}]}   oldest first
+//	{"type":"message","id":"...","text":"...","buttons":[{"text","value"}],"image":"...","sender":"...","at":"..."}
+//	{"type":"typing"}
+//	{"type":"ack","id":"<client msg id>"}
+//	{"type":"echo","id":"<client msg id>","text":"...","at":"..."}   the visitor's message, to their other tabs
+//	{"type":"error","id":"<client msg id, if any>","code":"...","error":"..."}
+//	{"type":"pong"}
+//
+// "sender" is empty for the bot and the agent's display name for a human.
+// Error codes: too_big (the text is over Config.MaxMessageBytes; the message
+// is dropped), rate_limited (over Config.RatePerSecond for the visitor; the
+// widget waits and re-sends), retry (the runtime could not record the
+// message; the widget re-sends), bad_frame (malformed; dropped). Twenty
+// refused frames in a row, or a frame larger than about six times the text
+// limit, close the connection.
+//
+// # Delivery guarantees
+//
+// Each message or button frame becomes a channel.Inbound with EventID
+// "web:<visitor>:<client msg id>". The server sends "ack" only after
+// Handler.HandleInbound returned nil, i.e. after the runtime recorded the
+// event durably. The widget keeps every unacknowledged message in
+// localStorage, shows it as pending, and re-sends it with the same id after a
+// reconnect or a reload; the runtime's dedupe on EventID makes that
+// exactly-once. Replies (Adapter.Send) go to every open tab of the visitor; a
+// visitor with none misses nothing, because the widget loads the history
+// (History) when it connects, and drops any message whose id it already
+// shows.
+package webchat

@@ -1,0 +1,217 @@
+package webchat
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/parley-chat/parley/bot/channel"
+)
+
+// Client frame types.
+const (
+	typeHello   = "hello"
+	typeMessage = "message"
+	typeButton  = "button"
+	typePing    = "ping"
+)
+
+// Error codes of the "error" frame. The widget decides by code whether to
+// retry a message (rate_limited, retry) or give up on it (too_big, bad_frame).
+const (
+	codeBadFrame    = "bad_frame"
+	codeTooBig      = "too_big"
+	codeRateLimited = "rate_limited"
+	codeRetry       = "retry"
+)
+
+// Limits on the parts of a client frame other than the text.
+const (
+	maxClientIDLen = 64
+	maxValueLen    = 256
+	maxTokenLen    = 256
+	maxIdentityLen = 4096
+)
+
+// clientFrame is a decoded frame from the widget.
+type clientFrame struct {
+	Type  string `json:"type"`
+	ID    string `json:"id,omitempty"`
+	Text  string `json:"text,omitempty"`
+	Value string `json:"value,omitempty"`
+	Token string `json:"token,omitempty"`
+	// Identity is reserved for a site-signed customer identity (a later
+	// issue); it is accepted, bounded and ignored today.
+	Identity string `json:"identity,omitempty"`
+}
+
+// frameError is a client frame the server refuses; Code goes to the widget.
+type frameError struct {
+	Code string
+	ID   string // the client message id, when it could be read
+	Msg  string
+}
+
+func (e *frameError) Error() string { return e.Msg }
+
+func badFrame(id, format string, args ...any) *frameError {
+	return &frameError{Code: codeBadFrame, ID: id, Msg: fmt.Sprintf(format, args...)}
+}
+
+// decodeClientFrame parses and validates one frame from the widget. maxText
+// is the limit on the customer's text in bytes. Every error is a
+// *frameError whose message says what is wrong and where.
+func decodeClientFrame(b []byte, maxText int) (clientFrame, error) {
+	var f clientFrame
+	if !utf8.Valid(b) {
+		return f, badFrame("", "frame is not valid UTF-8")
+	}
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || b[0] != '{' {
+		return f, badFrame("", "frame must be a JSON object")
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
+			return clientFrame{}, badFrame("", "frame is not valid JSON at byte %d: %v", se.Offset, err)
+		case errors.As(err, &te):
+			return clientFrame{}, badFrame("", "frame field %q must be a %s, not %s", te.Field, te.Type, te.Value)
+		default:
+			return clientFrame{}, badFrame("", "frame: %v", err)
+		}
+	}
+	switch f.Type {
+	case typeHello:
+		if len(f.Token) > maxTokenLen {
+			return f, badFrame("", "hello: token is %d bytes; the limit is %d", len(f.Token), maxTokenLen)
+		}
+		if len(f.Identity) > maxIdentityLen {
+			return f, badFrame("", "hello: identity is %d bytes; the limit is %d", len(f.Identity), maxIdentityLen)
+		}
+	case typePing:
+	case typeMessage, typeButton:
+		if err := checkClientID(f.ID); err != nil {
+			return f, badFrame("", "%s: %v", f.Type, err)
+		}
+		if len(f.Text) > maxText {
+			return f, &frameError{Code: codeTooBig, ID: f.ID,
+				Msg: fmt.Sprintf("%s: text is %d bytes; the limit is %d", f.Type, len(f.Text), maxText)}
+		}
+		if f.Type == typeMessage && isBlank(f.Text) {
+			return f, badFrame(f.ID, "message: text is empty")
+		}
+		if f.Type == typeButton {
+			if f.Value == "" {
+				return f, badFrame(f.ID, "button: value is empty")
+			}
+			if len(f.Value) > maxValueLen {
+				return f, &frameError{Code: codeTooBig, ID: f.ID,
+					Msg: fmt.Sprintf("button: value is %d bytes; the limit is %d", len(f.Value), maxValueLen)}
+			}
+		}
+	case "":
+		return f, badFrame("", `frame has no "type"`)
+	default:
+		return f, badFrame("", "unknown frame type %q (want hello, message, button or ping)", f.Type)
+	}
+	return f, nil
+}
+
+// checkClientID accepts the ids the widget makes (hex) and any other short
+// token-safe id, so EventID "web:<visitor>:<id>" stays unambiguous.
+func checkClientID(id string) error {
+	if id == "" {
+		return errors.New(`"id" is missing`)
+	}
+	if len(id) > maxClientIDLen {
+		return fmt.Errorf(`"id" is %d bytes; the limit is %d`, len(id), maxClientIDLen)
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return fmt.Errorf(`"id" has %q at byte %d; use letters, digits, - and _`, c, i)
+		}
+	}
+	return nil
+}
+
+func isBlank(s string) bool {
+	for _, r := range s {
+		if r != ' ' && r != '\t' && r != '\n' && r != '\r' {
+			return false
+		}
+	}
+	return true
+}
+
+// Server frames. Each is marshalled once per send; encoding/json escapes <, >
+// and & so a frame is also safe should anything ever inline it into HTML.
+
+type helloFrame struct {
+	Type    string `json:"type"`
+	Token   string `json:"token"`
+	Visitor string `json:"visitor"`
+}
+
+type historyFrame struct {
+	Type  string      `json:"type"`
+	Items []itemFrame `json:"items"`
+}
+
+type itemFrame struct {
+	ID      string           `json:"id"`
+	Dir     string           `json:"dir"`
+	Text    string           `json:"text"`
+	Buttons []channel.Button `json:"buttons,omitempty"`
+	Sender  string           `json:"sender,omitempty"`
+	At      time.Time        `json:"at"`
+}
+
+type messageFrame struct {
+	Type    string           `json:"type"`
+	ID      string           `json:"id"`
+	Text    string           `json:"text"`
+	Buttons []channel.Button `json:"buttons,omitempty"`
+	Image   string           `json:"image,omitempty"`
+	Sender  string           `json:"sender,omitempty"`
+	At      time.Time        `json:"at"`
+}
+
+type echoFrame struct {
+	Type string    `json:"type"`
+	ID   string    `json:"id"`
+	Text string    `json:"text"`
+	At   time.Time `json:"at"`
+}
+
+type ackFrame struct {
+	Type string `json:"type"`
+	ID   string `json:"id"`
+}
+
+type errorFrame struct {
+	Type  string `json:"type"`
+	ID    string `json:"id,omitempty"`
+	Code  string `json:"code"`
+	Error string `json:"error"`
+}
+
+var (
+	typingJSON = []byte(`{"type":"typing"}`)
+	pongJSON   = []byte(`{"type":"pong"}`)
+)
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only our own frame structs of strings, times and buttons are
+		// marshalled: an error here is a programming mistake.
+		panic(fmt.Sprintf("webchat: marshal %T: %v", v, err))
+	}
+	return b
+}

@@ -1,0 +1,442 @@
+/*
+ * Parley web chat widget. A site embeds it with one tag:
+ *
+ *   <script src="https://chat.example.com/widget.js" async></script>
+ *
+ * It finds its server from its own src, so the same file works on any site
+ * whose origin the server allows. data-open="true" on the tag opens the chat
+ * panel at load. Customer, bot and agent text is only ever put into the page
+ * with textContent: nothing that comes over the wire is parsed as HTML.
+ *
+ * The protocol is documented in the Go package bot/webchat.
+ */
+(function (config) {
+  'use strict';
+
+  const script = document.currentScript;
+  if (!script || !script.src) {
+    console.warn('parley: widget.js must be loaded with a <script src> tag');
+    return;
+  }
+  if (window.__parleyWidget) return; // the tag was included twice
+  window.__parleyWidget = true;
+
+  const src = new URL(script.src, document.baseURI);
+  const wsURL = (src.protocol === 'https:' ? 'wss:' : 'ws:') + '//' + src.host + '/ws';
+  const keyToken = 'parley.token@' + src.host;
+  const keyPending = 'parley.pending@' + src.host;
+  const keyOpen = 'parley.open@' + src.host;
+  const maxBytes = config.maxBytes || 4096;
+  const encoder = new TextEncoder();
+
+  // localStorage can throw (private mode, sandboxed frames): the chat then
+  // still works, it just forgets the visitor on reload.
+  function load(key, fallback) {
+    try {
+      const v = localStorage.getItem(key);
+      return v === null ? fallback : JSON.parse(v);
+    } catch (e) {
+      return fallback;
+    }
+  }
+  function store(key, value) {
+    try {
+      if (value === null) localStorage.removeItem(key);
+      else localStorage.setItem(key, JSON.stringify(value));
+    } catch (e) { /* see load */ }
+  }
+
+  function newID() {
+    const b = new Uint8Array(12);
+    crypto.getRandomValues(b);
+    return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  }
+
+  function el(tag, className, attrs) {
+    const e = document.createElement(tag);
+    if (className) e.className = className;
+    if (attrs) for (const k in attrs) e.setAttribute(k, attrs[k]);
+    return e;
+  }
+
+  // ---- the DOM -------------------------------------------------------------
+
+  const css = el('link', '', { rel: 'stylesheet', href: new URL('/widget.css', src).href });
+  document.head.appendChild(css);
+
+  const root = el('div', 'parley-root', { id: 'parley-widget' });
+  const launcher = el('button', 'parley-launcher', {
+    type: 'button', 'aria-label': 'Open chat', 'aria-expanded': 'false', 'aria-controls': 'parley-panel',
+  });
+  launcher.textContent = '\u{1F4AC}';
+  const badge = el('span', 'parley-badge', { 'aria-hidden': 'true' });
+  badge.hidden = true;
+  launcher.appendChild(badge);
+
+  const panel = el('section', 'parley-panel', { id: 'parley-panel', role: 'dialog', 'aria-label': config.title || 'Chat' });
+  panel.hidden = true;
+  const header = el('header', 'parley-header');
+  const heading = el('div', 'parley-heading');
+  const title = el('h2', 'parley-title');
+  title.textContent = config.title || 'Chat';
+  const status = el('div', 'parley-status', { 'aria-live': 'polite' });
+  heading.append(title, status);
+  const close = el('button', 'parley-close', { type: 'button', 'aria-label': 'Close chat' });
+  close.textContent = '\u00D7';
+  header.append(heading, close);
+
+  const log = el('div', 'parley-log', { role: 'log', 'aria-live': 'polite', 'aria-label': 'Conversation', tabindex: '0' });
+  const typing = el('div', 'parley-typing', { 'aria-live': 'polite' });
+  typing.hidden = true;
+  const dots = el('span', 'parley-dots', { 'aria-hidden': 'true' });
+  dots.append(el('i'), el('i'), el('i'));
+  const typingText = el('span', 'parley-typing-text');
+  typing.append(dots, typingText);
+
+  const form = el('form', 'parley-form');
+  const input = el('textarea', 'parley-input', { rows: '1', 'aria-label': 'Your message', placeholder: 'Type a message\u2026', enterkeyhint: 'send' });
+  const send = el('button', 'parley-send', { type: 'submit', 'aria-label': 'Send message' });
+  send.textContent = '\u27A4';
+  form.append(input, send);
+  panel.append(header, log, typing, form);
+  root.append(launcher, panel);
+
+  function mount() { document.body.appendChild(root); }
+  if (document.body) mount();
+  else document.addEventListener('DOMContentLoaded', mount);
+
+  // ---- state ---------------------------------------------------------------
+
+  const shown = new Map();        // message id -> element: nothing shows twice
+  let pending = load(keyPending, []); // unacknowledged messages, oldest first
+  let ws = null;
+  let ready = false;              // hello and history received on ws
+  let attempt = 0;                // reconnect attempt, for the backoff
+  let reconnectTimer = 0;
+  let pingTimer = 0;
+  let typingTimer = 0;
+  let flushTimer = 0;
+  let unread = 0;
+  let answering = '';             // '' bot, or the agent's name
+
+  function savePending() { store(keyPending, pending.length ? pending : null); }
+
+  function setStatus(text) { status.textContent = text; }
+  function showAnswering() {
+    setStatus(answering ? answering + ' is answering' : 'Assistant \u00B7 online');
+  }
+
+  // ---- rendering -----------------------------------------------------------
+
+  function fmtTime(at) {
+    const d = new Date(at);
+    return isNaN(d) ? '' : d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  }
+
+  // render makes the element of one message. m: {id, dir, text, sender, at, buttons, image, state}
+  function render(m) {
+    const out = m.dir === 'out';
+    const agent = out && m.sender;
+    const item = el('div', 'parley-msg ' + (out ? 'parley-out' : 'parley-in') + (agent ? ' parley-agent' : ''));
+    item.dataset.id = m.id;
+    item.dataset.at = String(Date.parse(m.at) || Date.now());
+    if (out) {
+      const who = el('div', 'parley-sender');
+      who.textContent = agent ? m.sender : 'Bot';
+      item.appendChild(who);
+    }
+    const bubble = el('div', 'parley-bubble');
+    bubble.textContent = m.text;
+    item.appendChild(bubble);
+    if (m.image && /^https?:\/\//.test(m.image)) {
+      const img = el('img', 'parley-image', { alt: '', loading: 'lazy' });
+      img.src = m.image;
+      item.appendChild(img);
+    }
+    const meta = el('div', 'parley-meta');
+    item.appendChild(meta);
+    setState(item, m.state || 'sent');
+    if (out && m.buttons && m.buttons.length) item.appendChild(renderButtons(m.buttons));
+    return item;
+  }
+
+  function setState(item, state, detail) {
+    item.classList.toggle('parley-pending', state === 'pending');
+    item.classList.toggle('parley-failed', state === 'failed');
+    const meta = item.querySelector('.parley-meta');
+    const time = fmtTime(Number(item.dataset.at));
+    if (state === 'pending') meta.textContent = 'Sending\u2026';
+    else if (state === 'failed') meta.textContent = 'Not sent' + (detail ? ': ' + detail : '');
+    else meta.textContent = time;
+  }
+
+  function renderButtons(buttons) {
+    const group = el('div', 'parley-buttons', { role: 'group', 'aria-label': 'Choices' });
+    for (const b of buttons) {
+      const btn = el('button', 'parley-button', { type: 'button' });
+      btn.textContent = b.text;
+      btn.addEventListener('click', () => press(b));
+      group.appendChild(btn);
+    }
+    return group;
+  }
+
+  // Only the latest bot message keeps its buttons: once the conversation
+  // moves on, old choices would answer a question no longer asked.
+  function dropButtons() {
+    for (const g of log.querySelectorAll('.parley-buttons')) g.remove();
+  }
+
+  // place inserts an element in time order (history can arrive after live
+  // messages when the connection is new) and remembers its id.
+  function place(item) {
+    shown.set(item.dataset.id, item);
+    const at = Number(item.dataset.at);
+    let before = null;
+    for (let n = log.lastElementChild; n; n = n.previousElementSibling) {
+      if (Number(n.dataset.at) <= at) break;
+      before = n;
+    }
+    log.insertBefore(item, before);
+    if (item.querySelector('.parley-buttons')) {
+      for (const g of log.querySelectorAll('.parley-buttons')) {
+        if (!item.contains(g)) g.remove();
+      }
+    }
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function showMessage(m) {
+    if (shown.has(m.id)) return false;
+    if (m.dir === 'in' || (m.buttons && m.buttons.length)) dropButtons();
+    place(render(m));
+    return true;
+  }
+
+  function hideTyping() {
+    clearTimeout(typingTimer);
+    typing.hidden = true;
+  }
+
+  // ---- sending -------------------------------------------------------------
+
+  function queue(p) {
+    pending.push(p);
+    savePending();
+    dropButtons();
+    place(render({ id: p.id, dir: 'in', text: p.text, at: p.at, state: 'pending' }));
+    flush();
+  }
+
+  function submit() {
+    const text = input.value.trim();
+    if (!text) return;
+    const size = encoder.encode(text).length;
+    if (size > maxBytes) {
+      setStatus('Message too long (' + size + ' of ' + maxBytes + ' bytes)');
+      return;
+    }
+    input.value = '';
+    autosize();
+    queue({ type: 'message', id: newID(), text: text, at: new Date().toISOString() });
+  }
+
+  function press(b) {
+    queue({ type: 'button', id: newID(), value: b.value, text: b.text, at: new Date().toISOString() });
+  }
+
+  // flush sends every unacknowledged message, in order, with its original id:
+  // the server drops duplicates by id, so a re-send never doubles a message.
+  function flush() {
+    clearTimeout(flushTimer);
+    if (!ready) {
+      if (!ws) connect();
+      return;
+    }
+    for (const p of pending) {
+      if (p.wait && p.wait > Date.now()) continue;
+      const f = { type: p.type, id: p.id, text: p.text };
+      if (p.type === 'button') f.value = p.value;
+      ws.send(JSON.stringify(f));
+      p.wait = Date.now() + 10000; // re-send if no ack comes
+    }
+    const next = Math.min.apply(null, pending.map((p) => p.wait || Infinity));
+    if (isFinite(next)) flushTimer = setTimeout(flush, Math.max(100, next - Date.now()));
+  }
+
+  function settle(id, state, detail) {
+    pending = pending.filter((p) => p.id !== id);
+    savePending();
+    const item = shown.get(id);
+    if (item) setState(item, state, detail);
+  }
+
+  // ---- the connection ------------------------------------------------------
+
+  function connect() {
+    clearTimeout(reconnectTimer);
+    if (ws) return;
+    setStatus('Connecting\u2026');
+    let sock;
+    try {
+      sock = new WebSocket(wsURL);
+    } catch (e) {
+      schedule();
+      return;
+    }
+    ws = sock;
+    sock.onopen = () => {
+      const hello = { type: 'hello' };
+      const token = load(keyToken, '');
+      if (token) hello.token = token;
+      sock.send(JSON.stringify(hello));
+    };
+    sock.onmessage = (ev) => {
+      let f;
+      try {
+        f = JSON.parse(ev.data);
+      } catch (e) {
+        return;
+      }
+      receive(f);
+    };
+    sock.onclose = (ev) => {
+      if (ws !== sock) return;
+      ws = null;
+      ready = false;
+      clearInterval(pingTimer);
+      hideTyping();
+      if (ev.code === 1008 && /token/.test(ev.reason)) {
+        // The server does not know our token (forged, or its key changed):
+        // start over as a new visitor rather than retrying forever.
+        store(keyToken, null);
+      }
+      setStatus('Reconnecting\u2026');
+      schedule();
+    };
+  }
+
+  function schedule() {
+    clearTimeout(reconnectTimer);
+    const delay = Math.min(15000, 500 * Math.pow(2, attempt)) * (0.5 + Math.random() / 2);
+    attempt++;
+    reconnectTimer = setTimeout(connect, delay);
+  }
+
+  function receive(f) {
+    switch (f.type) {
+      case 'hello':
+        store(keyToken, f.token);
+        attempt = 0;
+        showAnswering();
+        pingTimer = setInterval(() => { if (ws) ws.send('{"type":"ping"}'); }, 25000);
+        break;
+      case 'history':
+        for (const it of f.items || []) showMessage(it);
+        // Pick up who answered last.
+        for (const it of f.items || []) if (it.dir === 'out') answering = it.sender || '';
+        showAnswering();
+        ready = true;
+        for (const p of pending) delete p.wait;
+        flush();
+        break;
+      case 'message':
+        hideTyping();
+        answering = f.sender || '';
+        showAnswering();
+        if (showMessage({ id: f.id, dir: 'out', text: f.text, buttons: f.buttons, image: f.image, sender: f.sender, at: f.at }) && panel.hidden) {
+          unread++;
+          badge.textContent = String(unread);
+          badge.hidden = false;
+        }
+        break;
+      case 'echo': // our own message, sent from another tab
+        showMessage({ id: f.id, dir: 'in', text: f.text, at: f.at });
+        break;
+      case 'typing':
+        typingText.textContent = (answering || 'Bot') + ' is typing\u2026';
+        typing.hidden = false;
+        clearTimeout(typingTimer);
+        typingTimer = setTimeout(hideTyping, 6000);
+        break;
+      case 'ack':
+        settle(f.id, 'sent');
+        break;
+      case 'error':
+        failure(f);
+        break;
+    }
+  }
+
+  function failure(f) {
+    const p = pending.find((x) => x.id === f.id);
+    if (p && (f.code === 'rate_limited' || f.code === 'retry')) {
+      p.wait = Date.now() + (f.code === 'rate_limited' ? 2000 : 3000);
+      const item = shown.get(p.id);
+      if (item) item.querySelector('.parley-meta').textContent = f.code === 'rate_limited' ? 'Waiting\u2026' : 'Retrying\u2026';
+      flush();
+      return;
+    }
+    if (p) {
+      settle(f.id, 'failed', f.error);
+      return;
+    }
+    setStatus(f.error || 'Something went wrong');
+    setTimeout(showAnswering, 4000);
+  }
+
+  // ---- the panel -----------------------------------------------------------
+
+  function open() {
+    panel.hidden = false;
+    root.classList.add('parley-open');
+    launcher.setAttribute('aria-expanded', 'true');
+    launcher.setAttribute('aria-label', 'Close chat');
+    unread = 0;
+    badge.hidden = true;
+    store(keyOpen, true);
+    connect();
+    log.scrollTop = log.scrollHeight;
+    if (window.matchMedia('(min-width: 481px)').matches) input.focus();
+  }
+
+  function shut() {
+    panel.hidden = true;
+    root.classList.remove('parley-open');
+    launcher.setAttribute('aria-expanded', 'false');
+    launcher.setAttribute('aria-label', 'Open chat');
+    store(keyOpen, null);
+    launcher.focus();
+  }
+
+  function autosize() {
+    input.style.height = 'auto';
+    input.style.height = Math.min(input.scrollHeight, 120) + 'px';
+  }
+
+  launcher.addEventListener('click', () => (panel.hidden ? open() : shut()));
+  close.addEventListener('click', shut);
+  panel.addEventListener('keydown', (e) => { if (e.key === 'Escape') shut(); });
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    submit();
+  });
+  input.addEventListener('keydown', (e) => {
+    // Enter sends; Shift+Enter is a new line; never while an IME composes.
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      submit();
+    }
+  });
+  input.addEventListener('input', autosize);
+
+  // Messages not acknowledged before the last reload are shown as pending and
+  // sent again once connected.
+  for (const p of pending) {
+    delete p.wait;
+    place(render({ id: p.id, dir: 'in', text: p.text, at: p.at, state: 'pending' }));
+  }
+
+  if (script.dataset.open === 'true' || load(keyOpen, false)) open();
+  else if (load(keyToken, '') || pending.length) connect(); // a returning visitor gets replies live
+})(/*PARLEY_CONFIG*/{});

@@ -1,0 +1,348 @@
+package webchat
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/rs/zerolog"
+	"golang.org/x/time/rate"
+
+	"github.com/parley-chat/parley/bot/channel"
+)
+
+// Defaults for the zero fields of Config.
+const (
+	DefaultMaxMessageBytes = 4096
+	DefaultRatePerSecond   = 1
+	DefaultBurst           = 5
+	DefaultHistoryLimit    = 50
+	DefaultIdleTimeout     = 90 * time.Second
+	DefaultTitle           = "Chat"
+
+	// handshakeTimeout bounds the wait for the client's hello.
+	handshakeTimeout = 10 * time.Second
+	// writeTimeout bounds one write to one connection: a client that does
+	// not read is dropped instead of stalling Send for everyone.
+	writeTimeout = 5 * time.Second
+	// handleTimeout bounds HandleInbound; the widget re-sends on "retry".
+	handleTimeout = 15 * time.Second
+	// maxStrikes is how many refused frames in a row close a connection.
+	maxStrikes = 20
+)
+
+// Config configures the web chat channel.
+type Config struct {
+	// AllowedOrigins are the origin patterns allowed to open the WebSocket
+	// (coder/websocket OriginPatterns: host patterns such as
+	// "shop.example.com" or "*.example.com", matched with path.Match; with
+	// "://" they match "scheme://host"). Empty: the page must be served by
+	// the same host as the chat. A site embedding the widget must be listed.
+	AllowedOrigins []string
+	// MaxMessageBytes limits one customer message (UTF-8 bytes). Default 4096.
+	MaxMessageBytes int
+	// RatePerSecond limits messages per visitor (all tabs together), with a
+	// burst of 5. Default 1.
+	RatePerSecond float64
+	// Secret is the HMAC key that signs visitor tokens, at least 16 bytes.
+	// Keep it across restarts, or every visitor becomes a new one. If
+	// empty, a random key is made and a warning logged.
+	Secret []byte
+	Logger zerolog.Logger
+	// Title is the widget's header, e.g. the project name. Default "Chat".
+	Title string
+	// HistoryLimit is how many history items a connecting widget gets.
+	// Default 50.
+	HistoryLimit int
+	// IdleTimeout closes a connection that sent nothing (the widget pings
+	// every 25 s) for this long. Default 90 s.
+	IdleTimeout time.Duration
+}
+
+// History is implemented by the runtime (it reads the store): the last
+// limit items of a visitor's conversation, newest last.
+type History interface {
+	History(ctx context.Context, visitor channel.Address, limit int) ([]Item, error)
+}
+
+// Item is one message of a visitor's history.
+type Item struct {
+	// ID identifies the message. For outbound items use the outbox key
+	// (channel.Outbound.Key) and for inbound ones the EventID
+	// ("web:<visitor>:<client id>"): the widget then recognises messages it
+	// already shows and never doubles them.
+	ID      string
+	Dir     string // "in" (from the customer) or "out" (to the customer)
+	Text    string
+	Buttons []channel.Button
+	Sender  string // "" for the bot, or the agent's display name
+	At      time.Time
+}
+
+// Item directions.
+const (
+	DirIn  = "in"
+	DirOut = "out"
+)
+
+// Adapter is the web chat channel: it serves the widget and its WebSocket,
+// turns widget frames into channel.Inbound events and pushes replies to the
+// visitor's open connections.
+type Adapter struct {
+	cfg    Config
+	hist   History
+	log    zerolog.Logger
+	signer signer
+	assets *assets
+
+	mu       sync.Mutex
+	visitors map[string]*visitor
+	closed   bool
+	lastGC   time.Time
+
+	conns atomic.Int64
+}
+
+// visitor holds a visitor's open connections (tabs) and the rate limiter they
+// share. It lives while a connection is open, or while its limiter has not
+// refilled (so reconnecting does not reset the limit).
+type visitor struct {
+	id    string
+	conns map[*conn]struct{}
+	lim   *rate.Limiter
+}
+
+var (
+	_ channel.Sender       = (*Adapter)(nil)
+	_ channel.TypingSender = (*Adapter)(nil)
+)
+
+// New validates cfg and makes the adapter. hist may be nil (no history on
+// reload). It does not touch the network.
+func New(cfg Config, hist History) (*Adapter, error) {
+	if cfg.MaxMessageBytes == 0 {
+		cfg.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if cfg.MaxMessageBytes < 0 {
+		return nil, fmt.Errorf("webchat: MaxMessageBytes is %d; want > 0", cfg.MaxMessageBytes)
+	}
+	if cfg.RatePerSecond == 0 {
+		cfg.RatePerSecond = DefaultRatePerSecond
+	}
+	if cfg.RatePerSecond < 0 {
+		return nil, fmt.Errorf("webchat: RatePerSecond is %g; want > 0", cfg.RatePerSecond)
+	}
+	if cfg.HistoryLimit == 0 {
+		cfg.HistoryLimit = DefaultHistoryLimit
+	}
+	if cfg.HistoryLimit < 0 {
+		return nil, fmt.Errorf("webchat: HistoryLimit is %d; want > 0", cfg.HistoryLimit)
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.IdleTimeout < time.Second {
+		return nil, fmt.Errorf("webchat: IdleTimeout is %s; want at least 1s", cfg.IdleTimeout)
+	}
+	if cfg.Title == "" {
+		cfg.Title = DefaultTitle
+	}
+	for i, p := range cfg.AllowedOrigins {
+		if p == "" {
+			return nil, fmt.Errorf("webchat: AllowedOrigins[%d] is empty", i)
+		}
+		if p == "*" {
+			return nil, fmt.Errorf(`webchat: AllowedOrigins[%d] is "*": list the sites that embed the widget`, i)
+		}
+	}
+	secret := cfg.Secret
+	switch {
+	case len(secret) == 0:
+		secret = make([]byte, 32)
+		rand.Read(secret)
+		cfg.Logger.Warn().Msg("webchat: no secret configured; visitor tokens will not survive a restart")
+	case len(secret) < 16:
+		return nil, fmt.Errorf("webchat: Secret is %d bytes; want at least 16", len(secret))
+	}
+	as, err := newAssets(cfg.Title, cfg.MaxMessageBytes)
+	if err != nil {
+		return nil, err
+	}
+	return &Adapter{
+		cfg:      cfg,
+		hist:     hist,
+		log:      cfg.Logger.With().Str("channel", string(channel.Web)).Logger(),
+		signer:   signer{secret: append([]byte(nil), secret...)},
+		assets:   as,
+		visitors: make(map[string]*visitor),
+	}, nil
+}
+
+// Channel returns channel.Web.
+func (a *Adapter) Channel() channel.Name { return channel.Web }
+
+// Connections is the number of open WebSocket connections, for metrics.
+func (a *Adapter) Connections() int { return int(a.conns.Load()) }
+
+// Handler serves the demo page (GET /), the widget (GET /widget.js,
+// GET /widget.css) and the WebSocket (GET /ws). Inbound messages go to h.
+func (a *Adapter) Handler(h channel.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", a.assets.serve(a.assets.index))
+	mux.HandleFunc("GET /widget.js", a.assets.serve(a.assets.js))
+	mux.HandleFunc("GET /widget.css", a.assets.serve(a.assets.css))
+	mux.HandleFunc("GET /ws", func(w http.ResponseWriter, r *http.Request) { a.serveWS(w, r, h) })
+	return mux
+}
+
+// Send pushes out to every open connection of out.To. A visitor with no open
+// connection is not an error: the message is in the history the widget loads
+// on its next visit. A connection that cannot take the message in time is
+// closed (the widget reconnects and reloads the history).
+func (a *Adapter) Send(ctx context.Context, out channel.Outbound) error {
+	if out.To.Channel != channel.Web {
+		return &channel.PermanentError{Err: fmt.Errorf("webchat: cannot send to %s", out.To)}
+	}
+	id := out.Key
+	if id == "" {
+		// Without a key the widget cannot recognise the message in the
+		// history later; it still shows it once.
+		id = "m-" + randomHex(8)
+	}
+	frame := mustJSON(messageFrame{Type: typeMessage, ID: id, Text: out.Text, Buttons: out.Buttons,
+		Image: safeImage(out.Image), Sender: out.Sender, At: time.Now().UTC()})
+	a.broadcast(ctx, out.To.ID, nil, frame)
+	return ctx.Err()
+}
+
+// SendTyping shows the typing indicator in every open tab of the visitor.
+func (a *Adapter) SendTyping(ctx context.Context, to channel.Address) error {
+	if to.Channel != channel.Web {
+		return &channel.PermanentError{Err: fmt.Errorf("webchat: cannot send typing to %s", to)}
+	}
+	a.broadcast(ctx, to.ID, nil, typingJSON)
+	return ctx.Err()
+}
+
+// Close closes every open connection with "going away" (the widgets
+// reconnect to the next server) and refuses new ones. http.Server.Shutdown
+// does not close hijacked connections, so call Close after it.
+func (a *Adapter) Close() error {
+	a.mu.Lock()
+	a.closed = true
+	var all []*conn
+	for _, v := range a.visitors {
+		for c := range v.conns {
+			all = append(all, c)
+		}
+	}
+	a.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, c := range all {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.ws.Close(websocket.StatusGoingAway, "server shutting down")
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+// broadcast writes frame to every connection of the visitor except skip.
+func (a *Adapter) broadcast(ctx context.Context, visitorID string, skip *conn, frame []byte) {
+	a.mu.Lock()
+	v := a.visitors[visitorID]
+	var targets []*conn
+	if v != nil {
+		targets = make([]*conn, 0, len(v.conns))
+		for c := range v.conns {
+			if c != skip {
+				targets = append(targets, c)
+			}
+		}
+	}
+	a.mu.Unlock()
+	for _, c := range targets {
+		if err := c.write(ctx, frame); err != nil && ctx.Err() == nil {
+			a.log.Debug().Err(err).Str("visitor", visitorID).Msg("webchat: write failed; closing connection")
+			c.ws.CloseNow()
+		}
+	}
+}
+
+// register adds c to its visitor, making the visitor if needed.
+func (a *Adapter) register(c *conn) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return errors.New("webchat: adapter closed")
+	}
+	a.gcLocked()
+	v := a.visitors[c.visitor]
+	if v == nil {
+		v = &visitor{id: c.visitor, conns: make(map[*conn]struct{}, 1),
+			lim: rate.NewLimiter(rate.Limit(a.cfg.RatePerSecond), DefaultBurst)}
+		a.visitors[c.visitor] = v
+	}
+	v.conns[c] = struct{}{}
+	c.v = v
+	a.conns.Add(1)
+	return nil
+}
+
+func (a *Adapter) unregister(c *conn) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	v := c.v
+	if v == nil {
+		return
+	}
+	delete(v.conns, c)
+	a.conns.Add(-1)
+	if len(v.conns) == 0 && v.lim.Tokens() >= DefaultBurst {
+		delete(a.visitors, v.id)
+	}
+}
+
+// gcLocked drops visitors with no connection whose limiter has refilled, at
+// most once a minute, so the map does not grow with visitors who left while
+// rate limited.
+func (a *Adapter) gcLocked() {
+	now := time.Now()
+	if now.Sub(a.lastGC) < time.Minute {
+		return
+	}
+	a.lastGC = now
+	for id, v := range a.visitors {
+		if len(v.conns) == 0 && v.lim.TokensAt(now) >= DefaultBurst {
+			delete(a.visitors, id)
+		}
+	}
+}
+
+// safeImage passes only http(s) image URLs to the widget.
+func safeImage(u string) string {
+	if len(u) <= 2048 && (strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://")) {
+		return u
+	}
+	return ""
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	const digits = "0123456789abcdef"
+	out := make([]byte, 2*n)
+	for i, c := range b {
+		out[2*i], out[2*i+1] = digits[c>>4], digits[c&15]
+	}
+	return string(out)
+}
