@@ -97,8 +97,8 @@ var (
 		From: channel.Address{Channel: channel.VK, ID: "100500"}, EventID: "vk:ev-6",
 		Payload: "payment", At: testNow,
 	}
-	vkPeer   = channel.Address{Channel: channel.VK, ID: "100500"}
-	twoBtns  = []channel.Button{{Text: "Доставка", Value: "delivery"}, {Text: "Оплата", Value: "payment"}}
+	vkPeer       = channel.Address{Channel: channel.VK, ID: "100500"}
+	twoBtns      = []channel.Button{{Text: "Доставка", Value: "delivery"}, {Text: "Оплата", Value: "payment"}}
 	lpServerBody = `{"response":{"key":"lp-key-SECRET-77","server":"{{server}}","ts":"10"}}`
 )
 
@@ -149,7 +149,7 @@ func TestAdapter(t *testing.T) {
 				{send: &channel.Outbound{To: channel.Address{Channel: channel.VK, ID: "100501"}, Key: "out-6", Text: "Чем помочь?", Buttons: twoBtns}},
 			},
 			wantIn: []channel.Inbound{{From: channel.Address{Channel: channel.VK, ID: "100501"}, EventID: "vk:ev-2", Text: "привет", Lang: "ru", At: time.Unix(1767323045, 0).UTC()}},
-			api: []call{{Method: "messages.send", Params: sendParams("out-6", "100501", "Чем помочь?\n\n1. Доставка\n2. Оплата"), body: `{"response":22}`}},
+			api:    []call{{Method: "messages.send", Params: sendParams("out-6", "100501", "Чем помочь?\n\n1. Доставка\n2. Оплата"), body: `{"response":22}`}},
 		},
 		{
 			name: "client without callback buttons gets inline text buttons",
@@ -158,10 +158,10 @@ func TestAdapter(t *testing.T) {
 				{send: &channel.Outbound{To: channel.Address{Channel: channel.VK, ID: "100502"}, Key: "out-7", Text: "Чем помочь?", Buttons: twoBtns}},
 			},
 			wantIn: []channel.Inbound{{From: channel.Address{Channel: channel.VK, ID: "100502"}, EventID: "vk:ev-3", Text: "привет", Lang: "ru", At: time.Unix(1767323045, 0).UTC()}},
-			api: []call{{Method: "messages.send", Params: sendParams("out-7", "100502", "Чем помочь?", "keyboard", kbTextButtons), body: `{"response":23}`}},
+			api:    []call{{Method: "messages.send", Params: sendParams("out-7", "100502", "Чем помочь?", "keyboard", kbTextButtons), body: `{"response":23}`}},
 		},
 		{
-			name: "keyboard refused by VK (912) is resent as numbered text with the same random_id",
+			name:  "keyboard refused by VK (912) is resent as numbered text with the same random_id",
 			steps: []step{{send: &channel.Outbound{To: vkPeer, Key: "out-8", Text: "Чем помочь?", Buttons: twoBtns}}},
 			api: []call{
 				{Method: "messages.send", Params: sendParams("out-8", "100500", "Чем помочь?", "keyboard", kbDeliveryPayment),
