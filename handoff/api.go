@@ -22,37 +22,56 @@ const (
 	maxBody       = 64 << 10
 )
 
+// route is one entry of the console's routing table.
+type route struct {
+	method, path string
+	public       bool // reachable without a session
+	h            http.HandlerFunc
+}
+
+// routeTable lists every route; tests walk it to prove that each one
+// refuses a request without a session.
+func (s *Service) routeTable() []route {
+	return []route{
+		{"GET", "/console/login", true, s.page("login.html")},
+		{"GET", "/console/assets/login.js", true, s.asset("login.js")},
+		{"GET", "/console/assets/console.css", true, s.asset("console.css")},
+		{"POST", "/api/login", true, s.apiLogin},
+
+		{"GET", "/console/{$}", false, s.page("index.html")},
+		{"GET", "/console/assets/app.js", false, s.asset("app.js")},
+		{"POST", "/api/logout", false, s.apiLogout},
+		{"GET", "/api/me", false, s.apiMe},
+		{"POST", "/api/presence", false, s.apiPresence},
+		{"GET", "/api/queue", false, s.apiQueue},
+		{"GET", "/api/tickets/{id}", false, s.apiTicket},
+		{"GET", "/api/tickets/{id}/history", false, s.apiHistory},
+		{"POST", "/api/tickets/{id}/claim", false, s.apiClaim},
+		{"POST", "/api/tickets/{id}/reply", false, s.apiReply},
+		{"POST", "/api/tickets/{id}/note", false, s.apiNote},
+		{"POST", "/api/tickets/{id}/transfer", false, s.apiTransfer},
+		{"POST", "/api/tickets/{id}/reassign", false, s.apiReassign},
+		{"POST", "/api/tickets/{id}/resolve", false, s.apiResolve},
+		{"GET", "/api/canned", false, s.apiCanned},
+		{"GET", "/api/agents", false, s.apiAgents},
+		{"GET", "/api/events", false, func(w http.ResponseWriter, r *http.Request) { s.serveEvents(w, r, sessionFrom(r)) }},
+	}
+}
+
 // routes builds the console and API handler. Every route except the login
 // page, its two static files and POST /api/login requires a session; the
 // check runs before routing, so an unknown path without a session is a 401
-// too and reveals nothing.
+// too and reveals nothing. State-changing requests also need the session's
+// CSRF token in the X-CSRF-Token header.
 func (s *Service) routes() http.Handler {
-	authed := http.NewServeMux()
-	authed.HandleFunc("GET /console/{$}", s.page("index.html"))
-	authed.HandleFunc("GET /console/assets/app.js", s.asset("app.js"))
-	authed.HandleFunc("POST /api/logout", s.apiLogout)
-	authed.HandleFunc("GET /api/me", s.apiMe)
-	authed.HandleFunc("POST /api/presence", s.apiPresence)
-	authed.HandleFunc("GET /api/queue", s.apiQueue)
-	authed.HandleFunc("GET /api/tickets/{id}", s.apiTicket)
-	authed.HandleFunc("GET /api/tickets/{id}/history", s.apiHistory)
-	authed.HandleFunc("POST /api/tickets/{id}/claim", s.apiClaim)
-	authed.HandleFunc("POST /api/tickets/{id}/reply", s.apiReply)
-	authed.HandleFunc("POST /api/tickets/{id}/note", s.apiNote)
-	authed.HandleFunc("POST /api/tickets/{id}/transfer", s.apiTransfer)
-	authed.HandleFunc("POST /api/tickets/{id}/reassign", s.apiReassign)
-	authed.HandleFunc("POST /api/tickets/{id}/resolve", s.apiResolve)
-	authed.HandleFunc("GET /api/canned", s.apiCanned)
-	authed.HandleFunc("GET /api/agents", s.apiAgents)
-	authed.HandleFunc("GET /api/events", func(w http.ResponseWriter, r *http.Request) {
-		s.serveEvents(w, r, sessionFrom(r))
-	})
-
-	public := http.NewServeMux()
-	public.HandleFunc("GET /console/login", s.page("login.html"))
-	public.HandleFunc("GET /console/assets/login.js", s.asset("login.js"))
-	public.HandleFunc("GET /console/assets/console.css", s.asset("console.css"))
-	public.HandleFunc("POST /api/login", s.apiLogin)
+	authed, public := http.NewServeMux(), http.NewServeMux()
+	for _, rt := range s.routeTable() {
+		mux := authed
+		if rt.public {
+			mux = public
+		}
+		mux.HandleFunc(rt.method+" "+rt.path, rt.h)
+	}
 
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		securityHeaders(w.Header())
