@@ -1,0 +1,502 @@
+package flows
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/parley-chat/parley/flows/eval"
+	"github.com/parley-chat/parley/flows/syntax"
+)
+
+var (
+	idRE  = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,63}$`)
+	varRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+)
+
+// Handoff priorities, lowest first.
+var priorities = []string{"low", "normal", "high", "urgent"}
+
+type compiler struct {
+	r     *syntax.Reporter
+	ec    eval.Compiler
+	p     *Project
+	files map[string]*syntax.Flow
+	// flowPos is where each flow is named, for messages.
+	flowPos map[string]syntax.Pos
+}
+
+func newCompiler(r *syntax.Reporter) *compiler {
+	return &compiler{r: r, ec: eval.Compiler{R: r}, files: map[string]*syntax.Flow{}, flowPos: map[string]syntax.Pos{}}
+}
+
+func (c *compiler) errorf(pos syntax.Pos, path, format string, args ...any) {
+	c.r.Errorf(pos, path, format, args...)
+}
+
+func (c *compiler) project(pf *syntax.Project, fls []*syntax.Flow, faq *syntax.FAQ) *Project {
+	p := &Project{flows: map[string]*flow{}, settings: map[string]any{}}
+	c.p = p
+	if pf.Name != nil {
+		p.Name = pf.Name.Value
+	}
+	for _, l := range pf.Languages {
+		if !isLangCode(l.Value) {
+			c.errorf(l.Pos, "languages", "%q is not a language code such as ru or en", l.Value)
+			continue
+		}
+		if slices.Contains(p.Languages, l.Value) {
+			c.errorf(l.Pos, "languages", "duplicate language %q", l.Value)
+			continue
+		}
+		p.Languages = append(p.Languages, l.Value)
+	}
+	switch {
+	case pf.DefaultLang != nil:
+		p.DefaultLang = pf.DefaultLang.Value
+		if len(p.Languages) == 0 {
+			p.Languages = []string{p.DefaultLang}
+		} else if !slices.Contains(p.Languages, p.DefaultLang) {
+			c.errorf(pf.DefaultLang.Pos, "default_lang", "default language %q is not in languages [%s]", p.DefaultLang, strings.Join(p.Languages, ", "))
+		}
+	case len(p.Languages) > 0:
+		p.DefaultLang = p.Languages[0]
+	default:
+		p.DefaultLang, p.Languages = "ru", []string{"ru"}
+	}
+	for _, f := range pf.Settings {
+		p.settings[f.Key.Value] = f.Val.Any()
+	}
+	for _, h := range pf.AllowedHosts {
+		if h.Value == "" || strings.ContainsAny(h.Value, "/ ") {
+			c.errorf(h.Pos, "allowed_hosts", "want a host name such as orders.example.com, found %q", h.Value)
+			continue
+		}
+		p.allowedHosts = append(p.allowedHosts, strings.ToLower(h.Value))
+	}
+
+	// Declare every flow and node first so references resolve in any order.
+	for _, sf := range fls {
+		c.declare(sf)
+	}
+	for _, sf := range fls {
+		if sf.Name != nil && c.files[sf.Name.Value] == sf {
+			c.flow(sf)
+		}
+	}
+	if pf.Start != nil {
+		p.StartFlow = pf.Start.Value
+		if _, ok := p.flows[p.StartFlow]; !ok {
+			c.errorf(pf.Start.Pos, "start", "unknown start flow %q%s", p.StartFlow, c.flowHint(p.StartFlow))
+		}
+	}
+	if pf.SafeNode != nil {
+		if n := c.resolve(nil, pf.SafeNode, "safe_node", true); n != nil {
+			p.safe = n
+			p.SafeNode = n.ref()
+		}
+	} else if f := p.flows[p.StartFlow]; f != nil && f.start != nil {
+		p.safe = f.start
+		p.SafeNode = f.start.ref()
+	}
+	c.triggers(pf)
+	if faq != nil {
+		p.understand = c.faq(faq)
+	}
+	c.reachability()
+	return p
+}
+
+func isLangCode(s string) bool {
+	if len(s) < 2 || len(s) > 3 {
+		return false
+	}
+	for _, r := range s {
+		if r < 'a' || r > 'z' {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *compiler) declare(sf *syntax.Flow) {
+	if sf.Name == nil {
+		return
+	}
+	name := sf.Name.Value
+	if !idRE.MatchString(name) {
+		c.errorf(sf.Name.Pos, "flow", "flow name %q: want letters, digits and _, starting with a letter", name)
+		return
+	}
+	if prev, dup := c.files[name]; dup {
+		c.errorf(sf.Name.Pos, "flow", "duplicate flow %q (also in %s)", name, prev.File)
+		return
+	}
+	c.files[name] = sf
+	c.flowPos[name] = sf.Name.Pos
+	f := &flow{name: name, file: sf.File, nodes: map[string]*node{}}
+	if len(sf.Nodes) > MaxNodesPerFlow {
+		c.errorf(sf.Name.Pos, "nodes", "%d nodes, limit %d per flow", len(sf.Nodes), MaxNodesPerFlow)
+	}
+	for _, sn := range sf.Nodes {
+		if !idRE.MatchString(sn.ID.Value) {
+			c.errorf(sn.ID.Pos, sn.Path, "node id %q: want letters, digits and _, starting with a letter", sn.ID.Value)
+			continue
+		}
+		n := &node{id: sn.ID.Value, flow: f, path: sn.Path}
+		f.nodes[n.id] = n
+		f.order = append(f.order, n)
+	}
+	c.p.flows[name] = f
+	c.p.flowNames = append(c.p.flowNames, name)
+	slices.Sort(c.p.flowNames)
+}
+
+func (c *compiler) flow(sf *syntax.Flow) {
+	f := c.p.flows[sf.Name.Value]
+	if sf.Start != nil {
+		f.start = c.resolve(f, sf.Start, "start", false)
+	}
+	if sf.Safe != nil {
+		f.safe = c.resolve(f, sf.Safe, "safe", false)
+	}
+	for _, sn := range sf.Nodes {
+		if n := f.nodes[sn.ID.Value]; n != nil && sn.Kind != "" {
+			c.node(f, n, sn)
+		}
+	}
+}
+
+// resolve finds the node a reference names: "node" in flow f, or
+// "flow.node" anywhere; with allowFlow a bare flow name means its start.
+func (c *compiler) resolve(f *flow, s *syntax.Str, path string, allowFlow bool) *node {
+	if s == nil {
+		return nil
+	}
+	v := strings.TrimSpace(s.Value)
+	fname, nid, qualified := strings.Cut(v, ".")
+	if !qualified {
+		if allowFlow || f == nil {
+			if tf, ok := c.p.flows[v]; ok {
+				if tf.start == nil {
+					// The flow's own start error is reported with it.
+					return nil
+				}
+				return tf.start
+			}
+			if f == nil {
+				c.errorf(s.Pos, path, "unknown flow %q%s", v, c.flowHint(v))
+				return nil
+			}
+		}
+		if n, ok := f.nodes[v]; ok {
+			return n
+		}
+		c.errorf(s.Pos, path, "unknown node %q in flow %q%s", v, f.name, hint(v, keys(f.nodes)))
+		return nil
+	}
+	tf, ok := c.p.flows[fname]
+	if !ok {
+		c.errorf(s.Pos, path, "unknown flow %q in %q%s", fname, v, c.flowHint(fname))
+		return nil
+	}
+	if n, ok := tf.nodes[nid]; ok {
+		return n
+	}
+	c.errorf(s.Pos, path, "unknown node %q in flow %q%s", nid, fname, hint(nid, keys(tf.nodes)))
+	return nil
+}
+
+func (c *compiler) flowHint(name string) string { return hint(name, c.p.flowNames) }
+
+func keys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+// hint suggests the closest known name.
+func hint(name string, known []string) string {
+	best, bestD := "", 3
+	for _, k := range known {
+		if d := editDistance(name, k); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf("; did you mean %q?", best)
+}
+
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			k := 1
+			if ra[i-1] == rb[j-1] {
+				k = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+k)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}
+
+func (c *compiler) node(f *flow, n *node, sn *syntax.Node) {
+	n.kind = kind(slices.Index(syntax.Kinds, sn.Kind))
+	p := sn.Path
+	if sn.Say != nil {
+		n.say = c.text(sn.Say)
+	}
+	if len(sn.Buttons) > MaxButtons {
+		c.errorf(sn.Buttons[MaxButtons].Pos, p+".buttons", "%d buttons, limit %d per message", len(sn.Buttons), MaxButtons)
+	}
+	seen := map[string]bool{}
+	for _, sb := range sn.Buttons {
+		b := button{}
+		if sb.Text != nil {
+			b.text = c.textLimit(sb.Text, MaxButtonText)
+		}
+		if sb.Value != nil {
+			b.value = sb.Value.Value
+			switch {
+			case b.value == "":
+				c.errorf(sb.Value.Pos, sb.Path, "empty button value")
+			case len(b.value) > MaxButtonValue:
+				c.errorf(sb.Value.Pos, sb.Path, "button value is %d bytes, limit %d (Telegram's callback_data)", len(b.value), MaxButtonValue)
+			case seen[b.value]:
+				c.errorf(sb.Value.Pos, sb.Path, "duplicate button value %q", b.value)
+			}
+			seen[b.value] = true
+		}
+		n.buttons = append(n.buttons, b)
+	}
+	n.image = c.ec.Template(sn.Image, p+".image")
+	n.link = c.ec.Template(sn.Link, p+".link")
+	n.next = c.resolve(f, sn.Next, p+".next", false)
+	n.validate = c.ec.Cond(sn.Validate, p+".validate")
+	if sn.Retry != nil {
+		n.retry = c.text(sn.Retry)
+	}
+	if sn.HasRetries {
+		if sn.MaxRetries < 0 || sn.MaxRetries > 100 {
+			c.errorf(sn.RetriesPos, p+".max_retries", "want 0 to 100, found %d", sn.MaxRetries)
+		}
+		n.maxRetries = sn.MaxRetries
+	}
+	n.onFail = c.resolve(f, sn.OnFail, p+".on_fail", false)
+	if sn.OnFail != nil && !sn.HasRetries {
+		c.errorf(sn.OnFail.Pos, p+".on_fail", "on_fail needs max_retries (how many wrong answers before giving up)")
+	}
+	if sn.Timeout != nil {
+		n.timeout = c.duration(sn.Timeout, p+".timeout", time.Second, 30*24*time.Hour)
+		if sn.OnTimeout == nil {
+			c.errorf(sn.Timeout.Pos, p+".timeout", "a timeout needs on_timeout: where to go when it expires")
+		}
+	}
+	n.onTimeout = c.resolve(f, sn.OnTimeout, p+".on_timeout", false)
+	if sn.OnTimeout != nil && sn.Timeout == nil {
+		c.errorf(sn.OnTimeout.Pos, p+".on_timeout", "on_timeout needs a timeout such as 10m")
+	}
+	if sn.Save != nil {
+		if !varRE.MatchString(sn.Save.Value) {
+			c.errorf(sn.Save.Pos, p+".save", "variable name %q: want letters, digits and _", sn.Save.Value)
+		}
+		n.save = sn.Save.Value
+	}
+	n.set = c.assigns(sn.Set, true)
+	for _, sc := range sn.Branch {
+		bc := branchCase{cond: c.ec.Cond(sc.If, sc.Path+".if"), target: c.resolve(f, sc.Goto, sc.Path+".goto", false)}
+		n.cases = append(n.cases, bc)
+	}
+	n.els = c.resolve(f, sn.Else, p+".else", false)
+	n.target = c.resolve(f, sn.Goto, p+".goto", false)
+	if sn.Call != nil {
+		if cf, ok := c.p.flows[sn.Call.Value]; ok {
+			n.call = cf
+		} else {
+			c.errorf(sn.Call.Pos, p+".call", "unknown flow %q%s", sn.Call.Value, c.flowHint(sn.Call.Value))
+		}
+	}
+	if sn.HTTP != nil {
+		n.http = c.http(sn.HTTP)
+		if sn.OnError == nil {
+			c.errorf(sn.HTTP.Pos, p, "an http node needs on_error: where to go when the call fails")
+		}
+	}
+	n.onError = c.resolve(f, sn.OnError, p+".on_error", false)
+	if sn.Handoff != nil {
+		n.handoff = c.handoff(sn.Handoff)
+	}
+	switch n.kind {
+	case kAsk, kWait:
+		if sn.Next == nil && len(sn.Branch) == 0 && sn.Else == nil {
+			c.errorf(sn.ID.Pos, p, "a %s node needs a way out: next, branch or else", n.kind)
+		}
+		if sn.Retry != nil && sn.Validate == nil && len(sn.Branch) == 0 {
+			c.errorf(sn.Retry.Pos, p+".retry", "retry is said when validation fails or no branch matches, but this node has neither")
+		}
+	case kBranch:
+		if len(sn.Branch) == 0 {
+			c.errorf(sn.ID.Pos, p+".branch", "empty branch")
+		}
+		if sn.Else == nil {
+			c.errorf(sn.ID.Pos, p, "a branch node needs else: where to go when no condition holds")
+		}
+	case kSet:
+		if len(sn.Set) == 0 {
+			c.errorf(sn.ID.Pos, p+".set", "empty set")
+		}
+	}
+}
+
+func (c *compiler) duration(s *syntax.Str, path string, lo, hi time.Duration) time.Duration {
+	d, err := time.ParseDuration(s.Value)
+	if err != nil {
+		c.errorf(s.Pos, path, "want a duration such as 30s, 10m or 2h, found %q", s.Value)
+		return 0
+	}
+	if d < lo || d > hi {
+		c.errorf(s.Pos, path, "duration %s out of range %s..%s", d, lo, hi)
+	}
+	return d
+}
+
+func (c *compiler) text(t *syntax.Text) *text { return c.textLimit(t, MaxTextLen) }
+
+func (c *compiler) textLimit(t *syntax.Text, limit int) *text {
+	out := &text{}
+	one := func(s *syntax.Str, path string) *eval.Template {
+		if n := eval.RuneLen(s.Value); n > limit {
+			c.errorf(s.Pos, path, "text is %d characters, limit %d", n, limit)
+		}
+		if strings.TrimSpace(s.Value) == "" {
+			c.errorf(s.Pos, path, "empty text")
+		}
+		return c.ec.Template(s, path)
+	}
+	if t.Any != nil {
+		out.any = one(t.Any, t.Path)
+		return out
+	}
+	if len(t.Langs) == 0 {
+		return out
+	}
+	out.langs = map[string]*eval.Template{}
+	for _, l := range keys(t.Langs) {
+		s := t.Langs[l]
+		if !slices.Contains(c.p.Languages, l) {
+			c.errorf(s.Pos, t.Path+"."+l, "language %q is not in the project's languages [%s]", l, strings.Join(c.p.Languages, ", "))
+			continue
+		}
+		out.langs[l] = one(s, t.Path+"."+l)
+	}
+	if _, ok := t.Langs[c.p.DefaultLang]; !ok {
+		c.errorf(t.Pos, t.Path, "no text in the default language %q", c.p.DefaultLang)
+	}
+	return out
+}
+
+func (c *compiler) assigns(as []*syntax.Assign, allowContact bool) []assign {
+	var out []assign
+	for _, a := range as {
+		t := a.Target.Value
+		x := assign{name: t}
+		if rest, ok := strings.CutPrefix(t, "contact."); ok && allowContact {
+			x.contact, x.name = true, rest
+		} else if rest, ok := strings.CutPrefix(t, "vars."); ok {
+			x.name = rest
+		}
+		if !varRE.MatchString(x.name) {
+			c.errorf(a.Target.Pos, a.Path, "cannot set %q: want a variable name or contact.FIELD", t)
+		}
+		x.prog = c.ec.Value(a.Expr, a.Path)
+		out = append(out, x)
+	}
+	return out
+}
+
+var httpMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
+
+func (c *compiler) http(h *syntax.HTTP) *httpSpec {
+	s := &httpSpec{method: "GET", timeout: 5 * time.Second}
+	if h.Body != nil {
+		s.method = "POST"
+	}
+	if h.Method != nil {
+		m := strings.ToUpper(h.Method.Value)
+		if !slices.Contains(httpMethods, m) {
+			c.errorf(h.Method.Pos, h.Path+".method", "unknown method %q (want one of %s)", h.Method.Value, strings.Join(httpMethods, ", "))
+		}
+		s.method = m
+	}
+	if h.URL != nil {
+		s.url = c.ec.Template(h.URL, h.Path+".url")
+		c.checkURL(h.URL, h.Path+".url")
+	}
+	for _, hd := range h.Headers {
+		s.headers = append(s.headers, headerTmpl{name: hd.Target.Value, tmpl: c.ec.Template(hd.Expr, hd.Path)})
+	}
+	s.body = c.ec.JSON(h.Body, h.Path+".body")
+	if h.Timeout != nil {
+		s.timeout = c.duration(h.Timeout, h.Path+".timeout", 100*time.Millisecond, 30*time.Second)
+	}
+	s.save = c.assigns(h.Save, true)
+	return s
+}
+
+// checkURL checks a URL whose scheme and host are written out literally
+// against the project's allowed hosts; URLs built from settings are checked
+// when the call is made.
+func (c *compiler) checkURL(s *syntax.Str, path string) {
+	v := s.Value
+	i := strings.Index(v, "{{")
+	if i >= 0 {
+		v = v[:i]
+	}
+	if !strings.Contains(v, "://") {
+		return
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" {
+		return
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		c.errorf(s.Pos, path, "scheme %q: want http or https", u.Scheme)
+		return
+	}
+	if i >= 0 && !strings.Contains(v[len(u.Scheme)+3:], "/") {
+		return // the host continues into the template
+	}
+	if len(c.p.allowedHosts) > 0 && !slices.Contains(c.p.allowedHosts, strings.ToLower(u.Hostname())) {
+		c.errorf(s.Pos, path, "host %q is not in allowed_hosts", u.Hostname())
+	}
+}
+
+func (c *compiler) handoff(h *syntax.Handoff) *handoffSpec {
+	s := &handoffSpec{
+		reason: c.ec.Template(h.Reason, h.Path+".reason"),
+		note:   c.ec.Template(h.Note, h.Path+".note"),
+	}
+	if h.Priority != nil {
+		if !strings.Contains(h.Priority.Value, "{{") && !slices.Contains(priorities, h.Priority.Value) {
+			c.errorf(h.Priority.Pos, h.Path+".priority", "unknown priority %q (want one of %s)", h.Priority.Value, strings.Join(priorities, ", "))
+		}
+		s.priority = c.ec.Template(h.Priority, h.Path+".priority")
+	}
+	return s
+}

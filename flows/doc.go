@@ -1,0 +1,16 @@
+// Package flows owns the flow language and its pure engine.
+//
+// LoadDir / LoadFS read a project (parley.yaml, flows/*.yaml, faq.yaml),
+// compile every expression and template once against a typed environment
+// and validate the whole project, reporting every problem at once as a
+// sorted ErrorList of "file:line:col: path: message" entries.
+//
+// Engine.Step is a pure step function: (compiled project, session State,
+// Input) -> (new State, Outputs). It does no I/O except through the small
+// interfaces in Options (an HTTP caller; the clock comes with the Input), so
+// the runtime persists the State it returns and delivers the Outputs.
+//
+// The syntax sub-package reads YAML with positions, eval compiles
+// expressions, flowtest runs conversation tests, demo embeds the demo
+// project and nlu (another owner) understands free text.
+package flows

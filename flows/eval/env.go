@@ -1,0 +1,68 @@
+// Package eval owns expressions and templates of the flow language: the
+// typed environment every expression is compiled against, compilation with
+// limits (source length, nesting, node count, memory budget), the rebasing
+// of expr-lang's error positions onto the YAML file, and {{ }} templates.
+// Customer text only ever enters as data in Env; it is never compiled.
+package eval
+
+import "time"
+
+// Env is what an expression sees. Field tags are the names support leads
+// write (`text`, `contact.fields.city`, `vars.order`). It has no methods on
+// purpose: expr-lang makes every exported method callable.
+type Env struct {
+	// Text is the customer's message as typed; Norm is the same text
+	// lower-cased with ё folded to е, punctuation dropped and spaces
+	// collapsed, computed once per message.
+	Text    string `expr:"text"`
+	Norm    string `expr:"norm"`
+	Payload string `expr:"payload"` // value of the pressed button, "" for typed text
+	Channel string `expr:"channel"` // web, telegram or vk
+	Lang    string `expr:"lang"`    // the conversation's language
+
+	Contact  Contact        `expr:"contact"`
+	Vars     map[string]any `expr:"vars"`
+	Settings map[string]any `expr:"settings"`
+
+	// Session counters: consecutive misunderstandings (input that matched no
+	// branch or failed validation) and retries at the current question.
+	Fallbacks int       `expr:"fallbacks"`
+	Retries   int       `expr:"retries"`
+	Now       time.Time `expr:"now"`
+
+	// Understanding of the message (filled by the NLU when the project has
+	// a knowledge base; zero otherwise).
+	Intent         string   `expr:"intent"`
+	IntentScore    float64  `expr:"intent_score"`
+	FAQ            FAQ      `expr:"faq"`
+	OutOfScope     bool     `expr:"out_of_scope"`
+	Sentiment      float64  `expr:"sentiment"`
+	Negative       bool     `expr:"negative"`
+	HumanRequested bool     `expr:"human_requested"`
+	Evidence       []string `expr:"evidence"`
+
+	// Response is the answer of the http node being saved from.
+	Response Response `expr:"response"`
+}
+
+// Contact is the customer as flows see them.
+type Contact struct {
+	ID     string            `expr:"id"`
+	Name   string            `expr:"name"`
+	Lang   string            `expr:"lang"`
+	Fields map[string]string `expr:"fields"`
+}
+
+// FAQ is the best knowledge-base match for the message.
+type FAQ struct {
+	ID     string  `expr:"id"`
+	Answer string  `expr:"answer"` // rendered in the conversation's language
+	Score  float64 `expr:"score"`
+}
+
+// Response is an HTTP answer: status code and the decoded JSON body.
+type Response struct {
+	Status int  `expr:"status"`
+	OK     bool `expr:"ok"` // 2xx
+	Body   any  `expr:"body"`
+}

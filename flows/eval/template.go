@@ -1,0 +1,137 @@
+package eval
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/parley-chat/parley/flows/syntax"
+)
+
+// Template is text with {{ expr }} holes, compiled once.
+type Template struct {
+	parts []part
+	// Static is set when the template has no holes (rendering is free).
+	Static bool
+	text   string
+}
+
+type part struct {
+	lit  string
+	prog *Program
+}
+
+// Template compiles s as a template. Holes may hold any type; values are
+// rendered as text (numbers without a trailing .0, nil as "").
+func (c *Compiler) Template(s *syntax.Str, path string) *Template {
+	if s == nil {
+		return nil
+	}
+	t := &Template{}
+	src := s.Value
+	line, col := 0, 0 // position of src[0] inside s.Value
+	advance := func(chunk string) {
+		for _, r := range chunk {
+			if r == '\n' {
+				line, col = line+1, 0
+			} else {
+				col++
+			}
+		}
+	}
+	ok := true
+	for {
+		i := strings.Index(src, "{{")
+		if i < 0 {
+			if src != "" {
+				t.parts = append(t.parts, part{lit: src})
+			}
+			break
+		}
+		if i > 0 {
+			t.parts = append(t.parts, part{lit: src[:i]})
+		}
+		advance(src[:i])
+		j := strings.Index(src[i+2:], "}}")
+		if j < 0 {
+			c.R.Errorf(s.At(line, col), path, "unclosed {{ in template")
+			return nil
+		}
+		inner := src[i+2 : i+2+j]
+		p := c.compile(s, path, inner, line, col+2, false)
+		if p == nil {
+			ok = false
+		}
+		t.parts = append(t.parts, part{prog: p})
+		advance(src[i : i+2+j+2])
+		src = src[i+2+j+2:]
+	}
+	if !ok {
+		return nil
+	}
+	if len(t.parts) == 0 {
+		t.Static, t.text = true, ""
+	} else if len(t.parts) == 1 && t.parts[0].prog == nil {
+		t.Static, t.text = true, t.parts[0].lit
+	}
+	return t
+}
+
+// Render fills the holes. A hole that fails at run time renders as "" and
+// the first error is returned alongside the text, so a flow still answers.
+func (t *Template) Render(m *vm.VM, env *Env) (string, error) {
+	if t.Static {
+		return t.text, nil
+	}
+	var b strings.Builder
+	var first error
+	for _, p := range t.parts {
+		if p.prog == nil {
+			b.WriteString(p.lit)
+			continue
+		}
+		v, err := p.prog.Eval(m, env)
+		if err != nil {
+			if first == nil {
+				first = fmt.Errorf("{{%s}}: %w", p.prog.Src, err)
+			}
+			continue
+		}
+		b.WriteString(Format(v))
+	}
+	return b.String(), first
+}
+
+// Value renders a template that is exactly one hole as the hole's value
+// (so a JSON body keeps numbers); any other template renders as a string.
+func (t *Template) Value(m *vm.VM, env *Env) (any, error) {
+	if len(t.parts) == 1 && t.parts[0].prog != nil {
+		return t.parts[0].prog.Eval(m, env)
+	}
+	return t.Render(m, env)
+}
+
+// Format renders a value the way templates show it.
+func Format(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case float32:
+		return strconv.FormatFloat(float64(v), 'f', -1, 32)
+	case int:
+		return strconv.Itoa(v)
+	case bool:
+		return strconv.FormatBool(v)
+	}
+	return fmt.Sprint(v)
+}
+
+// RuneLen is a helper for limits on rendered text.
+func RuneLen(s string) int { return utf8.RuneCountInString(s) }

@@ -1,0 +1,115 @@
+package flows
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/parley-chat/parley/flows/eval"
+)
+
+// ErrHostNotAllowed is returned (inside the error event) when an http
+// node's URL names a host outside the allowed list.
+var ErrHostNotAllowed = errors.New("host not allowed")
+
+// http runs an http node and returns the node to go to next.
+func (t *turn) http(n *node) *node {
+	if err := t.call(n); err != nil {
+		t.errorEvent(n, "http", err)
+		return n.onError
+	}
+	return t.next(n)
+}
+
+func (t *turn) call(n *node) error {
+	spec := n.http
+	raw, err := spec.url.Render(t.vm, &t.env)
+	if err != nil {
+		return fmt.Errorf("url: %w", err)
+	}
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return fmt.Errorf("url %q: %w", raw, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("url %q: scheme must be http or https", raw)
+	}
+	if !slices.Contains(t.e.hosts, strings.ToLower(u.Hostname())) {
+		return fmt.Errorf("%w: %q (allowed_hosts: %s)", ErrHostNotAllowed, u.Hostname(), strings.Join(t.e.hosts, ", "))
+	}
+	if t.e.opts.HTTP == nil {
+		return errors.New("no HTTP client configured")
+	}
+	var body io.Reader
+	if spec.body != nil {
+		v, err := spec.body.Render(t.vm, &t.env)
+		if err != nil {
+			return fmt.Errorf("body: %w", err)
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("body: %w", err)
+		}
+		body = bytes.NewReader(b)
+	}
+	ctx, cancel := context.WithTimeout(t.ctx, spec.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, spec.method, u.String(), body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for _, h := range spec.headers {
+		v, err := h.tmpl.Render(t.vm, &t.env)
+		if err != nil {
+			return fmt.Errorf("header %s: %w", h.name, err)
+		}
+		req.Header.Set(h.name, v)
+	}
+	resp, err := t.e.opts.HTTP.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", spec.method, u.Redacted(), err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, t.e.opts.MaxResponseBytes+1))
+	if err != nil {
+		return fmt.Errorf("%s %s: reading the answer: %w", spec.method, u.Redacted(), err)
+	}
+	if int64(len(data)) > t.e.opts.MaxResponseBytes {
+		return fmt.Errorf("%s %s: answer larger than %d bytes", spec.method, u.Redacted(), t.e.opts.MaxResponseBytes)
+	}
+	if resp.StatusCode >= 500 {
+		return fmt.Errorf("%s %s: server error %d", spec.method, u.Redacted(), resp.StatusCode)
+	}
+	var decoded any
+	if len(bytes.TrimSpace(data)) > 0 {
+		if err := json.Unmarshal(data, &decoded); err != nil {
+			return fmt.Errorf("%s %s: answer is not JSON: %w", spec.method, u.Redacted(), err)
+		}
+	}
+	t.env.Response = eval.Response{Status: resp.StatusCode, OK: resp.StatusCode/100 == 2, Body: decoded}
+	defer func() { t.env.Response = eval.Response{} }()
+	for _, a := range spec.save {
+		v, err := a.prog.Eval(t.vm, &t.env)
+		if err != nil {
+			return fmt.Errorf("save %s: %w", a.name, err)
+		}
+		if a.contact {
+			t.setContactField(a.name, eval.Format(v))
+			t.out = append(t.out, Output{Kind: SetContact, Fields: map[string]string{a.name: eval.Format(v)}})
+			continue
+		}
+		t.setVar(a.name, v)
+	}
+	return nil
+}

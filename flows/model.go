@@ -1,0 +1,149 @@
+package flows
+
+import (
+	"time"
+
+	"github.com/parley-chat/parley/flows/eval"
+)
+
+// Project is a compiled, validated project. It is immutable and safe to
+// share between goroutines; a reload builds a new one.
+type Project struct {
+	Name        string
+	DefaultLang string
+	Languages   []string
+	StartFlow   string
+	// Version is the content hash of every file of the project; sessions
+	// record it to notice that flows changed under them.
+	Version string
+	// SafeNode is "flow.node" where a session whose node disappeared goes.
+	SafeNode string
+
+	flows        map[string]*flow
+	flowNames    []string // sorted
+	triggers     []*trigger
+	escalation   escalation
+	settings     map[string]any
+	allowedHosts []string
+	safe         *node
+	understand   *understanding // nil without faq.yaml
+}
+
+type kind uint8
+
+const (
+	kSay kind = iota
+	kAsk
+	kWait
+	kSet
+	kBranch
+	kGoto
+	kCall
+	kHTTP
+	kHandoff
+	kEnd
+)
+
+var kindNames = [...]string{"say", "ask", "wait", "set", "branch", "goto", "call", "http", "handoff", "end"}
+
+func (k kind) String() string { return kindNames[k] }
+
+type flow struct {
+	name  string
+	file  string
+	start *node
+	safe  *node
+	nodes map[string]*node
+	order []*node // in file order
+}
+
+type node struct {
+	id   string
+	kind kind
+	flow *flow
+	path string
+
+	say     *text
+	buttons []button
+	image   *eval.Template
+	link    *eval.Template
+	next    *node
+
+	validate   *eval.Program
+	retry      *text
+	maxRetries int // 0 = unlimited
+	onFail     *node
+	timeout    time.Duration
+	onTimeout  *node
+	save       string
+	set        []assign
+	cases      []branchCase
+	els        *node
+
+	target  *node // goto
+	call    *flow
+	http    *httpSpec
+	onError *node
+	handoff *handoffSpec
+}
+
+// ref is "flow.node" for events and states.
+func (n *node) ref() string { return n.flow.name + "." + n.id }
+
+type text struct {
+	any   *eval.Template
+	langs map[string]*eval.Template
+}
+
+type button struct {
+	text  *text
+	value string
+}
+
+type assign struct {
+	contact bool // contact.<name>
+	name    string
+	prog    *eval.Program
+}
+
+type branchCase struct {
+	cond   *eval.Program
+	target *node
+}
+
+type httpSpec struct {
+	method  string
+	url     *eval.Template
+	headers []headerTmpl
+	body    *eval.JSON
+	timeout time.Duration
+	save    []assign
+}
+
+type headerTmpl struct {
+	name string
+	tmpl *eval.Template
+}
+
+type handoffSpec struct {
+	reason   *eval.Template
+	priority *eval.Template
+	note     *eval.Template
+}
+
+type trigger struct {
+	id            string
+	cond          *eval.Program
+	target        *node
+	say           *text
+	handoff       *handoffSpec
+	reason        string // for built-in escalation triggers
+	priority      int
+	duringHandoff bool
+	order         int
+}
+
+type escalation struct {
+	notUnderstood *eval.Program // evaluated after each misunderstanding
+	priority      string
+}
