@@ -44,6 +44,7 @@ type step struct {
 	wantErr    string // send/typing/poll: substring of the error, "" = success
 	wantKind   string // "retry", "permanent" or "" (retried with backoff)
 	wantAfter  time.Duration
+	deadline   time.Duration // send: run under this deadline instead of the case's
 }
 
 type adapterCase struct {
@@ -231,6 +232,20 @@ func TestAdapter(t *testing.T) {
 				{send: &channel.Outbound{To: channel.Address{Channel: channel.VK, ID: "abc"}, Key: "k", Text: "x"}, wantErr: `bad VK peer id "abc"`, wantKind: "permanent"},
 				{send: &channel.Outbound{To: channel.Address{Channel: channel.Telegram, ID: "1"}, Key: "k", Text: "x"}, wantErr: "not a VK address", wantKind: "permanent"},
 				{send: &channel.Outbound{To: vkPeer, Key: "k"}, wantErr: "nothing to send", wantKind: "permanent"},
+			},
+		},
+		{
+			name: "per-conversation limit: a burst of 3 goes at once, the 4th waits past a short deadline and makes no request",
+			steps: []step{
+				{send: &channel.Outbound{To: vkPeer, Key: "b-1", Text: "1"}},
+				{send: &channel.Outbound{To: vkPeer, Key: "b-2", Text: "2"}},
+				{send: &channel.Outbound{To: vkPeer, Key: "b-3", Text: "3"}},
+				{send: &channel.Outbound{To: vkPeer, Key: "b-4", Text: "4"}, deadline: 100 * time.Millisecond, wantErr: "exceed context deadline"},
+			},
+			api: []call{
+				{Method: "messages.send", Params: sendParams("b-1", "100500", "1"), body: `{"response":31}`},
+				{Method: "messages.send", Params: sendParams("b-2", "100500", "2"), body: `{"response":32}`},
+				{Method: "messages.send", Params: sendParams("b-3", "100500", "3"), body: `{"response":33}`},
 			},
 		},
 		{
@@ -464,7 +479,13 @@ func runCase(t *testing.T, tc adapterCase) {
 				t.Errorf("step %d: body %q, want %q", i, rec.Body.String(), s.wantBody)
 			}
 		case s.send != nil:
-			checkErr(t, i, a.Send(ctx, *s.send), s)
+			sctx := ctx
+			if s.deadline > 0 {
+				var c context.CancelFunc
+				sctx, c = context.WithTimeout(ctx, s.deadline)
+				defer c()
+			}
+			checkErr(t, i, a.Send(sctx, *s.send), s)
 		case s.typing != nil:
 			checkErr(t, i, a.SendTyping(ctx, *s.typing), s)
 		case s.poll:
