@@ -24,7 +24,8 @@ type decoded struct {
 	Ignore string
 }
 
-// errNoUpdateID marks a body that is JSON but not an update.
+// errNoUpdateID marks a body that is JSON but not an update: no positive
+// update_id.
 var errNoUpdateID = errors.New("no update_id")
 
 // decodeUpdate turns one raw Bot API update into a decoded event. An error
@@ -33,21 +34,32 @@ var errNoUpdateID = errors.New("no update_id")
 // future field shapes) is not an error: it is ignored with the reason, so one
 // odd update never blocks the poll offset.
 func decodeUpdate(raw []byte) (decoded, error) {
-	var head struct {
-		UpdateID *int `json:"update_id"`
-	}
-	if err := json.Unmarshal(raw, &head); err != nil {
-		return decoded{}, fmt.Errorf("malformed update: %w", err)
-	}
-	if head.UpdateID == nil {
-		return decoded{}, fmt.Errorf("malformed update: %w", errNoUpdateID)
-	}
 	var u tgbotapi.Update
-	if err := json.Unmarshal(raw, &u); err != nil {
-		// The json error names the field and type, never the value.
-		return decoded{UpdateID: *head.UpdateID, Ignore: "undecodable: " + err.Error()}, nil
+	if err := json.Unmarshal(raw, &u); err == nil {
+		if u.UpdateID <= 0 {
+			// Telegram numbers updates from a positive number up.
+			return decoded{}, fmt.Errorf("malformed update: %w", errNoUpdateID)
+		}
+		return fromUpdate(u), nil
+	} else if !isTypeError(err) {
+		return decoded{}, fmt.Errorf("malformed update: %w", err)
+	} else {
+		// Valid JSON of another shape: salvage the update_id so the update
+		// can be acknowledged. The json error names the field and the
+		// type, never the value.
+		var head struct {
+			UpdateID int `json:"update_id"`
+		}
+		if json.Unmarshal(raw, &head) != nil || head.UpdateID <= 0 {
+			return decoded{}, fmt.Errorf("malformed update: %w", err)
+		}
+		return decoded{UpdateID: head.UpdateID, Ignore: "undecodable: " + err.Error()}, nil
 	}
-	return fromUpdate(u), nil
+}
+
+func isTypeError(err error) bool {
+	var te *json.UnmarshalTypeError
+	return errors.As(err, &te)
 }
 
 // fromUpdate maps the update kinds Parley handles; the others are ignored.

@@ -2,7 +2,6 @@ package telegram
 
 import (
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -19,20 +18,14 @@ const maxWebhookBody = 1 << 20
 // nil; a handler error answers 500 so Telegram delivers the update again.
 // Updates Parley does not act on are answered 200 and dropped.
 //
-// A button press is answered inside the 200 response with an
-// answerCallbackQuery method call, which Telegram executes: it saves a round
-// trip, and the press is recorded by then.
-// https://core.telegram.org/bots/api#making-requests-when-getting-updates
+// A button press is answered with answerCallbackQuery once h recorded it, as
+// an API call rather than inside the webhook response: Telegram reports no
+// outcome for the latter, and a failure here is worth a log line.
 //
 // Without a webhook secret (poll mode) every request is refused: updates are
 // never accepted unauthenticated.
 func (a *Adapter) WebhookHandler(h channel.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			w.Header().Set("Allow", http.MethodPost)
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-			return
-		}
 		if len(a.secret) == 0 {
 			http.Error(w, "telegram webhook is not enabled", http.StatusNotFound)
 			return
@@ -41,6 +34,11 @@ func (a *Adapter) WebhookHandler(h channel.Handler) http.Handler {
 		if subtle.ConstantTimeCompare(got, a.secret) != 1 {
 			a.log.Warn().Str("remote", r.RemoteAddr).Bool("header_present", len(got) > 0).Msg("telegram webhook: wrong secret token")
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
@@ -70,14 +68,9 @@ func (a *Adapter) WebhookHandler(h channel.Handler) http.Handler {
 			http.Error(w, "not recorded, retry", http.StatusInternalServerError)
 			return
 		}
-		if d.CallbackID == "" {
-			w.WriteHeader(http.StatusOK)
-			return
+		if d.CallbackID != "" {
+			a.answerCallback(r.Context(), d.CallbackID)
 		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]string{
-			"method":            "answerCallbackQuery",
-			"callback_query_id": d.CallbackID,
-		})
+		w.WriteHeader(http.StatusOK)
 	})
 }
