@@ -68,9 +68,10 @@ func (d ctxDoer) Do(req *http.Request) (*http.Response, error) {
 		}
 		return nil, redactedError{msg: d.a.redact(err.Error()), err: err}
 	}
-	if ct := resp.Header.Get("Content-Type"); resp.StatusCode >= 500 && !strings.Contains(ct, "json") {
-		// A proxy in front of the Bot API answered, not Telegram: say so
-		// rather than fail with a JSON syntax error.
+	if ct := resp.Header.Get("Content-Type"); !strings.Contains(ct, "json") {
+		// Telegram always answers JSON; this is a proxy, a captive portal
+		// or a wrong APIURL: say so rather than fail with a JSON syntax
+		// error.
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		resp.Body.Close()
 		return nil, fmt.Errorf("bot api answered HTTP %d (%s)", resp.StatusCode, ct)
