@@ -1,5 +1,3 @@
-//go:build parleywip
-
 package bot
 
 import (
@@ -70,7 +68,7 @@ func (r *Runtime) sayNotices(ts *turnState, notices []handoff.Notice) {
 }
 
 // escalate opens a ticket for a flow's handoff in the same turn.
-func (r *Runtime) escalate(ctx context.Context, ts *turnState, h *flows.Handoff) error {
+func (r *Runtime) escalate(ctx context.Context, ts *turnState, h *flows.HandoffRequest) error {
 	if h == nil {
 		return nil
 	}

@@ -1,5 +1,3 @@
-//go:build parleywip
-
 package bot
 
 import (
@@ -128,6 +126,11 @@ func (o *outbox) attempt(ctx context.Context, e store.OutboxEntry) (store.Outbox
 	<-o.sem
 
 	ch := string(out.To.Channel)
+	if err != nil && ctx.Err() != nil {
+		// Shutting down, not a failure of the channel: the entry stays as it
+		// is for the next start.
+		return e, false
+	}
 	switch {
 	case err == nil:
 		r.metrics.sent(ch)
@@ -154,7 +157,7 @@ func (o *outbox) attempt(ctx context.Context, e store.OutboxEntry) (store.Outbox
 		return o.reschedule(ctx, e, attempts, after), false
 	}
 	r.metrics.sendError(ch, "temporary")
-	delay := backoff(attempts)
+	delay := backoff(r.cfg.RetryBase, attempts)
 	log.Warn().Err(err).Int("attempt", attempts).Dur("retry_in", delay).Msg("send failed")
 	return o.reschedule(ctx, e, attempts, delay), false
 }
@@ -180,10 +183,10 @@ func (o *outbox) drop(ctx context.Context, e store.OutboxEntry, why string) {
 	}
 }
 
-// backoff is exponential from 1 s, capped at 5 minutes, with ±20% jitter so
+// backoff is exponential from base, capped at 5 minutes, with ±20% jitter so
 // a platform outage does not end in a synchronised stampede.
-func backoff(attempt int) time.Duration {
-	d := time.Second << min(attempt-1, 9)
+func backoff(base time.Duration, attempt int) time.Duration {
+	d := base << min(attempt-1, 16)
 	if d > 5*time.Minute {
 		d = 5 * time.Minute
 	}

@@ -1,5 +1,3 @@
-//go:build parleywip
-
 package bot
 
 import (
@@ -53,6 +51,9 @@ type Config struct {
 	// MaxAttempts is how often a reply is tried before it is dropped with a
 	// send_failed event (default 25, about 1.5 hours of backoff).
 	MaxAttempts int
+	// RetryBase is the first backoff after a failed send (default 1s); it
+	// doubles per attempt up to 5 minutes.
+	RetryBase time.Duration
 	// Metrics registers the runtime's collectors when not nil.
 	Metrics prometheus.Registerer
 	// Handoff routes conversations to humans; nil means no human queue
@@ -114,6 +115,9 @@ func New(cfg Config, db Store, engine *flows.Engine, senders ...channel.Sender) 
 	}
 	if cfg.SendWorkers <= 0 {
 		cfg.SendWorkers = 64
+	}
+	if cfg.RetryBase <= 0 {
+		cfg.RetryBase = time.Second
 	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 25

@@ -1,5 +1,3 @@
-//go:build parleywip
-
 package bot
 
 import (
@@ -37,6 +35,11 @@ func (r *Runtime) runJob(contactID string, j job) {
 			return
 		}
 		log := r.log.With().Str("contact", contactID).Uint64("inbox_seq", j.seq).Logger()
+		if errors.Is(err, store.ErrNotFound) {
+			// The inbox entry is gone: this turn was committed already.
+			log.Warn().Err(err).Msg("turn dropped: already processed")
+			return
+		}
 		if r.ctx.Err() != nil || attempt == 3 {
 			// Left in the inbox: the next start processes it again.
 			log.Error().Err(err).Int("attempts", attempt).Msg("turn failed; entry kept in the inbox")
@@ -143,22 +146,22 @@ func (r *Runtime) applyEngine(ctx context.Context, ts *turnState, next flows.Sta
 	}
 	for _, o := range outs {
 		switch o.Kind {
-		case flows.OutputSay:
+		case flows.Say:
 			r.say(ts, o.Text, o.Buttons, o.Image, "", "")
-		case flows.OutputSetContact:
+		case flows.SetContact:
 			r.setContactFields(ts, o.Fields)
-		case flows.OutputEvent:
+		case flows.Event:
 			if o.Event != nil {
 				ts.turn.Events = append(ts.turn.Events, store.Event{
 					At: r.now(), ContactID: ts.turn.ContactID, Type: o.Event.Name,
 					Flow: o.Event.Flow, Node: o.Event.Node, Data: o.Event.Data,
 				})
 			}
-		case flows.OutputHandoff:
+		case flows.Handoff:
 			if err := r.escalate(ctx, ts, o.Handoff); err != nil {
 				return err
 			}
-		case flows.OutputEnd:
+		case flows.End:
 			ts.turn.Events = append(ts.turn.Events, store.Event{
 				At: r.now(), ContactID: ts.turn.ContactID, Type: "conversation_end",
 			})

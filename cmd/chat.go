@@ -1,5 +1,3 @@
-//go:build parleywip
-
 package cmd
 
 import (
@@ -149,7 +147,7 @@ func (p *chatPrinter) print(outs []flows.Output) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, o := range outs {
-		if o.Kind == flows.OutputSay {
+		if o.Kind == flows.Say {
 			p.last = nil // a number answers only the buttons of the latest turn
 			break
 		}
@@ -157,19 +155,19 @@ func (p *chatPrinter) print(outs []flows.Output) {
 	for _, o := range outs {
 		var l chatLine
 		switch o.Kind {
-		case flows.OutputSay:
+		case flows.Say:
 			l = chatLine{Type: "say", Text: o.Text, Buttons: o.Buttons, Image: o.Image}
 			if len(o.Buttons) > 0 {
 				p.last = o.Buttons
 			}
-		case flows.OutputHandoff:
+		case flows.Handoff:
 			if o.Handoff == nil {
 				continue
 			}
 			l = chatLine{Type: "handoff", Reason: o.Handoff.Reason, Priority: o.Handoff.Priority, Evidence: o.Handoff.Evidence}
-		case flows.OutputSetContact:
+		case flows.SetContact:
 			l = chatLine{Type: "contact", Fields: o.Fields}
-		case flows.OutputEnd:
+		case flows.End:
 			l = chatLine{Type: "end"}
 		default:
 			continue

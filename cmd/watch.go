@@ -1,5 +1,3 @@
-//go:build parleywip
-
 package cmd
 
 import (

@@ -25,6 +25,9 @@ var ErrTokenRejected = errors.New("telegram: the bot token was rejected; check P
 // through WebhookHandler. It returns nil when ctx is done, or an error that
 // retrying cannot fix (a rejected token, a webhook URL Telegram refuses).
 func (a *Adapter) Run(ctx context.Context, h channel.Handler) error {
+	if h == nil && a.mode == ModePoll {
+		return errors.New("telegram: Run in poll mode needs a handler")
+	}
 	me, err := a.getMe(ctx)
 	if err != nil {
 		if ctx.Err() != nil {

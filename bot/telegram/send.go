@@ -18,6 +18,7 @@ const (
 	maxText         = 4096
 	maxCaption      = 1024
 	maxCallbackData = 64
+	maxButtons      = 100 // per inline keyboard
 	buttonsPerRow   = 3
 )
 
@@ -183,7 +184,7 @@ func keyboard(buttons []channel.Button) (*tgbotapi.InlineKeyboardMarkup, string)
 	if len(buttons) == 0 {
 		return nil, ""
 	}
-	fits := true
+	fits := len(buttons) <= maxButtons
 	for _, b := range buttons {
 		if b.Value == "" || len(b.Value) > maxCallbackData || strings.TrimSpace(b.Text) == "" {
 			fits = false

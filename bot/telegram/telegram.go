@@ -13,6 +13,7 @@
 package telegram
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
@@ -90,6 +91,7 @@ type Adapter struct {
 	mode        string
 	webhookURL  string
 	secret      []byte
+	secretSum   [sha256.Size]byte
 	hc          *http.Client
 	log         zerolog.Logger
 	pollTimeout time.Duration
@@ -167,7 +169,12 @@ func New(cfg Config) (*Adapter, error) {
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
-		hc = &http.Client{}
+		// No overall Timeout: each call carries its own deadline. More idle
+		// connections than the default two, as replies to many chats go
+		// out in parallel.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 32
+		hc = &http.Client{Transport: tr}
 	} else if hc.Timeout != 0 && hc.Timeout <= poll {
 		bad("http client timeout %s must exceed the poll timeout %s, or long polls are cut off", hc.Timeout, poll)
 	}
@@ -196,6 +203,7 @@ func New(cfg Config) (*Adapter, error) {
 		mode:        mode,
 		webhookURL:  cfg.WebhookURL,
 		secret:      []byte(cfg.WebhookSecret),
+		secretSum:   sha256.Sum256([]byte(cfg.WebhookSecret)),
 		hc:          hc,
 		log:         cfg.Logger.With().Str("channel", string(channel.Telegram)).Logger(),
 		pollTimeout: poll,

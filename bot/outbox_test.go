@@ -1,0 +1,244 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/parley-chat/parley/bot/channel"
+	"github.com/parley-chat/parley/store"
+	"github.com/parley-chat/parley/store/storetest"
+)
+
+// recordingSender records what it accepted; fail, when set, decides per
+// call whether to refuse (and how).
+type recordingSender struct {
+	name channel.Name
+	mu   sync.Mutex
+	got  []channel.Outbound
+	at   []time.Time
+	fail func(ctx context.Context, n int, out channel.Outbound) error // n counts calls from 1
+	n    int
+}
+
+func (s *recordingSender) Channel() channel.Name { return s.name }
+
+func (s *recordingSender) Send(ctx context.Context, out channel.Outbound) error {
+	s.mu.Lock()
+	s.n++
+	n := s.n
+	fail := s.fail
+	s.at = append(s.at, time.Now())
+	s.mu.Unlock()
+	if fail != nil {
+		if err := fail(ctx, n, out); err != nil {
+			return err
+		}
+	}
+	s.mu.Lock()
+	s.got = append(s.got, out)
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *recordingSender) sent() []channel.Outbound {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]channel.Outbound(nil), s.got...)
+}
+
+// queueReplies commits turns that only put replies in the outbox: n replies
+// to each address, texts "<addr> #i".
+func queueReplies(t *testing.T, db *store.DB, addrs []channel.Address, n int) {
+	t.Helper()
+	ctx := context.Background()
+	for _, a := range addrs {
+		c, _, err := db.ResolveContact(ctx, a.String(), "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < n; i++ {
+			data, _ := json.Marshal(channel.Outbound{To: a, Text: fmt.Sprintf("%s #%d", a, i)})
+			if _, err := db.Commit(ctx, store.Turn{ContactID: c.ID, Outbox: []store.OutboxEntry{{
+				ContactID: c.ID, Address: a.String(), Data: data, CreatedAt: time.Now(),
+			}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+func quietLogger() zerolog.Logger { return zerolog.Nop() }
+
+func TestOutboxRestartDeliversEveryPendingReplyExactlyOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "parley.db")
+	db, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrs := []channel.Address{{Channel: channel.Web, ID: "a"}, {Channel: channel.Web, ID: "b"}, {Channel: channel.Web, ID: "c"}}
+	const perAddr = 10
+	queueReplies(t, db, addrs, perAddr)
+
+	// First run: the channel accepts 8 messages, then hangs until the
+	// runtime shuts down (a platform outage at the moment of a restart).
+	first := &recordingSender{name: channel.Web, fail: func(ctx context.Context, n int, _ channel.Outbound) error {
+		if n > 8 {
+			<-ctx.Done() // hangs until the runtime stops
+			return fmt.Errorf("platform unavailable: %w", ctx.Err())
+		}
+		return nil
+	}}
+	rt := New(Config{Logger: quietLogger(), RetryBase: time.Hour}, db, nil, first)
+	if err := rt.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return len(first.sent()) == 8 })
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	rt.Shutdown(ctx)
+	cancel()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Second run on the same file: everything not yet accepted goes out.
+	db, err = store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { db.Close(); storetest.CheckFile(t, path) }()
+	second := &recordingSender{name: channel.Web}
+	rt = New(Config{Logger: quietLogger()}, db, nil, second)
+	if err := rt.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	flush(t, rt)
+	rt.Shutdown(context.Background())
+
+	count := map[string]int{}
+	order := map[string][]string{}
+	for _, o := range append(first.sent(), second.sent()...) {
+		count[o.Text]++
+		order[o.To.String()] = append(order[o.To.String()], o.Text)
+	}
+	for _, a := range addrs {
+		for i := 0; i < perAddr; i++ {
+			text := fmt.Sprintf("%s #%d", a, i)
+			if count[text] != 1 {
+				t.Errorf("%q delivered %d times, want exactly once", text, count[text])
+			}
+		}
+		for i, text := range order[a.String()] {
+			if want := fmt.Sprintf("%s #%d", a, i); text != want {
+				t.Errorf("%s: reply %d is %q, want %q (order per customer broken)", a, i, text, want)
+				break
+			}
+		}
+	}
+	if n := db.OutboxDepth(); n != 0 {
+		t.Errorf("outbox depth after delivery = %d, want 0", n)
+	}
+}
+
+func TestOutboxHonoursRetryAfterAndRetriesFailures(t *testing.T) {
+	db := storetest.Open(t)
+	addr := channel.Address{Channel: channel.Telegram, ID: "42"}
+	queueReplies(t, db, []channel.Address{addr}, 2)
+	s := &recordingSender{name: channel.Telegram, fail: func(ctx context.Context, n int, _ channel.Outbound) error {
+		switch n {
+		case 1:
+			return &channel.RetryAfterError{After: 300 * time.Millisecond, Err: errors.New("429")}
+		case 2:
+			return errors.New("connection reset")
+		}
+		return nil
+	}}
+	rt := New(Config{Logger: quietLogger(), RetryBase: 50 * time.Millisecond}, db, nil, s)
+	if err := rt.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return len(s.sent()) == 2 })
+	rt.Shutdown(context.Background())
+
+	s.mu.Lock()
+	at := s.at
+	s.mu.Unlock()
+	if len(at) != 4 {
+		t.Fatalf("send attempts = %d, want 4 (429, failure, then two successes)", len(at))
+	}
+	if gap := at[1].Sub(at[0]); gap < 300*time.Millisecond {
+		t.Errorf("retried %v after a 429 with retry_after 300ms", gap)
+	}
+	if gap := at[2].Sub(at[1]); gap < 40*time.Millisecond {
+		t.Errorf("retried %v after a failure, want the backoff (~50ms)", gap)
+	}
+	got := s.sent()
+	if got[0].Text != addr.String()+" #0" || got[1].Text != addr.String()+" #1" {
+		t.Errorf("delivered %q, %q: order broken by retries", got[0].Text, got[1].Text)
+	}
+	if got[0].Key == "" || got[0].Key == got[1].Key {
+		t.Errorf("outbound keys %q, %q: want stable distinct keys for idempotency", got[0].Key, got[1].Key)
+	}
+}
+
+func TestOutboxDropsPermanentFailuresWithAnEvent(t *testing.T) {
+	db := storetest.Open(t)
+	addr := channel.Address{Channel: channel.VK, ID: "7"}
+	queueReplies(t, db, []channel.Address{addr}, 2)
+	s := &recordingSender{name: channel.VK, fail: func(ctx context.Context, n int, _ channel.Outbound) error {
+		if n == 1 {
+			return &channel.PermanentError{Err: errors.New("user blocked the bot")}
+		}
+		return nil
+	}}
+	rt := New(Config{Logger: quietLogger()}, db, nil, s)
+	if err := rt.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return len(s.sent()) == 1 })
+	rt.Shutdown(context.Background())
+	if got := s.sent()[0].Text; got != addr.String()+" #1" {
+		t.Errorf("delivered %q, want the second reply", got)
+	}
+	var failed int
+	db.Events(time.Time{}, time.Now().Add(time.Hour), func(e store.Event) error {
+		if e.Type == "send_failed" {
+			failed++
+		}
+		return nil
+	})
+	if failed != 1 {
+		t.Errorf("send_failed events = %d, want 1", failed)
+	}
+	if n := db.OutboxDepth(); n != 0 {
+		t.Errorf("outbox depth = %d, want 0", n)
+	}
+}
+
+func flush(t *testing.T, rt *Runtime) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := rt.Flush(ctx); err != nil {
+		t.Fatalf("flush: %v", err)
+	}
+}
+
+// waitFor polls cond until it holds or 10 s pass.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached in 10s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
