@@ -136,3 +136,29 @@ func TestProgressIsBounded(t *testing.T) {
 		t.Error("a reply without key must not be tracked")
 	}
 }
+
+func TestSplitUTF16(t *testing.T) {
+	inputs := []string{
+		"", "short", strings.Repeat("a", 10), strings.Repeat("🙂", 7), "abc def ghi jkl mno",
+		"para one.\n\npara two is longer\nline", strings.Repeat("ж ", 9) + strings.Repeat("z", 20),
+	}
+	for _, in := range inputs {
+		for _, max := range []int{1, 2, 5, 8, 4096} {
+			parts := splitUTF16(in, max)
+			var joined strings.Builder
+			for _, p := range parts {
+				if utf16Len(p) > max && utf16Len(p) > 2 {
+					t.Errorf("splitUTF16(%q, %d): part %q has %d units", in, max, p, utf16Len(p))
+				}
+				joined.WriteString(p)
+			}
+			strip := func(s string) string { return strings.NewReplacer(" ", "", "\n", "").Replace(s) }
+			if strip(joined.String()) != strip(in) {
+				t.Errorf("splitUTF16(%q, %d) = %q: text lost or changed", in, max, parts)
+			}
+		}
+	}
+	if got := splitUTF16("aaaa bbbb", 6); len(got) != 2 || got[0] != "aaaa" || got[1] != "bbbb" {
+		t.Errorf("word break not used: %q", got)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf16"
+	"unicode/utf8"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 	"github.com/parley-chat/parley/bot/channel"
@@ -28,11 +29,13 @@ const (
 // user blocked the bot, an address or message Telegram cannot take); any
 // other error is worth retrying.
 //
-// A reply is one request, or two when it does not fit one: a photo whose
-// caption would exceed 1024 characters goes as the photo then the text, and
-// numbered choices that push a text past 4096 go as a second message. If the
-// second part fails, a retry with the same Outbound.Key resumes after the
-// part Telegram already accepted.
+// A reply is one request, or more when it does not fit one: a photo whose
+// caption would exceed 1024 characters goes as the photo then the text; a
+// text over 4096 UTF-16 units (the runtime splits by runes, Telegram counts
+// UTF-16, so emoji weigh double) is split at a paragraph, line or word; and
+// numbered choices that do not fit go as a message of their own. If a later
+// part fails, a retry with the same Outbound.Key resumes after the parts
+// Telegram already accepted.
 func (a *Adapter) Send(ctx context.Context, out channel.Outbound) error {
 	chatID, err := chatOf(out.To)
 	if err != nil {
@@ -126,30 +129,68 @@ func render(chatID int64, out channel.Outbound) ([]part, error) {
 		}
 		return nil, errors.New("buttons without text: Telegram shows a keyboard only under a message")
 	}
-	if n := utf16Len(text); n > maxText {
-		return nil, fmt.Errorf("text of %d characters exceeds Telegram's %d; the runtime must split it", n, maxText)
-	}
-
-	// Numbered choices travel with the text when they fit, else after it.
-	var extra []part
+	// The runtime splits long texts by runes; Telegram counts UTF-16 units,
+	// so a text of emoji can still be too long here: split the rest.
+	texts := splitUTF16(text, maxText)
+	// Numbered choices travel with the last text when they fit, else after it.
 	if choices != "" {
-		if joined := joinNonEmpty(text, choices); utf16Len(joined) <= maxText {
-			text = joined
+		last := len(texts) - 1
+		if joined := joinNonEmpty(texts[last], choices); utf16Len(joined) <= maxText {
+			texts[last] = joined
 		} else {
-			extra = append(extra, message(chatID, choices, nil))
+			texts = append(texts, splitUTF16(choices, maxText)...)
 		}
 	}
 
 	var parts []part
-	switch {
-	case out.Image != "" && utf16Len(text) <= maxCaption:
-		parts = append(parts, photo(chatID, out.Image, text, markup))
-	case out.Image != "":
-		parts = append(parts, photo(chatID, out.Image, "", nil), message(chatID, text, markup))
-	default:
-		parts = append(parts, message(chatID, text, markup))
+	if out.Image != "" {
+		if len(texts) == 1 && utf16Len(texts[0]) <= maxCaption {
+			return []part{photo(chatID, out.Image, texts[0], markup)}, nil
+		}
+		parts = append(parts, photo(chatID, out.Image, "", nil))
 	}
-	return append(parts, extra...), nil
+	for i, t := range texts {
+		if strings.TrimSpace(t) == "" {
+			continue
+		}
+		var kb *tgbotapi.InlineKeyboardMarkup
+		if i == len(texts)-1 {
+			kb = markup // the keyboard goes under the last part
+		}
+		parts = append(parts, message(chatID, t, kb))
+	}
+	return parts, nil
+}
+
+// splitUTF16 cuts s into parts of at most max UTF-16 units, at the last
+// paragraph, line or word break in the second half of each part, else at a
+// character boundary.
+func splitUTF16(s string, max int) []string {
+	var parts []string
+	for utf16Len(s) > max {
+		limit, units := 0, 0 // byte offset of the longest prefix that fits
+		for i, r := range s {
+			if units+utf16.RuneLen(r) > max {
+				break
+			}
+			units += utf16.RuneLen(r)
+			limit = i + utf8.RuneLen(r)
+		}
+		if limit == 0 { // max below one character: take it anyway
+			_, size := utf8.DecodeRuneInString(s)
+			limit = size
+		}
+		cut := limit
+		for _, sep := range []string{"\n\n", "\n", " "} {
+			if i := strings.LastIndex(s[:limit], sep); i > limit/2 {
+				cut = i
+				break
+			}
+		}
+		parts = append(parts, strings.TrimRight(s[:cut], " \n"))
+		s = strings.TrimLeft(s[cut:], " \n")
+	}
+	return append(parts, s)
 }
 
 func joinNonEmpty(a, b string) string {

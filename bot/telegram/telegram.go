@@ -205,7 +205,7 @@ func New(cfg Config) (*Adapter, error) {
 		secret:      []byte(cfg.WebhookSecret),
 		secretSum:   sha256.Sum256([]byte(cfg.WebhookSecret)),
 		hc:          hc,
-		log:         cfg.Logger.With().Str("channel", string(channel.Telegram)).Logger(),
+		log:         cfg.Logger, // the caller names the component (cmd adds channel=telegram)
 		pollTimeout: poll,
 		callTimeout: 30 * time.Second,
 		backoffMin:  time.Second,

@@ -333,7 +333,20 @@ var cases = []adapterCase{
 			{out: channel.Outbound{To: channel.Address{Channel: channel.VK, ID: "1"}, Text: "a"}, want: "permanent", wantErr: "another channel"},
 			{out: channel.Outbound{To: tgAddr("abc"), Text: "a"}, want: "permanent", wantErr: "not a number"},
 			{out: channel.Outbound{To: tgAddr("42"), Text: "  "}, want: "permanent", wantErr: "nothing to send"},
-			{out: channel.Outbound{To: tgAddr("42"), Text: strings.Repeat("x", 4097)}, want: "permanent", wantErr: "exceeds Telegram's 4096"},
+		},
+	},
+	{
+		name: "send: a text within the runtime's 4096 runes but over 4096 UTF-16 units is split at the paragraph; the keyboard goes last; a retry resumes",
+		script: []exchange{
+			{method: "sendMessage", params: form("chat_id", "42", "text", strings.Repeat("🙂", 1500)), body: ok(`{"message_id":7,"date":1,"chat":{"id":42,"type":"private"}}`)},
+			{method: "sendMessage", params: form("chat_id", "42", "text", strings.Repeat("🙂", 700), "reply_markup", `{"inline_keyboard":[[{"text":"Да","callback_data":"yes"}]]}`),
+				status: 500, body: apiError(500, "Internal Server Error", "")},
+			{method: "sendMessage", params: form("chat_id", "42", "text", strings.Repeat("🙂", 700), "reply_markup", `{"inline_keyboard":[[{"text":"Да","callback_data":"yes"}]]}`),
+				body: ok(`{"message_id":8,"date":1,"chat":{"id":42,"type":"private"}}`)},
+		},
+		sends: []sendCall{
+			{out: emojiReply, want: "temporary", wantErr: "500"},
+			{out: emojiReply, want: "ok"},
 		},
 	},
 	{
@@ -347,6 +360,9 @@ var cases = []adapterCase{
 		sends:   []sendCall{{out: channel.Outbound{To: tgAddr("42"), Text: "a"}, want: "temporary", wantErr: "bot<token>/sendMessage"}},
 	},
 }
+
+var emojiReply = channel.Outbound{To: tgAddr("42"), Key: "k9", Text: strings.Repeat("🙂", 1500) + "\n\n" + strings.Repeat("🙂", 700),
+	Buttons: []channel.Button{{Text: "Да", Value: "yes"}}}
 
 // errAny matches any non-nil Run error.
 var errAny = errors.New("any error")
