@@ -204,7 +204,9 @@ func (r *Runtime) HandleInbound(ctx context.Context, in channel.Inbound) error {
 	if err != nil {
 		return fmt.Errorf("bot: encode inbound: %w", err)
 	}
-	seq, dup, err := r.db.Enqueue(ctx, c.ID, string(in.From.Channel)+"|"+in.EventID, data)
+	// The key names the sender too: an event id is unique per channel at
+	// best, and the web chat's ids are chosen per visitor.
+	seq, dup, err := r.db.Enqueue(ctx, c.ID, in.From.String()+"|"+in.EventID, data)
 	if err != nil {
 		return fmt.Errorf("bot: record inbound: %w", err)
 	}

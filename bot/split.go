@@ -30,9 +30,9 @@ func splitText(text string, max int) []string {
 	return parts
 }
 
-// cutPoint returns a byte offset <= the offset of rune max in s at the best
-// boundary found in the second half of the window (so parts stay reasonably
-// long), or the hard limit when there is none.
+// cutPoint returns a byte offset <= the offset of rune max in s: the best
+// boundary in the second half of the window (so parts stay reasonably long),
+// else the last space, else the hard limit.
 func cutPoint(s string, max int) int {
 	limit := byteOffset(s, max)
 	window := s[:limit]
@@ -41,6 +41,10 @@ func cutPoint(s string, max int) int {
 		if i := strings.LastIndex(window, sep); i >= minCut && i > 0 {
 			return i + len(strings.TrimRightFunc(sep, unicode.IsSpace))
 		}
+	}
+	// No boundary in the second half: a short part beats a word cut in two.
+	if i := strings.LastIndexFunc(window, unicode.IsSpace); i > 0 {
+		return i
 	}
 	return limit
 }

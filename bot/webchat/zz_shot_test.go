@@ -2,6 +2,7 @@ package webchat
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -28,8 +29,13 @@ func TestZZShot(t *testing.T) {
 		a.SendTyping(context.Background(), channelAddr(hist))
 		time.Sleep(100 * time.Millisecond)
 		t.Setenv("PARLEY_ARTIFACTS", "/tmp/shots")
-		browsertest.Screenshot(t, ctx, "shot.png")
-		t.Run("x", func(t *testing.T) {})
+		browsertest.Screenshot(t, ctx, fmt.Sprint(sz.Width, ".png"))
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`(() => { const i = document.querySelector('.parley-input'); const cs = getComputedStyle(i); return [JSON.stringify(i.value), cs.height, cs.lineHeight, cs.fontSize, i.style.height, String(i.scrollHeight), String(i.clientHeight), cs.padding]; })()`))
+		t.Log(v, err)
+		chromedp.Do(ctx, chromedp.Click(chromedp.CSS(".parley-close")))
+		a.Send(context.Background(), channel.Outbound{To: channelAddr(hist), Key: "zz", Text: "psst"})
+		time.Sleep(200 * time.Millisecond)
+		browsertest.Screenshot(t, ctx, fmt.Sprint(sz.Width, "-closed.png"))
 	}
 }
 

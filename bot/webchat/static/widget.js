@@ -59,6 +59,19 @@
     return e;
   }
 
+  // icon makes a small SVG from a path: no icon font or emoji font needed.
+  function icon(d) {
+    const ns = 'http://www.w3.org/2000/svg';
+    const svg = document.createElementNS(ns, 'svg');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('aria-hidden', 'true');
+    svg.setAttribute('focusable', 'false');
+    const path = document.createElementNS(ns, 'path');
+    path.setAttribute('d', d);
+    svg.appendChild(path);
+    return svg;
+  }
+
   // ---- the DOM -------------------------------------------------------------
 
   const css = el('link', '', { rel: 'stylesheet', href: new URL('/widget.css', src).href });
@@ -68,7 +81,7 @@
   const launcher = el('button', 'parley-launcher', {
     type: 'button', 'aria-label': 'Open chat', 'aria-expanded': 'false', 'aria-controls': 'parley-panel',
   });
-  launcher.textContent = '\u{1F4AC}';
+  launcher.appendChild(icon('M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z'));
   const badge = el('span', 'parley-badge', { 'aria-hidden': 'true' });
   badge.hidden = true;
   launcher.appendChild(badge);
@@ -96,7 +109,7 @@
   const form = el('form', 'parley-form');
   const input = el('textarea', 'parley-input', { rows: '1', 'aria-label': 'Your message', placeholder: 'Type a message\u2026', enterkeyhint: 'send' });
   const send = el('button', 'parley-send', { type: 'submit', 'aria-label': 'Send message' });
-  send.textContent = '\u27A4';
+  send.appendChild(icon('M3 20.5 21 12 3 3.5 3 10l12 2-12 2z'));
   form.append(input, send);
   panel.append(header, log, typing, form);
   root.append(launcher, panel);
@@ -409,9 +422,12 @@
     launcher.focus();
   }
 
+  // autosize grows the input with its text, up to about five lines.
   function autosize() {
-    input.style.height = 'auto';
-    input.style.height = Math.min(input.scrollHeight, 120) + 'px';
+    input.style.height = '';
+    if (input.scrollHeight > input.clientHeight) {
+      input.style.height = Math.min(input.scrollHeight + 2, 120) + 'px';
+    }
   }
 
   launcher.addEventListener('click', () => (panel.hidden ? open() : shut()));
@@ -421,13 +437,24 @@
     e.preventDefault();
     submit();
   });
+  let shiftHeld = false;
   input.addEventListener('keydown', (e) => {
+    shiftHeld = e.shiftKey;
     // Enter sends; Shift+Enter is a new line; never while an IME composes.
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
       submit();
     }
   });
+  // Virtual keyboards often send no usable keydown for Enter (key code 229)
+  // and go straight to inserting a line break: treat that as send too.
+  input.addEventListener('beforeinput', (e) => {
+    if ((e.inputType === 'insertLineBreak' || (e.inputType === 'insertText' && e.data === '\n')) && !shiftHeld && !e.isComposing) {
+      e.preventDefault();
+      submit();
+    }
+  });
+  input.addEventListener('keyup', () => { shiftHeld = false; });
   input.addEventListener('input', autosize);
 
   // Messages not acknowledged before the last reload are shown as pending and

@@ -1,0 +1,191 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/parley-chat/parley/bot/channel"
+	"github.com/parley-chat/parley/flows"
+	"github.com/parley-chat/parley/store"
+	"github.com/parley-chat/parley/store/storetest"
+)
+
+func echoEngine(t testing.TB) *flows.Engine {
+	t.Helper()
+	p, err := flows.LoadDir(filepath.Join("testdata", "echo"))
+	if err != nil {
+		t.Fatalf("load test project: %v", err)
+	}
+	return p.NewEngine(flows.Options{})
+}
+
+func texts(msgs []store.Message) []string {
+	var out []string
+	for _, m := range msgs {
+		out = append(out, m.Dir+": "+m.Text)
+	}
+	return out
+}
+
+func TestMessagesAreProcessedOnceAndInOrderPerContact(t *testing.T) {
+	db := storetest.Open(t)
+	web := &recordingSender{name: channel.Web}
+	rt := New(Config{Logger: quietLogger()}, db, echoEngine(t), web)
+	if err := rt.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	const contacts, msgs = 8, 12
+	var wg sync.WaitGroup
+	for c := 0; c < contacts; c++ {
+		wg.Add(1)
+		go func(c int) {
+			defer wg.Done()
+			from := channel.Address{Channel: channel.Web, ID: fmt.Sprint("v", c)}
+			for i := 0; i < msgs; i++ {
+				in := channel.Inbound{From: from, EventID: fmt.Sprint("e", i), Text: fmt.Sprint("m", i)}
+				// Every event arrives twice, as a platform redelivering would.
+				for k := 0; k < 2; k++ {
+					if err := rt.HandleInbound(context.Background(), in); err != nil {
+						t.Error(err)
+					}
+				}
+			}
+		}(c)
+	}
+	wg.Wait()
+	flush(t, rt)
+	rt.Shutdown(context.Background())
+
+	for c := 0; c < contacts; c++ {
+		ct, err := db.ContactByIdentity(fmt.Sprint("web:v", c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hist, err := db.History(ct.ID, 0, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"in: m0", "out: hello", "out: say something"}
+		for i := 1; i < msgs; i++ {
+			want = append(want, fmt.Sprint("in: m", i), fmt.Sprint("out: echo m", i), "out: say something")
+		}
+		if diff := cmp.Diff(want, texts(hist)); diff != "" {
+			t.Fatalf("contact %d history (-want +got):\n%s", c, diff)
+		}
+	}
+	if got, want := len(web.sent()), contacts*2*msgs; got != want {
+		t.Errorf("replies sent = %d, want %d", got, want)
+	}
+}
+
+func TestButtonPayloadReachesTheFlow(t *testing.T) {
+	db := storetest.Open(t)
+	web := &recordingSender{name: channel.Web}
+	rt := New(Config{Logger: quietLogger()}, db, echoEngine(t), web)
+	rt.Start(context.Background())
+	from := channel.Address{Channel: channel.Web, ID: "v"}
+	rt.HandleInbound(context.Background(), channel.Inbound{From: from, EventID: "1", Text: "hi"})
+	rt.HandleInbound(context.Background(), channel.Inbound{From: from, EventID: "2", Text: "Ping", Payload: "ping"})
+	flush(t, rt)
+	rt.Shutdown(context.Background())
+	sent := web.sent()
+	if len(sent) < 3 || sent[2].Text != "echo button ping" {
+		t.Fatalf("replies %+v: want the 3rd to be %q", sent, "echo button ping")
+	}
+	if diff := cmp.Diff([]channel.Button{{Text: "Ping", Value: "ping"}}, sent[0].Buttons); diff != "" {
+		t.Errorf("greeting buttons (-want +got):\n%s", diff)
+	}
+}
+
+// failingCommits makes Commit fail, as a process killed before its turn
+// commit would leave the store.
+type failingCommits struct {
+	*store.DB
+}
+
+func (f failingCommits) Commit(context.Context, store.Turn) (store.TurnResult, error) {
+	return store.TurnResult{}, errors.New("killed before commit")
+}
+
+func TestAcknowledgedMessageSurvivesACrashBeforeItsTurn(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "parley.db")
+	db, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	crashed := New(Config{Logger: quietLogger()}, failingCommits{db}, echoEngine(t), &recordingSender{name: channel.Web})
+	crashed.Start(context.Background())
+	from := channel.Address{Channel: channel.Web, ID: "v"}
+	if err := crashed.HandleInbound(context.Background(), channel.Inbound{From: from, EventID: "1", Text: "hi"}); err != nil {
+		t.Fatal(err) // acknowledged: the event is on disk
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	crashed.Shutdown(ctx)
+	cancel()
+	db.Close()
+
+	db, err = store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { db.Close(); storetest.CheckFile(t, path) }()
+	web := &recordingSender{name: channel.Web}
+	rt := New(Config{Logger: quietLogger()}, db, echoEngine(t), web)
+	if err := rt.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// The platform redelivers the same event after the restart: dropped.
+	if err := rt.HandleInbound(context.Background(), channel.Inbound{From: from, EventID: "1", Text: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	flush(t, rt)
+	rt.Shutdown(context.Background())
+	var got []string
+	for _, o := range web.sent() {
+		got = append(got, o.Text)
+	}
+	if diff := cmp.Diff([]string{"hello", "say something"}, got); diff != "" {
+		t.Errorf("replies after restart (-want +got):\n%s", diff)
+	}
+}
+
+func TestLongRepliesAreSplitForTheChannel(t *testing.T) {
+	db := storetest.Open(t)
+	tg := &recordingSender{name: channel.Telegram}
+	rt := New(Config{Logger: quietLogger(), MaxText: map[channel.Name]int{channel.Telegram: 10}}, db, echoEngine(t), tg)
+	rt.Start(context.Background())
+	from := channel.Address{Channel: channel.Telegram, ID: "1"}
+	rt.HandleInbound(context.Background(), channel.Inbound{From: from, EventID: "1", Text: "hi"})
+	rt.HandleInbound(context.Background(), channel.Inbound{From: from, EventID: "2", Text: "aaaa bbbb cccc"})
+	flush(t, rt)
+	rt.Shutdown(context.Background())
+	var got []string
+	for _, o := range tg.sent() {
+		got = append(got, o.Text)
+	}
+	want := []string{"hello", "say", "something", "echo aaaa", "bbbb cccc", "say", "something"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("parts (-want +got):\n%s", diff)
+	}
+}
+
+func TestInvalidInboundIsRefused(t *testing.T) {
+	db := storetest.Open(t)
+	rt := New(Config{Logger: quietLogger()}, db, echoEngine(t))
+	for _, in := range []channel.Inbound{
+		{From: channel.Address{Channel: channel.Web, ID: "v"}},                         // no event id
+		{From: channel.Address{Channel: "fax", ID: "v"}, EventID: "1"},                 // unknown channel
+		{From: channel.Address{Channel: channel.Telegram}, EventID: "1", Text: "hello"}, // no id
+	} {
+		if err := rt.HandleInbound(context.Background(), in); err == nil {
+			t.Errorf("HandleInbound(%+v) = nil, want an error", in)
+		}
+	}
+}
