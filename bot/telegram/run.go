@@ -183,6 +183,13 @@ func (a *Adapter) poll(ctx context.Context, h channel.Handler) error {
 			}
 			continue
 		}
+		if len(updates) == 0 && a.pollTimeout < time.Second {
+			// A short poll returns at once: pace it instead of spinning.
+			if !sleep(ctx, max(a.pollTimeout, 50*time.Millisecond)) {
+				return nil
+			}
+			continue
+		}
 		next, herr := a.dispatch(ctx, h, updates)
 		if next > offset {
 			offset = next

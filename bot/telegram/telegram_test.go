@@ -78,6 +78,17 @@ func getUpdates(offset string) url.Values {
 	return v
 }
 
+var shortPoll = form("limit", "100", "allowed_updates", `["message","callback_query"]`)
+
+func withOffset(v url.Values, offset string) url.Values {
+	c := url.Values{}
+	for k, vs := range v {
+		c[k] = vs
+	}
+	c.Set("offset", offset)
+	return c
+}
+
 // confirm is the final getUpdates that confirms handled updates on shutdown.
 func confirm(offset string) exchange {
 	return exchange{method: "getUpdates", params: form("offset", offset, "limit", "1"), body: ok("[]")}
@@ -176,6 +187,18 @@ var cases = []adapterCase{
 		),
 		wantInbound: []channel.Inbound{with(inAnna, func(in *channel.Inbound) { in.EventID, in.Text = "tg:4001", "ok" })},
 		wantLog:     []string{`"retry_in":1000`, "another instance is polling this bot", "bot api answered HTTP 502"},
+	},
+	{
+		name: "poll: below one second the poll is a short poll, paced between empty answers",
+		cfg:  func(c *Config) { c.PollTimeout = 100 * time.Millisecond },
+		run:  true,
+		script: append(append([]exchange{}, pollStart...),
+			exchange{method: "getUpdates", params: shortPoll, body: ok("[]")},
+			exchange{method: "getUpdates", params: shortPoll, body: ok("[" + textUpdate(4101, 42, "hi") + "]")},
+			exchange{method: "getUpdates", params: withOffset(shortPoll, "4102"), hang: true},
+			confirm("4102"),
+		),
+		wantInbound: []channel.Inbound{with(inAnna, func(in *channel.Inbound) { in.EventID, in.Text = "tg:4101", "hi" })},
 	},
 	{
 		name: "run: getMe retries a failing server, then a rejected token stops Run",
