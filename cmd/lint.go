@@ -1,3 +1,107 @@
 package cmd
 
-func runLint(args []string, stdio IO) int { return notYet("lint", stdio) }
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/parley-chat/parley/flows"
+	"github.com/parley-chat/parley/flows/flowtest"
+)
+
+// runLint checks a project: every flow, the knowledge base and the
+// conversation tests, printing every problem with its position. With --db
+// it also lists stored sessions the new version would move.
+func runLint(args []string, stdio IO) int {
+	fset := flag.NewFlagSet("lint", flag.ContinueOnError)
+	fset.SetOutput(stdio.Stderr)
+	dbPath := fset.String("db", "", "also check the sessions stored in this database file")
+	fset.Usage = func() {
+		fmt.Fprintln(stdio.Stderr, "usage: parley lint DIR [--db FILE]")
+		fset.PrintDefaults()
+	}
+	pos, err := parseInterspersed(fset, args)
+	if err != nil {
+		return 2
+	}
+	if len(pos) != 1 {
+		fset.Usage()
+		return 2
+	}
+	dir := pos[0]
+	var problems flows.ErrorList
+	p, err := flows.LoadDir(dir)
+	if err != nil {
+		problems = append(problems, asList(err)...)
+	}
+	if _, err := flowtest.Load(os.DirFS(dir)); err != nil {
+		problems = append(problems, asList(err)...)
+	}
+	if len(problems) > 0 {
+		problems.Sort()
+		fmt.Fprintln(stdio.Stderr, problems.Error())
+		fmt.Fprintf(stdio.Stderr, "%d problem%s\n", len(problems), plural(len(problems)))
+		return 1
+	}
+	nodes := 0
+	for _, f := range p.FlowNames() {
+		nodes += len(p.NodeIDs(f))
+	}
+	if *dbPath != "" {
+		moved, total, err := lintSessions(p, *dbPath, stdio)
+		if err != nil {
+			fmt.Fprintf(stdio.Stderr, "parley lint: %v\n", err)
+			return 1
+		}
+		if moved > 0 {
+			fmt.Fprintf(stdio.Stderr, "%d of %d stored session%s would move\n", moved, total, plural(total))
+			return 1
+		}
+		fmt.Fprintf(stdio.Stdout, "%s: all %d stored session%s continue in this version\n", *dbPath, total, plural(total))
+	}
+	fmt.Fprintf(stdio.Stdout, "ok: %s: %d flows, %d nodes, version %s\n", p.Name, len(p.FlowNames()), nodes, p.Version)
+	return 0
+}
+
+// lintSessions reports sessions waiting at nodes this version removes.
+func lintSessions(p *flows.Project, path string, stdio IO) (moved, total int, err error) {
+	if _, err := os.Stat(path); err != nil {
+		return 0, 0, fmt.Errorf("--db %s: %w", path, errors.Unwrap(err))
+	}
+	db, err := openStoreFor("lint", path, true)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer db.Close()
+	err = db.Sessions(func(contactID string, raw []byte) error {
+		total++
+		st, err := flows.UnmarshalState(raw)
+		if err != nil {
+			moved++
+			fmt.Fprintf(stdio.Stderr, "%s: session %s: unreadable state: %v\n", path, contactID, err)
+			return nil
+		}
+		if ok, msg := p.CheckState(st); !ok {
+			moved++
+			fmt.Fprintf(stdio.Stderr, "%s: session %s %s\n", path, contactID, msg)
+		}
+		return nil
+	})
+	return moved, total, err
+}
+
+func asList(err error) flows.ErrorList {
+	var l flows.ErrorList
+	if errors.As(err, &l) {
+		return l
+	}
+	return flows.ErrorList{{Msg: err.Error()}}
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}

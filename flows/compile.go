@@ -345,7 +345,7 @@ func (c *compiler) node(f *flow, n *node, sn *syntax.Node) {
 	switch n.kind {
 	case kAsk, kWait:
 		if sn.Next == nil && len(sn.Branch) == 0 && sn.Else == nil {
-			c.errorf(sn.ID.Pos, p, "a %s node needs a way out: next, branch or else", n.kind)
+			c.errorf(sn.ID.Pos, p, "%s node needs a way out: next, branch or else", article(n.kind.String()))
 		}
 		if sn.Retry != nil && sn.Validate == nil && len(sn.Branch) == 0 {
 			c.errorf(sn.Retry.Pos, p+".retry", "retry is said when validation fails or no branch matches, but this node has neither")
@@ -499,4 +499,11 @@ func (c *compiler) handoff(h *syntax.Handoff) *handoffSpec {
 		s.priority = c.ec.Template(h.Priority, h.Path+".priority")
 	}
 	return s
+}
+
+func article(word string) string {
+	if strings.ContainsRune("aeiou", rune(word[0])) {
+		return "an " + word
+	}
+	return "a " + word
 }

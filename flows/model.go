@@ -147,3 +147,27 @@ type escalation struct {
 	notUnderstood *eval.Program // evaluated after each misunderstanding
 	priority      string
 }
+
+// FlowNames lists the project's flows, sorted.
+func (p *Project) FlowNames() []string { return append([]string(nil), p.flowNames...) }
+
+// NodeIDs lists a flow's nodes in file order (nil for an unknown flow).
+func (p *Project) NodeIDs(flowName string) []string {
+	f := p.flows[flowName]
+	if f == nil {
+		return nil
+	}
+	ids := make([]string, len(f.order))
+	for i, n := range f.order {
+		ids[i] = n.id
+	}
+	return ids
+}
+
+// FlowFile is the file a flow was read from.
+func (p *Project) FlowFile(flowName string) string {
+	if f := p.flows[flowName]; f != nil {
+		return f.file
+	}
+	return ""
+}

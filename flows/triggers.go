@@ -151,4 +151,3 @@ func (c *compiler) reachability() {
 		}
 	}
 }
-

@@ -80,13 +80,13 @@ func (c *Compiler) compile(s *syntax.Str, path, src string, line, col int, cond 
 	if err != nil {
 		var fe *file.Error
 		if errors.As(err, &fe) {
-			c.R.Errorf(at(fe.Line, fe.Column), path, "%s", fe.Message)
+			c.R.Errorf(at(fe.Line, fe.Column), path, "%s", clean(fe.Message))
 		} else {
 			msg := err.Error()
 			if cond && strings.HasPrefix(msg, "expected bool") {
 				msg = "condition must be boolean: " + msg
 			}
-			c.R.Errorf(at(1, 0), path, "%s", msg)
+			c.R.Errorf(at(1, 0), path, "%s", clean(msg))
 		}
 		return nil
 	}
@@ -152,3 +152,15 @@ func (p *Program) Bool(m *vm.VM, env *Env) (bool, error) {
 	}
 	return b, nil
 }
+
+// goNames maps Go type names in expr-lang's messages to the names a
+// support lead writes.
+var goNames = strings.NewReplacer(
+	"type *eval.Env", "the environment", "type eval.Env", "the environment",
+	"type eval.Contact", "contact", "type eval.FAQ", "faq", "type eval.Response", "response",
+	"*eval.Env", "the environment", "eval.Env", "the environment",
+	"eval.Contact", "contact", "eval.FAQ", "faq", "eval.Response", "response",
+	"map[string]interface {}", "map", "interface {}", "any",
+)
+
+func clean(msg string) string { return goNames.Replace(msg) }

@@ -274,6 +274,11 @@ func (c *conv) mapping(p Pos, mvs []*ast.MappingValueNode, path string, depth in
 		}
 		v.Map = append(v.Map, Field{Key: Str{Value: key, Pos: kp}, Val: val})
 	}
+	// A block mapping's token is its first ':'; point at its first key,
+	// where a reader looks.
+	if len(v.Map) > 0 && len(mvs) > 0 && !mvs[0].IsFlowStyle {
+		v.Pos = v.Map[0].Key.Pos
+	}
 	return v
 }
 

@@ -1,0 +1,408 @@
+// Package flowtest owns conversation tests: YAML scripts of customer turns
+// (typed text or button presses) and what must follow (bot messages or a
+// part of them, buttons, variables, a handoff with its reason, the end).
+// http nodes are answered by canned responses declared in the test file;
+// a test never reaches the network. Run also measures node coverage.
+package flowtest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/parley-chat/parley/flows"
+	"github.com/parley-chat/parley/flows/eval"
+	"github.com/parley-chat/parley/flows/syntax"
+)
+
+// Load reads every tests/*.yaml of a project. The error is a
+// flows.ErrorList with every problem.
+func Load(fsys fs.FS) ([]*syntax.TestFile, error) {
+	names, err := fs.Glob(fsys, flows.TestsDir+"/*.yaml")
+	if err != nil {
+		return nil, err
+	}
+	more, _ := fs.Glob(fsys, flows.TestsDir+"/*.yml")
+	names = append(names, more...)
+	slices.Sort(names)
+	r := &syntax.Reporter{}
+	var files []*syntax.TestFile
+	for _, n := range names {
+		b, err := fs.ReadFile(fsys, n)
+		if err != nil {
+			r.Errorf(syntax.Pos{File: n}, "", "cannot read: %v", err)
+			continue
+		}
+		files = append(files, syntax.ParseTests(r, n, b))
+	}
+	return files, r.Err()
+}
+
+// Options select and configure a run.
+type Options struct {
+	// Run, when set, runs only tests whose name matches.
+	Run *regexp.Regexp
+	// Now is the clock of every test; default 2026-01-05 12:00 UTC, a Monday.
+	Now time.Time
+}
+
+// Result is the outcome of one test.
+type Result struct {
+	File   string
+	Name   string
+	Pos    syntax.Pos
+	Turns  int
+	Failed bool
+	// Failure is a readable explanation, with positions, when Failed.
+	Failure string
+}
+
+// Coverage is how many nodes of a flow the tests visited.
+type Coverage struct {
+	Flow    string
+	File    string
+	Covered int
+	Total   int
+	Missing []string
+}
+
+// Report is the outcome of a run.
+type Report struct {
+	Results  []Result
+	Coverage []Coverage
+}
+
+// Failed counts failed tests.
+func (r *Report) Failed() int {
+	n := 0
+	for _, x := range r.Results {
+		if x.Failed {
+			n++
+		}
+	}
+	return n
+}
+
+// Run runs the tests against p.
+func Run(ctx context.Context, p *flows.Project, files []*syntax.TestFile, opts Options) *Report {
+	if opts.Now.IsZero() {
+		opts.Now = time.Date(2026, 1, 5, 12, 0, 0, 0, time.UTC)
+	}
+	visited := map[string]bool{}
+	rep := &Report{}
+	for _, f := range files {
+		for _, t := range f.Tests {
+			name := ""
+			if t.Name != nil {
+				name = t.Name.Value
+			}
+			if opts.Run != nil && !opts.Run.MatchString(name) {
+				continue
+			}
+			res := runTest(ctx, p, f.File, t, opts, visited)
+			res.Name = name
+			rep.Results = append(rep.Results, res)
+		}
+	}
+	for _, fl := range p.FlowNames() {
+		c := Coverage{Flow: fl, File: p.FlowFile(fl)}
+		for _, id := range p.NodeIDs(fl) {
+			c.Total++
+			if visited[fl+"."+id] {
+				c.Covered++
+			} else {
+				c.Missing = append(c.Missing, id)
+			}
+		}
+		rep.Coverage = append(rep.Coverage, c)
+	}
+	return rep
+}
+
+type failure struct {
+	pos syntax.Pos
+	msg string
+}
+
+func runTest(ctx context.Context, p *flows.Project, file string, t *syntax.Test, opts Options, visited map[string]bool) Result {
+	res := Result{File: file, Pos: t.Pos}
+	doer := newCanned(t.HTTP)
+	e := p.NewEngine(flows.Options{HTTP: doer, Now: func() time.Time { return opts.Now }})
+	in := flows.Input{Channel: "web", Contact: flows.Contact{ID: "test"}}
+	if t.Channel != nil {
+		in.Channel = t.Channel.Value
+	}
+	if c := t.Contact; c != nil {
+		if c.ID != nil {
+			in.Contact.ID = c.ID.Value
+		}
+		if c.Name != nil {
+			in.Contact.Name = c.Name.Value
+		}
+		if c.Lang != nil {
+			in.Contact.Lang = c.Lang.Value
+		}
+		if len(c.Fields) > 0 {
+			in.Contact.Fields = map[string]string{}
+			for _, f := range c.Fields {
+				in.Contact.Fields[f.Key.Value] = eval.Format(f.Val.Any())
+			}
+		}
+	}
+	var st flows.State
+	now := opts.Now
+	fail := func(f failure) Result {
+		res.Failed = true
+		res.Failure = fmt.Sprintf("%s: %s", f.pos, f.msg)
+		return res
+	}
+	for i, turn := range t.Turns {
+		res.Turns = i + 1
+		msg := in
+		msg.Now = now
+		now = now.Add(time.Minute)
+		label := ""
+		switch {
+		case turn.User != nil:
+			msg.Text = turn.User.Value
+			label = fmt.Sprintf("user %q", msg.Text)
+		case turn.Tap != nil:
+			b, ok := findButton(st.Buttons, turn.Tap.Value)
+			if !ok {
+				return fail(failure{turn.Tap.Pos, fmt.Sprintf("turn %d: no button %q in the last message; buttons: %s", i+1, turn.Tap.Value, buttonList(st.Buttons))})
+			}
+			msg.Text, msg.Payload = b.Text, b.Value
+			label = fmt.Sprintf("tap %q", b.Text)
+		default:
+			return fail(failure{turn.Pos, fmt.Sprintf("turn %d: no customer message", i+1)})
+		}
+		var outs []flows.Output
+		var err error
+		st, outs, err = e.Step(ctx, st, msg)
+		if err != nil {
+			return fail(failure{turn.Pos, fmt.Sprintf("turn %d (%s): %v", i+1, label, err)})
+		}
+		for _, o := range outs {
+			if o.Kind == flows.Event && o.Event.Name == "node" {
+				visited[o.Event.Flow+"."+o.Event.Node] = true
+			}
+			if o.Kind == flows.SetContact {
+				for k, v := range o.Fields {
+					if in.Contact.Fields == nil {
+						in.Contact.Fields = map[string]string{}
+					}
+					in.Contact.Fields[k] = v
+				}
+			}
+		}
+		if f := check(turn, st, outs); f != nil {
+			f.msg = fmt.Sprintf("turn %d (%s): %s", i+1, label, f.msg)
+			return fail(*f)
+		}
+		// A handed-off conversation comes back when the agent returns it,
+		// so the script can go on.
+		if st.InHandoff && i+1 < len(t.Turns) {
+			st, outs, _ = e.Resume(ctx, st, flows.Input{Now: now, Channel: in.Channel, Contact: in.Contact})
+			for _, o := range outs {
+				if o.Kind == flows.Event && o.Event.Name == "node" {
+					visited[o.Event.Flow+"."+o.Event.Node] = true
+				}
+			}
+		}
+	}
+	if unused := doer.unused(); len(unused) > 0 {
+		return fail(failure{unused[0].Pos, fmt.Sprintf("canned http response %s %s was never requested", method(unused[0]), unused[0].URL.Value)})
+	}
+	if len(doer.unexpected) > 0 {
+		return fail(failure{t.Pos, fmt.Sprintf("unexpected http call %s: declare it under http:", doer.unexpected[0])})
+	}
+	return res
+}
+
+func findButton(bs []flows.Button, s string) (flows.Button, bool) {
+	for _, b := range bs {
+		if strings.EqualFold(b.Text, s) || b.Value == s {
+			return b, true
+		}
+	}
+	return flows.Button{}, false
+}
+
+func buttonList(bs []flows.Button) string {
+	if len(bs) == 0 {
+		return "none"
+	}
+	var s []string
+	for _, b := range bs {
+		s = append(s, fmt.Sprintf("%q", b.Text))
+	}
+	return strings.Join(s, ", ")
+}
+
+// check compares one turn's outputs with its expectations.
+func check(turn *syntax.Turn, st flows.State, outs []flows.Output) *failure {
+	var says []flows.Output
+	var handoff *flows.HandoffRequest
+	ended := false
+	for _, o := range outs {
+		switch o.Kind {
+		case flows.Say:
+			says = append(says, o)
+		case flows.Handoff:
+			handoff = o.Handoff
+		case flows.End:
+			ended = true
+		}
+	}
+	if turn.BotSet {
+		if f := checkSays(turn, says); f != nil {
+			return f
+		}
+	}
+	switch {
+	case turn.Handoff != nil && handoff == nil:
+		return &failure{turn.Handoff.Pos, fmt.Sprintf("want a handoff (reason %s), got none", turn.Handoff.Reason.Value)}
+	case turn.Handoff == nil && handoff != nil:
+		return &failure{turn.Pos, fmt.Sprintf("unexpected handoff (reason %s); add `handoff: %s` to the turn if it is right", handoff.Reason, handoff.Reason)}
+	case turn.Handoff != nil:
+		if turn.Handoff.Reason != nil && handoff.Reason != turn.Handoff.Reason.Value {
+			return &failure{turn.Handoff.Reason.Pos, fmt.Sprintf("handoff reason: want %q, got %q", turn.Handoff.Reason.Value, handoff.Reason)}
+		}
+		if turn.Handoff.Priority != nil && handoff.Priority != turn.Handoff.Priority.Value {
+			return &failure{turn.Handoff.Priority.Pos, fmt.Sprintf("handoff priority: want %q, got %q", turn.Handoff.Priority.Value, handoff.Priority)}
+		}
+	}
+	for _, v := range turn.Vars {
+		want := eval.Format(v.Val.Any())
+		got, ok := st.Vars[v.Key.Value]
+		if !ok {
+			return &failure{v.Key.Pos, fmt.Sprintf("variable %s: want %q, it is not set", v.Key.Value, want)}
+		}
+		if eval.Format(got) != want {
+			return &failure{v.Val.Pos, fmt.Sprintf("variable %s: want %q, got %q", v.Key.Value, want, eval.Format(got))}
+		}
+	}
+	if turn.End && !ended {
+		return &failure{turn.Pos, "want the conversation to end, it goes on"}
+	}
+	return nil
+}
+
+func checkSays(turn *syntax.Turn, says []flows.Output) *failure {
+	ok := len(says) == len(turn.Bot)
+	for i := 0; ok && i < len(says); i++ {
+		ok = sayMatches(turn.Bot[i], says[i])
+	}
+	if ok {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString("bot messages differ (- want, + got):")
+	for _, w := range turn.Bot {
+		b.WriteString("\n    - " + describeWant(w))
+	}
+	for _, g := range says {
+		b.WriteString("\n    + " + describeGot(g))
+	}
+	pos := turn.Pos
+	for i, w := range turn.Bot {
+		if i >= len(says) || !sayMatches(w, says[i]) {
+			pos = w.Pos
+			break
+		}
+	}
+	return &failure{pos, b.String()}
+}
+
+func sayMatches(w *syntax.ExpectSay, g flows.Output) bool {
+	if w.Text != nil && strings.TrimSpace(w.Text.Value) != strings.TrimSpace(g.Text) {
+		return false
+	}
+	if w.Contains != nil && !strings.Contains(strings.ToLower(g.Text), strings.ToLower(w.Contains.Value)) {
+		return false
+	}
+	if w.HasButtons {
+		if len(w.Buttons) != len(g.Buttons) {
+			return false
+		}
+		for i, b := range w.Buttons {
+			if b.Value != g.Buttons[i].Text {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func describeWant(w *syntax.ExpectSay) string {
+	var s string
+	switch {
+	case w.Text != nil:
+		s = fmt.Sprintf("%q", w.Text.Value)
+	case w.Contains != nil:
+		s = fmt.Sprintf("contains %q", w.Contains.Value)
+	default:
+		s = "any text"
+	}
+	if w.HasButtons {
+		var l []string
+		for _, b := range w.Buttons {
+			l = append(l, fmt.Sprintf("%q", b.Value))
+		}
+		s += " [" + strings.Join(l, ", ") + "]"
+	}
+	return s
+}
+
+func describeGot(o flows.Output) string {
+	s := fmt.Sprintf("%q", o.Text)
+	if len(o.Buttons) > 0 {
+		s += " [" + buttonList(o.Buttons) + "]"
+	}
+	return s
+}
+
+// Write prints the report: one line per test, failures in full, then
+// node coverage per flow and a summary.
+func (r *Report) Write(w io.Writer, verbose bool) {
+	for _, x := range r.Results {
+		if x.Failed {
+			fmt.Fprintf(w, "--- FAIL: %s (%s)\n    %s\n", x.Name, x.Pos, strings.ReplaceAll(x.Failure, "\n", "\n    "))
+		} else if verbose {
+			fmt.Fprintf(w, "--- ok:   %s (%s, %d turns)\n", x.Name, x.Pos.File, x.Turns)
+		}
+	}
+	fmt.Fprintln(w, "coverage:")
+	width := 0
+	for _, c := range r.Coverage {
+		width = max(width, len(c.Flow))
+	}
+	covered, total := 0, 0
+	for _, c := range r.Coverage {
+		covered += c.Covered
+		total += c.Total
+		line := fmt.Sprintf("  %-*s %3d/%-3d nodes %3.0f%%", width, c.Flow, c.Covered, c.Total, pct(c.Covered, c.Total))
+		if len(c.Missing) > 0 {
+			line += "  not visited: " + strings.Join(c.Missing, ", ")
+		}
+		fmt.Fprintln(w, line)
+	}
+	fmt.Fprintf(w, "  %-*s %3d/%-3d nodes %3.0f%%\n", width, "total", covered, total, pct(covered, total))
+	if f := r.Failed(); f > 0 {
+		fmt.Fprintf(w, "FAIL: %d of %d tests failed\n", f, len(r.Results))
+	} else {
+		fmt.Fprintf(w, "ok: %d tests passed\n", len(r.Results))
+	}
+}
+
+func pct(a, b int) float64 {
+	if b == 0 {
+		return 100
+	}
+	return 100 * float64(a) / float64(b)
+}
