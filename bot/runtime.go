@@ -25,6 +25,7 @@ type Store interface {
 	Enqueue(ctx context.Context, contactID, eventKey string, data []byte) (uint64, bool, error)
 	PendingInbox() ([]store.InboxEntry, error)
 	Session(contactID string) ([]byte, error)
+	Sessions(fn func(contactID string, state []byte) error) error
 	Commit(ctx context.Context, t store.Turn) (store.TurnResult, error)
 	History(contactID string, afterSeq uint64, limit int) ([]store.Message, error)
 	LastMessages(contactID string, n int) ([]store.Message, error)
@@ -96,13 +97,14 @@ type job struct {
 // inboxItem is what the runtime stores in the inbox: a customer message, or
 // an instruction to resume the bot after a handoff.
 type inboxItem struct {
-	Kind string           `json:"kind"` // "message" or "resume"
+	Kind string           `json:"kind"` // "message", "resume" or "timeout"
 	In   *channel.Inbound `json:"in,omitempty"`
 }
 
 const (
 	kindMessage = "message"
 	kindResume  = "resume"
+	kindTimeout = "timeout" // a waiting node's deadline passed
 )
 
 // New returns a runtime running engine over db, replying through senders.
@@ -167,6 +169,14 @@ func (r *Runtime) Start(ctx context.Context) error {
 			continue
 		}
 		r.turns.push(e.ContactID, job{seq: e.Seq, item: item})
+	}
+	if err := r.db.Sessions(func(contactID string, data []byte) error {
+		if st, err := flows.UnmarshalState(data); err == nil {
+			r.scheduleTimeout(contactID, st)
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("bot: resume wait timeouts: %w", err)
 	}
 	out, err := r.db.PendingOutbox()
 	if err != nil {
@@ -249,6 +259,32 @@ func (r *Runtime) Resume(ctx context.Context, contactID string) error {
 	}
 	r.turns.push(contactID, job{seq: seq, item: inboxItem{Kind: kindResume}})
 	return nil
+}
+
+// scheduleTimeout arranges for a waiting node's timeout branch to run at
+// its deadline. The firing is recorded in the inbox like a message, so it
+// keeps its place in the contact's order and survives a restart; a session
+// that moved on meanwhile makes it a no-op.
+func (r *Runtime) scheduleTimeout(contactID string, st flows.State) {
+	deadline, ok := st.WaitDeadline()
+	if !ok {
+		return
+	}
+	time.AfterFunc(max(time.Until(deadline), 0), func() {
+		if r.stopping.Load() || r.ctx.Err() != nil {
+			return // the next start schedules it again from the session
+		}
+		data, _ := json.Marshal(inboxItem{Kind: kindTimeout})
+		key := fmt.Sprintf("timeout|%s|%d", contactID, deadline.Unix())
+		seq, dup, err := r.db.Enqueue(r.ctx, contactID, key, data)
+		if err != nil {
+			r.log.Error().Err(err).Str("contact", contactID).Msg("wait timeout not recorded")
+			return
+		}
+		if !dup {
+			r.turns.push(contactID, job{seq: seq, item: inboxItem{Kind: kindTimeout}})
+		}
+	})
 }
 
 // Flush waits until every queued turn has run and every reply that can be

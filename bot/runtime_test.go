@@ -189,3 +189,61 @@ func TestInvalidInboundIsRefused(t *testing.T) {
 		}
 	}
 }
+
+func TestWaitTimeoutFiresWithoutInputAndAfterARestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "parley.db")
+	db, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { db.Close(); storetest.CheckFile(t, path) }()
+	from := channel.Address{Channel: channel.Web, ID: "v"}
+	ctx := context.Background()
+
+	// The customer reaches a node that waits 1s, then the server stops.
+	web := &recordingSender{name: channel.Web}
+	rt := New(Config{Logger: quietLogger()}, db, echoEngine(t), web)
+	rt.Start(ctx)
+	rt.HandleInbound(ctx, channel.Inbound{From: from, EventID: "1", Text: "hi"})
+	rt.HandleInbound(ctx, channel.Inbound{From: from, EventID: "2", Text: "wait"})
+	flush(t, rt)
+	rt.Shutdown(ctx)
+	if got := web.sent(); got[len(got)-1].Text != "waiting" {
+		t.Fatalf("last reply %q, want %q", got[len(got)-1].Text, "waiting")
+	}
+
+	// After the restart the deadline is found in the session and fires.
+	web = &recordingSender{name: channel.Web}
+	rt = New(Config{Logger: quietLogger()}, db, echoEngine(t), web)
+	rt.Start(ctx)
+	waitFor(t, func() bool { return len(web.sent()) == 2 })
+	rt.Shutdown(ctx)
+	var got []string
+	for _, o := range web.sent() {
+		got = append(got, o.Text)
+	}
+	if diff := cmp.Diff([]string{"are you there?", "say something"}, got); diff != "" {
+		t.Errorf("replies after the timeout (-want +got):\n%s", diff)
+	}
+}
+
+func TestAnsweredWaitDoesNotTimeOut(t *testing.T) {
+	db := storetest.Open(t)
+	web := &recordingSender{name: channel.Web}
+	rt := New(Config{Logger: quietLogger()}, db, echoEngine(t), web)
+	ctx := context.Background()
+	rt.Start(ctx)
+	from := channel.Address{Channel: channel.Web, ID: "v"}
+	rt.HandleInbound(ctx, channel.Inbound{From: from, EventID: "1", Text: "hi"})
+	rt.HandleInbound(ctx, channel.Inbound{From: from, EventID: "2", Text: "wait"})
+	rt.HandleInbound(ctx, channel.Inbound{From: from, EventID: "3", Text: "here"})
+	flush(t, rt)
+	time.Sleep(1500 * time.Millisecond) // past the 1s deadline
+	flush(t, rt)
+	rt.Shutdown(ctx)
+	for _, o := range web.sent() {
+		if o.Text == "are you there?" {
+			t.Fatalf("timeout fired although the customer answered: %+v", web.sent())
+		}
+	}
+}

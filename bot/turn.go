@@ -95,6 +95,24 @@ func (r *Runtime) processJob(ctx context.Context, contactID string, j job) error
 		if err := r.applyEngine(ctx, ts, next, outs); err != nil {
 			return err
 		}
+	case kindTimeout:
+		if dl, ok := st.WaitDeadline(); !ok || now.Before(dl) {
+			break // the customer answered in time, or the node changed
+		}
+		addr, err := r.replyAddress(contactID)
+		if err != nil {
+			return err
+		}
+		ts.addr = addr
+		input := flows.Input{Channel: string(addr.Channel), Now: now,
+			Contact: flows.Contact{ID: c.ID, Name: c.Name, Lang: c.Lang, Fields: c.Fields}}
+		next, outs, err := eng.Timeout(ctx, st, input)
+		if err != nil {
+			return r.engineFailed(ctx, ts, err)
+		}
+		if err := r.applyEngine(ctx, ts, next, outs); err != nil {
+			return err
+		}
 	default:
 		r.log.Error().Str("kind", j.item.Kind).Msg("unknown inbox entry kind dropped")
 	}
@@ -141,6 +159,7 @@ func (r *Runtime) applyEngine(ctx context.Context, ts *turnState, next flows.Sta
 		return fmt.Errorf("encode session: %w", err)
 	}
 	ts.turn.Session = data
+	ts.after = append(ts.after, func(store.TurnResult) { r.scheduleTimeout(ts.turn.ContactID, next) })
 	if obs := r.cfg.Observe; obs != nil {
 		ts.after = append(ts.after, func(store.TurnResult) { obs(ts.turn.ContactID, outs) })
 	}

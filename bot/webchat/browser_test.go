@@ -2,9 +2,9 @@ package webchat
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -144,6 +144,7 @@ func TestWidgetInBrowser(t *testing.T) {
 	send("Where is my order?")
 	poll("the reply", lastOut+` === 'You said: Where is my order?'`)
 	poll("the message marked sent", `!document.querySelector('#parley-widget .parley-pending')`)
+	poll("the input cleared", `document.querySelector('#parley-widget .parley-input').value === ''`)
 
 	// Press the button: its label shows as the customer's message.
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#parley-widget .parley-button"))); err != nil {
@@ -238,4 +239,63 @@ func onlyVisitor(t *testing.T, hist *memHistory) string {
 	return ids[0]
 }
 
-var _ = strings.Contains
+// TestWidgetResendsUnackedAfterReload: a message whose ack never came stays
+// pending across a reload and is re-sent with the same client id, so the
+// runtime sees the same EventID and the conversation shows it once.
+func TestWidgetResendsUnackedAfterReload(t *testing.T) {
+	hist := &memHistory{items: map[string][]Item{}, seen: map[string]bool{}}
+	var a *Adapter
+	a, err := New(Config{Secret: testSecret, Logger: zerolog.New(zerolog.NewTestWriter(t))}, hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bot := echoBot(t, hist, &a)
+	entered, release := make(chan struct{}), make(chan struct{})
+	var mu sync.Mutex
+	var events []string
+	var calls int
+	h := channel.HandlerFunc(func(ctx context.Context, in channel.Inbound) error {
+		mu.Lock()
+		events = append(events, in.EventID)
+		calls++
+		first := calls == 1
+		mu.Unlock()
+		if first {
+			// The store is slow: the first attempt outlives its page.
+			close(entered)
+			<-release
+			return errors.New("store timeout")
+		}
+		return bot.HandleInbound(ctx, in)
+	})
+	srv := httptest.NewServer(a.Handler(h))
+	t.Cleanup(func() { a.Close(); srv.Close() })
+	defer close(release)
+
+	ctx := browsertest.New(t, browsertest.Desktop)
+	poll := func(what, expr string) {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(5*time.Second))); err != nil {
+			t.Fatalf("waiting for %s: %v\ntranscript: %q", what, err, transcript(t, ctx))
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/"),
+		chromedp.SendKeys(chromedp.CSS("#parley-widget .parley-input"), "slow\r")); err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	poll("the message shown as pending", `document.querySelector('#parley-widget .parley-in.parley-pending .parley-meta').textContent === 'Sending\u2026'`)
+	if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
+		t.Fatal(err)
+	}
+	poll("the reply to the re-sent message", `Array.from(document.querySelectorAll('#parley-widget .parley-out .parley-bubble')).some(b => b.textContent === 'You said: slow')`)
+	poll("nothing pending", `!document.querySelector('#parley-widget .parley-pending')`)
+	if diff := cmp.Diff([]string{"customer: slow", "Bot: You said: slow"}, transcript(t, ctx)); diff != "" {
+		t.Errorf("transcript (-want +got):\n%s", diff)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(events) != 2 || events[0] != events[1] {
+		t.Errorf("EventIDs %q: want the same id twice", events)
+	}
+}
