@@ -180,8 +180,8 @@ func TestInvalidInboundIsRefused(t *testing.T) {
 	db := storetest.Open(t)
 	rt := New(Config{Logger: quietLogger()}, db, echoEngine(t))
 	for _, in := range []channel.Inbound{
-		{From: channel.Address{Channel: channel.Web, ID: "v"}},                         // no event id
-		{From: channel.Address{Channel: "fax", ID: "v"}, EventID: "1"},                 // unknown channel
+		{From: channel.Address{Channel: channel.Web, ID: "v"}},                          // no event id
+		{From: channel.Address{Channel: "fax", ID: "v"}, EventID: "1"},                  // unknown channel
 		{From: channel.Address{Channel: channel.Telegram}, EventID: "1", Text: "hello"}, // no id
 	} {
 		if err := rt.HandleInbound(context.Background(), in); err == nil {
