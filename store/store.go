@@ -61,6 +61,8 @@ const (
 	initialMmapSize = 256 << 20
 	// maxBatch bounds the requests folded into one transaction.
 	maxBatch = 512
+	// maxLinger caps the writer's wait for more requests (see linger).
+	maxLinger = 2 * time.Millisecond
 	// maxValue bounds opaque blobs (session state, inbox and outbox data).
 	maxValue = 4 << 20
 )
@@ -87,6 +89,21 @@ type DB struct {
 	closeErr  error
 
 	outboxDepth atomic.Int64
+	lastCommit  time.Duration // writer goroutine only
+	lastBatch   int           // writer goroutine only
+	batches     atomic.Uint64
+	writes      atomic.Uint64
+}
+
+// Stats are counters of the group-commit writer, for metrics.
+type Stats struct {
+	Batches uint64 // committed transactions (each one fsync)
+	Writes  uint64 // requests they carried, failed ones included
+}
+
+// Stats returns the writer's counters since Open.
+func (db *DB) Stats() Stats {
+	return Stats{Batches: db.batches.Load(), Writes: db.writes.Load()}
 }
 
 // Open opens (creating if needed, with its directories) the store at path
@@ -116,6 +133,9 @@ func Open(path string, opts Options) (*DB, error) {
 		ReadOnly:        opts.ReadOnly,
 		InitialMmapSize: initialMmapSize,
 		FreelistType:    bolt.FreelistMapType,
+		// Not writing the freelist makes each commit smaller; it is rebuilt
+		// by a scan on open (as etcd does).
+		NoFreelistSync: true,
 	})
 	if err != nil {
 		if errors.Is(err, berrors.ErrTimeout) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -107,8 +108,38 @@ func (db *DB) writeLoop() {
 				break fill
 			}
 		}
+		batch = db.linger(batch)
+		start := time.Now()
 		db.commitBatch(batch)
+		db.lastCommit, db.lastBatch = time.Since(start), len(batch)
 	}
+}
+
+// linger waits a little for more requests when several writers were active
+// in the last batch. Without it the writers fall into groups that alternate
+// (one commits while the other queues, down to a lone request followed by
+// all the others), each paying its own fsync. The wait ends as soon as the
+// batch is as large as the last one, and after a quarter of the last
+// commit's duration at most; a lone writer never waits.
+func (db *DB) linger(batch []*request) []*request {
+	target := min(db.lastBatch, maxBatch)
+	wait := min(db.lastCommit/4, maxLinger)
+	if len(batch) >= target || wait < 20*time.Microsecond {
+		return batch
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	for len(batch) < target {
+		select {
+		case r := <-db.queue:
+			batch = append(batch, r)
+		case <-t.C:
+			return batch
+		case <-db.quit:
+			return batch
+		}
+	}
+	return batch
 }
 
 // commitBatch runs the requests in order in one Update. When request i
@@ -123,6 +154,7 @@ func (db *DB) commitBatch(batch []*request) {
 			live = append(live, r)
 		}
 	}
+	db.writes.Add(uint64(len(live)))
 	for len(live) > 0 {
 		failed, failErr := -1, error(nil)
 		db.writeMu.Lock()
@@ -143,6 +175,8 @@ func (db *DB) commitBatch(batch []*request) {
 		}
 		if err != nil {
 			err = fmt.Errorf("store: commit: %w", err)
+		} else {
+			db.batches.Add(1)
 		}
 		for _, r := range live {
 			finish(r, err)

@@ -1,0 +1,72 @@
+package store_test
+
+import (
+	"bytes"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/parley-chat/parley/store"
+)
+
+// benchTurn is a realistic turn: a ~300-byte session, the inbound and the
+// outbound message, one outbox entry and one event.
+func benchTurn(cid string, i int) store.Turn {
+	session := bytes.Repeat([]byte("s"), 300)
+	text := fmt.Sprintf("Где мой заказ 12345%d?", i)
+	return store.Turn{
+		ContactID: cid,
+		Session:   session,
+		Messages: []store.Message{
+			{Dir: store.DirIn, Channel: "telegram", Address: "telegram:100", Text: text, Sender: "customer"},
+			{Dir: store.DirOut, Channel: "telegram", Address: "telegram:100", Text: "Ваш заказ в пути, будет завтра.",
+				Sender: "bot", Buttons: []store.Button{{Text: "Меню", Value: "menu"}, {Text: "Оператор", Value: "human"}}},
+		},
+		Outbox: []store.OutboxEntry{{Address: "telegram:100", Data: []byte(`{"text":"Ваш заказ в пути, будет завтра.","buttons":[["Меню","menu"],["Оператор","human"]]}`)}},
+		Events: []store.Event{{Type: "node", Flow: "delivery", Node: "lookup", Data: map[string]string{"intent": "order_status"}}},
+	}
+}
+
+// BenchmarkCommitTurn measures durable turns (fsync on) with 1 and 64
+// concurrent conversations, each goroutine its own contact.
+func BenchmarkCommitTurn(b *testing.B) {
+	for _, writers := range []int{1, 64} {
+		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
+			db, err := store.Open(b.TempDir()+"/bench.db", store.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			contacts := make([]string, writers)
+			for w := range contacts {
+				c, _, err := db.ResolveContact(ctx, fmt.Sprintf("telegram:%d", w), "", "")
+				if err != nil {
+					b.Fatal(err)
+				}
+				contacts[w] = c.ID
+			}
+			var next atomic.Int64
+			before := db.Stats()
+			b.ResetTimer()
+			var wg sync.WaitGroup
+			for w := range writers {
+				wg.Go(func() {
+					for i := next.Add(1); i <= int64(b.N); i = next.Add(1) {
+						if _, err := db.Commit(ctx, benchTurn(contacts[w], int(i))); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "turns/s")
+			st := db.Stats()
+			if n := st.Batches - before.Batches; n > 0 {
+				b.ReportMetric(float64(st.Writes-before.Writes)/float64(n), "turns/fsync")
+			}
+		})
+	}
+}
