@@ -95,7 +95,16 @@ const (
 	OwnerCSAT   = "csat"   // the message answered the CSAT question
 )
 
-// Decision says who handles an inbound customer message.
+// Decision says who handles an inbound customer message. The runtime:
+//
+//   - OwnerTicket: commits the message with Change, Notices and Events, runs
+//     no flow (except triggers marked during_handoff), then calls
+//     CustomerMessage.
+//   - OwnerCSAT: commits the message with Change, Notices and Events, then
+//     resumes the flow (Resume is set).
+//   - OwnerBot: commits Change and Events (if any) with the turn; when Resume
+//     is set it first resumes the flow (engine Resume, a no-op for a flow
+//     that is not in a handoff) and then runs the message through the flow.
 type Decision struct {
 	Owner  string
 	Ticket store.Ticket // the open ticket (OwnerTicket) or the rated one (OwnerCSAT)
@@ -104,8 +113,8 @@ type Decision struct {
 	Change  *store.TicketChange
 	Notices []Notice
 	Events  []store.Event
-	// Resume asks the runtime to resume the flow at Ticket.ResumeNode (after
-	// the turn) before the bot handles anything else.
+	// Resume: the flow may still be parked in the handoff; resume it at
+	// Ticket.ResumeNode before the bot handles this message.
 	Resume bool
 }
 

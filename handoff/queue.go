@@ -274,6 +274,11 @@ func (s *Service) Route(ctx context.Context, contactID, text, payload string) (D
 		return s.routeCSAT(contactID, last, text, payload, within)
 	case last.Outcome == OutcomeEnd && within:
 		return s.routeReopen(contactID, last)
+	case last.Outcome == OutcomeEnd:
+		// The conversation ended without handing back to the bot; the flow
+		// session may still be parked in the handoff. Resuming a flow that
+		// is not in a handoff does nothing, so this is safe to repeat.
+		return Decision{Owner: OwnerBot, Ticket: last, Resume: true}, nil
 	}
 	return Decision{Owner: OwnerBot}, nil
 }
@@ -288,7 +293,7 @@ func (s *Service) routeCSAT(contactID string, t store.Ticket, text, payload stri
 	// event log keeps that the question was asked and skipped.
 	change := &store.TicketChange{ID: t.ID, Fn: func(x *store.Ticket) error {
 		if x.Status != StatusResolved || x.Outcome != OutcomeCSAT || x.CSAT != 0 {
-			return fmt.Errorf("ticket %d: csat already recorded: %w", x.ID, store.ErrConflict)
+			return nil // already recorded: never fail the customer's message over it
 		}
 		if valid {
 			x.CSAT = score
@@ -331,7 +336,7 @@ func (s *Service) routeReopen(contactID string, t store.Ticket) (Decision, error
 	}
 	change := &store.TicketChange{ID: t.ID, Fn: func(x *store.Ticket) error {
 		if x.Status != StatusResolved {
-			return fmt.Errorf("ticket %d is %s, not resolved: %w", x.ID, x.Status, store.ErrConflict)
+			return nil // already open again: the message simply joins it
 		}
 		x.Status, x.AgentID = StatusQueued, ""
 		if agent != "" {

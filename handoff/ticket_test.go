@@ -431,8 +431,8 @@ func TestReopenWindow(t *testing.T) {
 	// After the window it is the bot's.
 	e.svc.Resolve(ctx, anna, tk.ID, OutcomeEnd)
 	e.clock.Advance(61 * time.Minute)
-	if d := e.route(c, "привет", ""); d.Owner != OwnerBot || d.Change != nil {
-		t.Errorf("after the window: %+v, want bot", d)
+	if d := e.route(c, "привет", ""); d.Owner != OwnerBot || d.Change != nil || !d.Resume {
+		t.Errorf("after the window: %+v, want bot, resumed out of the handoff", d)
 	}
 	// Outcome bot never reopens.
 	tk2, _ := e.escalate(c, "requested", "")
