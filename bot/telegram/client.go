@@ -39,8 +39,9 @@ func (a *Adapter) call(ctx context.Context, c tgbotapi.Chattable) (*tgbotapi.API
 	return resp, a.redactErr(err)
 }
 
-// raw runs a method the library cannot build (setWebhook with secret_token,
-// getUpdates decoded update by update) with explicit params.
+// raw runs a method with params built here: setWebhook with secret_token
+// (unknown to the library), getUpdates decoded update by update, and sends
+// (the library's configs add "entities=null").
 func (a *Adapter) raw(ctx context.Context, method string, params tgbotapi.Params, timeout time.Duration) (*tgbotapi.APIResponse, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

@@ -2,6 +2,7 @@ package telegram
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -160,5 +161,18 @@ func TestSplitUTF16(t *testing.T) {
 	}
 	if got := splitUTF16("aaaa bbbb", 6); len(got) != 2 || got[0] != "aaaa" || got[1] != "bbbb" {
 		t.Errorf("word break not used: %q", got)
+	}
+}
+
+// APIURL may carry a path (a proxy prefix) and escapes; it becomes the
+// library's format string, so a "%" in it must survive.
+func TestEndpoint(t *testing.T) {
+	a, err := New(Config{Token: testToken, APIURL: "http://127.0.0.1:9001/tg%2Fproxy/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprintf(a.endpoint, "T", "getMe")
+	if want := "http://127.0.0.1:9001/tg%2Fproxy/botT/getMe"; got != want {
+		t.Errorf("endpoint %q, want %q", got, want)
 	}
 }

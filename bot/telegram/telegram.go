@@ -199,7 +199,7 @@ func New(cfg Config) (*Adapter, error) {
 	installLibraryLogger(cfg.Logger)
 	a := &Adapter{
 		token:       cfg.Token,
-		endpoint:    base + "/bot%s/%s",
+		endpoint:    strings.ReplaceAll(base, "%", "%%") + "/bot%s/%s", // a format string for the library
 		mode:        mode,
 		webhookURL:  cfg.WebhookURL,
 		secret:      []byte(cfg.WebhookSecret),
@@ -211,11 +211,20 @@ func New(cfg Config) (*Adapter, error) {
 		backoffMin:  time.Second,
 		backoffMax:  30 * time.Second,
 		now:         time.Now,
-		global:      rate.NewLimiter(globalRate, max(1, int(globalRate)/3)),
+		global:      rate.NewLimiter(globalRate, globalBurst(globalRate)),
 		chats:       newChatLimiters(chatRate, chatBurst),
 		progress:    newProgress(4096),
 	}
 	return a, nil
+}
+
+// globalBurst lets a third of a second's messages go at once, so a burst of
+// replies after a quiet spell does not wait, yet stays near the average.
+func globalBurst(r rate.Limit) int {
+	if r == rate.Inf || r < 3 {
+		return 1
+	}
+	return int(r) / 3
 }
 
 // Channel reports channel.Telegram.
