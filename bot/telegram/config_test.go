@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/bot/channel"
+	"github.com/rs/zerolog"
 	"golang.org/x/time/rate"
 )
 
@@ -174,5 +175,19 @@ func TestEndpoint(t *testing.T) {
 	got := fmt.Sprintf(a.endpoint, "T", "getMe")
 	if want := "http://127.0.0.1:9001/tg%2Fproxy/botT/getMe"; got != want {
 		t.Errorf("endpoint %q, want %q", got, want)
+	}
+}
+
+// The library's own log lines (debug mode, helpers) go through the newest
+// adapter's logger with the token redacted.
+func TestLibraryLoggerRedacts(t *testing.T) {
+	var buf syncBuffer
+	if _, err := New(Config{Token: testToken, Logger: zerolog.New(&buf).Level(zerolog.DebugLevel)}); err != nil {
+		t.Fatal(err)
+	}
+	libraryLogger{}.Printf("Endpoint: %s", "http://x/bot"+testToken+"/getMe")
+	out := buf.String()
+	if strings.Contains(out, tokenTail) || !strings.Contains(out, "bot<token>/getMe") {
+		t.Errorf("library log line not redacted: %s", out)
 	}
 }
