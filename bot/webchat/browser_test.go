@@ -24,11 +24,20 @@ type memHistory struct {
 	mu    sync.Mutex
 	items map[string][]Item
 	seen  map[string]bool // EventIDs: the runtime's dedupe
+	// seqIDs replaces item ids with sequence numbers, as a store that keeps
+	// neither event ids nor outbox keys would: the widget must not double
+	// messages then either.
+	seqIDs bool
+	seq    int
 }
 
 func (m *memHistory) add(visitor string, it Item) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.seqIDs {
+		m.seq++
+		it.ID = fmt.Sprint(m.seq)
+	}
 	m.items[visitor] = append(m.items[visitor], it)
 }
 
@@ -297,5 +306,57 @@ func TestWidgetResendsUnackedAfterReload(t *testing.T) {
 	defer mu.Unlock()
 	if len(events) != 2 || events[0] != events[1] {
 		t.Errorf("EventIDs %q: want the same id twice", events)
+	}
+}
+
+// TestWidgetReconnects: when the connection drops, the widget reconnects by
+// itself, shows what was sent while it was away (from the history), and
+// doubles nothing, even when the history's ids are not the live ids.
+func TestWidgetReconnects(t *testing.T) {
+	hist := &memHistory{items: map[string][]Item{}, seen: map[string]bool{}, seqIDs: true}
+	var a *Adapter
+	a, err := New(Config{Secret: testSecret, Logger: zerolog.New(zerolog.NewTestWriter(t))}, hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.Handler(echoBot(t, hist, &a)))
+	t.Cleanup(func() { a.Close(); srv.Close() })
+
+	ctx := browsertest.New(t, browsertest.Desktop)
+	poll := func(what, expr string) {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(5*time.Second))); err != nil {
+			t.Fatalf("waiting for %s: %v\ntranscript: %q", what, err, transcript(t, ctx))
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/"),
+		chromedp.SendKeys(chromedp.CSS("#parley-widget .parley-input"), "hi\r")); err != nil {
+		t.Fatal(err)
+	}
+	poll("the reply", `document.querySelectorAll('#parley-widget .parley-out').length === 1`)
+	visitor := onlyVisitor(t, hist)
+
+	// Drop the connection as a network failure would, and reply meanwhile.
+	a.mu.Lock()
+	for _, v := range a.visitors {
+		for c := range v.conns {
+			c.ws.CloseNow()
+		}
+	}
+	a.mu.Unlock()
+	waitFor(t, "the drop", func() bool { return a.Connections() == 0 })
+	away := channel.Outbound{To: channel.Address{Channel: channel.Web, ID: visitor}, Key: "ob-away", Text: "Your parcel left the warehouse."}
+	hist.add(visitor, Item{ID: away.Key, Dir: DirOut, Text: away.Text, At: time.Now()})
+	if err := a.Send(context.Background(), away); err != nil {
+		t.Fatal(err)
+	}
+
+	poll("the missed message", `Array.from(document.querySelectorAll('#parley-widget .parley-bubble')).some(b => b.textContent === 'Your parcel left the warehouse.')`)
+	want := []string{"customer: hi", "Bot: You said: hi", "Bot: Your parcel left the warehouse."}
+	if diff := cmp.Diff(want, transcript(t, ctx)); diff != "" {
+		t.Errorf("transcript after reconnect (-want +got):\n%s", diff)
+	}
+	if n := a.Connections(); n != 1 {
+		t.Errorf("Connections() = %d after the reconnect, want 1", n)
 	}
 }

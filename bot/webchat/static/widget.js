@@ -131,6 +131,7 @@
   let flushTimer = 0;
   let unread = 0;
   let answering = '';             // '' bot, or the agent's name
+  let live = new Set();           // ids received on this connection before its history
 
   function savePending() { store(keyPending, pending.length ? pending : null); }
 
@@ -224,6 +225,21 @@
     if (m.dir === 'in' || (m.buttons && m.buttons.length)) dropButtons();
     place(render(m));
     return true;
+  }
+
+  // rebuild shows the history the server sent, replacing what was shown
+  // before (after a reconnect the server's view is the truth, whatever ids it
+  // uses), but keeps messages not yet acknowledged and those that arrived on
+  // this connection before the history did.
+  function rebuild(items) {
+    for (const [id, item] of shown) {
+      const keep = live.has(id) || item.classList.contains('parley-pending') || item.classList.contains('parley-failed');
+      if (!keep) {
+        item.remove();
+        shown.delete(id);
+      }
+    }
+    for (const it of items) showMessage(it);
   }
 
   function hideTyping() {
@@ -339,13 +355,14 @@
   function receive(f) {
     switch (f.type) {
       case 'hello':
+        live = new Set();
         store(keyToken, f.token);
         attempt = 0;
         showAnswering();
         pingTimer = setInterval(() => { if (ws) ws.send('{"type":"ping"}'); }, 25000);
         break;
       case 'history':
-        for (const it of f.items || []) showMessage(it);
+        rebuild(f.items || []);
         // Pick up who answered last.
         for (const it of f.items || []) if (it.dir === 'out') answering = it.sender || '';
         showAnswering();
@@ -354,6 +371,7 @@
         flush();
         break;
       case 'message':
+        if (!ready) live.add(f.id);
         hideTyping();
         answering = f.sender || '';
         showAnswering();
@@ -364,6 +382,7 @@
         }
         break;
       case 'echo': // our own message, sent from another tab
+        if (!ready) live.add(f.id);
         showMessage({ id: f.id, dir: 'in', text: f.text, at: f.at });
         break;
       case 'typing':
