@@ -162,6 +162,10 @@ type Service struct {
 	assignMu sync.Mutex
 	rrLast   string
 
+	// waits are recent queue waits (in memory) for the expected-wait notice.
+	waitMu sync.Mutex
+	waits  []waitSample
+
 	handler http.Handler
 	closeMu sync.Mutex
 	closed  bool

@@ -64,6 +64,9 @@ var errAlreadyMine = errors.New("already assigned to this agent")
 // assigned runs after a ticket got a new agent: event, live update and a
 // notice so the customer knows a person is here now.
 func (s *Service) assigned(ctx context.Context, t store.Ticket, a store.Agent, how string) {
+	if how != "transfer" {
+		s.noteWait(t)
+	}
 	s.logEvents(ctx, s.event(t, "ticket.assigned", "agent", a.ID, "how", how))
 	s.hub.publish(liveEvent{Type: "ticket", TicketID: t.ID, Status: t.Status, AgentID: t.AgentID})
 	if s.d == nil {

@@ -175,21 +175,27 @@ func (s *Service) queueNotices(lang string, t store.Ticket) ([]Notice, error) {
 	if online == 0 {
 		return []Notice{{Text: tx.NoAgent}}, nil
 	}
-	all, err := s.st.Tickets("")
-	if err != nil {
-		return nil, fmt.Errorf("handoff: queue position: %w", err)
+	// Only open tickets are read (the store indexes them), so the cost does
+	// not grow with the resolved history.
+	var open []store.Ticket
+	for _, st := range []string{StatusQueued, StatusAssigned} {
+		part, err := s.st.Tickets(st)
+		if err != nil {
+			return nil, fmt.Errorf("handoff: queue position: %w", err)
+		}
+		open = append(open, part...)
 	}
 	pos := 1
-	var waits []time.Duration
-	for _, o := range all {
+	waits := s.recentWaits()
+	for _, o := range open {
 		if o.ID == t.ID && t.ID != 0 {
 			continue
 		}
 		if o.Status == StatusQueued && (o.Priority > t.Priority || o.Priority == t.Priority && !o.CreatedAt.After(t.CreatedAt)) {
 			pos++
 		}
-		if !o.AssignedAt.IsZero() && now.Sub(o.AssignedAt) < 7*24*time.Hour && o.AssignedAt.After(o.CreatedAt) {
-			waits = append(waits, o.AssignedAt.Sub(o.CreatedAt))
+		if _, seen := waits[o.ID]; !seen && o.Status == StatusAssigned && now.Sub(o.AssignedAt) < 24*time.Hour && o.AssignedAt.After(queuedAt(o)) {
+			waits[o.ID] = o.AssignedAt.Sub(queuedAt(o))
 		}
 	}
 	p := strconv.Itoa(pos)
@@ -361,4 +367,49 @@ func (s *Service) contactLang(contactID string) string {
 		return ""
 	}
 	return c.Lang
+}
+
+// maxWaitSamples is how many recent queue waits the estimate averages.
+const maxWaitSamples = 50
+
+// noteWait remembers how long a ticket waited before its first agent.
+func (s *Service) noteWait(t store.Ticket) {
+	if t.AssignedAt.Before(queuedAt(t)) {
+		return
+	}
+	s.waitMu.Lock()
+	defer s.waitMu.Unlock()
+	s.waits = append(s.waits, waitSample{t.ID, t.AssignedAt.Sub(queuedAt(t)), t.AssignedAt})
+	if len(s.waits) > maxWaitSamples {
+		s.waits = s.waits[len(s.waits)-maxWaitSamples:]
+	}
+}
+
+// recentWaits returns the waits of tickets assigned within the last day,
+// by ticket id.
+func (s *Service) recentWaits() map[uint64]time.Duration {
+	s.waitMu.Lock()
+	defer s.waitMu.Unlock()
+	out := map[uint64]time.Duration{}
+	now := s.now()
+	for _, w := range s.waits {
+		if now.Sub(w.at) < 24*time.Hour {
+			out[w.id] = w.wait
+		}
+	}
+	return out
+}
+
+type waitSample struct {
+	id   uint64
+	wait time.Duration
+	at   time.Time
+}
+
+// queuedAt is when the ticket last entered the queue: opened or reopened.
+func queuedAt(t store.Ticket) time.Time {
+	if t.ReopenedAt.After(t.CreatedAt) {
+		return t.ReopenedAt
+	}
+	return t.CreatedAt
 }
