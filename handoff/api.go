@@ -268,7 +268,7 @@ func channelOf(address string) string {
 func (s *Service) item(t store.Ticket, names map[string]string) ticketItem {
 	wait := 0
 	if t.Status == StatusQueued {
-		wait = int(s.now().Sub(t.CreatedAt).Seconds())
+		wait = int(s.now().Sub(queuedAt(t)).Seconds())
 	}
 	return ticketItem{ID: t.ID, Contact: t.ContactID, ContactName: names[t.ContactID],
 		Channel: channelOf(t.Address), Address: t.Address, Reason: t.Reason, Status: t.Status,

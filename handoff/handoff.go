@@ -222,7 +222,7 @@ func (s *Service) QueueStats() (queued int, oldestWait time.Duration, agentsOnli
 	now := s.now()
 	for _, t := range ts {
 		queued++
-		if w := now.Sub(t.CreatedAt); w > oldestWait {
+		if w := now.Sub(queuedAt(t)); w > oldestWait {
 			oldestWait = w
 		}
 	}

@@ -127,6 +127,8 @@ func (s *Service) Reply(ctx context.Context, a store.Agent, id uint64, text stri
 		t.FirstReplyAt = now
 		s.logEvents(ctx, s.event(t, "ticket.first_reply", "agent", a.ID,
 			"afrt_seconds", strconv.Itoa(int(now.Sub(t.CreatedAt).Seconds()))))
+	} else {
+		s.logEvents(ctx, s.event(t, "ticket.reply", "agent", a.ID))
 	}
 	s.hub.publish(liveEvent{Type: "message", TicketID: id, Status: t.Status})
 	return s.st.Ticket(id)

@@ -98,7 +98,7 @@ func TestLifecycle(t *testing.T) {
 			t.Errorf("the internal note reached the history: %+v", m)
 		}
 	}
-	wantEvents := []string{"ticket.queued", "ticket.assigned", "ticket.note", "ticket.first_reply", "ticket.resolved"}
+	wantEvents := []string{"ticket.queued", "ticket.assigned", "ticket.note", "ticket.first_reply", "ticket.reply", "ticket.resolved"}
 	if diff := cmp.Diff(wantEvents, e.events()); diff != "" {
 		t.Errorf("events (-want +got):\n%s", diff)
 	}
