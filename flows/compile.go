@@ -25,6 +25,9 @@ type compiler struct {
 	ec    eval.Compiler
 	p     *Project
 	files map[string]*syntax.Flow
+	// incomplete is set when a flow file could not be read at all: its
+	// flow is unknown, so "unknown flow" and "unused" would be noise.
+	incomplete bool
 	// flowPos is where each flow is named, for messages.
 	flowPos map[string]syntax.Pos
 }
@@ -80,6 +83,9 @@ func (c *compiler) project(pf *syntax.Project, fls []*syntax.Flow, faq *syntax.F
 
 	// Declare every flow and node first so references resolve in any order.
 	for _, sf := range fls {
+		if sf.Name == nil {
+			c.incomplete = true
+		}
 		c.declare(sf)
 	}
 	for _, sf := range fls {
@@ -89,7 +95,7 @@ func (c *compiler) project(pf *syntax.Project, fls []*syntax.Flow, faq *syntax.F
 	}
 	if pf.Start != nil {
 		p.StartFlow = pf.Start.Value
-		if _, ok := p.flows[p.StartFlow]; !ok {
+		if _, ok := p.flows[p.StartFlow]; !ok && !c.incomplete {
 			c.errorf(pf.Start.Pos, "start", "unknown start flow %q%s", p.StartFlow, c.flowHint(p.StartFlow))
 		}
 	}
@@ -106,7 +112,10 @@ func (c *compiler) project(pf *syntax.Project, fls []*syntax.Flow, faq *syntax.F
 	if faq != nil {
 		p.understand = c.faq(faq)
 	}
-	c.reachability()
+	if !c.incomplete {
+		c.reachability()
+	}
+	c.loops()
 	return p
 }
 
@@ -335,7 +344,7 @@ func (c *compiler) node(f *flow, n *node, sn *syntax.Node) {
 	if sn.HTTP != nil {
 		n.http = c.http(sn.HTTP)
 		if sn.OnError == nil {
-			c.errorf(sn.HTTP.Pos, p, "an http node needs on_error: where to go when the call fails")
+			c.errorf(sn.ID.Pos, p, "an http node needs on_error: where to go when the call fails")
 		}
 	}
 	n.onError = c.resolve(f, sn.OnError, p+".on_error", false)
@@ -346,6 +355,9 @@ func (c *compiler) node(f *flow, n *node, sn *syntax.Node) {
 	case kAsk, kWait:
 		if sn.Next == nil && len(sn.Branch) == 0 && sn.Else == nil {
 			c.errorf(sn.ID.Pos, p, "%s node needs a way out: next, branch or else", article(n.kind.String()))
+		}
+		if n.kind == kWait && len(sn.Branch) > 0 && sn.Next == nil && sn.Else == nil && sn.Retry == nil {
+			c.errorf(sn.ID.Pos, p, "this wait says nothing when no branch matches: add else or retry")
 		}
 		if sn.Retry != nil && sn.Validate == nil && len(sn.Branch) == 0 {
 			c.errorf(sn.Retry.Pos, p+".retry", "retry is said when validation fails or no branch matches, but this node has neither")

@@ -302,7 +302,7 @@ func (t *turn) fire(tr *trigger) {
 	}
 	if tr.target != nil {
 		t.st.Stack = nil
-		t.st.InHandoff, t.st.Ended, t.st.Waiting, t.st.Deadline = false, false, false, 0
+		t.st.InHandoff, t.st.Ended, t.st.Waiting, t.st.Deadline, t.st.Resume = false, false, false, 0, ""
 		t.env.Fallbacks, t.env.Retries = 0, 0
 		t.run(tr.target)
 	}
@@ -351,6 +351,13 @@ func (t *turn) answer(n *node) {
 			}
 		}
 		if n.next == nil {
+			// An answer that passed validation was understood even if no
+			// branch took it; without validation it was not.
+			if n.validate != nil && n.els != nil {
+				t.understood()
+				t.run(n.els)
+				return
+			}
 			if t.misunderstood(n, true) {
 				return
 			}
@@ -399,10 +406,18 @@ func (t *turn) misunderstood(n *node, noMatch bool) bool {
 		// No branch matched and the node has an else: that is where it goes.
 		return false
 	}
+	// The retry repeats the choices: the node's own buttons, or for a wait
+	// the buttons of the message it waits after.
+	buttons := n.buttons
+	keep := t.st.Buttons
 	if n.retry != nil {
-		t.say(n.retry, n.buttons, nil, nil)
+		t.say(n.retry, buttons, nil, nil)
 	} else if n.say != nil {
-		t.say(n.say, n.buttons, n.image, nil)
+		t.say(n.say, buttons, n.image, nil)
+	}
+	if len(buttons) == 0 && len(keep) > 0 && len(t.out) > 0 && t.out[len(t.out)-1].Kind == Say {
+		t.out[len(t.out)-1].Buttons = keep
+		t.st.Buttons = keep
 	}
 	t.st.Waiting = true
 	return true

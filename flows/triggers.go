@@ -3,6 +3,7 @@ package flows
 import (
 	"cmp"
 	"slices"
+	"strings"
 
 	"github.com/parley-chat/parley/flows/eval"
 	"github.com/parley-chat/parley/flows/syntax"
@@ -150,4 +151,54 @@ func (c *compiler) reachability() {
 			}
 		}
 	}
+}
+
+// loops reports cycles that no wait, branch or http node breaks: such a
+// conversation would spin until the step limit on every message.
+func (c *compiler) loops() {
+	reported := map[*node]bool{}
+	for _, name := range c.p.flowNames {
+		for _, start := range c.p.flows[name].order {
+			seen := map[*node]int{}
+			var path []*node
+			for n := start; n != nil; n = straight(n) {
+				if i, ok := seen[n]; ok {
+					cycle := path[i:]
+					if !reported[cycle[0]] {
+						ids := make([]string, 0, len(cycle)+1)
+						for _, x := range cycle {
+							reported[x] = true
+							ids = append(ids, x.ref())
+						}
+						ids = append(ids, cycle[0].ref())
+						sn := c.files[cycle[0].flow.name]
+						for _, s := range sn.Nodes {
+							if s.ID.Value == cycle[0].id {
+								c.errorf(s.ID.Pos, s.Path, "endless loop without a wait: %s", strings.Join(ids, " -> "))
+							}
+						}
+					}
+					break
+				}
+				seen[n] = len(path)
+				path = append(path, n)
+			}
+		}
+	}
+}
+
+// straight is the only node that can follow n when nothing can stop the
+// run there (say, set, goto, call); nil otherwise.
+func straight(n *node) *node {
+	switch n.kind {
+	case kSay, kSet:
+		return n.next
+	case kGoto:
+		return n.target
+	case kCall:
+		if n.call != nil {
+			return n.call.start
+		}
+	}
+	return nil
 }

@@ -219,7 +219,12 @@ func (c *conv) value(n ast.Node, path string, depth int) *Value {
 			v.Seq = append(v.Seq, c.value(x, path+"["+strconv.Itoa(i)+"]", depth+1))
 		}
 		return v
-	case *ast.AnchorNode, *ast.AliasNode:
+	case *ast.AnchorNode:
+		c.r.Errorf(p, path, "YAML anchors and aliases are not supported: write the value out")
+		if n.Value != nil {
+			return c.value(n.Value, path, depth+1)
+		}
+	case *ast.AliasNode:
 		c.r.Errorf(p, path, "YAML anchors and aliases are not supported: write the value out")
 	case *ast.TagNode:
 		c.r.Errorf(p, path, "YAML tags are not supported")
