@@ -335,6 +335,14 @@ func TestWidgetReconnects(t *testing.T) {
 	}
 	poll("the reply", `document.querySelectorAll('#parley-widget .parley-out').length === 1`)
 	visitor := onlyVisitor(t, hist)
+	// On a desktop the panel is a corner window, not the whole screen.
+	rect, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`(() => { const r = document.querySelector('#parley-panel').getBoundingClientRect(); return [Math.round(r.width), Math.round(r.right), window.innerWidth]; })()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rect[0] != 370 || rect[2]-rect[1] != 20 {
+		t.Errorf("desktop panel: width %d, right edge %d of %d; want 370 wide, 20px from the right", rect[0], rect[1], rect[2])
+	}
 
 	// Drop the connection as a network failure would, and reply meanwhile.
 	a.mu.Lock()

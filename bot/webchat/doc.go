@@ -65,6 +65,9 @@
 // reconnect or a reload; the runtime's dedupe on EventID makes that
 // exactly-once. Replies (Adapter.Send) go to every open tab of the visitor; a
 // visitor with none misses nothing, because the widget loads the history
-// (History) when it connects, and drops any message whose id it already
-// shows.
+// (History) when it connects: the history replaces what the widget showed
+// (so a reconnect doubles nothing, whatever ids the history uses), except
+// messages still waiting for their ack. History items whose ids are the
+// EventID (inbound) and the outbox key (outbound) also let the widget match a
+// re-sent message to its recorded copy exactly.
 package webchat
