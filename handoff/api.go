@@ -1,7 +1,6 @@
 package handoff
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -179,11 +178,9 @@ func (s *Service) apiLogin(w http.ResponseWriter, r *http.Request) {
 	})
 	s.presence.set(a.ID, PresenceOnline)
 	s.log.Info().Str("agent", a.ID).Msg("console login")
+	s.autoAssign(r.Context()) // an agent coming online may take queued tickets
 	s.hub.publish(liveEvent{Type: "presence", AgentID: a.ID})
 	writeJSON(w, http.StatusOK, s.meJSON(a, sess.csrf))
-	// An agent coming online may take queued tickets; not on the request's
-	// time, and not cancelled when the response is written.
-	go s.autoAssign(context.WithoutCancel(r.Context()))
 }
 
 func (s *Service) apiLogout(w http.ResponseWriter, r *http.Request) {

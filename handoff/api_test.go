@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // client is one browser: its own cookie jar and CSRF token.
@@ -411,4 +412,31 @@ func TestLiveEvents(t *testing.T) {
 		}
 	}
 	t.Fatal("stream ended without the ticket event")
+}
+
+func TestAgentPasswordReset(t *testing.T) {
+	e := newEnv(t, Config{})
+	srv := e.server()
+	a := e.agent("anna", RoleAgent)
+	if cost, err := bcrypt.Cost(a.PasswordHash); err != nil || cost != bcrypt.MinCost {
+		t.Errorf("hash cost %d %v, want the configured %d", cost, err, bcrypt.MinCost)
+	}
+	if bytes.Contains(a.PasswordHash, []byte(testPassword)) {
+		t.Fatal("password stored in clear")
+	}
+	c := newClient(t, srv)
+	c.login("anna")
+	if _, err := e.svc.AddAgent(context.Background(), NewAgent{Name: "anna", Role: RoleLead, Password: "a brand new password", Replace: true}); err != nil {
+		t.Fatal(err)
+	}
+	c.call("GET", "/api/me", nil, 401, nil) // signed out everywhere
+	c.call("POST", "/api/login", map[string]string{"name": "anna", "password": testPassword}, 401, nil)
+	var me meJSON
+	c.call("POST", "/api/login", map[string]string{"name": "Anna", "password": "a brand new password"}, 200, &me)
+	if me.Role != RoleLead || me.DisplayName != "Anna" {
+		t.Errorf("after reset: %+v", me)
+	}
+	if _, err := e.svc.AddAgent(context.Background(), NewAgent{Name: "anna", Role: RoleAgent, Password: "another password"}); err == nil {
+		t.Error("adding an existing name without Replace succeeded")
+	}
 }

@@ -101,15 +101,26 @@ func GeneratePassword() string {
 	return string(b)
 }
 
-// dummyHash keeps a login for an unknown name as slow as a wrong password,
-// so timing does not reveal which names exist.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("parley-no-such-agent"), bcrypt.MinCost)
+// AddAgent creates (or with Replace resets) an account with the configured
+// bcrypt cost; a reset signs the agent out everywhere.
+func (s *Service) AddAgent(ctx context.Context, n NewAgent) (store.Agent, error) {
+	a, err := AddAgent(ctx, s.st, n, s.cfg.BcryptCost, s.now())
+	if err == nil && n.Replace {
+		s.sessions.deleteAgent(a.ID)
+	}
+	return a, err
+}
 
-// authenticate checks a name and password.
+// authenticate checks a name and password. An unknown name costs a bcrypt
+// comparison too (against a hash of the configured cost, made once), so
+// timing does not reveal which names exist.
 func (s *Service) authenticate(name, password string) (store.Agent, bool) {
 	a, err := s.st.AgentByName(strings.ToLower(strings.TrimSpace(name)))
 	if err != nil {
-		bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		s.dummyOnce.Do(func() {
+			s.dummyHash, _ = bcrypt.GenerateFromPassword([]byte(randomToken()), s.cfg.BcryptCost)
+		})
+		bcrypt.CompareHashAndPassword(s.dummyHash, []byte(password))
 		return store.Agent{}, false
 	}
 	if bcrypt.CompareHashAndPassword(a.PasswordHash, []byte(password)) != nil {

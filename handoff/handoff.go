@@ -157,6 +157,9 @@ type Service struct {
 	sessions *sessions
 	logins   *loginLimiter
 
+	dummyOnce sync.Once
+	dummyHash []byte
+
 	// assignMu serialises auto-assignment so two triggers do not hand the
 	// same agent more than its capacity; rrLast is the round-robin cursor.
 	assignMu sync.Mutex
