@@ -71,6 +71,8 @@ const keepAlive = 25 * time.Second
 // the service closes. Open streams count as the agent being present.
 func (s *Service) serveEvents(w http.ResponseWriter, r *http.Request, sess *session) {
 	rc := http.NewResponseController(w)
+	// A stream outlives any server WriteTimeout; keep-alives detect dead peers.
+	_ = rc.SetWriteDeadline(time.Time{})
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Accel-Buffering", "no")

@@ -102,6 +102,9 @@ function renderQueue() {
     ul.append(li);
   }
   $("queue-empty").hidden = state.tickets.length > 0;
+  // Agents keep the console in a background tab: the title shows the queue.
+  const waiting = state.tickets.filter((t) => t.status === "queued").length;
+  document.title = (waiting ? "(" + waiting + ") " : "") + "Parley console";
 }
 
 // ---- ticket ----
