@@ -7,7 +7,7 @@ build:
 	$(GO) build -o $(BIN) ./cmd/parley
 
 run: build
-	./$(BIN) serve
+	./$(BIN) serve --demo-agent
 
 # Every test, browser tests included (they skip with a message when chromium is absent
 # locally; CI installs it). Fuzz targets run their seed corpus only.

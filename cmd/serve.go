@@ -166,7 +166,7 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 			Logger: log.With().Str("channel", "telegram").Logger(),
 		})
 		if err != nil {
-			return nil, fmt.Errorf("telegram: %w", err)
+			return nil, err
 		}
 		senders = append(senders, tg)
 		runners = append(runners, tg)
@@ -179,7 +179,7 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 			Logger: log.With().Str("channel", "vk").Logger(),
 		})
 		if err != nil {
-			return nil, fmt.Errorf("vk: %w", err)
+			return nil, err
 		}
 		senders = append(senders, vkA)
 		runners = append(runners, vkA)

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -48,7 +49,7 @@ type historyAdapter struct{ rt *bot.Runtime }
 func (h *historyAdapter) History(ctx context.Context, visitor channel.Address, limit int) ([]webchat.Item, error) {
 	msgs, err := h.rt.History(ctx, visitor, limit)
 	if err != nil {
-		if err == store.ErrNotFound {
+		if errors.Is(err, store.ErrNotFound) {
 			return nil, nil
 		}
 		return nil, err
