@@ -100,6 +100,7 @@ type server struct {
 	db       *store.DB
 	runtime  *bot.Runtime
 	handoff  *handoff.Service
+	web      *webchat.Adapter
 	http     *http.Server
 	addr     string
 	cancel   context.CancelFunc // stops adapters and the flow watcher
@@ -153,6 +154,7 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 	if err != nil {
 		return nil, fmt.Errorf("web chat: %w", err)
 	}
+	s.web = web
 	senders := []channel.Sender{web}
 	type runner interface {
 		Run(ctx context.Context, h channel.Handler) error
@@ -272,6 +274,7 @@ func (s *server) shutdown(budget time.Duration) error {
 	defer cancel()
 	s.ready = false
 	err := s.http.Shutdown(ctx)
+	s.web.Close() // http.Server.Shutdown leaves hijacked WebSockets open
 	s.cancel()
 	rerr := s.runtime.Shutdown(ctx)
 	s.bg.Wait()
