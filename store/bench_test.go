@@ -29,11 +29,20 @@ func benchTurn(cid string, i int) store.Turn {
 }
 
 // BenchmarkCommitTurn measures durable turns (fsync on) with 1 and 64
-// concurrent conversations, each goroutine its own contact.
+// concurrent conversations, each goroutine its own contact. The nosync
+// variant shows the CPU ceiling without the disk.
 func BenchmarkCommitTurn(b *testing.B) {
-	for _, writers := range []int{1, 64} {
-		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
-			db, err := store.Open(b.TempDir()+"/bench.db", store.Options{})
+	for _, c := range []struct {
+		writers int
+		noSync  bool
+	}{{1, false}, {64, false}, {64, true}} {
+		writers := c.writers
+		name := fmt.Sprintf("writers=%d", writers)
+		if c.noSync {
+			name += "/nosync"
+		}
+		b.Run(name, func(b *testing.B) {
+			db, err := store.Open(b.TempDir()+"/bench.db", store.Options{NoSync: c.noSync})
 			if err != nil {
 				b.Fatal(err)
 			}

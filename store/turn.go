@@ -69,8 +69,12 @@ type Turn struct {
 	// entry is gone (the turn was already committed) Commit fails with
 	// ErrNotFound and writes nothing, so a message is never processed twice.
 	InboxSeq uint64
-	Session  []byte   // nil: leave unchanged
-	Contact  *Contact // nil: leave unchanged (name, lang, fields, identities)
+	Session  []byte // nil: leave unchanged
+	// Contact, when set, is the contact's new name, lang, fields and
+	// identities (all replaced; CreatedAt is kept, UpdatedAt set). Adding an
+	// identity links that channel to the contact (ErrConflict if another
+	// contact owns it); removing one releases it.
+	Contact *Contact
 	Messages []Message
 	Events   []Event
 	Outbox   []OutboxEntry
