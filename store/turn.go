@@ -74,7 +74,7 @@ type Turn struct {
 	// identities (all replaced; CreatedAt is kept, UpdatedAt set). Adding an
 	// identity links that channel to the contact (ErrConflict if another
 	// contact owns it); removing one releases it.
-	Contact *Contact
+	Contact  *Contact
 	Messages []Message
 	Events   []Event
 	Outbox   []OutboxEntry
