@@ -112,16 +112,39 @@ func (r *Reporter) AddSource(file string, src []byte) {
 
 // Errorf records a problem at pos.
 func (r *Reporter) Errorf(pos Pos, path, format string, args ...any) {
+	pos = r.clamp(pos)
 	r.List = append(r.List, &Error{File: pos.File, Line: pos.Line, Col: pos.Col, Path: path,
 		Msg: fmt.Sprintf(format, args...), Snippet: r.snippet(pos)})
 }
 
 // Add records a ready-made error, adding a snippet when it has none.
 func (r *Reporter) Add(e *Error) {
+	p := r.clamp(e.Pos())
+	e.Line, e.Col = p.Line, p.Col
 	if e.Snippet == "" {
 		e.Snippet = r.snippet(e.Pos())
 	}
 	r.List = append(r.List, e)
+}
+
+// clamp keeps a position inside its file: the YAML parser places some
+// tokens (implicit nulls, end of input) one past the text.
+func (r *Reporter) clamp(pos Pos) Pos {
+	lines, ok := r.sources[pos.File]
+	if !ok || pos.Line < 1 {
+		return pos
+	}
+	if pos.Line > len(lines) {
+		pos.Line = len(lines)
+		pos.Col = len([]rune(lines[pos.Line-1])) + 1
+	}
+	if n := len([]rune(strings.TrimRight(lines[pos.Line-1], "\r"))) + 1; pos.Col > n {
+		pos.Col = n
+	}
+	if pos.Col < 1 {
+		pos.Col = 1
+	}
+	return pos
 }
 
 // Len is the number of problems so far.
