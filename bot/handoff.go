@@ -21,18 +21,21 @@ type Handoff interface {
 var _ handoff.Deliverer = (*Runtime)(nil)
 
 // routeHandoff asks the queue who owns the conversation. It reports whether
-// the message was taken care of (so the flow engine must not run).
-func (r *Runtime) routeHandoff(ctx context.Context, ts *turnState, eng *flows.Engine, st flows.State, in flows.Input) (bool, error) {
+// the message was taken care of; when not, the flow engine runs from the
+// returned state with the returned outputs first (a resumed flow's words).
+func (r *Runtime) routeHandoff(ctx context.Context, ts *turnState, eng *flows.Engine, st flows.State, in flows.Input) (bool, flows.State, []flows.Output, error) {
 	d, err := r.handoff.Route(ctx, ts.turn.ContactID, in.Text, in.Payload)
 	if err != nil {
-		return false, fmt.Errorf("route: %w", err)
+		return false, st, nil, fmt.Errorf("route: %w", err)
 	}
+	ts.turn.UpdateTicket = d.Change
+	ts.turn.Events = append(ts.turn.Events, d.Events...)
+	r.sayNotices(ts, d.Notices)
 	switch d.Owner {
 	case handoff.OwnerTicket:
-		// A human owns the conversation: the bot stays silent, the message
-		// joins the ticket.
-		ts.turn.UpdateTicket = d.Change
-		r.sayNotices(ts, d.Notices)
+		// A human owns the conversation: the message joins the ticket and
+		// the bot stays silent, except for triggers the lead marked
+		// during_handoff (the engine knows them from the parked state).
 		msg := ts.turn.Messages[0]
 		ticket := d.Ticket
 		ts.after = append(ts.after, func(res store.TurnResult) {
@@ -41,19 +44,34 @@ func (r *Runtime) routeHandoff(ctx context.Context, ts *turnState, eng *flows.En
 			}
 			r.handoff.CustomerMessage(r.ctx, ticket, msg)
 		})
-		return true, nil
+		if !st.InHandoff {
+			return true, st, nil, nil
+		}
+		next, outs, err := eng.Step(ctx, st, in)
+		if err != nil {
+			return true, st, nil, r.engineFailed(ctx, ts, err)
+		}
+		return true, st, nil, r.applyEngine(ctx, ts, next, outs)
 	case handoff.OwnerCSAT:
-		// The message answered the satisfaction question: record it, thank
-		// the customer and give the conversation back to the flow.
-		ts.turn.UpdateTicket = d.Change
-		r.sayNotices(ts, d.Notices)
+		// The message answered the satisfaction question: it is recorded
+		// (Change), the customer thanked (Notices), and the flow continues
+		// at its resume point.
 		next, outs, err := eng.Resume(ctx, st, flows.Input{Channel: in.Channel, Now: in.Now, Contact: in.Contact})
 		if err != nil {
-			return true, r.engineFailed(ctx, ts, err)
+			return true, st, nil, r.engineFailed(ctx, ts, err)
 		}
-		return true, r.applyEngine(ctx, ts, next, outs)
+		return true, st, nil, r.applyEngine(ctx, ts, next, outs)
 	default:
-		return false, nil
+		if !d.Resume {
+			return false, st, nil, nil
+		}
+		// The ticket is over but the flow may still be parked in the
+		// handoff: resume it, then the message goes through the flow.
+		next, outs, err := eng.Resume(ctx, st, flows.Input{Channel: in.Channel, Now: in.Now, Contact: in.Contact})
+		if err != nil {
+			return true, st, nil, r.engineFailed(ctx, ts, err)
+		}
+		return false, next, outs, nil
 	}
 }
 
@@ -103,9 +121,11 @@ func (r *Runtime) escalate(ctx context.Context, ts *turnState, h *flows.HandoffR
 // to the customer, written to the history and the outbox in one turn
 // together with the ticket change that goes with it.
 func (r *Runtime) Deliver(ctx context.Context, d handoff.Delivery) error {
-	addr, err := r.replyAddress(d.ContactID)
-	if err != nil {
-		return err
+	addr, err := channel.ParseAddress(d.Address)
+	if d.Address == "" || err != nil {
+		if addr, err = r.replyAddress(d.ContactID); err != nil {
+			return err
+		}
 	}
 	c, err := r.db.Contact(d.ContactID)
 	if err != nil {

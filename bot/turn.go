@@ -122,17 +122,19 @@ func (r *Runtime) processJob(ctx context.Context, contactID string, j job) error
 // routeMessage decides who answers: the human queue when a ticket owns the
 // conversation, otherwise the flow engine.
 func (r *Runtime) routeMessage(ctx context.Context, ts *turnState, eng *flows.Engine, st flows.State, in flows.Input) error {
+	var pre []flows.Output
 	if r.handoff != nil {
-		handled, err := r.routeHandoff(ctx, ts, eng, st, in)
+		handled, resumed, outs, err := r.routeHandoff(ctx, ts, eng, st, in)
 		if err != nil || handled {
 			return err
 		}
+		st, pre = resumed, outs
 	}
 	next, outs, err := eng.Step(ctx, st, in)
 	if err != nil {
 		return r.engineFailed(ctx, ts, err)
 	}
-	return r.applyEngine(ctx, ts, next, outs)
+	return r.applyEngine(ctx, ts, next, append(pre, outs...))
 }
 
 // engineFailed records a turn the engine could not complete (step limit,

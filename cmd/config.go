@@ -68,6 +68,34 @@ type HandoffConfig struct {
 	Capacity     int           `yaml:"capacity"`
 	CSAT         *bool         `yaml:"csat"`
 	DemoAgent    bool          `yaml:"demo_agent"` // create an agent "demo" with a one-time password when none exists
+	// SecureCookies marks console cookies Secure behind a TLS-terminating proxy.
+	SecureCookies bool `yaml:"secure_cookies"`
+	// Canned replies offered in the console.
+	Canned []CannedReply `yaml:"canned"`
+	// Texts override the customer notices per language ("ru", "en").
+	Texts map[string]NoticeTexts `yaml:"texts"`
+}
+
+// CannedReply is a prepared agent reply.
+type CannedReply struct {
+	ID    string `yaml:"id"`
+	Title string `yaml:"title"`
+	Text  string `yaml:"text"`
+	Lang  string `yaml:"lang"`
+}
+
+// NoticeTexts are what the queue tells customers; empty fields keep the
+// built-in text. Placeholders: {position}, {wait}, {opens}, {agent}.
+type NoticeTexts struct {
+	Queued           string `yaml:"queued"`
+	QueuedNoEstimate string `yaml:"queued_no_estimate"`
+	OutOfHours       string `yaml:"out_of_hours"`
+	NoAgent          string `yaml:"no_agent"`
+	Assigned         string `yaml:"assigned"`
+	Reopened         string `yaml:"reopened"`
+	Resolved         string `yaml:"resolved"`
+	CSATQuestion     string `yaml:"csat_question"`
+	CSATThanks       string `yaml:"csat_thanks"`
 }
 
 func defaultConfig() Config {

@@ -74,10 +74,24 @@ func handoffConfig(c HandoffConfig) (handoff.Config, error) {
 		return handoff.Config{}, err
 	}
 	csat := c.CSAT == nil || *c.CSAT
-	return handoff.Config{
+	hc := handoff.Config{
 		Hours: hours, ReopenWindow: c.ReopenWindow, AutoAssign: c.AutoAssign,
-		Capacity: c.Capacity, CSAT: csat, DefaultLang: "ru",
-	}, nil
+		Capacity: c.Capacity, CSAT: csat, DefaultLang: "ru", SecureCookies: c.SecureCookies,
+	}
+	for _, r := range c.Canned {
+		hc.Canned = append(hc.Canned, handoff.Canned{ID: r.ID, Title: r.Title, Text: r.Text, Lang: r.Lang})
+	}
+	if len(c.Texts) > 0 {
+		hc.Texts = make(map[string]handoff.Texts, len(c.Texts))
+		for lang, t := range c.Texts {
+			hc.Texts[lang] = handoff.Texts{
+				Queued: t.Queued, QueuedNoEstimate: t.QueuedNoEstimate, OutOfHours: t.OutOfHours,
+				NoAgent: t.NoAgent, Assigned: t.Assigned, Reopened: t.Reopened, Resolved: t.Resolved,
+				CSATQuestion: t.CSATQuestion, CSATThanks: t.CSATThanks,
+			}
+		}
+	}
+	return hc, nil
 }
 
 func registerQueueMetrics(reg prometheus.Registerer, h *handoff.Service) {
