@@ -28,9 +28,9 @@ type Options struct {
 	Synonyms map[string][]string
 	// Epochs of stochastic gradient descent (default 10).
 	Epochs int
-	// LearningRate is the initial SGD step (default 0.5), decayed linearly.
+	// LearningRate is the initial SGD step (default 2), decayed linearly.
 	LearningRate float64
-	// L2 is the weight decay per step (default 1e-6).
+	// L2 is the weight decay per step (default 1e-7).
 	L2 float64
 	// CharWeight scales the character n-gram part against the word part
 	// (default 1).
@@ -47,10 +47,10 @@ func (o Options) withDefaults() Options {
 		o.Epochs = 10
 	}
 	if o.LearningRate <= 0 {
-		o.LearningRate = 0.5
+		o.LearningRate = 2
 	}
 	if o.L2 <= 0 {
-		o.L2 = 1e-6
+		o.L2 = 1e-7
 	}
 	if o.CharWeight <= 0 {
 		o.CharWeight = 1
@@ -141,6 +141,20 @@ func Train(examples []Example, opts Options) (*Classifier, error) {
 }
 
 const defaultThreshold = 0.35
+
+// oosWeight prices out-of-scope recall against in-scope accuracy when the
+// threshold is tuned: a point of in-scope accuracy is worth about three of
+// out-of-scope recall. Answering most questions right matters more than
+// catching every stray one, and a held-out fifth has few out-of-scope
+// examples, so an even trade overfits them (measured on CLINC150: an even
+// trade picked 0.9 and cost 9 points of in-scope accuracy).
+var oosWeight = 0.3
+
+// maxLost caps the share of right held-out answers the threshold may turn
+// into "out of scope". Held-out examples from the training file are easier
+// than new messages (CLINC150: 96% on the held-out fifth, 93% on val), so
+// the cap is tight.
+var maxLost = 0.005
 
 func validate(examples []Example) error {
 	if len(examples) == 0 {
@@ -344,7 +358,10 @@ func calibrate(m *model, held []Example) (temperature, threshold float64) {
 				caught++
 			}
 		}
-		obj := float64(kept)/float64(nIn) + float64(caught)/float64(nOOS)
+		if float64(len(inScores)-kept) > maxLost*float64(len(inScores)) {
+			continue
+		}
+		obj := float64(kept)/float64(nIn) + oosWeight*float64(caught)/float64(nOOS)
 		if obj > bestObj+1e-12 || (math.Abs(obj-bestObj) <= 1e-12 && t < best) {
 			best, bestObj = t, obj
 		}

@@ -38,6 +38,9 @@ func NewScorer() *Scorer {
 	for _, lex := range []map[float64]string{ruLexicon, enLexicon} {
 		for v, list := range lex {
 			for _, w := range strings.Fields(list) {
+				if negators[w] || intensifiers[w] != 0 {
+					continue // "не", "очень" change other words, they carry no tone
+				}
 				st := Stem(Normalize(w))
 				if old, ok := s.words[st]; !ok || math.Abs(v) > math.Abs(old) {
 					s.words[st] = v

@@ -1,0 +1,88 @@
+package nlu
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestNormalize(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"Ёлки-Палки!!", "елки палки"},
+		{"  Don't   STOP  ", "dont stop"},
+		{"Привет,мир.Как дела?", "привет мир как дела"},
+		{"Заказ №12345 — где он?!", "заказ 12345 где он"},
+		{"ВЕРНИТЕ ДЕНЬГИ!!!", "верните деньги"},
+		{"e-mail: a@b.ru", "e mail a b ru"},
+		{"мёд и МЁД", "мед и мед"},
+		{"", ""},
+		{"?!…", ""},
+		{"'quoted'", "quoted"},
+	} {
+		if got := Normalize(tc.in); got != tc.want {
+			t.Errorf("Normalize(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestStemRussianAndEnglishForms(t *testing.T) {
+	for _, group := range [][]string{
+		{"ужасно", "ужасный", "ужасная", "ужасные", "ужаснейший"},
+		{"доставка", "доставки", "доставку", "доставкой"},
+		{"возврат", "возврата", "возвратом"},
+		{"оплата", "оплаты", "оплату"},
+		{"refund", "refunds", "refunded", "refunding"},
+		{"deliver", "delivering", "delivered"},
+	} {
+		want := Stem(group[0])
+		for _, w := range group[1:] {
+			if got := Stem(w); got != want {
+				t.Errorf("Stem(%q) = %q, want %q (as for %q)", w, got, want, group[0])
+			}
+		}
+	}
+	if got := Stem("12345"); got != "12345" {
+		t.Errorf("numbers are not stemmed: got %q", got)
+	}
+}
+
+func TestDetectLanguage(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"Где мой заказ?", "ru"},
+		{"Where is my order?", "en"},
+		{"Где мой order", "ru"},
+		{"12345 !!!", ""},
+		{"", ""},
+		{"ab аб", ""},
+	} {
+		if got := DetectLanguage(tc.in); got != tc.want {
+			t.Errorf("DetectLanguage(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestTyposRepairToTrainingWords(t *testing.T) {
+	f := newFeaturizer(nil)
+	f.learn(tokens("доставка оплата возврат delivery payment"))
+	for in, want := range map[string]string{
+		"доствка":  "доставка", // missing letter
+		"оплатта":  "оплата",   // extra letter
+		"возрват":  "возврат",  // swapped letters
+		"delivary": "delivery", // substitution
+		"кот":      "кот",      // too short to repair
+		"погода":   "погода",   // nothing near
+	} {
+		if got := f.repair(in); got != want {
+			t.Errorf("repair(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestSynonymsReplaceVariants(t *testing.T) {
+	f := newFeaturizer(map[string][]string{"возврат": {"вернуть деньги", "refund"}})
+	got := f.tokens("Как ВЕРНУТЬ деньги или refund?")
+	want := []string{"как", "возврат", "или", "возврат"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("tokens with synonyms (-want +got):\n%s", diff)
+	}
+}

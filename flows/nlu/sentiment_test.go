@@ -1,0 +1,145 @@
+package nlu
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestScorerPolarity(t *testing.T) {
+	s := NewScorer()
+	for _, tc := range []struct {
+		text     string
+		negative bool
+		sign     int // -1 below zero, 0 zero, +1 above zero
+	}{
+		// plain words and Russian word forms
+		{"Это ужасно", true, -1},
+		{"ужасный сервис", true, -1},
+		{"ужаснейший магазин", true, -1},
+		{"отвратительная доставка", true, -1},
+		{"Спасибо, всё отлично!", false, 1},
+		{"Great service, thank you", false, 1},
+		{"Terrible experience", true, -1},
+		// neutral
+		{"Где мой заказ?", false, 0},
+		{"What time do you open", false, 0},
+		// negation
+		{"не плохо", false, 1},
+		{"совсем не плохо", false, 1},
+		{"not bad at all", false, 1},
+		{"не нравится", true, -1},
+		{"это не хорошо", true, -1},
+		{"not good", true, -1},
+		{"I don't like it", true, -1},
+		// complaints without strong words
+		{"Верните деньги", true, -1},
+		{"верните мне деньги", true, -1},
+		{"Буду жаловаться", true, -1},
+		{"refund now", true, -1},
+		{"приложение не работает уже неделю", true, -1},
+		{"still waiting for my parcel", true, -1},
+		// profanity and insults
+		{"вы что, охуели?", true, -1},
+		{"заебали уже", true, -1},
+		{"you are idiots", true, -1},
+		{"this is bullshit", true, -1},
+		{"охуенно, спасибо", false, 1},        // praising slang
+		{"страхует ли банк вклады", false, 0}, // "хуе" inside a word is not a swear
+		// emoticons
+		{"опять задержка((", true, -1},
+		{"всё пришло))", false, 1},
+	} {
+		got := s.Score(tc.text)
+		sign := 0
+		if got.Score > 0 {
+			sign = 1
+		} else if got.Score < 0 {
+			sign = -1
+		}
+		if got.Negative != tc.negative || sign != tc.sign {
+			t.Errorf("Score(%q) = %.2f negative=%v %v; want negative=%v sign %d",
+				tc.text, got.Score, got.Negative, got.Evidence, tc.negative, tc.sign)
+		}
+		if got.Score < -1 || got.Score > 1 {
+			t.Errorf("Score(%q) = %v out of [-1, 1]", tc.text, got.Score)
+		}
+	}
+}
+
+func TestScorerIntensifiersAndShouting(t *testing.T) {
+	s := NewScorer()
+	for _, pair := range [][2]string{
+		{"плохо", "очень плохо"},
+		{"bad", "extremely bad"},
+		{"это плохой сервис", "ЭТО ПЛОХОЙ СЕРВИС"},
+		{"this is bad", "this is bad!!!"},
+	} {
+		mild, strong := s.Score(pair[0]), s.Score(pair[1])
+		if strong.Score >= mild.Score {
+			t.Errorf("%q (%.3f) is not more negative than %q (%.3f)", pair[1], strong.Score, pair[0], mild.Score)
+		}
+	}
+	if got := s.Score("ПОЧЕМУ НИКТО НЕ ОТВЕЧАЕТ"); !got.Negative || !hasEvidence(got, "shouting") {
+		t.Errorf("shouting complaint: %+v", got)
+	}
+	if got := s.Score("СПАСИБО БОЛЬШОЕ!!!"); got.Negative {
+		t.Errorf("shouted thanks flagged negative: %+v", got)
+	}
+	if got := s.Score("МТС и ВТБ"); got.Negative {
+		t.Errorf("acronyms taken for shouting: %+v", got)
+	}
+}
+
+func TestScorerEvidence(t *testing.T) {
+	s := NewScorer()
+	got := s.Score("Верните деньги, это просто ужасно!!!")
+	for _, want := range []string{"complaint: верните деньги", "ужасно", "shouting: !!!"} {
+		if !hasEvidence(got, want) {
+			t.Errorf("evidence %q missing from %q", want, got.Evidence)
+		}
+	}
+	if got := s.Score("не плохо"); !hasEvidence(got, "(negated)") {
+		t.Errorf("negation not in evidence: %q", got.Evidence)
+	}
+	if got := s.Score("Где мой заказ?"); len(got.Evidence) != 0 {
+		t.Errorf("neutral message has evidence %q", got.Evidence)
+	}
+}
+
+func hasEvidence(s Sentiment, part string) bool {
+	for _, e := range s.Evidence {
+		if strings.Contains(e, part) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestRequestsHuman(t *testing.T) {
+	for _, tc := range []struct {
+		text string
+		want bool
+		ev   string
+	}{
+		{"оператор", true, "оператор"},
+		{"Соедините с оператором!", true, "оператором"},
+		{"хочу поговорить с живым человеком", true, "живым человеком"},
+		{"позовите менеджера", true, "позовите менеджера"},
+		{"human please", true, "human"},
+		{"I want to talk to an agent", true, "agent"},
+		{"can I speak to a real person?", true, "real person"},
+		{"где мой заказ", false, ""},
+		{"what is your user agent", false, ""},
+		{"human rights", false, ""},
+		{"", false, ""},
+	} {
+		got, ev := RequestsHuman(tc.text)
+		if got != tc.want {
+			t.Errorf("RequestsHuman(%q) = %v %q, want %v", tc.text, got, ev, tc.want)
+			continue
+		}
+		if tc.want && !strings.Contains(strings.Join(ev, "|"), tc.ev) {
+			t.Errorf("RequestsHuman(%q) evidence %q lacks %q", tc.text, ev, tc.ev)
+		}
+	}
+}
