@@ -73,6 +73,10 @@ func (r *Runtime) processJob(ctx context.Context, contactID string, j job) error
 		ts.addr = in.From
 		r.signalTyping(in.From)
 		ts.turn.Messages = append(ts.turn.Messages, inboundMessage(contactID, in))
+		ts.turn.Events = append(ts.turn.Events, store.Event{
+			At: now, ContactID: contactID, Type: "message_in", Flow: st.Flow,
+			Data: map[string]string{"channel": string(in.From.Channel), "lang": langOf(st, c)},
+		})
 		input := flows.Input{
 			Text: in.Text, Payload: in.Payload, Channel: string(in.From.Channel), Now: now,
 			Contact: flows.Contact{ID: c.ID, Name: c.Name, Lang: c.Lang, Fields: c.Fields},
@@ -230,6 +234,10 @@ func (r *Runtime) say(ts *turnState, text string, buttons []flows.Button, image,
 	if senderID != "" {
 		sender = "agent:" + senderID
 	}
+	ts.turn.Events = append(ts.turn.Events, store.Event{
+		At: now, ContactID: ts.turn.ContactID, Type: "message_out",
+		Data: map[string]string{"channel": string(ts.addr.Channel), "sender": sender},
+	})
 	ts.turn.Messages = append(ts.turn.Messages, store.Message{
 		ContactID: ts.turn.ContactID, Dir: "out", Channel: string(ts.addr.Channel), Address: ts.addr.String(),
 		Text: text, Buttons: stored, Sender: sender, SenderName: senderName, At: now,
@@ -352,4 +360,13 @@ func inboundMessage(contactID string, in channel.Inbound) store.Message {
 		m.Attachments = append(m.Attachments, ref)
 	}
 	return m
+}
+
+// langOf is the conversation's language for analytics: the session's, else
+// the contact's.
+func langOf(st flows.State, c store.Contact) string {
+	if st.Lang != "" {
+		return st.Lang
+	}
+	return c.Lang
 }
