@@ -205,7 +205,7 @@ func TestWaitTimeoutFiresWithoutInputAndAfterARestart(t *testing.T) {
 	rt := New(Config{Logger: quietLogger()}, db, echoEngine(t), web)
 	rt.Start(ctx)
 	rt.HandleInbound(ctx, channel.Inbound{From: from, EventID: "1", Text: "hi"})
-	rt.HandleInbound(ctx, channel.Inbound{From: from, EventID: "2", Text: "wait"})
+	rt.HandleInbound(ctx, channel.Inbound{From: from, EventID: "2", Text: "timer"})
 	flush(t, rt)
 	rt.Shutdown(ctx)
 	if got := web.sent(); got[len(got)-1].Text != "waiting" {
@@ -235,7 +235,7 @@ func TestAnsweredWaitDoesNotTimeOut(t *testing.T) {
 	rt.Start(ctx)
 	from := channel.Address{Channel: channel.Web, ID: "v"}
 	rt.HandleInbound(ctx, channel.Inbound{From: from, EventID: "1", Text: "hi"})
-	rt.HandleInbound(ctx, channel.Inbound{From: from, EventID: "2", Text: "wait"})
+	rt.HandleInbound(ctx, channel.Inbound{From: from, EventID: "2", Text: "timer"})
 	rt.HandleInbound(ctx, channel.Inbound{From: from, EventID: "3", Text: "here"})
 	flush(t, rt)
 	time.Sleep(1500 * time.Millisecond) // past the 1s deadline
