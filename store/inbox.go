@@ -102,6 +102,15 @@ const pruneChunk = 2000
 // returns how many it removed. The store runs it hourly by itself.
 func (db *DB) PruneDedupe(ctx context.Context) (int, error) {
 	cutoff := timeKey(db.now().Add(-db.retain))
+	// Look before writing: an empty write still costs a commit and fsync.
+	var due bool
+	if err := db.view(func(tx *bolt.Tx) error {
+		k, _ := tx.Bucket(bDedupeTime).Cursor().First()
+		due = k != nil && bytes.Compare(k[:8], cutoff) < 0
+		return nil
+	}); err != nil || !due {
+		return 0, err
+	}
 	total := 0
 	for {
 		n := 0

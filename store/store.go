@@ -90,7 +90,7 @@ type DB struct {
 
 	outboxDepth atomic.Int64
 	lastCommit  time.Duration // writer goroutine only
-	lastBatch   int           // writer goroutine only
+	active      int           // writer goroutine only: estimate of active writers
 	batches     atomic.Uint64
 	writes      atomic.Uint64
 }

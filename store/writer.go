@@ -111,18 +111,21 @@ func (db *DB) writeLoop() {
 		batch = db.linger(batch)
 		start := time.Now()
 		db.commitBatch(batch)
-		db.lastCommit, db.lastBatch = time.Since(start), len(batch)
+		// Writers that queued during the commit plus those that were in it
+		// estimate how many are active now.
+		db.lastCommit, db.active = time.Since(start), len(batch)+len(db.queue)
 	}
 }
 
-// linger waits a little for more requests when several writers were active
-// in the last batch. Without it the writers fall into groups that alternate
-// (one commits while the other queues, down to a lone request followed by
-// all the others), each paying its own fsync. The wait ends as soon as the
-// batch is as large as the last one, and after a quarter of the last
-// commit's duration at most; a lone writer never waits.
+// linger waits a little for more requests when several writers are active.
+// Without it the writers fall into groups that alternate (one commits while
+// the other queues, down to a lone request followed by all the others), each
+// group paying its own fsync. The estimate of active writers is the last
+// batch plus what queued during its commit; the wait ends when that many
+// requests are in hand, or after a quarter of the last commit's duration.
+// A lone writer never waits.
 func (db *DB) linger(batch []*request) []*request {
-	target := min(db.lastBatch, maxBatch)
+	target := min(db.active, maxBatch)
 	wait := min(db.lastCommit/4, maxLinger)
 	if len(batch) >= target || wait < 20*time.Microsecond {
 		return batch
