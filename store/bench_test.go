@@ -94,3 +94,48 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkMessagePath is the runtime's full durable path per inbound
+// message: Enqueue (durable before the channel is acknowledged) and then
+// the turn that consumes the inbox entry: two grouped commits per message.
+func BenchmarkMessagePath(b *testing.B) {
+	const writers = 64
+	db, err := store.Open(b.TempDir()+"/bench.db", store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	contacts := make([]string, writers)
+	for w := range contacts {
+		c, _, err := db.ResolveContact(ctx, fmt.Sprintf("telegram:%d", w), "", "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		contacts[w] = c.ID
+	}
+	var next atomic.Int64
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := next.Add(1); i <= int64(b.N); i = next.Add(1) {
+				seq, _, err := db.Enqueue(ctx, contacts[w], fmt.Sprintf("tg:%d", i), []byte(`{"text":"Где мой заказ?","from":"telegram:100"}`))
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				turn := benchTurn(contacts[w], int(i))
+				turn.InboxSeq = seq
+				if _, err := db.Commit(ctx, turn); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "messages/s")
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/message")
+}

@@ -699,3 +699,34 @@ func TestContextCancelled(t *testing.T) {
 		t.Errorf("a cancelled write was applied: %v", err)
 	}
 }
+
+// Expired dedupe keys are pruned by the store itself, starting at Open.
+func TestOpenPrunesExpiredDedupeKeys(t *testing.T) {
+	path := t.TempDir() + "/parley.db"
+	clk := storetest.NewClock(t0)
+	db, err := store.Open(path, store.Options{Clock: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := mustContact(t, db, "telegram:1")
+	if _, _, err := db.Enqueue(ctx, c.ID, "tg:1", nil); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	clk.Advance(8 * 24 * time.Hour) // past the default retention of 7 days
+	db, err = store.Open(path, store.Options{Clock: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for db.Stats().Batches == 0 { // the janitor's prune commit
+		if time.Now().After(deadline) {
+			t.Fatal("no prune within 5s of Open")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if _, dup, err := db.Enqueue(ctx, c.ID, "tg:1", nil); dup || err != nil {
+		t.Errorf("expired key: dup=%v err=%v; want it forgotten", dup, err)
+	}
+}

@@ -49,8 +49,9 @@ type Ticket struct {
 	ReopenedAt   time.Time `json:"reopened_at,omitzero"`
 }
 
-// TicketChange is a read-modify-write of ticket ID; Fn may run more than
-// once and must only change the ticket it is given.
+// TicketChange is a read-modify-write of ticket ID. Fn runs inside the
+// writer's transaction: it may run more than once, must only change the
+// ticket it is given, and must not call the DB (that would deadlock).
 type TicketChange struct {
 	ID uint64
 	Fn func(*Ticket) error

@@ -177,6 +177,9 @@ func (db *DB) prepareTurn(t Turn) (*preparedTurn, error) {
 		if err != nil {
 			return nil, where("messages[%d]: %w", i, err)
 		}
+		if len(data) > maxValue {
+			return nil, where("messages[%d] of %d bytes, limit %d", i, len(data), maxValue)
+		}
 		p.messages = append(p.messages, data)
 	}
 	for i, e := range t.Events {
@@ -228,6 +231,9 @@ func prepareEvent(e Event, now time.Time) (preparedEvent, error) {
 	e.At = e.At.UTC().Round(0)
 	e.Seq = 0
 	data, err := json.Marshal(e)
+	if err == nil && len(data) > maxValue {
+		err = fmt.Errorf("event of %d bytes, limit %d", len(data), maxValue)
+	}
 	return preparedEvent{at: timeKey(e.At), data: data}, err
 }
 
