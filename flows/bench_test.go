@@ -13,7 +13,7 @@ import (
 // with its http lookup (answered in memory) and a restart.
 var benchScript = []flows.Input{
 	{Text: "привет"}, {Text: "Доставка", Payload: "delivery"}, {Text: "3"}, {Text: "хочу вернуть товар"},
-	{Text: "абракадабра"}, {Text: "когда работаете?"}, {Text: "Где мой заказ?", Payload: "order"},
+	{Text: "абракадабра"}, {Text: "когда работаете?"}, {Text: "Где мой заказ?", Payload: "order_status"},
 	{Text: "12"}, {Text: "1234567"}, {Text: "/start"},
 }
 

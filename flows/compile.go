@@ -112,6 +112,7 @@ func (c *compiler) project(pf *syntax.Project, fls []*syntax.Flow, faq *syntax.F
 	if faq != nil {
 		p.understand = c.faq(faq)
 	}
+	c.finishUnderstanding()
 	if !c.incomplete {
 		c.reachability()
 	}

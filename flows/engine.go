@@ -85,6 +85,22 @@ type turn struct {
 	vm        *vm.VM
 	steps     int
 	now       time.Time
+
+	sentimentEvidence, humanEvidence []string
+	// have is what of Env's costly parts is computed for this message.
+	have eval.Uses
+}
+
+// cond runs a condition, computing first what it reads of the message's
+// understanding.
+func (t *turn) cond(p *eval.Program) (bool, error) {
+	t.need(p.Uses)
+	return p.Bool(t.vm, &t.env)
+}
+
+func (t *turn) value(p *eval.Program) (any, error) {
+	t.need(p.Uses)
+	return p.Eval(t.vm, &t.env)
 }
 
 func (e *Engine) begin(ctx context.Context, st State, in Input) *turn {
@@ -107,6 +123,7 @@ func (e *Engine) begin(ctx context.Context, st State, in Input) *turn {
 	env.Contact = eval.Contact{ID: in.Contact.ID, Name: in.Contact.Name, Lang: in.Contact.Lang, Fields: in.Contact.Fields}
 	env.Vars = st.Vars
 	env.Settings = e.p.settings
+	env.Flow, env.Node = st.Flow, st.Node
 	env.Fallbacks = st.Fallbacks
 	env.Retries = st.Retries
 	// A number answers the Nth button of the last message (channels that
@@ -279,7 +296,7 @@ func (t *turn) matchTrigger(inHandoff bool) *trigger {
 		if inHandoff && !tr.duringHandoff {
 			continue
 		}
-		ok, err := tr.cond.Bool(t.vm, &t.env)
+		ok, err := t.cond(tr.cond)
 		if err != nil {
 			t.errorEvent(nil, "trigger "+tr.id, err)
 			continue
@@ -319,7 +336,7 @@ func (t *turn) resumeHere() *node {
 // answer handles the customer's answer at a waiting node.
 func (t *turn) answer(n *node) {
 	if n.validate != nil {
-		ok, err := n.validate.Bool(t.vm, &t.env)
+		ok, err := t.cond(n.validate)
 		if err != nil {
 			t.errorEvent(n, "validate", err)
 		}
@@ -339,7 +356,7 @@ func (t *turn) answer(n *node) {
 	t.assign(n, n.set)
 	if len(n.cases) > 0 {
 		for _, bc := range n.cases {
-			ok, err := bc.cond.Bool(t.vm, &t.env)
+			ok, err := t.cond(bc.cond)
 			if err != nil {
 				t.errorEvent(n, "branch", err)
 				continue
@@ -392,7 +409,7 @@ func (t *turn) misunderstood(n *node, noMatch bool) bool {
 		return true
 	}
 	if esc := t.e.p.escalation.notUnderstood; esc != nil {
-		ok, err := esc.Bool(t.vm, &t.env)
+		ok, err := t.cond(esc)
 		if err != nil {
 			t.errorEvent(n, "escalation.not_understood", err)
 		}
@@ -513,7 +530,7 @@ func (t *turn) end() {
 
 func (t *turn) branch(n *node) *node {
 	for _, bc := range n.cases {
-		ok, err := bc.cond.Bool(t.vm, &t.env)
+		ok, err := t.cond(bc.cond)
 		if err != nil {
 			t.errorEvent(n, "branch", err)
 			continue
@@ -537,11 +554,7 @@ func (t *turn) requestHandoff(h *handoffSpec, reason string, resume *node) {
 		}
 		note = t.render(h.note, nil)
 	}
-	var evidence []string
-	if reason == ReasonNegative || reason == ReasonRequested {
-		evidence = t.env.Evidence
-	}
-	t.handoffOut(reason, prio, note, evidence, resume)
+	t.handoffOut(reason, prio, note, t.evidenceFor(reason), resume)
 }
 
 func (t *turn) requestHandoffReason(reason, prio string, evidence []string, at *node) {
@@ -611,6 +624,7 @@ func (t *turn) render(tm *eval.Template, n *node) string {
 	if tm == nil {
 		return ""
 	}
+	t.need(tm.Uses)
 	s, err := tm.Render(t.vm, &t.env)
 	if err != nil {
 		if n == nil {
@@ -625,7 +639,7 @@ func (t *turn) render(tm *eval.Template, n *node) string {
 func (t *turn) assign(n *node, as []assign) {
 	var fields map[string]string
 	for _, a := range as {
-		v, err := a.prog.Eval(t.vm, &t.env)
+		v, err := t.value(a.prog)
 		if err != nil {
 			t.errorEvent(n, "set "+a.name, err)
 			continue

@@ -30,6 +30,7 @@ func (t *turn) http(n *node) *node {
 
 func (t *turn) call(n *node) error {
 	spec := n.http
+	t.need(spec.url.Uses)
 	raw, err := spec.url.Render(t.vm, &t.env)
 	if err != nil {
 		return fmt.Errorf("url: %w", err)
@@ -49,6 +50,7 @@ func (t *turn) call(n *node) error {
 	}
 	var body io.Reader
 	if spec.body != nil {
+		t.need(spec.body.Uses)
 		v, err := spec.body.Render(t.vm, &t.env)
 		if err != nil {
 			return fmt.Errorf("body: %w", err)
@@ -70,6 +72,7 @@ func (t *turn) call(n *node) error {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	for _, h := range spec.headers {
+		t.need(h.tmpl.Uses)
 		v, err := h.tmpl.Render(t.vm, &t.env)
 		if err != nil {
 			return fmt.Errorf("header %s: %w", h.name, err)
@@ -100,7 +103,7 @@ func (t *turn) call(n *node) error {
 	t.env.Response = eval.Response{Status: resp.StatusCode, OK: resp.StatusCode/100 == 2, Body: decoded}
 	defer func() { t.env.Response = eval.Response{} }()
 	for _, a := range spec.save {
-		v, err := a.prog.Eval(t.vm, &t.env)
+		v, err := t.value(a.prog)
 		if err != nil {
 			return fmt.Errorf("save %s: %w", a.name, err)
 		}

@@ -1,24 +1,243 @@
 package flows
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 
+	"github.com/parley-chat/parley/flows/eval"
+	"github.com/parley-chat/parley/flows/nlu"
 	"github.com/parley-chat/parley/flows/syntax"
 )
 
-// understanding is the project's trained knowledge base.
-type understanding struct{}
+// understanding is what the engine knows about free text: the classifier
+// trained from faq.yaml (nil without one), the FAQ answers and the
+// sentiment scorer.
+type understanding struct {
+	clf     *nlu.Classifier
+	entries map[string]*faqEntry
+	labels  map[string]bool
+	scorer  *nlu.Scorer // nil when no expression reads sentiment
+}
 
-func (c *compiler) faq(q *syntax.FAQ) *understanding { return nil }
+type faqEntry struct {
+	title  *text
+	answer *text
+}
 
-// understand fills the message's understanding into the environment.
-func (t *turn) understand() {}
+// Minimum examples per label: fewer cannot train a useful classifier.
+const minExamples = 3
 
-func (t *turn) detectLang(text string) string { return t.e.p.DefaultLang }
+// faq compiles the knowledge base and trains the classifier.
+func (c *compiler) faq(q *syntax.FAQ) *understanding {
+	u := &understanding{entries: map[string]*faqEntry{}, labels: map[string]bool{}}
+	var examples []nlu.Example
+	seenText := map[string]string{} // normalised example -> label
+	ids := map[string]syntax.Pos{}
+	addID := func(id *syntax.Str, path string) bool {
+		if id == nil {
+			return false
+		}
+		if !idRE.MatchString(id.Value) {
+			c.errorf(id.Pos, path+".id", "id %q: want letters, digits and _, starting with a letter", id.Value)
+			return false
+		}
+		if id.Value == nlu.OOSLabel {
+			c.errorf(id.Pos, path+".id", "id %q is reserved for out_of_scope examples", id.Value)
+			return false
+		}
+		if prev, dup := ids[id.Value]; dup {
+			c.errorf(id.Pos, path+".id", "duplicate id %q (first at line %d)", id.Value, prev.Line)
+			return false
+		}
+		ids[id.Value] = id.Pos
+		return true
+	}
+	addExamples := func(ex *syntax.Examples, label, path string) {
+		if ex == nil {
+			return
+		}
+		n := 0
+		for _, lang := range keys(ex.Langs) {
+			if !slices.Contains(c.p.Languages, lang) {
+				c.errorf(ex.Pos, path+"."+lang, "language %q is not in the project's languages [%s]", lang, strings.Join(c.p.Languages, ", "))
+				continue
+			}
+			for _, s := range ex.Langs[lang] {
+				norm := nlu.Normalize(s.Value)
+				if norm == "" {
+					c.errorf(s.Pos, path+"."+lang, "empty example")
+					continue
+				}
+				if prev, dup := seenText[norm]; dup {
+					if prev == label {
+						c.errorf(s.Pos, path+"."+lang, "duplicate example %q", s.Value)
+					} else {
+						c.errorf(s.Pos, path+"."+lang, "example %q is also an example of %q: the classifier cannot tell them apart", s.Value, prev)
+					}
+					continue
+				}
+				seenText[norm] = label
+				examples = append(examples, nlu.Example{Text: s.Value, Label: label})
+				n++
+			}
+		}
+		if label != nlu.OOSLabel && n < minExamples {
+			c.errorf(ex.Pos, path, "%d example(s), want at least %d", n, minExamples)
+		}
+	}
+	for _, e := range q.Entries {
+		if !addID(e.ID, e.Path) {
+			continue
+		}
+		fe := &faqEntry{}
+		if e.Answer != nil {
+			fe.answer = c.text(e.Answer)
+		}
+		if e.Title != nil {
+			fe.title = c.textLimit(e.Title, 100)
+		}
+		u.entries[e.ID.Value] = fe
+		u.labels[e.ID.Value] = true
+		addExamples(e.Questions, e.ID.Value, e.Path+".questions")
+	}
+	for _, in := range q.Intents {
+		if !addID(in.ID, in.Path) {
+			continue
+		}
+		u.labels[in.ID.Value] = true
+		addExamples(in.Examples, in.ID.Value, in.Path+".examples")
+	}
+	addExamples(q.OutOfScope, nlu.OOSLabel, "out_of_scope")
+	opts := nlu.Options{}
+	for i, group := range q.Synonyms {
+		path := fmt.Sprintf("synonyms[%d]", i)
+		if len(group) < 2 {
+			pos := syntax.Pos{File: q.File, Line: 1, Col: 1}
+			if len(group) == 1 {
+				pos = group[0].Pos
+			}
+			c.errorf(pos, path, "a synonym group lists a word and at least one variant")
+			continue
+		}
+		if opts.Synonyms == nil {
+			opts.Synonyms = map[string][]string{}
+		}
+		for _, v := range group[1:] {
+			opts.Synonyms[group[0].Value] = append(opts.Synonyms[group[0].Value], v.Value)
+		}
+	}
+	if len(u.labels) == 0 {
+		c.errorf(syntax.Pos{File: q.File, Line: 1, Col: 1}, "", "the knowledge base has no faq entries and no intents")
+		return u
+	}
+	if c.r.Len() > 0 {
+		return u // do not train on a broken file
+	}
+	clf, err := nlu.Train(examples, opts)
+	if err != nil {
+		c.errorf(syntax.Pos{File: q.File, Line: 1, Col: 1}, "", "cannot train the classifier: %v", err)
+		return u
+	}
+	u.clf = clf
+	return u
+}
+
+// finishUnderstanding builds the sentiment scorer once every expression is
+// compiled, if any reads sentiment.
+func (c *compiler) finishUnderstanding() {
+	used := c.ec.Used
+	u := c.p.understand
+	if u == nil {
+		u = &understanding{}
+		c.p.understand = u
+	}
+	if used["sentiment"] || used["negative"] || used["evidence"] {
+		u.scorer = sharedScorer()
+	}
+}
+
+// understand prepares the message's understanding: a button whose value
+// is an FAQ id or intent is a certain match at once; the costly parts
+// (classifier, sentiment, requests for a human) are computed by need, the
+// first time an expression reads them.
+func (t *turn) understand() {
+	u := t.e.p.understand
+	if u == nil {
+		t.have = eval.UsesIntent | eval.UsesSentiment | eval.UsesHuman
+		return
+	}
+	if t.env.Payload != "" {
+		// A pressed button carries no sentiment and needs no classifier.
+		t.have = eval.UsesSentiment | eval.UsesHuman
+		if u.labels[t.env.Payload] {
+			t.setIntent(t.env.Payload, 1, false)
+			t.have |= eval.UsesIntent
+		}
+	}
+	if t.env.Text == "" {
+		t.have = eval.UsesIntent | eval.UsesSentiment | eval.UsesHuman
+	}
+}
+
+// need computes the parts of the understanding in want not yet computed.
+func (t *turn) need(want eval.Uses) {
+	missing := want &^ t.have
+	if missing == 0 {
+		return
+	}
+	t.have |= missing
+	u, env := t.e.p.understand, &t.env
+	if missing&eval.UsesIntent != 0 && u.clf != nil {
+		pred := u.clf.Classify(env.Text)
+		t.setIntent(pred.Label, pred.Score, pred.OOS)
+	}
+	if missing&eval.UsesSentiment != 0 && u.scorer != nil {
+		s := u.scorer.Score(env.Text)
+		env.Sentiment, env.Negative = s.Score, s.Negative
+		t.sentimentEvidence = s.Evidence
+	}
+	if missing&eval.UsesHuman != 0 {
+		env.HumanRequested, t.humanEvidence = nlu.RequestsHuman(env.Text)
+	}
+	if len(t.sentimentEvidence)+len(t.humanEvidence) > 0 {
+		env.Evidence = append(slices.Clip(t.sentimentEvidence), t.humanEvidence...)
+	}
+}
+
+func (t *turn) setIntent(label string, score float64, oos bool) {
+	env := &t.env
+	env.Intent, env.IntentScore, env.OutOfScope = label, score, oos
+	env.FAQ = eval.FAQ{}
+	if e := t.e.p.understand.entries[label]; e != nil {
+		env.FAQ.ID, env.FAQ.Score = label, score
+		env.FAQ.Title = t.renderText(e.title)
+		env.FAQ.Answer = t.renderText(e.answer)
+	}
+}
+
+// evidenceFor is what a handoff of this reason shows the agent.
+func (t *turn) evidenceFor(reason string) []string {
+	switch reason {
+	case ReasonNegative:
+		return t.sentimentEvidence
+	case ReasonRequested:
+		return t.humanEvidence
+	}
+	return nil
+}
+
+func (t *turn) detectLang(text string) string {
+	if l := nlu.DetectLanguage(text); l != "" && slices.Contains(t.e.p.Languages, l) {
+		return l
+	}
+	return t.e.p.DefaultLang
+}
 
 // normalize lower-cases, folds ё to е, turns punctuation into spaces and
-// collapses runs of spaces; "/start" keeps its slash.
+// collapses runs of spaces, like nlu.Normalize, but keeps "/" so commands
+// such as "/start" stay recognisable in `norm`.
 func normalize(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
 
@@ -26,15 +27,48 @@ const (
 type Program struct {
 	prog *vm.Program
 	Src  string
+	// Uses says which costly parts of Env the expression reads, so the
+	// engine computes them only when an expression needs them.
+	Uses Uses
+}
+
+// Uses is a set of costly Env parts.
+type Uses uint8
+
+// Costly parts of Env.
+const (
+	UsesIntent    Uses = 1 << iota // intent, intent_score, faq, out_of_scope
+	UsesSentiment                  // sentiment, negative, evidence
+	UsesHuman                      // human_requested, evidence
+)
+
+func usesOf(names map[string]bool) Uses {
+	var u Uses
+	if names["intent"] || names["intent_score"] || names["faq"] || names["out_of_scope"] {
+		u |= UsesIntent
+	}
+	if names["sentiment"] || names["negative"] || names["evidence"] {
+		u |= UsesSentiment
+	}
+	if names["human_requested"] || names["evidence"] {
+		u |= UsesHuman
+	}
+	return u
 }
 
 // Compiler compiles expressions and templates, reporting problems with
 // positions into a syntax.Reporter.
 type Compiler struct {
 	R *syntax.Reporter
+	// Used collects the top-level names expressions read ("intent",
+	// "negative"), so the engine computes costly fields only when needed.
+	Used map[string]bool
 }
 
-var envType = &Env{}
+// envType is the value type (not a pointer): expr then compiles field
+// reads to indexed loads; programs run against a *Env, which expr
+// dereferences, so an Env is never copied per run.
+var envType = Env{}
 
 // Cond compiles a condition: it must be boolean.
 func (c *Compiler) Cond(s *syntax.Str, path string) *Program {
@@ -90,7 +124,24 @@ func (c *Compiler) compile(s *syntax.Str, path, src string, line, col int, cond 
 		}
 		return nil
 	}
-	return &Program{prog: prog, Src: src}
+	if c.Used == nil {
+		c.Used = map[string]bool{}
+	}
+	names := map[string]bool{}
+	node := prog.Node()
+	ast.Walk(&node, identVisitor(names))
+	for n := range names {
+		c.Used[n] = true
+	}
+	return &Program{prog: prog, Src: src, Uses: usesOf(names)}
+}
+
+type identVisitor map[string]bool
+
+func (v identVisitor) Visit(n *ast.Node) {
+	if id, ok := (*n).(*ast.IdentifierNode); ok {
+		v[id.Value] = true
+	}
 }
 
 // tooDeep finds where bracket nesting first exceeds MaxNesting, ignoring

@@ -19,6 +19,9 @@ type Env struct {
 	Payload string `expr:"payload"` // value of the pressed button, "" for typed text
 	Channel string `expr:"channel"` // web, telegram or vk
 	Lang    string `expr:"lang"`    // the conversation's language
+	// Flow and Node are where the conversation is when the message arrives.
+	Flow string `expr:"flow"`
+	Node string `expr:"node"`
 
 	Contact  Contact        `expr:"contact"`
 	Vars     map[string]any `expr:"vars"`
@@ -53,9 +56,11 @@ type Contact struct {
 	Fields map[string]string `expr:"fields"`
 }
 
-// FAQ is the best knowledge-base match for the message.
+// FAQ is the best knowledge-base entry for the message (also when the
+// score is low: check out_of_scope and intent_score before answering).
 type FAQ struct {
 	ID     string  `expr:"id"`
+	Title  string  `expr:"title"`  // short topic name, for "did you mean ...?"
 	Answer string  `expr:"answer"` // rendered in the conversation's language
 	Score  float64 `expr:"score"`
 }

@@ -18,6 +18,8 @@ type JSON struct {
 	obj  []*JSON
 	arr  []*JSON
 	kind syntax.Kind
+	// Uses is what the templates inside read of Env's costly parts.
+	Uses Uses
 }
 
 // JSON compiles a YAML value as a JSON template.
@@ -31,17 +33,24 @@ func (c *Compiler) JSON(v *syntax.Value, path string) *JSON {
 		if v.Type == "str" {
 			s := v.Scalar
 			j.tmpl = c.Template(&s, path)
+			if j.tmpl != nil {
+				j.Uses = j.tmpl.Uses
+			}
 		} else {
 			j.lit = v.Any()
 		}
 	case syntax.MapKind:
 		for _, f := range v.Map {
 			j.keys = append(j.keys, f.Key.Value)
-			j.obj = append(j.obj, c.JSON(f.Val, path+"."+f.Key.Value))
+			x := c.JSON(f.Val, path+"."+f.Key.Value)
+			j.Uses |= x.Uses
+			j.obj = append(j.obj, x)
 		}
 	case syntax.SeqKind:
 		for i, x := range v.Seq {
-			j.arr = append(j.arr, c.JSON(x, fmt.Sprintf("%s[%d]", path, i)))
+			y := c.JSON(x, fmt.Sprintf("%s[%d]", path, i))
+			j.Uses |= y.Uses
+			j.arr = append(j.arr, y)
 		}
 	}
 	return j

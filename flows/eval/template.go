@@ -17,6 +17,8 @@ type Template struct {
 	// Static is set when the template has no holes (rendering is free).
 	Static bool
 	text   string
+	// Uses is what the holes read of Env's costly parts.
+	Uses Uses
 }
 
 type part struct {
@@ -64,6 +66,8 @@ func (c *Compiler) Template(s *syntax.Str, path string) *Template {
 		p := c.compile(s, path, inner, line, col+2, false)
 		if p == nil {
 			ok = false
+		} else {
+			t.Uses |= p.Uses
 		}
 		t.parts = append(t.parts, part{prog: p})
 		advance(src[i : i+2+j+2])

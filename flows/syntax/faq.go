@@ -17,6 +17,7 @@ type FAQEntry struct {
 	Path      string
 	Pos       Pos
 	ID        *Str
+	Title     *Text
 	Questions *Examples
 	Answer    *Text
 }
@@ -46,8 +47,11 @@ func ParseFAQ(r *Reporter, file string, src []byte) *FAQ {
 	o := Object(r, v, "", "faq", "intents", "out_of_scope", "synonyms")
 	for i, ev := range Seq(r, o.Get("faq"), "faq") {
 		p := fmt.Sprintf("faq[%d]", i)
-		eo := Object(r, ev, p, "id", "questions", "answer")
+		eo := Object(r, ev, p, "id", "title", "questions", "answer")
 		e := &FAQEntry{Path: p, Pos: ev.Pos, ID: eo.ReqStr("id")}
+		if tv := eo.Get("title"); tv != nil {
+			e.Title = ParseText(r, tv, eo.Sub("title"))
+		}
 		if qv := eo.Get("questions"); qv != nil {
 			e.Questions = parseExamples(r, qv, eo.Sub("questions"))
 		} else {
