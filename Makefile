@@ -1,27 +1,46 @@
 GO ?= go
 BIN := bin/parley
+DATA ?= ../shared/datasets
 
-.PHONY: build run test bench fuzz vet clean
+.PHONY: build run test bench fuzz crash eval vet clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/parley
 
+# The demo bot on ./data/parley.db: web chat at http://127.0.0.1:8080/, agent console at
+# /console/ (a demo agent is created with a one-time password printed at start).
 run: build
 	./$(BIN) serve --demo-agent
 
-# Every test, browser tests included (they skip with a message when chromium is absent
-# locally; CI installs it). Fuzz targets run their seed corpus only.
+# Every test, browser tests included (they skip locally when chromium is absent; CI installs
+# it and fails without it). Fuzz targets run their seed corpus only.
 test:
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 15m ./...
 
+# Benchmarks with the figures we track (see README "Performance").
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 -timeout 30m ./...
 
-# Long fuzzing, one target at a time: make fuzz FUZZ=FuzzLoad PKG=./flows/syntax
+# Long fuzzing of one target: make fuzz FUZZ=FuzzLoad PKG=./flows
 FUZZTIME ?= 60s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '$(FUZZ)' -fuzztime $(FUZZTIME) $(PKG)
+
+# kill -9 loop against the store: every acknowledged turn must survive.
+CRASH_ROUNDS ?= 50
+crash:
+	PARLEY_CRASH_ROUNDS=$(CRASH_ROUNDS) $(GO) test -count=1 -run TestCrashKeepsAcknowledgedTurns -v ./store
+
+# Understanding measured on the shared data sets (never on their held-out test splits).
+eval: build
+	./$(BIN) nlu eval intents --train $(DATA)/intents/clinc150/train.jsonl --test $(DATA)/intents/clinc150/val.jsonl
+	./$(BIN) nlu eval intents --train $(DATA)/intents/banking77/train.jsonl --folds 5
+	./$(BIN) nlu eval intents --train $(DATA)/intents/bitext-support/train.jsonl --folds 5
+	./$(BIN) nlu eval sentiment --test $(DATA)/sentiment/ru-sentirueval2015/train.jsonl
+	./$(BIN) nlu eval sentiment --test $(DATA)/sentiment/ru-rusentitweet/train.jsonl
+	./$(BIN) nlu eval sentiment --test $(DATA)/sentiment/en-tweeteval/val.jsonl
+	./$(BIN) nlu eval sentiment --test $(DATA)/sentiment/en-imdb-sentences/all.jsonl
 
 clean:
 	rm -rf bin
