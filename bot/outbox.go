@@ -21,6 +21,8 @@ type outbox struct {
 	mu    sync.Mutex
 	queue map[string][]store.OutboxEntry // by address, in ID order
 	wg    sync.WaitGroup
+	// removals tracks deletions of delivered entries still being written.
+	removals sync.WaitGroup
 }
 
 func newOutbox(r *Runtime) *outbox {
@@ -63,7 +65,10 @@ func (o *outbox) readyDepth(now time.Time) int {
 	return n
 }
 
-func (o *outbox) wait() { o.wg.Wait() }
+func (o *outbox) wait() {
+	o.wg.Wait()
+	o.removals.Wait()
+}
 
 func (o *outbox) drain(addr string) {
 	defer o.wg.Done()
@@ -134,9 +139,17 @@ func (o *outbox) attempt(ctx context.Context, e store.OutboxEntry) (store.Outbox
 	switch {
 	case err == nil:
 		r.metrics.sent(ch)
-		if derr := r.db.DeleteOutbox(context.WithoutCancel(ctx), e.ID); derr != nil {
-			log.Error().Err(derr).Msg("delivered reply not removed from the outbox")
-		}
+		// The next reply need not wait for this removal to reach the disk:
+		// removals from all conversations share group commits. A crash
+		// before it lands sends the reply again (VK drops the repeat by its
+		// random_id), which beats delaying every reply by an fsync.
+		o.removals.Add(1)
+		go func() {
+			defer o.removals.Done()
+			if derr := r.db.DeleteOutbox(context.WithoutCancel(ctx), e.ID); derr != nil {
+				log.Error().Err(derr).Msg("delivered reply not removed from the outbox")
+			}
+		}()
 		return e, true
 	case channel.IsPermanent(err):
 		r.metrics.sendError(ch, "permanent")
