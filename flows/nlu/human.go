@@ -74,6 +74,18 @@ type phraseMatcher struct {
 	gap     int
 }
 
+// gapWords may stand inside a phrase without breaking it: pronouns and
+// particles.
+var gapWords = stemSet(`мне мои мой мою нам наши наш вы же уже все всё my me our us the all your you just`)
+
+func stemSet(words string) map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Fields(words) {
+		m[Stem(Normalize(w))] = true
+	}
+	return m
+}
+
 type span struct{ from, to, phrase int }
 
 func newPhraseMatcher(phrases []string, gap int) *phraseMatcher {
@@ -98,10 +110,14 @@ func (m *phraseMatcher) spans(stems []string) []span {
 			if stems[i] != ph[0] {
 				continue
 			}
-			j, k := i+1, 1
-			for k < len(ph) && j < len(stems) && j-i < len(ph)+m.gap {
+			j, k, skipped := i+1, 1, 0
+			for k < len(ph) && j < len(stems) {
 				if stems[j] == ph[k] {
 					k++
+				} else if skipped < m.gap && gapWords[stems[j]] {
+					skipped++ // "верните МНЕ деньги", "refund me now"
+				} else {
+					break
 				}
 				j++
 			}

@@ -18,27 +18,51 @@ var ruLexicon = map[float64]string{
 		бесит бесят бесить раздражает раздражение злой злость зло злюсь злит достали достал
 		задолбали задолбал надоели надоело надоел разочарован разочарование разочаровали
 		разочаровал недоволен недовольна недовольны недовольство жалоба жалобу жаловаться
-		претензия претензию обидно обида возмущен возмущена возмущение бесполезный
+		обидно обида возмущен возмущена возмущение бесполезный
 		бесполезно некомпетентный некомпетентность безответственный халатность тупой
 		тупые тупость идиот идиоты идиотизм дебил дебилы кретин придурок придурки урод уроды
 		дно отвратно убогий убого кидалово кинули кидают наглость наглые нагло
-		неприемлемо недопустимо абсурд бред ахтунг фу`,
+		неприемлемо недопустимо абсурд бред ахтунг фу ад адский лентяи бездельники
+		падла сволочи сволочь твари тварь гады гад скоты быдло уроды ублюдки негодяи подонки
+		грабят ограбили обокрали украли кража воровство хищение обдираловка обдирают
+		навязали навязывают впарили нагрели развели дерут вымогательство вымогают угрожают
+		угрозы хамят хамит нахамили грубят грубо грубый нахал хамоватый бесстыжие бессовестные
+		обманывают врут вранье лгут ложь лжецы вруны брехня бесят позорники ужасающий
+		кошмарно чудовищный жуткий жуть отстойно дерьмовый дерьмово хреново паршиво
+		ненавистный проклятый проклятие убили убивают взрыв теракт террористы нападение
+		смерть умер погиб погибли трагедия катастрофа`,
 	-1.8: `проблема проблемы проблемный ошибка ошибки сбой сбои глюк глючит глючный
-		неудобно неудобный медленно медленный долго ждать жду ждем ожидание задержка
+		неудобно неудобный медленно медленный долго задержка
 		задержали опоздание опоздали сломан сломался сломалось поломка
-		неправильно неверно потеряли потерян пропал пропали исчезли отказ отказали отказывают
-		штраф штрафы комиссия комиссию списали списание заблокировали блокировка блокируют
-		виснет висит тормозит тормоза упал лежит недоступен неисправность дефект брак
-		грустно печально жаль жалко увы сожалению страшно боюсь тревога беда горе
-		устал устала плачу слезы скучно тоска неприятно неприятный сложно трудно тяжело
-		сожалею провал провалился опасно хуже кризис санкции падение обвал убыток
-		долг долги коллекторы повышение подорожание дорого дорогой`,
+		неправильно неверно потеряли потерян пропал пропали исчезли  
+		штраф штрафы списали списание заблокировали блокировка блокируют
+		виснет  тормозит тормоза   недоступен неисправность дефект брак
+		грустно печально жаль жалко  сожалению страшно  тревога беда 
+		устал устала слезы скучно тоска неприятно неприятный трудно тяжело
+		зависает зависло вылетает вылетело глючит сбоит недозвониться
+		ругаться ругался поругался орут кричат нервы нервный нервничаю испортил испортили
+		испорчен   пропала сгорел сгорела опоздал опоздала отменили отменен
+		разочарована расстроен расстроена расстроило огорчен огорчило обидели неудачный
+		неудача мучаюсь мучают мучение замучили достало наказали наказывают угробили
+		  урезали срезали понизили хуже худшее невнятно непонятно
+		непрофессионально неадекватный неадекват  подозрительно сомнительный
+		лажа косяк косяки накосячили  фигня ерунда чушь  отвратный зря
+		тупит тупят лох лохи кидалы шарашкина бюрократия волокита
+		сожалею провал провалился опасно убыток санкции санкционный отключили отключил отключена
+		отключение перебои перебой приостановил приостановили прекратил прекратили подорожали
+		подорожает подорожание запрещено запретили невозможно невозможность ограничили убытки потерял потеряла коллекторы подорожание`,
+	-0.8: `отказ отказали отказывают отказались сожалению комиссия претензия закрыли заблокирован
+		сложно очередь ждать жду ждем ожидание долго
+		`,
 	2.0: `хороший хорошо нормально неплохо приятно приятный удобно удобный быстро быстрый
 		спасибо благодарю благодарна благодарен благодарность рад рада рады радует
 		нравится понравилось люблю любимый полезно полезный помогли помог помогла выручили
 		вежливый вежливо доволен довольна довольны удачно удачный успех успешно надежный
 		надежно рекомендую советую классный клевый круто крутой здорово интересно выгодно
-		выгодный бесплатно бонус бонусы подарок кешбэк акция скидка ура`,
+		выгодный бесплатно бонус бонусы подарок кешбэк  поздравляю поздравляем 
+		 порадовал радость улыбка мило милый добрый доброго удачи
+		успехов оперативно профессионально грамотно четко понятно доступно комфортно уютно
+		 любимый лайк поддержка поддержали вкусно красиво красивый спасибочки благодарим`,
 	3.0: `отлично отличный прекрасно прекрасный замечательно замечательный великолепно
 		великолепный превосходно превосходный шикарно шикарный супер восхитительно
 		восторг восхищен обожаю лучший наилучший идеально идеальный чудесно чудесный
@@ -49,23 +73,35 @@ var enLexicon = map[float64]string{
 	-3.5: `terrible horrible awful worst disgusting disgusted hate hated hateful pathetic
 		outrageous appalling atrocious abysmal dreadful scam scammer scammers fraud fraudulent
 		thief thieves robbery liar liars lying lied useless garbage trash rubbish nightmare
-		unacceptable incompetent incompetence despise disgrace disgraceful horrendous`,
+		unacceptable incompetent incompetence despise disgrace disgraceful horrendous
+		racist racism loser losers idiotic killed murder murdered terrorist terrorism dead death
+		died evil cruel vile nasty toxic shameless`,
 	-2.5: `bad poor poorly sucks suck sucked annoying annoyed angry anger furious mad hell
 		ridiculous stupid idiot idiots dumb moron joke lousy crappy shitty broken fail failed
 		failing failure disappointed disappointing disappointment frustrated frustrating
 		frustration upset rude ripoff ugly sick worse mess messed screwed complaint complain
 		complaining waste wasted wasting boring lame fake unhappy dissatisfied irritated
-		irritating hopeless ignored ignoring shame shameful unreliable wrong`,
+		irritating hopeless ignored ignoring shame shameful unreliable wrong hateful jealous
+		bitter crazy insane violence violent attack attacked fight fighting kill killing 
+		ruined ruin destroy destroyed sadly depressed depressing depression miserable lonely
+		hurts exhausted sucky suckers pissed cursed blame blamed stupidity nonsense ridiculous
+		awkward worthless greedy corrupt corruption lies cheat cheated cheating threat threats`,
 	-1.8: `problem problems issue issues error errors bug bugs glitch slow delay delayed late
-		waiting wait stuck missing lost charged overcharged fee fees penalty declined
-		blocked locked cancelled canceled refused denied sad sorry unfortunately worried
-		worry concerned confused difficult hard tired afraid scared fear pain hurt cry
-		crying miss mistake expensive unfair difficulty trouble damaged defective crash
-		crashed crashes down outage`,
-	2.0: `good nice fine thanks thank thankful grateful glad happy pleased like liked enjoy
-		enjoyed helpful useful kind polite friendly fast quick easy smooth convenient
-		recommend reliable cool fun interesting win won yay welcome lucky hope hopefully
-		support supportive works worked solved fixed resolved appreciate appreciated`,
+		  stuck missing  charged overcharged   penalty declined
+		blocked  cancelled canceled refused denied sad sorry unfortunately worried
+		worry concerned confused difficult  tired afraid scared fear pain hurt cry
+		crying  mistake expensive unfair difficulty trouble damaged defective crash
+		crashed crashes  outage tired sick ill disease dying loss   
+		bored boring annoyance dislike disliked doubt unfortunate struggling struggle 
+		 rejected reject scary horror terror war`,
+	-0.8: `wait waiting fee fees cancel cancelled refund lost locked down hard
+		`,
+	2.0: `good nice  thanks thank thankful grateful glad happy pleased   enjoy
+		enjoyed    polite friendly fast quick easy smooth convenient
+		recommend reliable cool fun interesting   yay welcome lucky  
+		      resolved appreciate appreciated
+		enjoying glad pleasure proud smile laugh funny cute sweet favorite favourite
+		excited happy birthday yummy haha lol`,
 	3.0: `great excellent amazing awesome fantastic wonderful perfect love loved lovely
 		brilliant outstanding superb best beautiful incredible delighted impressive
 		impressed terrific fabulous marvelous happiest thrilled excited exciting congrats
@@ -93,8 +129,15 @@ var complaintLexicon = map[float64]string{
 		still waiting, still not, never received, never arrived, not received, no response,
 		no reply, nobody answers, cant log in, cant login, charged twice, double charged,
 		without permission, cancel my account, close my account, no one helps, waste of time,
-		waste of money`,
+		waste of money, dont like, do not like, didnt like, did not like, не нравится,
+		не понравилось, не устраивает, не устроило`,
 }
+
+// politeAfterNegation: words after "не"/"not" that make no complaint
+// ("не могли бы вы", "не подскажете", "no problem", "not sure").
+var politeAfterNegation = `могли могли бы подскажете подскажите знаете знаю уверен уверена
+	сложно трудно важно забудьте забывайте волнуйтесь переживайте стоит только совсем очень так
+	sure problem worries matter only just yet really very too`
 
 // negators flip the valence of a word up to three words later.
 var negators = setOf(`не нет ни без нельзя никогда никак ничуть вовсе отнюдь
@@ -117,7 +160,7 @@ var intensifiers = map[string]float64{
 	"slightly": 0.6, "somewhat": 0.7, "barely": 0.6, "little": 0.7, "bit": 0.7, "kinda": 0.7,
 }
 
-var negEmoticons = []string{":(", ":-(", ":'(", "😡", "🤬", "😠", "😤", "👎", "😞", "😢", "😭",
+var negEmoticons = []string{":(", ":-(", ":'(", ":-/", "-_-", "😡", "🤬", "😠", "😤", "👎", "😞", "😢", "😭",
 	"💩", "😒", "🙄", "😩", "😫", "☹", "🙁", "😔", "😕"}
 var posEmoticons = []string{":)", ":-)", ":D", "😊", "😀", "😁", "😃", "😄", "😍", "🥰", "❤", "👍",
 	"🙏", "😘", "🤗", "💪", "🔥", "✨", "🎉", "😉", "☺"}

@@ -26,6 +26,9 @@ type Scorer struct {
 	words      map[string]float64 // stem -> valence, about [-4, 4]
 	complaints *phraseMatcher
 	valence    []float64 // per complaint phrase
+	// neutralAfterNegation: words that follow a negator in polite or plain
+	// questions ("не могли бы", "не подскажете", "no problem").
+	neutralAfterNegation map[string]bool
 	threshold  float64
 }
 
@@ -34,16 +37,21 @@ const NegativeThreshold = -0.25
 
 // NewScorer builds the scorer from the built-in lexicons.
 func NewScorer() *Scorer {
-	s := &Scorer{words: map[string]float64{}, threshold: NegativeThreshold}
+	s := &Scorer{words: map[string]float64{}, threshold: NegativeThreshold, neutralAfterNegation: setOf(politeAfterNegation)}
 	for _, lex := range []map[float64]string{ruLexicon, enLexicon} {
 		for v, list := range lex {
 			for _, w := range strings.Fields(list) {
 				if negators[w] || intensifiers[w] != 0 {
 					continue // "не", "очень" change other words, they carry no tone
 				}
-				st := Stem(Normalize(w))
-				if old, ok := s.words[st]; !ok || math.Abs(v) > math.Abs(old) {
-					s.words[st] = v
+				key := Stem(Normalize(w))
+				if runeLen(key) < 4 {
+					// Short stems collide with other words ("горе" and
+					// "горы" both stem to "гор"): match the word as written.
+					key = "=" + Normalize(w)
+				}
+				if old, ok := s.words[key]; !ok || math.Abs(v) > math.Abs(old) {
+					s.words[key] = v
 				}
 			}
 		}
@@ -61,12 +69,45 @@ func NewScorer() *Scorer {
 	return s
 }
 
-// Score rates one message.
+// Score rates one message. Negation, intensifiers and "но"/"but" act
+// within a clause: sentence punctuation ends their reach.
 func (s *Scorer) Score(text string) Sentiment {
-	toks := tokens(Normalize(text))
-	stems := stemAll(toks)
 	var ev []string
 	var sum float64
+	negatedVerb := false
+	for _, clause := range splitClauses(text) {
+		v, nv := s.scoreClause(clause, &ev)
+		sum += v
+		negatedVerb = negatedVerb || nv
+	}
+	// A negated ordinary verb ("не отвечает", "doesn't load") leans negative
+	// but alone stays under the threshold; it tips mixed messages.
+	if negatedVerb && sum <= 0 {
+		sum -= negatedVerbValence
+		ev = append(ev, "negation")
+	}
+	sum += s.signals(text, sum, &ev)
+	score := sum / math.Sqrt(sum*sum+15)
+	return Sentiment{Score: score, Negative: score <= s.threshold, Evidence: ev}
+}
+
+// negatedVerbValence: sum -0.6 scores -0.15, under NegativeThreshold.
+const negatedVerbValence = 0.8
+
+// splitClauses cuts text at sentence punctuation and line breaks.
+func splitClauses(text string) []string {
+	return strings.FieldsFunc(text, func(r rune) bool {
+		switch r {
+		case '.', '!', '?', ';', '\n', '…', '(', ')', ':':
+			return true
+		}
+		return false
+	})
+}
+
+func (s *Scorer) scoreClause(clause string, ev *[]string) (sum float64, negatedVerb bool) {
+	toks := tokens(Normalize(clause))
+	stems := stemAll(toks)
 
 	// Complaint phrases first; their words are not scored again.
 	used := make([]bool, len(toks))
@@ -78,7 +119,7 @@ func (s *Scorer) Score(text string) Sentiment {
 			used[i] = true
 		}
 		sum += s.valence[sp.phrase]
-		ev = append(ev, "complaint: "+strings.Join(toks[sp.from:sp.to], " "))
+		*ev = append(*ev, "complaint: "+strings.Join(toks[sp.from:sp.to], " "))
 	}
 
 	butAt := -1
@@ -93,6 +134,9 @@ func (s *Scorer) Score(text string) Sentiment {
 		}
 		v, label := s.wordValence(t, stems[i])
 		if v == 0 {
+			if i > 0 && negators[toks[i-1]] && !negators[t] && !s.neutralAfterNegation[t] && runeLen(t) > 3 {
+				negatedVerb = true
+			}
 			continue
 		}
 		// Intensifiers and diminishers just before the word.
@@ -121,12 +165,9 @@ func (s *Scorer) Score(text string) Sentiment {
 			}
 		}
 		sum += v
-		ev = append(ev, label)
+		*ev = append(*ev, label)
 	}
-
-	sum += s.signals(text, sum, &ev)
-	score := sum / math.Sqrt(sum*sum+15)
-	return Sentiment{Score: score, Negative: score <= s.threshold, Evidence: ev}
+	return sum, negatedVerb
 }
 
 func (s *Scorer) wordValence(tok, stem string) (float64, string) {
@@ -136,7 +177,10 @@ func (s *Scorer) wordValence(tok, stem string) (float64, string) {
 		}
 		return v, tok
 	}
-	if v, ok := s.words[stem]; ok {
+	if v, ok := s.words["="+tok]; ok {
+		return v, tok
+	}
+	if v, ok := s.words[stem]; ok && runeLen(stem) >= 4 {
 		return v, tok
 	}
 	return 0, ""
@@ -145,6 +189,7 @@ func (s *Scorer) wordValence(tok, stem string) (float64, string) {
 // signals scores what is not a word: emoticons, emoji, shouting. Shouting
 // and exclamation amplify the tone already there; caps alone lean negative.
 func (s *Scorer) signals(text string, sum float64, ev *[]string) float64 {
+	text = stripLinks(text)
 	var add float64
 	neg, pos := 0, 0
 	for _, e := range negEmoticons {
@@ -179,6 +224,20 @@ func (s *Scorer) signals(text string, sum float64, ev *[]string) float64 {
 		*ev = append(*ev, "shouting: !!!")
 	}
 	return add
+}
+
+// stripLinks drops URLs, whose "://" and ")" are not faces.
+func stripLinks(text string) string {
+	if !strings.Contains(text, "://") {
+		return text
+	}
+	f := strings.Fields(text)
+	for i, w := range f {
+		if strings.Contains(w, "://") {
+			f[i] = ""
+		}
+	}
+	return strings.Join(f, " ")
 }
 
 // runsOf counts runs of at least n repetitions of r.
