@@ -29,7 +29,7 @@ type Scorer struct {
 	// neutralAfterNegation: words that follow a negator in polite or plain
 	// questions ("не могли бы", "не подскажете", "no problem").
 	neutralAfterNegation map[string]bool
-	threshold  float64
+	threshold            float64
 }
 
 // NegativeThreshold is the score at or under which a message is negative.
