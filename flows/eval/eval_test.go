@@ -1,0 +1,101 @@
+package eval_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/parley-chat/parley/flows/eval"
+	"github.com/parley-chat/parley/flows/syntax"
+)
+
+func str(v string) *syntax.Str {
+	return &syntax.Str{Value: v, Pos: syntax.Pos{File: "f.yaml", Line: 4, Col: 10}}
+}
+
+func TestTemplateRender(t *testing.T) {
+	env := &eval.Env{
+		Text: "Привет", Lang: "ru", Now: time.Date(2026, 1, 5, 14, 30, 0, 0, time.UTC),
+		Contact: eval.Contact{Name: "Анна", Fields: map[string]string{"city": "Казань"}},
+		Vars:    map[string]any{"n": 3.0, "big": 1e21, "half": 0.5, "list": []any{"a", "b"}, "none": nil},
+	}
+	for _, tc := range []struct{ src, want string }{
+		{"plain text", "plain text"},
+		{"{{ contact.name }} из {{ contact.fields.city }}", "Анна из Казань"},
+		{"{{ vars.n }} {{ vars.n + 1 }} {{ vars.half }} {{ vars.big }}", "3 4 0.5 1000000000000000000000"},
+		{"{{ vars.none }}|{{ vars.missing }}|", "||"},
+		{"{{ now.Hour() }}:{{ now.Minute() }}", "14:30"},
+		{"{{ join(vars.list, ', ') }}", "a, b"},
+		{"{{ lang == 'ru' ? 'да' : 'yes' }}", "да"},
+	} {
+		r := &syntax.Reporter{}
+		tm := (&eval.Compiler{R: r}).Template(str(tc.src), "x")
+		if r.Len() > 0 {
+			t.Fatalf("%q: %v", tc.src, r.List)
+		}
+		got, err := tm.Render(eval.NewVM(), env)
+		if err != nil || got != tc.want {
+			t.Errorf("%q: got %q, %v; want %q", tc.src, got, err, tc.want)
+		}
+	}
+}
+
+func TestTemplateRuntimeErrorRendersEmpty(t *testing.T) {
+	r := &syntax.Reporter{}
+	tm := (&eval.Compiler{R: r}).Template(str("a{{ vars.m.x.y }}b"), "x")
+	got, err := tm.Render(eval.NewVM(), &eval.Env{Vars: map[string]any{"m": "str"}})
+	if got != "ab" || err == nil {
+		t.Fatalf("got %q, %v: want the hole empty and the error reported", got, err)
+	}
+}
+
+// TestErrorPositions checks the rebasing of expr-lang's positions onto
+// the YAML file for each scalar style.
+func TestErrorPositions(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		s         syntax.Str
+		template  bool
+		line, col int
+	}{
+		{"plain", syntax.Str{Value: `text == txt`, Pos: syntax.Pos{Line: 4, Col: 10}}, false, 4, 18},
+		{"quoted", syntax.Str{Value: `text == txt`, Pos: syntax.Pos{Line: 4, Col: 10}, Style: syntax.Quoted}, false, 4, 19},
+		{"block second line", syntax.Str{Value: "text == \"a\" ||\n  txt == \"b\"\n", Pos: syntax.Pos{Line: 4, Col: 9}, Style: syntax.Block, Indent: 7}, false, 6, 9},
+		{"template hole", syntax.Str{Value: `Привет, {{ contact.nmae }}!`, Pos: syntax.Pos{Line: 2, Col: 10}, Style: syntax.Quoted}, true, 2, 30},
+		{"template on a block line", syntax.Str{Value: "Строка\nи {{ 1 + }}", Pos: syntax.Pos{Line: 2, Col: 5}, Style: syntax.Block, Indent: 7}, true, 4, 15},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &syntax.Reporter{}
+			c := &eval.Compiler{R: r}
+			s := tc.s
+			s.Pos.File = "f.yaml"
+			if tc.template {
+				c.Template(&s, "p")
+			} else {
+				c.Cond(&s, "p")
+			}
+			if len(r.List) != 1 {
+				t.Fatalf("want one error, got %v", r.List)
+			}
+			e := r.List[0]
+			if diff := cmp.Diff([2]int{tc.line, tc.col}, [2]int{e.Line, e.Col}); diff != "" {
+				t.Errorf("%v: position (-want +got):\n%s", e, diff)
+			}
+		})
+	}
+}
+
+func TestJSONKeepsTypes(t *testing.T) {
+	r := &syntax.Reporter{}
+	v := syntax.ParseValue(r, "b.yaml", []byte("qty: \"{{ vars.n }}\"\nnote: \"n={{ vars.n }}\"\nlist: [1, true, x]\n"))
+	j := (&eval.Compiler{R: r}).JSON(v, "body")
+	got, err := j.Render(eval.NewVM(), &eval.Env{Vars: map[string]any{"n": 2.0}})
+	if err != nil || r.Len() > 0 {
+		t.Fatal(err, r.List)
+	}
+	want := map[string]any{"qty": 2.0, "note": "n=2", "list": []any{1.0, true, "x"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatal(diff)
+	}
+}

@@ -1,0 +1,79 @@
+package syntax_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/parley-chat/parley/flows/syntax"
+)
+
+const flowSrc = `flow: main
+start: hello
+nodes:
+  hello:
+    say: "Привет"
+    buttons:
+      - {text: Да, value: "yes"}
+      - Нет
+    next: menu
+  menu:
+    wait: true
+    branch:
+      - if: |
+          payload == "yes"
+        goto: hello
+    else: hello
+`
+
+func TestParseFlowPositions(t *testing.T) {
+	r := &syntax.Reporter{}
+	f := syntax.ParseFlow(r, "flows/main.yaml", []byte(flowSrc))
+	if r.Len() > 0 {
+		t.Fatal(r.List)
+	}
+	if len(f.Nodes) != 2 || f.Nodes[0].Kind != syntax.KindSay || f.Nodes[1].Kind != syntax.KindWait {
+		t.Fatalf("nodes: %+v", f.Nodes)
+	}
+	hello := f.Nodes[0]
+	got := []syntax.Pos{hello.ID.Pos, hello.Say.Any.Pos, hello.Buttons[0].Value.Pos, hello.Buttons[1].Value.Pos, f.Nodes[1].Branch[0].If.Pos}
+	want := []syntax.Pos{{"flows/main.yaml", 4, 3}, {"flows/main.yaml", 5, 10}, {"flows/main.yaml", 7, 27}, {"flows/main.yaml", 8, 9}, {"flows/main.yaml", 13, 13}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("positions (-want +got):\n%s", diff)
+	}
+	if s := hello.Say.Any; s.Style != syntax.Quoted || s.At(0, 2) != (syntax.Pos{File: "flows/main.yaml", Line: 5, Col: 13}) {
+		t.Errorf("quoted scalar: %+v, At(0,2)=%v", s, s.At(0, 2))
+	}
+	if s := f.Nodes[1].Branch[0].If; s.Style != syntax.Block || s.At(0, 0) != (syntax.Pos{File: "flows/main.yaml", Line: 14, Col: 11}) {
+		t.Errorf("block scalar: %+v, At(0,0)=%v", s, s.At(0, 0))
+	}
+}
+
+func TestUnknownFieldSuggestsAndSorts(t *testing.T) {
+	r := &syntax.Reporter{}
+	r.AddSource("f.yaml", nil)
+	syntax.ParseFlow(r, "f.yaml", []byte("flow: m\nstart: a\nnodes:\n  a:\n    say: hi\n    nxt: a\n    buttns: [x]\n"))
+	got := r.List.Err().Error()
+	for _, want := range []string{
+		`f.yaml:6:5: nodes.a.nxt: unknown field "nxt"; did you mean "next"?`,
+		`f.yaml:7:5: nodes.a.buttns: unknown field "buttns"; did you mean "buttons"?`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in:\n%s", want, got)
+		}
+	}
+	if strings.Index(got, "6:5") > strings.Index(got, "7:5") {
+		t.Errorf("errors not sorted:\n%s", got)
+	}
+}
+
+func TestSnippetCaret(t *testing.T) {
+	r := &syntax.Reporter{}
+	r.AddSource("f.yaml", []byte("a: 1\nbb: кот\n"))
+	r.Errorf(syntax.Pos{File: "f.yaml", Line: 2, Col: 5}, "bb", "bad")
+	want := "f.yaml:2:5: bb: bad\n    | bb: кот\n    |     ^"
+	if got := r.List[0].Error(); got != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+}
