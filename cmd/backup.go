@@ -12,8 +12,8 @@ import (
 )
 
 // hotBackupHint tells the operator where a running server serves a hot copy.
-const hotBackupHint = "take a hot copy from the running server instead:\n" +
-	"  curl -fsS -u ADMIN -o FILE http://HOST:PORT/admin/backup"
+const hotBackupHint = "take a hot copy from the running server instead (admin login required):\n" +
+	"  GET http://HOST:PORT/admin/backup, e.g. curl -fsS -o FILE ..."
 
 // runBackup copies the database to FILE through FILE.tmp, fsync and rename,
 // then verifies the copy:

@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -136,5 +140,40 @@ func TestBackupFile(t *testing.T) {
 	}
 	if _, err := store.BackupFile(src, filepath.Join(dir, "no", "such", "dir", "b.db"), 0); err == nil {
 		t.Error("BackupFile into a missing directory succeeded")
+	}
+}
+
+func TestServeBackup(t *testing.T) {
+	db := storetest.Open(t)
+	mustContact(t, db, "web:1")
+	srv := httptest.NewServer(http.HandlerFunc(db.ServeBackup))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET: %d, %v", resp.StatusCode, err)
+	}
+	if resp.ContentLength != int64(len(body)) || len(body) == 0 {
+		t.Errorf("Content-Length %d, body %d bytes", resp.ContentLength, len(body))
+	}
+	if cd := resp.Header.Get("Content-Disposition"); !strings.HasPrefix(cd, `attachment; filename="parley-`) {
+		t.Errorf("Content-Disposition = %q", cd)
+	}
+	path := filepath.Join(t.TempDir(), "dl.db")
+	if err := os.WriteFile(path, body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	storetest.CheckFile(t, path)
+	resp, err = http.Post(srv.URL, "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST: %d, want 405", resp.StatusCode)
 	}
 }

@@ -22,6 +22,13 @@
 // entries, contact and ticket changes and the deletion of the inbox entry
 // become durable together or not at all.
 //
+// # Backup
+//
+// Backup, BackupToFile and ServeBackup (for an admin HTTP endpoint) copy the
+// live file consistently while it serves (bbolt's Tx.WriteTo). BackupFile
+// copies a file no process holds; a server's exclusive file lock makes it
+// fail with ErrLocked, which is how `parley backup` tells the two apart.
+//
 // # Layout (schema version 2)
 //
 //	meta            "schema" -> BE(version)
