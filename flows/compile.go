@@ -81,6 +81,30 @@ func (c *compiler) project(pf *syntax.Project, fls []*syntax.Flow, faq *syntax.F
 		p.allowedHosts = append(p.allowedHosts, strings.ToLower(h.Value))
 	}
 
+	// Every variable the project sets and every setting: reading another is
+	// a typo, reported where it is read.
+	c.ec.Vars, c.ec.Settings = map[string]bool{}, map[string]bool{}
+	for k := range p.settings {
+		c.ec.Settings[k] = true
+	}
+	for _, sf := range fls {
+		for _, sn := range sf.Nodes {
+			if sn.Save != nil {
+				c.ec.Vars[sn.Save.Value] = true
+			}
+			as := sn.Set
+			if sn.HTTP != nil {
+				as = append(slices.Clip(as), sn.HTTP.Save...)
+			}
+			for _, a := range as {
+				if name, ok := strings.CutPrefix(a.Target.Value, "vars."); ok {
+					c.ec.Vars[name] = true
+				} else if !strings.HasPrefix(a.Target.Value, "contact.") {
+					c.ec.Vars[a.Target.Value] = true
+				}
+			}
+		}
+	}
 	// Declare every flow and node first so references resolve in any order.
 	for _, sf := range fls {
 		if sf.Name == nil {

@@ -173,6 +173,7 @@ func (e *Engine) Step(ctx context.Context, st State, in Input) (State, []Output,
 	t := e.begin(ctx, st, in)
 	t.st.Turns++
 	t.migrate()
+	t.understand()
 	if t.st.InHandoff {
 		// A human has the conversation: only triggers marked
 		// during_handoff may act; otherwise the message is for the agent.
@@ -181,7 +182,6 @@ func (e *Engine) Step(ctx context.Context, st State, in Input) (State, []Output,
 		}
 		return t.finish()
 	}
-	t.understand()
 	if tr := t.matchTrigger(false); tr != nil {
 		t.fire(tr)
 		return t.finish()

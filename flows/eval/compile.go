@@ -3,6 +3,7 @@ package eval
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -63,6 +64,9 @@ type Compiler struct {
 	// Used collects the top-level names expressions read ("intent",
 	// "negative"), so the engine computes costly fields only when needed.
 	Used map[string]bool
+	// Vars and Settings, when set, list every variable the project sets
+	// and every setting it has: reading another (a typo) is an error.
+	Vars, Settings map[string]bool
 }
 
 // envType is the value type (not a pointer): expr then compiles field
@@ -130,10 +134,79 @@ func (c *Compiler) compile(s *syntax.Str, path, src string, line, col int, cond 
 	names := map[string]bool{}
 	node := prog.Node()
 	ast.Walk(&node, identVisitor(names))
+	refs := &refVisitor{}
+	ast.Walk(&node, refs)
+	for _, r := range refs.refs {
+		known := c.Vars
+		if r.root == "settings" {
+			known = c.Settings
+		}
+		if known == nil || known[r.name] {
+			continue
+		}
+		l, cl := offsetPos(src, r.from)
+		msg := fmt.Sprintf("%s.%s is never set in this project", r.root, r.name)
+		if r.root == "settings" {
+			msg = fmt.Sprintf("settings.%s is not in parley.yaml", r.name)
+		}
+		if s := syntax.Suggest(r.name, keysOf(known)); s != "" {
+			msg += fmt.Sprintf("; did you mean %s.%s?", r.root, s)
+		}
+		c.R.Errorf(at(l, cl), path, "%s", msg)
+	}
 	for n := range names {
 		c.Used[n] = true
 	}
 	return &Program{prog: prog, Src: src, Uses: usesOf(names)}
+}
+
+// varRef is a read of vars.NAME or settings.NAME.
+type varRef struct {
+	root, name string
+	from       int // rune offset in the source
+}
+
+type refVisitor struct{ refs []varRef }
+
+func (v *refVisitor) Visit(n *ast.Node) {
+	m, ok := (*n).(*ast.MemberNode)
+	if !ok {
+		return
+	}
+	id, ok := m.Node.(*ast.IdentifierNode)
+	if !ok || (id.Value != "vars" && id.Value != "settings") {
+		return
+	}
+	if p, ok := m.Property.(*ast.StringNode); ok {
+		v.refs = append(v.refs, varRef{root: id.Value, name: p.Value, from: m.Location().From})
+	}
+}
+
+// offsetPos turns a rune offset into a 1-based line and 0-based column.
+func offsetPos(src string, off int) (line, col int) {
+	line = 1
+	i := 0
+	for _, r := range src {
+		if i == off {
+			break
+		}
+		if r == '\n' {
+			line, col = line+1, 0
+		} else {
+			col++
+		}
+		i++
+	}
+	return line, col
+}
+
+func keysOf(m map[string]bool) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
 }
 
 type identVisitor map[string]bool

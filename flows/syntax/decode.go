@@ -119,7 +119,7 @@ func (o *Obj) Done() {
 			continue
 		}
 		msg := fmt.Sprintf("unknown field %q", f.Key.Value)
-		if s := suggest(f.Key.Value, o.known); s != "" {
+		if s := Suggest(f.Key.Value, o.known); s != "" {
 			msg += fmt.Sprintf("; did you mean %q?", s)
 		} else if len(o.known) > 0 && len(o.known) <= 12 {
 			msg += fmt.Sprintf(" (want one of %s)", strings.Join(o.known, ", "))
@@ -169,8 +169,9 @@ func StrList(r *Reporter, v *Value, path string) []*Str {
 	return out
 }
 
-// suggest returns the known key closest to k by edit distance, if close.
-func suggest(k string, known []string) string {
+// Suggest returns the known name closest to k by edit distance, if close
+// enough to be a likely typo; "" otherwise.
+func Suggest(k string, known []string) string {
 	best, bestD := "", 3
 	for _, c := range known {
 		if d := distance(k, c); d < bestD || (d == bestD && best == "" && d <= 2) {
