@@ -33,6 +33,7 @@ var commands = map[string]command{
 	"nlu":     {"nlu eval intents|sentiment ...  measure understanding on a data set", runNLU},
 	"agents":  {"agents add NAME --role agent|lead|admin", runAgents},
 	"tickets": {"tickets list [--status S] [--json] [--db FILE]", runTickets},
+	"stats":   {"stats [--from DATE] [--to DATE] [--json] [--db FILE]  analytics of a period", runStats},
 }
 
 // Main runs the parley command with os.Args and returns the exit code.

@@ -1,0 +1,249 @@
+package cmd
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/parley-chat/parley/handoff/analytics"
+)
+
+const statsUsage = "usage: parley stats [--from DATE] [--to DATE] [--json] [--db FILE]"
+
+// runStats prints the analytics of a period for support leads:
+//
+//	parley stats [--from 2026-11-01] [--to 2026-11-30] [--json] [--db FILE]
+//
+// DATE is YYYY-MM-DD (UTC days; --to includes that whole day) or an RFC 3339
+// instant (--to then excludes it). Without --from the report starts at the
+// first event; without --to it runs to now. The store is opened read-only.
+func runStats(args []string, stdio IO) int {
+	flags := flag.NewFlagSet("parley stats", flag.ContinueOnError)
+	flags.SetOutput(stdio.Stderr)
+	fromS := flags.String("from", "", "first day (YYYY-MM-DD, UTC) or instant (RFC 3339); default: the first event")
+	toS := flags.String("to", "", "last day, included (YYYY-MM-DD, UTC), or instant excluded (RFC 3339); default: now")
+	asJSON := flags.Bool("json", false, "print one JSON object")
+	dbPath := dbFlag(flags)
+	pos, err := parseInterspersed(flags, args)
+	if err != nil {
+		return 2
+	}
+	if len(pos) > 0 {
+		fmt.Fprintf(stdio.Stderr, "parley stats: unexpected argument %q\n%s\n", pos[0], statsUsage)
+		return 2
+	}
+	from, err := parseStatsTime("--from", *fromS, false)
+	if err == nil {
+		var to time.Time
+		to, err = parseStatsTime("--to", *toS, true)
+		if err == nil && !from.IsZero() && !to.IsZero() && !from.Before(to) {
+			err = fmt.Errorf("--from %s is not before --to %s", *fromS, *toS)
+		}
+		if err == nil {
+			return statsReport(stdio, *dbPath, from, to, *asJSON)
+		}
+	}
+	fmt.Fprintf(stdio.Stderr, "parley stats: %v\n", err)
+	return 2
+}
+
+// parseStatsTime reads a day or an instant; a day given as the end of the
+// period means the end of that day.
+func parseStatsTime(flagName, s string, end bool) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if d, err := time.ParseInLocation(time.DateOnly, s, time.UTC); err == nil {
+		if end {
+			d = d.AddDate(0, 0, 1)
+		}
+		return d, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s %q: want a day YYYY-MM-DD or an RFC 3339 time like 2026-11-23T10:00:00Z", flagName, s)
+	}
+	return t.UTC(), nil
+}
+
+func statsReport(stdio IO, path string, from, to time.Time, asJSON bool) int {
+	if st, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintf(stdio.Stderr, "parley stats: no database at %s (set --db or PARLEY_DB)\n", path)
+		return 1
+	} else if err == nil && st.IsDir() {
+		fmt.Fprintf(stdio.Stderr, "parley stats: %s is a directory, not a database file\n", path)
+		return 1
+	}
+	db, err := openStoreFor("stats", path, true)
+	if err != nil {
+		fmt.Fprintln(stdio.Stderr, err)
+		return 1
+	}
+	defer db.Close()
+	rep, err := analytics.Compute(db, analytics.Options{From: from, To: to})
+	if err != nil {
+		fmt.Fprintf(stdio.Stderr, "parley stats: %v\n", err)
+		return 1
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdio.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			fmt.Fprintf(stdio.Stderr, "parley stats: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	printStats(stdio.Stdout, rep)
+	return 0
+}
+
+// printStats writes the human report: the totals, then one table per
+// breakdown, the worst drop-off nodes and the agents.
+func printStats(w io.Writer, r analytics.Report) {
+	period := "all events"
+	switch {
+	case !r.From.IsZero() && !r.To.IsZero():
+		period = r.From.Format(time.RFC3339) + " – " + r.To.Format(time.RFC3339)
+	case !r.From.IsZero():
+		period = "from " + r.From.Format(time.RFC3339)
+	case !r.To.IsZero():
+		period = "until " + r.To.Format(time.RFC3339)
+	}
+	fmt.Fprintf(w, "Period: %s\n\n", period)
+	if r.Conversations == 0 && r.Tickets == 0 {
+		fmt.Fprintln(w, "no conversations and no tickets in this period")
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	f := r.Figures
+	fmt.Fprintf(tw, "conversations\t%d\t(contained %d, handed off %d, abandoned %d, returned %d, open %d)\n",
+		f.Conversations, f.Contained, f.HandedOff, f.Abandoned, f.Returned, f.Open)
+	fmt.Fprintf(tw, "containment rate\t%s\n", pct(f.ContainmentRate))
+	fmt.Fprintf(tw, "messages\t%d\t(in %d, out %d)\n", f.Messages, f.MessagesIn, f.MessagesOut)
+	fmt.Fprintf(tw, "fallback rate\t%s\t(%d fallbacks in %d bot turns)\n", pct(f.FallbackRate), f.Fallbacks, f.BotTurns)
+	fmt.Fprintf(tw, "handoffs by reason\t%s\n", reasons(f.HandoffsByReason))
+	fmt.Fprintf(tw, "tickets\t%d\t(resolved %d)\n", f.Tickets, f.TicketsResolved)
+	fmt.Fprintf(tw, "first response\tmedian %s\tp90 %s\n", dur(f.AFRTMedianSeconds), dur(f.AFRTP90Seconds))
+	fmt.Fprintf(tw, "resolution\tmedian %s\tp90 %s\n", dur(f.ResolutionMedianSeconds), dur(f.ResolutionP90Seconds))
+	fmt.Fprintf(tw, "CSAT\t%s\t(%d ratings; 1..5: %s)\n", num(f.CSATAverage), f.CSATResponses, csatDist(f.CSATDistribution))
+	tw.Flush()
+
+	for _, b := range []struct {
+		title string
+		rows  []analytics.Row
+	}{{"BY DAY", r.ByDay}, {"BY CHANNEL", r.ByChannel}, {"BY LANGUAGE", r.ByLang}, {"BY FLOW (a conversation counts in every flow it entered)", r.ByFlow}} {
+		if len(b.rows) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s\n", b.title)
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "KEY\tCONV\tCONTAINED\tHANDED OFF\tABANDONED\tCONTAINMENT\tFALLBACK\tTICKETS\tAFRT MEDIAN\tCSAT")
+		for _, row := range b.rows {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t%s\t%d\t%s\t%s\n", row.Key, row.Conversations, row.Contained,
+				row.HandedOff, row.Abandoned, pct(row.ContainmentRate), pct(row.FallbackRate), row.Tickets,
+				dur(row.AFRTMedianSeconds), num(row.CSATAverage))
+		}
+		tw.Flush()
+	}
+
+	type drop struct {
+		ref string
+		n   analytics.NodeStat
+	}
+	var drops []drop
+	for _, fn := range r.Funnels {
+		for _, n := range fn.Nodes {
+			if n.DroppedOff > 0 || n.Fallbacks > 0 {
+				drops = append(drops, drop{fn.Flow + "." + n.Node, n})
+			}
+		}
+	}
+	sort.SliceStable(drops, func(i, j int) bool {
+		if drops[i].n.DroppedOff != drops[j].n.DroppedOff {
+			return drops[i].n.DroppedOff > drops[j].n.DroppedOff
+		}
+		return drops[i].ref < drops[j].ref
+	})
+	if len(drops) > 0 {
+		fmt.Fprintln(w, "\nDROP-OFF AND FALLBACKS PER NODE")
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NODE\tENTERED\tDROPPED OFF\tABANDONED\tDROP-OFF\tFALLBACKS")
+		for i, d := range drops {
+			if i == 15 {
+				fmt.Fprintf(tw, "… %d more (see --json)\n", len(drops)-i)
+				break
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%d\n", d.ref, d.n.Entered, d.n.DroppedOff, d.n.Abandoned, pct(d.n.DropOffRate), d.n.Fallbacks)
+		}
+		tw.Flush()
+	}
+	if len(r.Agents) > 0 {
+		fmt.Fprintln(w, "\nTICKETS PER AGENT")
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "AGENT\tTICKETS\tRESOLVED\tAFRT MEDIAN\tCSAT")
+		for _, a := range r.Agents {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\n", a.Agent, a.Tickets, a.Resolved, dur(a.AFRTMedianSeconds), num(a.CSATAverage))
+		}
+		tw.Flush()
+	}
+}
+
+func pct(v *float64) string {
+	if v == nil {
+		return "-"
+	}
+	return strconv.FormatFloat(*v*100, 'f', 1, 64) + "%"
+}
+
+func num(v *float64) string {
+	if v == nil {
+		return "-"
+	}
+	return strconv.FormatFloat(*v, 'f', 2, 64)
+}
+
+func dur(v *float64) string {
+	if v == nil {
+		return "-"
+	}
+	return time.Duration(*v * float64(time.Second)).Round(time.Second).String()
+}
+
+func reasons(m map[string]int) string {
+	if len(m) == 0 {
+		return "-"
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if m[keys[i]] != m[keys[j]] {
+			return m[keys[i]] > m[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+func csatDist(m map[string]int) string {
+	parts := make([]string, 5)
+	for i := range parts {
+		parts[i] = strconv.Itoa(m[strconv.Itoa(i+1)])
+	}
+	return strings.Join(parts, "/")
+}
