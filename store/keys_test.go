@@ -1,0 +1,31 @@
+package store
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// Composite keys round-trip, sort by contact then number, and never split
+// a key into the wrong contact.
+func FuzzCompositeKey(f *testing.F) {
+	f.Add("c_01", uint64(1), "c_01", uint64(2))
+	f.Add("c_a", uint64(1<<40), "c_ab", uint64(0))
+	f.Add("", uint64(0), "x", uint64(1))
+	f.Fuzz(func(t *testing.T, a string, n uint64, b string, m uint64) {
+		if strings.IndexByte(a, 0) >= 0 || strings.IndexByte(b, 0) >= 0 {
+			t.Skip("contact ids never contain NUL (validContactID)")
+		}
+		ka, kb := historyKey(a, n), historyKey(b, m)
+		id, got, ok := splitComposite(ka)
+		if a != "" && (!ok || id != a || got != n) {
+			t.Fatalf("splitComposite(historyKey(%q, %d)) = %q, %d, %v", a, n, id, got, ok)
+		}
+		if a != "" && b != "" && a != b && (bytes.Compare(ka, kb) < 0) != (a < b) {
+			t.Fatalf("keys of %q and %q sort against their contacts", a, b)
+		}
+		if a == b && (bytes.Compare(ka, kb) < 0) != (n < m) {
+			t.Fatalf("keys %d and %d of %q sort against their numbers", n, m, a)
+		}
+	})
+}
