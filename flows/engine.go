@@ -2,6 +2,7 @@ package flows
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -473,6 +474,11 @@ func (t *turn) run(n *node) {
 		case kGoto:
 			n = n.target
 		case kCall:
+			if len(t.st.Stack) >= MaxCallDepth {
+				t.errorEvent(n, "call", fmt.Errorf("call depth limit %d reached: a flow calling itself?", MaxCallDepth))
+				t.st.Waiting, t.st.Ended, t.st.Stack = false, true, nil
+				return
+			}
 			ret := ""
 			if n.next != nil {
 				ret = n.next.id
@@ -688,8 +694,28 @@ func (t *turn) setVar(name string, v any) {
 		}
 		t.env.Vars, t.varsOwned = m, true
 	}
-	t.env.Vars[name] = jsonValue(v)
+	v = jsonValue(v)
+	switch v.(type) {
+	case map[string]any, []any:
+		// Structured values come from http answers: keep sessions small.
+		if b, err := json.Marshal(v); err != nil || len(b) > MaxVarBytes {
+			t.errorEvent(t.current(), "set "+name, fmt.Errorf("value of %d bytes is over the %d-byte limit for a variable", len(b), MaxVarBytes))
+			return
+		}
+	case string:
+		if len(v.(string)) > MaxVarBytes {
+			t.errorEvent(t.current(), "set "+name, fmt.Errorf("text of %d bytes is over the %d-byte limit for a variable", len(v.(string)), MaxVarBytes))
+			return
+		}
+	}
+	t.env.Vars[name] = v
 }
+
+// Limits on a session, so stored states stay small.
+const (
+	MaxCallDepth = 16       // nested sub-flow calls
+	MaxVarBytes  = 16 << 10 // one variable, as JSON
+)
 
 func (t *turn) event(name string, n *node, data map[string]string) {
 	ev := &EventRecord{Name: name, Data: data}

@@ -249,6 +249,8 @@ func apiHandler(w http.ResponseWriter, r *http.Request) {
 	case "/slow":
 		time.Sleep(500 * time.Millisecond)
 		io.WriteString(w, `{}`)
+	case "/big":
+		io.WriteString(w, `{"items":"`+strings.Repeat("x", 20000)+`"}`)
 	case "/echo":
 		body, _ := io.ReadAll(r.Body)
 		var v any
