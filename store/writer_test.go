@@ -1,10 +1,13 @@
 package store_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/parley-chat/parley/store"
 	"github.com/parley-chat/parley/store/storetest"
@@ -124,5 +127,63 @@ func TestCloseFlushesQueuedWrites(t *testing.T) {
 	defer db.Close()
 	if h, _ := db.History(c.ID, 0, 0); len(h) != ok {
 		t.Errorf("%d writes acknowledged, %d stored", ok, len(h))
+	}
+}
+
+// A write whose context ends while it waits in the queue is never applied;
+// a panicking function fails alone and the writer keeps going.
+func TestWriterCancelAndPanic(t *testing.T) {
+	db := storetest.Open(t)
+	c := mustContact(t, db, "web:1")
+	tk, err := db.OpenTicket(ctx, store.Ticket{ContactID: c.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Hold the writer inside a transaction until released.
+	entered, release := make(chan struct{}), make(chan struct{})
+	held := make(chan error, 1)
+	go func() {
+		_, err := db.UpdateTicket(ctx, tk.ID, func(t *store.Ticket) error {
+			select {
+			case <-entered:
+			default:
+				close(entered)
+			}
+			<-release
+			t.Summary = "held"
+			return nil
+		})
+		held <- err
+	}()
+	<-entered
+	cctx, cancel := context.WithCancel(ctx)
+	queued := make(chan error, 1)
+	go func() {
+		_, _, err := db.ResolveContact(cctx, "web:cancelled", "", "")
+		queued <- err
+	}()
+	// Usually reaches the queue first; either way it must not be applied.
+	time.Sleep(20 * time.Millisecond)
+	cancel()
+	if err := <-queued; !errors.Is(err, context.Canceled) {
+		t.Errorf("queued write after cancel: %v, want context.Canceled", err)
+	}
+	close(release)
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ContactByIdentity("web:cancelled"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a cancelled write was applied: %v", err)
+	}
+
+	_, err = db.UpdateTicket(ctx, tk.ID, func(*store.Ticket) error { panic("bug in a handler") })
+	if err == nil || !strings.Contains(err.Error(), "panic in write: bug in a handler") {
+		t.Errorf("panicking fn: %v", err)
+	}
+	if got, _ := db.Ticket(tk.ID); got.Summary != "held" {
+		t.Errorf("ticket after the panic = %+v", got)
+	}
+	if _, _, err := db.ResolveContact(ctx, "web:after", "", ""); err != nil {
+		t.Errorf("writer dead after a panic: %v", err)
 	}
 }
