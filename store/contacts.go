@@ -27,7 +27,22 @@ type Contact struct {
 	UpdatedAt  time.Time `json:"updated_at"`
 }
 
-const maxIdentity = 256
+const (
+	maxIdentity = 256
+	maxName     = 200
+	maxLang     = 16
+)
+
+// clip cuts s to at most n bytes at a rune boundary.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
 
 // idEncoding is lower-case base32 (Crockford-like alphabet order) without
 // padding: ids sort by creation time and are safe in URLs.
@@ -71,6 +86,8 @@ func (db *DB) ResolveContact(ctx context.Context, identity, name, lang string) (
 	if err := validIdentity(identity); err != nil {
 		return Contact{}, false, err
 	}
+	// Channel-supplied names must never fail the inbound path: bound them.
+	name, lang = clip(name, maxName), clip(lang, maxLang)
 	// Fast path without the writer: the contact exists and needs no update.
 	c, err = db.ContactByIdentity(identity)
 	if err == nil && !(c.Name == "" && name != "") && !(c.Lang == "" && lang != "") {

@@ -29,3 +29,15 @@ func FuzzCompositeKey(f *testing.F) {
 		}
 	})
 }
+
+func TestClip(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		n    int
+		want string
+	}{{"Анна", 8, "Анна"}, {"Анна", 7, "Ан" + "н"}, {"Анна", 3, "А"}, {"abc", 2, "ab"}, {"", 3, ""}} {
+		if got := clip(c.in, c.n); got != c.want {
+			t.Errorf("clip(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,8 +58,9 @@ const (
 	defaultTimeout   = time.Second
 	defaultRetention = 7 * 24 * time.Hour
 	// initialMmapSize reserves address space (not memory) so the map rarely
-	// has to grow: growing waits for every open read transaction.
-	initialMmapSize = 256 << 20
+	// has to grow: growing waits for every open read transaction, so a long
+	// hot backup would stall writers at that moment.
+	initialMmapSize = 1 << 30
 	// maxBatch bounds the requests folded into one transaction.
 	maxBatch = 512
 	// maxLinger caps the writer's wait for more requests (see linger).
@@ -131,7 +133,7 @@ func Open(path string, opts Options) (*DB, error) {
 		Timeout:         opts.Timeout,
 		NoSync:          opts.NoSync,
 		ReadOnly:        opts.ReadOnly,
-		InitialMmapSize: initialMmapSize,
+		InitialMmapSize: mmapSize(),
 		FreelistType:    bolt.FreelistMapType,
 		// Not writing the freelist makes each commit smaller; it is rebuilt
 		// by a scan on open (as etcd does).
@@ -233,4 +235,12 @@ func (db *DB) janitor() {
 		case <-t.C:
 		}
 	}
+}
+
+// mmapSize is initialMmapSize where address space is plentiful (64-bit).
+func mmapSize() int {
+	if strconv.IntSize < 64 {
+		return 64 << 20
+	}
+	return initialMmapSize
 }
