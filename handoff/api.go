@@ -31,7 +31,7 @@ type route struct {
 // routeTable lists every route; tests walk it to prove that each one
 // refuses a request without a session.
 func (s *Service) routeTable() []route {
-	return []route{
+	return append([]route{
 		{"GET", "/console/login", true, s.page("login.html")},
 		{"GET", "/console/assets/login.js", true, s.asset("login.js")},
 		{"GET", "/console/assets/console.css", true, s.asset("console.css")},
@@ -54,7 +54,7 @@ func (s *Service) routeTable() []route {
 		{"GET", "/api/canned", false, s.apiCanned},
 		{"GET", "/api/agents", false, s.apiAgents},
 		{"GET", "/api/events", false, func(w http.ResponseWriter, r *http.Request) { s.serveEvents(w, r, sessionFrom(r)) }},
-	}
+	}, s.dashboardRoutes()...)
 }
 
 // routes builds the console and API handler. Every route except the login

@@ -169,6 +169,8 @@ type Service struct {
 	waitMu sync.Mutex
 	waits  []waitSample
 
+	graphs graphSource // flow graphs for the dashboard (dashboard.go)
+
 	handler http.Handler
 	closeMu sync.Mutex
 	closed  bool

@@ -232,6 +232,7 @@ async function main() {
   state.me = await api("GET", "/api/me");
   state.csrf = state.me.csrf;
   $("me").textContent = state.me.display_name + " (" + state.me.role + ")";
+  $("dashboard-link").hidden = !(state.me.role === "lead" || state.me.role === "admin");
   $("presence").value = state.me.presence === "away" ? "away" : "online";
   state.canned = (await api("GET", "/api/canned")).canned;
   $("canned").append(...state.canned.map((c) => el("option", { value: c.id }, c.title)));
