@@ -46,6 +46,31 @@ func BenchmarkEngineTurn(b *testing.B) {
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "turns/s")
 }
 
+// BenchmarkEngineTurnButtons is the engine's own cost: button presses and
+// numbers only, so no classifier or sentiment runs.
+func BenchmarkEngineTurnButtons(b *testing.B) {
+	script := []flows.Input{
+		{Text: "Доставка", Payload: "delivery"}, {Text: "3"}, {Text: "4"},
+		{Text: "Где мой заказ?", Payload: "order_status"},
+	}
+	p := loadDemo(b)
+	e := p.NewEngine(flows.Options{HTTP: orders{}})
+	ctx := context.Background()
+	st, _, _ := e.Step(ctx, flows.State{}, flows.Input{Text: "/start"})
+	start := st
+	b.ReportAllocs()
+	t0 := time.Now()
+	i := 0
+	for b.Loop() {
+		if i%len(script) == 0 {
+			st = start
+		}
+		st, _, _ = e.Step(ctx, st, script[i%len(script)])
+		i++
+	}
+	b.ReportMetric(float64(b.N)/time.Since(t0).Seconds(), "turns/s")
+}
+
 // BenchmarkEngineTurnParallel measures throughput with every core busy.
 func BenchmarkEngineTurnParallel(b *testing.B) {
 	p := loadDemo(b)

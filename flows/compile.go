@@ -137,6 +137,7 @@ func (c *compiler) project(pf *syntax.Project, fls []*syntax.Flow, faq *syntax.F
 		p.understand = c.faq(faq)
 	}
 	c.finishUnderstanding()
+	c.checkLiterals()
 	if !c.incomplete {
 		c.reachability()
 	}
@@ -543,4 +544,46 @@ func article(word string) string {
 		return "an " + word
 	}
 	return "a " + word
+}
+
+// checkLiterals checks strings compared with payload, intent and faq.id
+// against the project's button values and knowledge-base labels: a typo
+// there would make a branch silently never match.
+func (c *compiler) checkLiterals() {
+	values := map[string]bool{}
+	for _, f := range c.p.flows {
+		for _, n := range f.order {
+			for _, b := range n.buttons {
+				values[b.value] = true
+			}
+		}
+	}
+	var labels, entries map[string]bool
+	if u := c.p.understand; u != nil {
+		labels = u.labels
+		entries = map[string]bool{}
+		for id := range u.entries {
+			entries[id] = true
+		}
+	}
+	for _, l := range c.ec.Literals {
+		var known map[string]bool
+		what := ""
+		switch l.Name {
+		case "payload":
+			known, what = values, "no button has the value %q"
+		case "intent":
+			known, what = labels, "no faq entry or intent is called %q"
+		case "faq.id":
+			known, what = entries, "no faq entry is called %q"
+		}
+		if known[l.Value] || l.Value == "" {
+			continue
+		}
+		if len(known) == 0 && l.Name != "payload" {
+			c.errorf(l.Pos, l.Path, "%s is always empty: the project has no faq.yaml", l.Name)
+			continue
+		}
+		c.errorf(l.Pos, l.Path, what+"%s", l.Value, hint(l.Value, keys(known)))
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/parley-chat/parley/flows/syntax"
@@ -67,6 +68,17 @@ type Compiler struct {
 	// Vars and Settings, when set, list every variable the project sets
 	// and every setting it has: reading another (a typo) is an error.
 	Vars, Settings map[string]bool
+	// Literals collects string literals compared with payload, intent and
+	// faq.id, so the project can check them against its buttons and labels.
+	Literals []Literal
+}
+
+// Literal is a string compared with a name: `payload == "order"`.
+type Literal struct {
+	Name  string // payload, intent or faq.id
+	Value string
+	Pos   syntax.Pos
+	Path  string
 }
 
 // envType is the value type (not a pointer): expr then compiles field
@@ -134,8 +146,16 @@ func (c *Compiler) compile(s *syntax.Str, path, src string, line, col int, cond 
 	names := map[string]bool{}
 	node := prog.Node()
 	ast.Walk(&node, identVisitor(names))
+	// Positions of names and literals come from the tree before the
+	// optimiser folds constants.
 	refs := &refVisitor{}
-	ast.Walk(&node, refs)
+	if tree, err := parser.Parse(src); err == nil {
+		ast.Walk(&tree.Node, refs)
+	}
+	for _, lit := range refs.lits {
+		l, cl := offsetPos(src, lit.from)
+		c.Literals = append(c.Literals, Literal{Name: lit.root, Value: lit.name, Pos: at(l, cl), Path: path})
+	}
 	for _, r := range refs.refs {
 		known := c.Vars
 		if r.root == "settings" {
@@ -166,9 +186,45 @@ type varRef struct {
 	from       int // rune offset in the source
 }
 
-type refVisitor struct{ refs []varRef }
+type refVisitor struct{ refs, lits []varRef }
+
+// compared names the operand a literal is compared with, or "".
+func compared(n ast.Node) string {
+	switch n := n.(type) {
+	case *ast.IdentifierNode:
+		if n.Value == "payload" || n.Value == "intent" {
+			return n.Value
+		}
+	case *ast.MemberNode:
+		id, ok := n.Node.(*ast.IdentifierNode)
+		p, ok2 := n.Property.(*ast.StringNode)
+		if ok && ok2 && id.Value == "faq" && p.Value == "id" {
+			return "faq.id"
+		}
+	}
+	return ""
+}
 
 func (v *refVisitor) Visit(n *ast.Node) {
+	if b, ok := (*n).(*ast.BinaryNode); ok {
+		lit := func(name string, x ast.Node) {
+			if s, ok := x.(*ast.StringNode); ok && name != "" {
+				v.lits = append(v.lits, varRef{root: name, name: s.Value, from: s.Location().From})
+			}
+		}
+		switch b.Operator {
+		case "==", "!=":
+			lit(compared(b.Left), b.Right)
+			lit(compared(b.Right), b.Left)
+		case "in", "not in":
+			if arr, ok := b.Right.(*ast.ArrayNode); ok {
+				for _, x := range arr.Nodes {
+					lit(compared(b.Left), x)
+				}
+			}
+		}
+		return
+	}
 	m, ok := (*n).(*ast.MemberNode)
 	if !ok {
 		return
