@@ -56,4 +56,17 @@
 // needs to grow the memory map: the callbacks of Sessions and Events run
 // outside any transaction, on chunks copied out of it. Values are always
 // copied out of the transaction before it ends.
+//
+// # Caveats
+//
+//   - The file never shrinks when records are deleted; compact it offline
+//     (bbolt compact) if that matters.
+//   - History and events are kept forever; there is no retention yet.
+//   - One process at a time: bbolt's exclusive file lock. Tools that need
+//     the file while the server runs must go through the server.
+//   - Throughput is bounded by the single writer: every commit costs two
+//     fdatasyncs plus one page write per contact touched (see
+//     BenchmarkCommitTurn); group commit shares that among concurrent turns.
+//   - The crash test kills the process (SIGKILL); it cannot simulate power
+//     loss, which relies on fdatasync and bbolt's meta-page protocol.
 package store
