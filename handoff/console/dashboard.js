@@ -52,7 +52,7 @@ function fmtDur(s) {
 const dayOf = (iso) => iso.slice(0, 10);
 const shortDay = (d) => d.slice(5); // MM-DD
 
-const state = { report: null, flows: [], agents: {}, flow: "" };
+const state = { me: null, report: null, flows: [], agents: {}, flow: "" };
 
 // ---- charts ----
 
@@ -79,7 +79,10 @@ function emptyNote(svg, w, h, text) {
 function xLabels(svg, days, x, yPos) {
   const step = Math.max(1, Math.ceil(days.length / 8));
   days.forEach((d, i) => {
-    if (i % step === 0 || i === days.length - 1) {
+    // The last day is always named; the regular label before it gives way
+    // when they would touch.
+    const last = i === days.length - 1;
+    if ((i % step === 0 && (last || days.length - 1 - i >= step / 2 + 0.5)) || last) {
       svg.append(sv("text", { class: "x-label", x: x(i), y: yPos, "text-anchor": "middle" }, shortDay(d.key)));
     }
   });
@@ -284,7 +287,7 @@ function drawFlow() {
     if (b.b.depth > a.b.depth) {
       const x1 = a.x + NODE_W, y1 = a.y + NODE_H / 2, x2 = b.x, y2 = b.y + NODE_H / 2, mx = (x1 + x2) / 2;
       d = `M${x1} ${y1} C${mx} ${y1} ${mx} ${y2} ${x2} ${y2}`;
-      lx = mx; ly = (y1 + y2) / 2 - 4;
+      lx = x2 - 6; ly = y2 - 5; // next to the arrow head: fan-outs stay readable
     } else {
       // Back or same-column edge: loop below the boxes.
       const x1 = a.x + NODE_W / 2, y1 = a.y + NODE_H, x2 = b.x + NODE_W / 2 + 8, y2 = b.y + NODE_H;
@@ -297,7 +300,7 @@ function drawFlow() {
     edges.append(path);
     if (e.label && e.label !== "next") {
       const t = e.label.length > 22 ? e.label.slice(0, 21) + "…" : e.label;
-      edges.append(sv("text", { class: "edge-label", x: lx, y: ly, "text-anchor": "middle" }, t));
+      edges.append(sv("text", { class: "edge-label", x: lx, y: ly, "text-anchor": b.b.depth > a.b.depth ? "end" : "middle" }, t));
     }
   }
   svg.append(edges);
@@ -309,11 +312,11 @@ function drawFlow() {
     const node = sv("g", { class: cls, transform: `translate(${p.x},${p.y})`, "data-node": b.id, "data-kind": b.kind });
     node.append(sv("rect", { width: NODE_W, height: NODE_H, rx: 6 }));
     node.append(sv("text", { class: "node-id", x: 8, y: 18 }, b.id.length > 22 ? b.id.slice(0, 21) + "…" : b.id));
-    node.append(sv("text", { class: "node-kind", x: NODE_W - 8, y: 18, "text-anchor": "end" }, b.kind));
+    node.append(sv("text", { class: "node-kind", x: 8, y: 35 }, b.kind));
     let tip = `${b.id} (${b.kind})${b.label ? "\n" + b.label : ""}`;
     if (showFunnel && !b.ext) {
       const entered = st ? st.entered : 0, dropped = st ? st.dropped_off : 0;
-      node.append(sv("text", { class: "node-stats", x: 8, y: 38 }, `${entered} in · ${dropped} left`));
+      node.append(sv("text", { class: "node-stats", x: NODE_W - 8, y: 35, "text-anchor": "end" }, `${entered} in · ${dropped} left`));
       if (st && (st.fallbacks || st.handoffs)) {
         node.append(sv("text", { class: "node-extra", x: 8, y: 52 }, `${st.fallbacks} fallbacks · ${st.handoffs} handoffs`));
       }
@@ -405,6 +408,14 @@ async function load() {
   $("loading").hidden = false;
   $("dash-error").hidden = true;
   try {
+    // Agents are turned away before asking for figures they may not see
+    // (the API refuses them with 403 anyway).
+    if (!state.me) state.me = await getJSON("/api/me");
+    if (state.me.role !== "lead" && state.me.role !== "admin") {
+      const err = new Error("the dashboard is for leads and admins");
+      err.status = 403;
+      throw err;
+    }
     const [report, flows, agents] = await Promise.all([getJSON("/api/stats?" + q), getJSON("/api/flows"), getJSON("/api/agents")]);
     state.report = report;
     state.flows = flows.flows || [];
