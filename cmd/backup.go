@@ -12,8 +12,9 @@ import (
 )
 
 // hotBackupHint tells the operator where a running server serves a hot copy.
-const hotBackupHint = "take a hot copy from the running server instead (admin login required):\n" +
-	"  GET http://HOST:PORT/admin/backup, e.g. curl -fsS -o FILE ..."
+const hotBackupHint = "take a hot copy from the running server instead, signed in as an admin agent:\n" +
+	"  curl -fsS -c jar -H 'Content-Type: application/json' -d '{\"name\":\"NAME\",\"password\":\"...\"}' http://HOST:PORT/api/login\n" +
+	"  curl -fsS -b jar -o FILE http://HOST:PORT/api/admin/backup"
 
 // runBackup copies the database to FILE through FILE.tmp, fsync and rename,
 // then verifies the copy:

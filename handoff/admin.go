@@ -1,0 +1,30 @@
+package handoff
+
+import "net/http"
+
+// backupSource is a store that can stream a consistent hot copy of itself
+// (store.DB.ServeBackup).
+type backupSource interface {
+	ServeBackup(w http.ResponseWriter, r *http.Request)
+}
+
+func (s *Service) adminRoutes() []route {
+	return []route{{"GET", "/api/admin/backup", false, s.apiBackup}}
+}
+
+// apiBackup answers GET /api/admin/backup with a hot copy of the database,
+// for admins only: the file holds every conversation.
+func (s *Service) apiBackup(w http.ResponseWriter, r *http.Request) {
+	if sessionFrom(r).agent.Role != RoleAdmin {
+		writeErr(w, http.StatusForbidden, "backups are for admins")
+		return
+	}
+	src, ok := s.st.(backupSource)
+	if !ok {
+		writeErr(w, http.StatusNotImplemented, "this store cannot stream a backup")
+		return
+	}
+	s.log.Info().Str("agent", sessionFrom(r).agentID).Msg("hot backup taken")
+	w.Header().Set("Content-Disposition", `attachment; filename="parley-backup.db"`)
+	src.ServeBackup(w, r)
+}
