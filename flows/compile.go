@@ -1,11 +1,14 @@
 package flows
 
 import (
+	// The time zone database is built in, so `timezone:` works on a
+	// machine without one.
 	"fmt"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
+	_ "time/tzdata"
 
 	"github.com/parley-chat/parley/flows/eval"
 	"github.com/parley-chat/parley/flows/syntax"
@@ -68,6 +71,15 @@ func (c *compiler) project(pf *syntax.Project, fls []*syntax.Flow, faq *syntax.F
 		p.DefaultLang = p.Languages[0]
 	default:
 		p.DefaultLang, p.Languages = "ru", []string{"ru"}
+	}
+	p.loc = time.UTC
+	if pf.Timezone != nil {
+		loc, err := time.LoadLocation(pf.Timezone.Value)
+		if err != nil || pf.Timezone.Value == "" || pf.Timezone.Value == "Local" {
+			c.errorf(pf.Timezone.Pos, "timezone", "unknown time zone %q: want an IANA name such as Europe/Moscow", pf.Timezone.Value)
+		} else {
+			p.loc = loc
+		}
 	}
 	for _, f := range pf.Settings {
 		p.settings[f.Key.Value] = f.Val.Any()

@@ -42,6 +42,7 @@ type Engine struct {
 	p     *Project
 	opts  Options
 	hosts []string
+	http  Doer
 	vms   sync.Pool
 }
 
@@ -62,6 +63,9 @@ func (p *Project) NewEngine(opts Options) *Engine {
 		for _, h := range opts.AllowedHosts {
 			e.hosts = append(e.hosts, strings.ToLower(h))
 		}
+	}
+	if opts.HTTP != nil {
+		e.http = guardRedirects(opts.HTTP, e.hosts)
 	}
 	e.vms.New = func() any { return eval.NewVM() }
 	return e
@@ -119,7 +123,7 @@ func (e *Engine) begin(ctx context.Context, st State, in Input) *turn {
 	env.Norm = normalize(text)
 	env.Payload = in.Payload
 	env.Channel = in.Channel
-	env.Now = t.now
+	env.Now = t.now.In(e.p.loc)
 	env.Contact = eval.Contact{ID: in.Contact.ID, Name: in.Contact.Name, Lang: in.Contact.Lang, Fields: in.Contact.Fields}
 	env.Vars = st.Vars
 	env.Settings = e.p.settings
@@ -156,7 +160,7 @@ func (t *turn) finish() (State, []Output, error) {
 
 func (t *turn) setLang(in Input) {
 	p := t.e.p
-	if l := in.Contact.Lang; l != "" && slices.Contains(p.Languages, l) {
+	if l := langCode(in.Contact.Lang); l != "" && slices.Contains(p.Languages, l) {
 		t.st.Lang = l
 	}
 	if t.st.Lang == "" {
@@ -331,4 +335,13 @@ func (t *turn) resumeHere() *node {
 		return n
 	}
 	return t.e.p.safe
+}
+
+// langCode reduces a channel's language tag ("en-US", "ru_RU") to the
+// project's two-letter codes.
+func langCode(tag string) string {
+	if i := strings.IndexAny(tag, "-_"); i >= 0 {
+		tag = tag[:i]
+	}
+	return strings.ToLower(tag)
 }

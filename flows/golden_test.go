@@ -249,6 +249,12 @@ func apiHandler(w http.ResponseWriter, r *http.Request) {
 	case "/slow":
 		time.Sleep(500 * time.Millisecond)
 		io.WriteString(w, `{}`)
+	case "/redirect":
+		http.Redirect(w, r, "http://evil.example.com/steal", http.StatusFound)
+	case "/html404":
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, "<html>not found</html>")
 	case "/big":
 		io.WriteString(w, `{"items":"`+strings.Repeat("x", 20000)+`"}`)
 	case "/echo":

@@ -45,7 +45,7 @@ func (t *turn) call(n *node) error {
 	if !slices.Contains(t.e.hosts, strings.ToLower(u.Hostname())) {
 		return fmt.Errorf("%w: %q (allowed_hosts: %s)", ErrHostNotAllowed, u.Hostname(), strings.Join(t.e.hosts, ", "))
 	}
-	if t.e.opts.HTTP == nil {
+	if t.e.http == nil {
 		return errors.New("no HTTP client configured")
 	}
 	var body io.Reader
@@ -79,7 +79,7 @@ func (t *turn) call(n *node) error {
 		}
 		req.Header.Set(h.name, v)
 	}
-	resp, err := t.e.opts.HTTP.Do(req)
+	resp, err := t.e.http.Do(req)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", spec.method, u.Redacted(), err)
 	}
@@ -96,8 +96,12 @@ func (t *turn) call(n *node) error {
 	}
 	var decoded any
 	if len(bytes.TrimSpace(data)) > 0 {
-		if err := json.Unmarshal(data, &decoded); err != nil {
+		// A 2xx must be JSON; a 4xx is an answer the flow branches on by
+		// status, and its body (often an HTML error page) may be anything.
+		if err := json.Unmarshal(data, &decoded); err != nil && resp.StatusCode/100 == 2 {
 			return fmt.Errorf("%s %s: answer is not JSON: %w", spec.method, u.Redacted(), err)
+		} else if err != nil {
+			decoded = nil
 		}
 	}
 	t.env.Response = eval.Response{Status: resp.StatusCode, OK: resp.StatusCode/100 == 2, Body: decoded}
@@ -115,4 +119,29 @@ func (t *turn) call(n *node) error {
 		t.setVar(a.name, v)
 	}
 	return nil
+}
+
+// guardRedirects returns a copy of an *http.Client whose redirects must
+// stay on the allowed hosts too: otherwise an allowed host could send the
+// call anywhere. Other Doers are the runtime's to police.
+func guardRedirects(d Doer, hosts []string) Doer {
+	c, ok := d.(*http.Client)
+	if !ok || c == nil {
+		return d
+	}
+	cc := *c
+	next := c.CheckRedirect
+	cc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if h := strings.ToLower(req.URL.Hostname()); !slices.Contains(hosts, h) {
+			return fmt.Errorf("redirect to %q: %w", h, ErrHostNotAllowed)
+		}
+		if len(via) >= 5 {
+			return errors.New("more than 5 redirects")
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		return nil
+	}
+	return &cc
 }

@@ -26,6 +26,7 @@ type Project struct {
 	settings     map[string]any
 	allowedHosts []string
 	safe         *node
+	loc          *time.Location // of `now`; UTC by default
 	understand   *understanding // nil without faq.yaml
 }
 

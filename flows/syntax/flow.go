@@ -13,6 +13,7 @@ type Project struct {
 	Languages    []*Str
 	Start        *Str // start flow
 	SafeNode     *Str // "flow.node" where sessions go when their node is gone
+	Timezone     *Str // IANA name; `now` is in this zone
 	Settings     []Field
 	AllowedHosts []*Str
 	Triggers     []*Trigger
@@ -178,12 +179,13 @@ func ParseProject(r *Reporter, file string, src []byte) *Project {
 	if v == nil {
 		return p
 	}
-	o := Object(r, v, "", "name", "default_lang", "languages", "start", "safe_node", "settings", "allowed_hosts", "triggers", "escalation")
+	o := Object(r, v, "", "name", "default_lang", "languages", "start", "safe_node", "timezone", "settings", "allowed_hosts", "triggers", "escalation")
 	p.Name = o.ReqStr("name")
 	p.DefaultLang = o.Str("default_lang")
 	p.Languages = StrList(r, o.Get("languages"), "languages")
 	p.Start = o.ReqStr("start")
 	p.SafeNode = o.Str("safe_node")
+	p.Timezone = o.Str("timezone")
 	if sv := o.Get("settings"); sv != nil {
 		so := Object(r, sv, "settings")
 		for _, f := range so.V.Map {
