@@ -240,25 +240,49 @@ func (c *Classifier) Classify(text string) Prediction {
 
 func (c *Classifier) decide(probs []float64, known bool) Prediction {
 	m := c.m
-	order := make([]int, 0, len(probs))
-	for i := range probs {
-		if i != m.oos {
-			order = append(order, i)
+	// Top five in-scope labels by insertion into a short sorted list: a full
+	// sort of a thousand labels would cost more than scoring them.
+	const topN = 5
+	top := make([]int, 0, topN+1)
+	for i, p := range probs {
+		if i == m.oos {
+			continue
+		}
+		if len(top) == topN && p <= probs[top[topN-1]] {
+			continue
+		}
+		k := len(top)
+		for k > 0 && probs[top[k-1]] < p {
+			k--
+		}
+		top = slices.Insert(top, k, i)
+		if len(top) > topN {
+			top = top[:topN]
 		}
 	}
-	sort.Slice(order, func(a, b int) bool {
-		if probs[order[a]] != probs[order[b]] {
-			return probs[order[a]] > probs[order[b]]
-		}
-		return order[a] < order[b]
-	})
-	best := order[0]
+	best := top[0]
 	p := Prediction{Label: m.labels[best], Score: probs[best]}
 	p.OOS = !known || p.Score < c.threshold || (m.oos >= 0 && probs[m.oos] > p.Score)
-	for _, i := range order[:min(5, len(order))] {
-		p.Top = append(p.Top, Scored{Label: m.labels[i], Score: probs[i]})
+	p.Top = make([]Scored, len(top))
+	for k, i := range top {
+		p.Top[k] = Scored{Label: m.labels[i], Score: probs[i]}
 	}
 	return p
+}
+
+// logSumExp is log(sum(exp(logits/t))), computed stably.
+func logSumExp(logits []float32, t float64) float64 {
+	mx := float32(math.Inf(-1))
+	for _, l := range logits {
+		if l > mx {
+			mx = l
+		}
+	}
+	var sum float64
+	for _, l := range logits {
+		sum += math.Exp(float64(l-mx) / t)
+	}
+	return float64(mx)/t + math.Log(sum)
 }
 
 func softmax(logits []float32, temperature float64) []float64 {
@@ -266,7 +290,9 @@ func softmax(logits []float32, temperature float64) []float64 {
 	mx := math.Inf(-1)
 	for i, l := range logits {
 		out[i] = float64(l) / temperature
-		mx = math.Max(mx, out[i])
+		if out[i] > mx {
+			mx = out[i]
+		}
 	}
 	var sum float64
 	for i := range out {
@@ -300,7 +326,7 @@ func calibrate(m *model, held []Example) (temperature, threshold float64) {
 		var s float64
 		for _, r := range rows {
 			if r.y >= 0 {
-				s -= math.Log(math.Max(softmax(r.logits, t)[r.y], 1e-12))
+				s += logSumExp(r.logits, t) - float64(r.logits[r.y])/t
 			}
 		}
 		return s

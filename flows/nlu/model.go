@@ -109,16 +109,49 @@ func fitModel(examples []Example, o Options) *model {
 // after the out-of-scope threshold).
 var hingeLoss = false
 
+// activeGrad: labels whose gradient is smaller are not updated for an
+// example. Besides saving time this keeps weights sparse: a label gets a
+// weight on a feature only once it competes for messages that have it.
+var activeGrad = 1e-3
+
 // pruneBelow drops weights too small to move a score; SGD leaves most
 // label-feature pairs that never met at exactly zero anyway.
 const pruneBelow = 1e-4
+
+// pruneRel drops, per feature, weights under this share of the feature's
+// largest weight. On CLINC150 0.02 keeps 23% of the weights (2.78M -> 0.64M)
+// at the same accuracy; 0.1 loses half a point.
+var pruneRel = 0.02
+
+// maxPostings caps the labels one feature may vote for, so that scoring
+// stays under 100 µs with a thousand FAQ entries (a common character
+// n-gram would otherwise cost a multiply per entry). Capping CLINC150's 151
+// labels at 64 cost 0.5 points of accuracy; 200 leaves sets of up to 200
+// labels untouched.
+var maxPostings = 200
 
 func (m *model) sparsify(W []float32, C int) {
 	F := len(W) / C
 	m.rowStart = make([]int32, F+1)
 	for f := range F {
-		for c, w := range W[f*C : (f+1)*C] {
-			if w > pruneBelow || w < -pruneBelow {
+		row := W[f*C : (f+1)*C]
+		var peak float32
+		for _, w := range row {
+			peak = max(peak, w, -w)
+		}
+		cut := max(float32(pruneBelow), peak*float32(pruneRel))
+		if C > maxPostings {
+			// Keep only the feature's strongest votes: with many labels a
+			// common n-gram would otherwise cost a multiply for each.
+			mags := make([]float32, C)
+			for c, w := range row {
+				mags[c] = max(w, -w)
+			}
+			slices.Sort(mags)
+			cut = max(cut, mags[C-maxPostings])
+		}
+		for c, w := range row {
+			if w > cut || w < -cut {
 				m.cls = append(m.cls, int32(c))
 				m.w = append(m.w, w)
 			}
@@ -206,7 +239,7 @@ func sgd(X []sparse, y []int, F, C int, o Options) ([]float32, []float32) {
 				if c == y[i] {
 					probs[c] -= 1
 				}
-				if math.Abs(probs[c]) > 1e-3 {
+				if math.Abs(probs[c]) > activeGrad {
 					active = append(active, c)
 				}
 			}
