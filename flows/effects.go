@@ -27,8 +27,8 @@ func (t *turn) requestHandoff(h *handoffSpec, reason string, resume *node) {
 
 func (t *turn) requestHandoffReason(reason, prio string, evidence []string, at *node) {
 	resume := at
-	if resume == nil {
-		resume = t.e.p.safe
+	if resume == nil || resume.kind != kAsk {
+		resume = t.e.p.safe // a bare wait would resume in silence
 	}
 	t.handoffOut(reason, prio, "", evidence, resume)
 }

@@ -330,8 +330,10 @@ func (t *turn) fire(tr *trigger) {
 }
 
 // resumeHere is where a conversation interrupted now continues later.
+// A question (ask) is asked again; a bare wait would resume in silence, so
+// the conversation goes to the safe node instead.
 func (t *turn) resumeHere() *node {
-	if n := t.current(); n != nil && t.st.Waiting && !t.st.Ended {
+	if n := t.current(); n != nil && t.st.Waiting && !t.st.Ended && n.kind == kAsk {
 		return n
 	}
 	return t.e.p.safe
