@@ -2,6 +2,7 @@ package flows_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -270,4 +271,28 @@ func findHandoff(outs []flows.Output) *flows.HandoffRequest {
 		}
 	}
 	return nil
+}
+
+// TestOutputJSON: outputs survive JSON (the runtime may queue them).
+func TestOutputJSON(t *testing.T) {
+	outs := []flows.Output{
+		{Kind: flows.Say, Text: "Привет", Buttons: []flows.Button{{Text: "Да", Value: "yes"}}},
+		{Kind: flows.Handoff, Handoff: &flows.HandoffRequest{Reason: "requested", Evidence: []string{"оператор"}}},
+		{Kind: flows.Event, Event: &flows.EventRecord{Name: "node", Flow: "main", Node: "menu"}},
+		{Kind: flows.End},
+	}
+	b, err := json.Marshal(outs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"type":"say"`) {
+		t.Fatalf("kinds should be names: %s", b)
+	}
+	var back []flows.Output
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(outs, back); diff != "" {
+		t.Fatal(diff)
+	}
 }

@@ -109,6 +109,10 @@ func (t *turn) misunderstood(n *node, noMatch bool) bool {
 		t.st.Buttons = keep
 	}
 	t.st.Waiting = true
+	if n.timeout > 0 {
+		// The question was asked again: its timer starts again.
+		t.st.Deadline = t.now.Add(n.timeout).Unix()
+	}
 	return true
 }
 

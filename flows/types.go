@@ -2,6 +2,7 @@ package flows
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/parley-chat/parley/flows/syntax"
@@ -60,6 +61,17 @@ func (k OutputKind) String() string {
 
 // MarshalText makes kinds readable in JSON.
 func (k OutputKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText reads what MarshalText wrote.
+func (k *OutputKind) UnmarshalText(b []byte) error {
+	for c := Say; c <= End; c++ {
+		if c.String() == string(b) {
+			*k = c
+			return nil
+		}
+	}
+	return fmt.Errorf("flows: unknown output kind %q", b)
+}
 
 // Button is a choice offered to the customer; Value comes back as the payload.
 type Button struct {
