@@ -1,6 +1,7 @@
 package eval_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -97,5 +98,35 @@ func TestJSONKeepsTypes(t *testing.T) {
 	want := map[string]any{"qty": 2.0, "note": "n=2", "list": []any{1.0, true, "x"}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatal(diff)
+	}
+}
+
+// TestMemoryBudget: an expression that builds huge values stops with an
+// error instead of eating the process's memory.
+func TestMemoryBudget(t *testing.T) {
+	r := &syntax.Reporter{}
+	p := (&eval.Compiler{R: r}).Cond(str(`len(map(1..100000000, # + 1)) > 0`), "x")
+	if p == nil {
+		t.Fatal(r.List)
+	}
+	start := time.Now()
+	_, err := p.Bool(eval.NewVM(), &eval.Env{})
+	if err == nil {
+		t.Fatal("want a memory budget error")
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Fatalf("took %s", time.Since(start))
+	}
+}
+
+func TestLimitsRejectBeforeCompiling(t *testing.T) {
+	for _, src := range []string{
+		strings.Repeat("(", 10000) + "true" + strings.Repeat(")", 10000),
+		"text == '" + strings.Repeat("x", eval.MaxExprLen) + "'",
+	} {
+		r := &syntax.Reporter{}
+		if p := (&eval.Compiler{R: r}).Cond(str(src), "x"); p != nil || r.Len() != 1 {
+			t.Fatalf("want one error, got %v", r.List)
+		}
 	}
 }
