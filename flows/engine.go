@@ -43,7 +43,10 @@ type Engine struct {
 	opts  Options
 	hosts []string
 	http  Doer
-	vms   sync.Pool
+	// turns recycles the working state of a step (and its expression VM,
+	// which is not safe for concurrent use): one less large allocation per
+	// message.
+	turns sync.Pool
 }
 
 // NewEngine returns an engine for p.
@@ -67,7 +70,7 @@ func (p *Project) NewEngine(opts Options) *Engine {
 	if opts.HTTP != nil {
 		e.http = guardRedirects(opts.HTTP, e.hosts)
 	}
-	e.vms.New = func() any { return eval.NewVM() }
+	e.turns.New = func() any { return &turn{vm: eval.NewVM()} }
 	return e
 }
 
@@ -108,8 +111,8 @@ func (t *turn) value(p *eval.Program) (any, error) {
 }
 
 func (e *Engine) begin(ctx context.Context, st State, in Input) *turn {
-	t := &turn{e: e, ctx: ctx, st: st, out: make([]Output, 0, 8)}
-	t.vm = e.vms.Get().(*vm.VM)
+	t := e.turns.Get().(*turn)
+	*t = turn{e: e, ctx: ctx, st: st, vm: t.vm, out: make([]Output, 0, 8)}
 	t.now = in.Now
 	if t.now.IsZero() {
 		t.now = e.opts.Now()
@@ -150,12 +153,14 @@ func (e *Engine) begin(ctx context.Context, st State, in Input) *turn {
 }
 
 func (t *turn) finish() (State, []Output, error) {
-	t.e.vms.Put(t.vm)
 	t.st.Version = t.e.p.Version
 	t.st.Fallbacks = t.env.Fallbacks
 	t.st.Retries = t.env.Retries
 	t.st.Vars = t.env.Vars
-	return t.st, t.out, nil
+	st, out, e := t.st, t.out, t.e
+	*t = turn{vm: t.vm} // keep nothing of this conversation in the pool
+	e.turns.Put(t)
+	return st, out, nil
 }
 
 func (t *turn) setLang(in Input) {
