@@ -77,3 +77,15 @@ func TestSnippetCaret(t *testing.T) {
 		t.Fatalf("got\n%s\nwant\n%s", got, want)
 	}
 }
+
+func TestByteOrderMarkAndCRLF(t *testing.T) {
+	r := &syntax.Reporter{}
+	src := "\xef\xbb\xbfflow: main\r\nstart: a\r\nnodes:\r\n  a:\r\n    say: hi\r\n    nxt: a\r\n"
+	f := syntax.ParseFlow(r, "f.yaml", []byte(src))
+	if f.Name == nil || f.Name.Value != "main" || f.Name.Pos.Col != 7 {
+		t.Fatalf("name: %+v", f.Name)
+	}
+	if len(r.List) != 1 || r.List[0].Line != 6 || r.List[0].Col != 5 {
+		t.Fatalf("want one error at 6:5, got %v", r.List)
+	}
+}

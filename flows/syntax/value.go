@@ -1,6 +1,7 @@
 package syntax
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 
@@ -130,6 +131,8 @@ const maxDepth = 64
 // aliases, tags, duplicate keys and multi-document files are reported into
 // r; the returned Value is nil when the file could not be parsed at all.
 func ParseValue(r *Reporter, file string, src []byte) *Value {
+	// Editors on Windows start files with a byte-order mark.
+	src = bytes.TrimPrefix(src, []byte("\xef\xbb\xbf"))
 	r.AddSource(file, src)
 	f, err := parser.ParseBytes(src, 0, parser.AllowDuplicateMapKey())
 	if err != nil {
