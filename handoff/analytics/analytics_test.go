@@ -379,3 +379,52 @@ func TestQuantile(t *testing.T) {
 		}
 	}
 }
+
+// Smaller rules, one conversation each: a skipped CSAT question makes the
+// next message a bot turn; a reopened ticket hands off a later
+// conversation with the ticket's first reason; an engine error leaves the
+// last message not understood; days follow Options.Location.
+func TestOutcomeRules(t *testing.T) {
+	l := newLogger(t)
+	tk := l.ticket(store.Ticket{ContactID: l.contact("web:s"), Address: "web:s", Reason: "negative", CreatedAt: at(0, "08:00:00")})
+	id := strconv.FormatUint(tk.ID, 10)
+
+	skip := tk.ContactID
+	l.turn(at(0, "08:00:00"), skip, "web", "en", "main.menu")
+	l.ev(at(0, "08:00:00"), skip, "ticket.queued", "", "", "ticket", id, "reason", "negative")
+	l.ev(at(0, "08:10:00"), skip, "ticket.resolved", "", "", "ticket", id, "outcome", "csat")
+	l.ev(at(0, "08:11:00"), skip, "message_in", "", "", "channel", "web", "lang", "en") // not a rating
+	l.ev(at(0, "08:11:00"), skip, "ticket.csat_skipped", "", "", "ticket", id)
+	// Two days later the customer writes and the ticket reopens.
+	l.ev(at(2, "09:00:00"), skip, "message_in", "", "", "channel", "web", "lang", "en")
+	l.ev(at(2, "09:00:00"), skip, "ticket.reopened", "", "", "ticket", id)
+
+	broken := l.contact("telegram:e")
+	l.turn(at(0, "23:30:00"), broken, "telegram", "ru", "main.menu")
+	l.ev(at(0, "23:30:00"), broken, "error", "main", "menu", "error", "step limit")
+	l.flush()
+
+	rep, err := Compute(l.db, Options{Now: at(9, "00:00:00"), Location: time.FixedZone("UTC+3", 3*3600)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{"conversations": rep.Conversations, "handed_off": rep.HandedOff, "abandoned": rep.Abandoned,
+		"bot_turns": rep.BotTurns, "negative": rep.HandoffsByReason["negative"]}
+	// skip: 1st conversation 2 bot turns (menu + the skipped rating), 2nd
+	// conversation is the reopen (a ticket holds it: no bot turn);
+	// broken: 1 turn, abandoned.
+	want := map[string]int{"conversations": 3, "handed_off": 2, "abandoned": 1, "bot_turns": 3, "negative": 2}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+	// 23:30 UTC is 02:30 the next day at UTC+3.
+	var days []string
+	for _, r := range rep.ByDay {
+		if r.Conversations > 0 {
+			days = append(days, r.Key+"="+strconv.Itoa(r.Conversations))
+		}
+	}
+	if d := cmp.Diff([]string{"2026-11-20=1", "2026-11-21=1", "2026-11-22=1"}, days); d != "" {
+		t.Errorf("days at UTC+3 (-want +got):\n%s", d)
+	}
+}

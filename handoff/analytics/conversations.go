@@ -67,7 +67,11 @@ type contactState struct {
 	// message is the rating (not a bot turn) unless handoff records it as
 	// skipped; inPending says that message is still uncounted.
 	csatAsked, inPending bool
-	lastEnded            *conversation // its last conversation closed by an end node
+	// inCounted: the previous event was a customer message counted as a
+	// bot turn; a ticket.reopened right after it takes the turn back (the
+	// message went to the reopened ticket, in the same store turn).
+	inCounted bool
+	lastEnded *conversation // its last conversation closed by an end node
 }
 
 // segmenter cuts the time-ordered event log into conversations.
@@ -114,6 +118,8 @@ func (s *segmenter) add(e store.Event) error {
 		s.convs = append(s.convs, c)
 	}
 	c.last = e.At
+	inCounted := cs.inCounted
+	cs.inCounted = false
 	switch e.Type {
 	case evMessageIn:
 		c.in++
@@ -130,6 +136,7 @@ func (s *segmenter) add(e store.Event) error {
 		case !cs.ticketOpen:
 			c.botTurns++
 			c.lastFailed = false
+			cs.inCounted = true
 		}
 	case evMessageOut:
 		c.out++
@@ -167,6 +174,9 @@ func (s *segmenter) add(e store.Event) error {
 		}
 		if reason == "" {
 			reason = "reopened"
+		}
+		if e.Type == evTicketAgain && inCounted {
+			c.botTurns--
 		}
 		c.markHandoff(reason)
 		cs.ticketOpen = true

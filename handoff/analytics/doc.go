@@ -59,8 +59,10 @@
 //
 // # Fallbacks and drop-off per node
 //
-// bot_turns counts customer messages the bot handled (not those written
-// while a ticket was open); fallback_rate = fallback events / bot_turns. Per
+// bot_turns counts customer messages the bot handled: not those written
+// while a ticket was open, one that reopened a ticket, or the answer to a
+// CSAT question (unless handoff recorded it as skipped, when the bot
+// handled it); fallback_rate = fallback events / bot_turns. Per
 // node, a Funnel reports how many conversations entered it at least once,
 // the fallbacks at it, the handoffs requested right after it, and drop-off:
 // the closed conversations that neither reached an end node nor were handed
