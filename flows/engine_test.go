@@ -199,15 +199,23 @@ func TestMigration(t *testing.T) {
 	ctx := context.Background()
 	e1, e2 := v1.NewEngine(flows.Options{}), v2.NewEngine(flows.Options{})
 
+	step := func(e *flows.Engine, st flows.State, text string) (flows.State, []flows.Output) {
+		t.Helper()
+		next, outs, err := e.Step(ctx, st, flows.Input{Text: text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return next, outs
+	}
 	// Node kept: a session waiting at "menu" answers it in v2.
-	st, _, _ := e1.Step(ctx, flows.State{}, flows.Input{Text: "hi"})
+	st, _ := step(e1, flows.State{}, "hi")
 	if st.Node != "menu" || !st.Waiting || st.Version != v1.Version {
 		t.Fatalf("v1 state: %+v", st)
 	}
 	if ok, msg := v2.CheckState(st); !ok {
 		t.Fatalf("CheckState: node kept, got %q", msg)
 	}
-	st2, outs, _ := e2.Step(ctx, st, flows.Input{Text: "x"})
+	st2, outs := step(e2, st, "x")
 	if st2.Node != "your_name" || st2.Version != v2.Version {
 		t.Fatalf("node kept: want to continue to your_name, got %+v", st2)
 	}
@@ -216,7 +224,7 @@ func TestMigration(t *testing.T) {
 	}
 
 	// Node gone: a session waiting at "name" goes to the safe node.
-	st, _, _ = e1.Step(ctx, st, flows.Input{Text: "x"})
+	st, _ = step(e1, st, "x")
 	if st.Node != "name" {
 		t.Fatalf("v1: want to wait at name, got %+v", st)
 	}
@@ -224,7 +232,7 @@ func TestMigration(t *testing.T) {
 	if ok || msg != "waits at main.name, which this version removes; it would go to main.menu" {
 		t.Fatalf("CheckState: got %v %q", ok, msg)
 	}
-	st2, outs, _ = e2.Step(ctx, st, flows.Input{Text: "Олег"})
+	st2, outs = step(e2, st, "Олег")
 	ev := findEvent(outs, "node_gone")
 	if ev == nil || ev.Data["node"] != "main.name" || ev.Data["to"] != "main.menu" {
 		t.Fatalf("want a node_gone event, got %+v", outs)
