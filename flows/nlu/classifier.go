@@ -142,6 +142,13 @@ func Train(examples []Example, opts Options) (*Classifier, error) {
 
 const defaultThreshold = 0.35
 
+// Without out-of-scope examples the threshold is the score under which 0.5%
+// of the right held-out answers fall, kept within these bounds: a flow has
+// its own "ask to confirm" band above it, so it should catch what is
+// clearly unrelated rather than what is merely uncertain. 0.5% and 0.4 cost
+// Banking77 0.5 points of accuracy (90.7% with no threshold).
+const minAutoThreshold, maxAutoThreshold = 0.15, 0.4
+
 // oosWeight prices out-of-scope recall against in-scope accuracy when the
 // threshold is tuned: a point of in-scope accuracy is worth about three of
 // out-of-scope recall. Answering most questions right matters more than
@@ -152,9 +159,11 @@ var oosWeight = 0.3
 
 // maxLost caps the share of right held-out answers the threshold may turn
 // into "out of scope". Held-out examples from the training file are easier
-// than new messages (CLINC150: 96% on the held-out fifth, 93% on val), so
-// the cap is tight.
-var maxLost = 0.005
+// than new messages (CLINC150: 96% right on the held-out fifth, 93% on val),
+// so losing 0.15% there loses about 0.3% on new messages. The value was
+// chosen on CLINC150 val (0.5% picked 0.37: 92.7% / 63% OOS recall; 0.15%
+// picks 0.31: 93.1% / 63%).
+var maxLost = 0.0015
 
 func validate(examples []Example) error {
 	if len(examples) == 0 {
@@ -308,8 +317,9 @@ func softmax(logits []float32, temperature float64) []float64 {
 // calibrate fits the softmax temperature that minimises the negative log
 // likelihood of held-out examples, then the out-of-scope threshold: with
 // held-out out-of-scope examples, the one that maximises in-scope accuracy
-// plus out-of-scope recall; without, a low quantile of the scores of correct
-// held-out answers, so that few right answers are lost.
+// plus oosWeight times out-of-scope recall while losing at most maxLost of
+// the right answers; without, a low quantile of the scores of right
+// held-out answers.
 func calibrate(m *model, held []Example) (temperature, threshold float64) {
 	type row struct {
 		logits []float32
@@ -369,8 +379,11 @@ func calibrate(m *model, held []Example) (temperature, threshold float64) {
 		if len(inScores) == 0 {
 			return temperature, defaultThreshold
 		}
-		q := inScores[len(inScores)/20]
-		return temperature, math.Min(math.Max(q, 0.2), 0.5)
+		q := inScores[len(inScores)/200]
+		// With few labels even an unrelated message gets a fair share of
+		// the probability (a fifth each with five labels): allow more.
+		upper := math.Max(maxAutoThreshold, math.Min(0.6, 2.5/float64(len(m.labels))))
+		return temperature, math.Min(math.Max(q, minAutoThreshold), upper)
 	}
 	// Candidate thresholds sit just above each observed score.
 	cands := append(slices.Clone(inScores), oosScores...)

@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"runtime"
 	"slices"
 	"sort"
-	"sync"
 	"time"
 )
 
@@ -111,8 +109,8 @@ func evalIntents(train, test []Example, opts Options) (IntentReport, []string, e
 }
 
 // CrossValidate runs stratified k-fold cross-validation on one file and
-// pools the predictions of all folds into one report; folds run two at a
-// time at most.
+// pools the predictions of all folds into one report. Folds run one after
+// the other so that latency is measured on an otherwise idle process.
 func CrossValidate(examples []Example, k int, opts Options) (IntentReport, error) {
 	if k < 2 {
 		return IntentReport{}, fmt.Errorf("folds: need at least 2, got %d", k)
@@ -122,8 +120,6 @@ func CrossValidate(examples []Example, k int, opts Options) (IntentReport, error
 	errs := make([]error, k)
 	preds := make([][]string, k)
 	tests := make([][]Example, k)
-	sem := make(chan struct{}, max(1, min(2, runtime.NumCPU())))
-	var wg sync.WaitGroup
 	for f := range k {
 		var train []Example
 		for i, e := range examples {
@@ -136,15 +132,8 @@ func CrossValidate(examples []Example, k int, opts Options) (IntentReport, error
 		if len(tests[f]) == 0 {
 			return IntentReport{}, fmt.Errorf("folds: %d folds for %d examples leave fold %d empty", k, len(examples), f+1)
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			reports[f], preds[f], errs[f] = evalIntents(train, tests[f], opts)
-		}()
+		reports[f], preds[f], errs[f] = evalIntents(train, tests[f], opts)
 	}
-	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return IntentReport{}, err
 	}
