@@ -200,7 +200,9 @@ func (e *Engine) Step(ctx context.Context, st State, in Input) (State, []Output,
 	case cur == nil || t.st.Ended:
 		t.restart()
 	case t.st.Waiting:
-		if t.expired() {
+		// A deadline recorded by an older version whose node no longer
+		// times out is ignored.
+		if t.expired() && cur.onTimeout != nil {
 			t.timeout(cur)
 			if n := t.current(); n != nil && t.st.Waiting {
 				t.answer(n)
@@ -246,7 +248,7 @@ func (e *Engine) Timeout(ctx context.Context, st State, in Input) (State, []Outp
 	}
 	t := e.begin(ctx, st, in)
 	t.migrate()
-	if cur := t.current(); cur != nil && t.st.Waiting && !t.st.InHandoff && t.expired() {
+	if cur := t.current(); cur != nil && cur.onTimeout != nil && t.st.Waiting && !t.st.InHandoff && t.expired() {
 		t.timeout(cur)
 	}
 	return t.finish()
