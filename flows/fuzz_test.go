@@ -1,6 +1,7 @@
 package flows_test
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"path/filepath"
@@ -54,5 +55,39 @@ func FuzzLoad(f *testing.F) {
 			t.Fatalf("want a non-empty ErrorList, got %T %v", err, err)
 		}
 		checkPositions(t, src, list)
+	})
+}
+
+// FuzzStep runs the demo engine on any stored state (old versions, edits,
+// corruption) and any message: it must never panic, and the state it
+// returns must be storable. Seeds: the states of a demo conversation.
+func FuzzStep(f *testing.F) {
+	p, err := flows.LoadFS(demo.FS())
+	if err != nil {
+		f.Fatal(err)
+	}
+	e := p.NewEngine(flows.Options{HTTP: orders{}, MaxSteps: 50})
+	var st flows.State
+	for _, in := range demoScript {
+		st, _, _ = e.Step(context.Background(), st, in)
+		b, _ := flows.MarshalState(st)
+		f.Add(b, in.Text, in.Payload)
+	}
+	f.Add([]byte(`{"flow":"order","node":"gone","version":"x","waiting":true,"deadline":1,"stack":[{"flow":"nope","node":"n"}],"buttons":[{"text":"a","value":"b"}]}`), "1", "")
+	f.Add([]byte(`{"flow":"main","node":"menu","in_handoff":true,"resume":"main.nowhere","vars":{"n":[1,{"a":null}]}}`), "/start", "human")
+	f.Fuzz(func(t *testing.T, state []byte, text, payload string) {
+		st, err := flows.UnmarshalState(state)
+		if err != nil {
+			return
+		}
+		next, _, err := e.Step(context.Background(), st, flows.Input{Text: text, Payload: payload})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := flows.MarshalState(next); err != nil {
+			t.Fatalf("state not storable: %v", err)
+		}
+		_, _, _ = e.Resume(context.Background(), next, flows.Input{})
+		_, _ = p.CheckState(st)
 	})
 }
