@@ -29,7 +29,7 @@ var commands = map[string]command{
 	"test":    {"test DIR                  run the project's conversation tests", runTest},
 	"chat":    {"chat DIR [--db FILE] [--channel web|telegram|vk] [--as CONTACT] [--json]", runChat},
 	"serve":   {"serve [DIR]               run the bot on every configured channel", runServe},
-	"backup":  {"backup FILE [--db FILE]   hot copy of the database", runBackup},
+	"backup":  {"backup FILE [--db FILE]   consistent copy of a database no server holds (running server: GET /api/admin/backup)", runBackup},
 	"nlu":     {"nlu eval intents|sentiment ...  measure understanding on a data set", runNLU},
 	"agents":  {"agents add NAME --role agent|lead|admin", runAgents},
 	"tickets": {"tickets list [--status S] [--json] [--db FILE]", runTickets},
