@@ -131,7 +131,7 @@ func (r *Runtime) Deliver(ctx context.Context, d handoff.Delivery) error {
 	if err != nil {
 		return err
 	}
-	ts := &turnState{turn: store.Turn{ContactID: d.ContactID, UpdateTicket: d.Ticket}, contact: c, addr: addr}
+	ts := &turnState{turn: store.Turn{ContactID: d.ContactID, UpdateTicket: d.Ticket}, contact: c, addr: addr, inEvent: -1}
 	var btns []flows.Button
 	for _, b := range d.Buttons {
 		btns = append(btns, flows.Button{Text: b.Text, Value: b.Value})

@@ -247,3 +247,32 @@ func TestAnsweredWaitDoesNotTimeOut(t *testing.T) {
 		}
 	}
 }
+
+func TestMessageEventsCarryChannelAndDetectedLanguage(t *testing.T) {
+	db := storetest.Open(t)
+	rt := New(Config{Logger: quietLogger()}, db, echoEngine(t), &recordingSender{name: channel.Web})
+	ctx := context.Background()
+	rt.Start(ctx)
+	rt.HandleInbound(ctx, channel.Inbound{From: channel.Address{Channel: channel.Web, ID: "v"}, EventID: "1", Text: "hello there"})
+	flush(t, rt)
+	rt.Shutdown(ctx)
+	var in, out int
+	db.Events(time.Time{}, time.Now().Add(time.Hour), func(e store.Event) error {
+		switch e.Type {
+		case "message_in":
+			in++
+			if e.Data["channel"] != "web" || e.Data["lang"] != "en" {
+				t.Errorf("message_in data %v: want channel web, lang en", e.Data)
+			}
+		case "message_out":
+			out++
+			if e.Data["sender"] != "bot" {
+				t.Errorf("message_out data %v: want sender bot", e.Data)
+			}
+		}
+		return nil
+	})
+	if in != 1 || out != 2 {
+		t.Errorf("message_in %d, message_out %d; want 1 and 2", in, out)
+	}
+}

@@ -18,6 +18,7 @@ type turnState struct {
 	contact  store.Contact
 	addr     channel.Address
 	outbound []channel.Outbound // parallel to turn.Outbox
+	inEvent  int                // index of the message_in event, -1 if none
 	after    []func(store.TurnResult)
 }
 
@@ -63,7 +64,7 @@ func (r *Runtime) processJob(ctx context.Context, contactID string, j job) error
 	if err != nil {
 		return err
 	}
-	ts := &turnState{turn: store.Turn{ContactID: contactID, InboxSeq: j.seq}, contact: c}
+	ts := &turnState{turn: store.Turn{ContactID: contactID, InboxSeq: j.seq}, contact: c, inEvent: -1}
 	eng := r.engine.Load()
 	now := r.now()
 
@@ -73,6 +74,7 @@ func (r *Runtime) processJob(ctx context.Context, contactID string, j job) error
 		ts.addr = in.From
 		r.signalTyping(in.From)
 		ts.turn.Messages = append(ts.turn.Messages, inboundMessage(contactID, in))
+		ts.inEvent = len(ts.turn.Events)
 		ts.turn.Events = append(ts.turn.Events, store.Event{
 			At: now, ContactID: contactID, Type: "message_in", Flow: st.Flow,
 			Data: map[string]string{"channel": string(in.From.Channel), "lang": langOf(st, c)},
@@ -165,6 +167,11 @@ func (r *Runtime) applyEngine(ctx context.Context, ts *turnState, next flows.Sta
 		return fmt.Errorf("encode session: %w", err)
 	}
 	ts.turn.Session = data
+	if ts.inEvent >= 0 && next.Lang != "" {
+		// The engine detects the language on the first message: analytics
+		// counts the message in the language the conversation is held in.
+		ts.turn.Events[ts.inEvent].Data["lang"] = next.Lang
+	}
 	ts.after = append(ts.after, func(store.TurnResult) { r.scheduleTimeout(ts.turn.ContactID, next) })
 	if obs := r.cfg.Observe; obs != nil {
 		ts.after = append(ts.after, func(store.TurnResult) { obs(ts.turn.ContactID, outs) })
