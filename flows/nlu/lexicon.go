@@ -30,7 +30,11 @@ var ruLexicon = map[float64]string{
 		обманывают врут вранье лгут ложь лжецы вруны брехня бесят позорники ужасающий
 		кошмарно чудовищный жуткий жуть отстойно дерьмовый дерьмово хреново паршиво
 		ненавистный проклятый проклятие убили убивают взрыв теракт террористы нападение
-		смерть умер погиб погибли трагедия катастрофа`,
+		смерть умер погиб погибли трагедия катастрофа ненавидеть ненавидят ненавидит
+		ненавидела сдохнуть сдохни сдох сдохла помереть умереть умру умираю мразь мрази гнида
+		тошнит тошно противно мерзость позорище жесть жестоко пипец капец трындец звездец
+		несправедливо несчастный несчастье депрессия одиноко одиночество рыдаю плакать плачу
+		больно боль`,
 	-1.8: `проблема проблемы проблемный ошибка ошибки сбой сбои глюк глючит глючный
 		неудобно неудобный медленно медленный долго задержка
 		задержали опоздание опоздали сломан сломался сломалось поломка
@@ -47,21 +51,23 @@ var ruLexicon = map[float64]string{
 		  урезали срезали понизили хуже худшее невнятно непонятно
 		непрофессионально неадекватный неадекват  подозрительно сомнительный
 		лажа косяк косяки накосячили  фигня ерунда чушь  отвратный зря
-		тупит тупят лох лохи кидалы шарашкина бюрократия волокита
-		сожалею провал провалился опасно убыток санкции санкционный отключили отключил отключена
+		тупит тупят лох лохи кидалы шарашкина бюрократия волокита соболезную соболезнования
+		грусть грустный печаль печальный одинок болит болею заболел заболела заболеть болезнь
+		обидно обиделась страдаю страдать
+		очередь очереди очередей сожалею провал провалился опасно убыток санкции санкционный отключили отключил отключена
 		отключение перебои перебой приостановил приостановили прекратил прекратили подорожали
 		подорожает подорожание запрещено запретили невозможно невозможность ограничили убытки потерял потеряла коллекторы подорожание`,
 	-0.8: `отказ отказали отказывают отказались сожалению комиссия претензия закрыли заблокирован
-		сложно очередь ждать жду ждем ожидание долго
+		сложно ждать жду ждем ожидание долго
 		`,
 	2.0: `хороший хорошо нормально неплохо приятно приятный удобно удобный быстро быстрый
 		спасибо благодарю благодарна благодарен благодарность рад рада рады радует
 		нравится понравилось люблю любимый полезно полезный помогли помог помогла выручили
 		вежливый вежливо доволен довольна довольны удачно удачный успех успешно надежный
-		надежно рекомендую советую классный клевый круто крутой здорово интересно выгодно
+		надежно рекомендую советую классный клевый круто крутой здорово выгодно
 		выгодный бесплатно бонус бонусы подарок кешбэк  поздравляю поздравляем 
-		 порадовал радость улыбка мило милый добрый доброго удачи
-		успехов оперативно профессионально грамотно четко понятно доступно комфортно уютно
+		 порадовал радость улыбка мило милый
+		оперативно профессионально грамотно четко комфортно уютно
 		 любимый лайк поддержка поддержали вкусно красиво красивый спасибочки благодарим`,
 	3.0: `отлично отличный прекрасно прекрасный замечательно замечательный великолепно
 		великолепный превосходно превосходный шикарно шикарный супер восхитительно
@@ -76,7 +82,7 @@ var enLexicon = map[float64]string{
 		unacceptable incompetent incompetence despise disgrace disgraceful horrendous
 		racist racism loser losers idiotic killed murder murdered terrorist terrorism dead death
 		died evil cruel vile nasty toxic shameless`,
-	-2.5: `bad poor poorly sucks suck sucked annoying annoyed angry anger furious mad hell
+	-2.5: `bad poor poorly sucks suck sucked annoying annoyed angry anger furious mad
 		ridiculous stupid idiot idiots dumb moron joke lousy crappy shitty broken fail failed
 		failing failure disappointed disappointing disappointment frustrated frustrating
 		frustration upset rude ripoff ugly sick worse mess messed screwed complaint complain
@@ -87,16 +93,16 @@ var enLexicon = map[float64]string{
 		hurts exhausted sucky suckers pissed cursed blame blamed stupidity nonsense ridiculous
 		awkward worthless greedy corrupt corruption lies cheat cheated cheating threat threats`,
 	-1.8: `problem problems issue issues error errors bug bugs glitch slow delay delayed late
-		  stuck missing  charged overcharged   penalty declined
+		  stuck  charged overcharged   penalty declined
 		blocked  cancelled canceled refused denied sad sorry unfortunately worried
 		worry concerned confused difficult  tired afraid scared fear pain hurt cry
 		crying  mistake expensive unfair difficulty trouble damaged defective crash
-		crashed crashes  outage tired sick ill disease dying loss   
+		crashed crashes  outage tired sick disease dying loss   
 		bored boring annoyance dislike disliked doubt unfortunate struggling struggle 
 		 rejected reject scary horror terror war`,
-	-0.8: `wait waiting fee fees cancel cancelled refund lost locked down hard
+	-0.8: `missing wait waiting fee fees cancel cancelled refund lost locked down hard
 		`,
-	2.0: `good nice  thanks thank thankful grateful glad happy pleased   enjoy
+	2.0: `good nice  thanks thank thankful grateful glad happy   enjoy
 		enjoyed    polite friendly fast quick easy smooth convenient
 		recommend reliable cool fun interesting   yay welcome lucky  
 		      resolved appreciate appreciated
@@ -120,7 +126,13 @@ var complaintLexicon = map[float64]string{
 		report you, sue you, never again, worst service, worst customer service, this is ridiculous,
 		what a joke, are you kidding`,
 	-2.5: `не работает, не работают, не работал, не работало, не приходит, не пришло, не пришел,
-		не пришла, не отвечает, не отвечают, не могу дозвониться, невозможно дозвониться,
+		не пришла, не приходят, не отвечает, не отвечают, не отвечаете, не ловит, нет связи,
+		нет сети, нет интернета, не обслуживают, не подключается, не подключили, не принимает,
+		не принимают, не проходит, не проходят, не грузит, не грузится, не загружается,
+		не открывается, не показывает, не получается, не получил, не получила, не могу получить,
+		не могу оплатить, не доступен, не дает, не дают, не звонит, не дозвонишься,
+		doesnt load, wont load, not loading, cant connect, no signal, no service, not responding,
+		cant access, didnt receive, havent received, didnt arrive, hasnt arrived, не могу дозвониться, невозможно дозвониться,
 		не дозвониться, не могу войти, не могу зайти, до сих пор, опять не, снова не,
 		уже неделю, уже месяц, который день, который раз, в который раз, никто не отвечает,
 		не решили, не помогли, не помогает, не вернули, не возвращают, не зачислили,
@@ -129,7 +141,8 @@ var complaintLexicon = map[float64]string{
 		still waiting, still not, never received, never arrived, not received, no response,
 		no reply, nobody answers, cant log in, cant login, charged twice, double charged,
 		without permission, cancel my account, close my account, no one helps, waste of time,
-		waste of money, dont like, do not like, didnt like, did not like, не нравится,
+		waste of money, sick of, tired of, fed up, cant stand, pissed off, shut up,
+		go to hell, screw you, надоело, достало, сил нет, сил больше нет, dont like, do not like, didnt like, did not like, не нравится,
 		не понравилось, не устраивает, не устроило`,
 }
 

@@ -75,11 +75,21 @@ func (s *Scorer) Score(text string) Sentiment {
 	var ev []string
 	var sum float64
 	negatedVerb := false
+	var pos float64
+	complaint := false
 	for _, clause := range splitClauses(text) {
-		v, nv := s.scoreClause(clause, &ev)
+		v, p, c, nv := s.scoreClause(clause, &ev)
 		sum += v
+		pos += p
+		complaint = complaint || c
 		negatedVerb = negatedVerb || nv
 	}
+	// A complaint stays a complaint when it is polite: "спасибо" and "хорошего
+	// дня" around "не работает интернет" count for little.
+	if complaint {
+		pos *= 0.3
+	}
+	sum += pos
 	// A negated ordinary verb ("не отвечает", "doesn't load") leans negative
 	// but alone stays under the threshold; it tips mixed messages.
 	if negatedVerb && sum <= 0 {
@@ -92,7 +102,7 @@ func (s *Scorer) Score(text string) Sentiment {
 }
 
 // negatedVerbValence: sum -0.6 scores -0.15, under NegativeThreshold.
-const negatedVerbValence = 0.8
+var negatedVerbValence = 0.8
 
 // splitClauses cuts text at sentence punctuation and line breaks.
 func splitClauses(text string) []string {
@@ -105,7 +115,9 @@ func splitClauses(text string) []string {
 	})
 }
 
-func (s *Scorer) scoreClause(clause string, ev *[]string) (sum float64, negatedVerb bool) {
+// scoreClause returns the clause's negative and positive valence apart, and
+// whether a complaint phrase or a negated ordinary verb was seen.
+func (s *Scorer) scoreClause(clause string, ev *[]string) (sum, pos float64, complaint, negatedVerb bool) {
 	toks := tokens(Normalize(clause))
 	stems := stemAll(toks)
 
@@ -119,6 +131,7 @@ func (s *Scorer) scoreClause(clause string, ev *[]string) (sum float64, negatedV
 			used[i] = true
 		}
 		sum += s.valence[sp.phrase]
+		complaint = true
 		*ev = append(*ev, "complaint: "+strings.Join(toks[sp.from:sp.to], " "))
 	}
 
@@ -148,8 +161,9 @@ func (s *Scorer) scoreClause(clause string, ev *[]string) (sum float64, negatedV
 			}
 		}
 		// Negation within three words before flips and damps (VADER uses
-		// -0.74; "не плохо" is mildly positive, not glowing).
-		for j := i - 1; j >= max(0, i-3); j-- {
+		// -0.74; "не плохо" is mildly positive, not glowing). Swearing is
+		// not negated: "не хватало, блять" is no praise.
+		for j := i - 1; j >= max(0, i-3) && !strings.HasPrefix(label, "profanity"); j-- {
 			if negators[toks[j]] {
 				v *= -0.6
 				label += " (negated)"
@@ -164,10 +178,14 @@ func (s *Scorer) scoreClause(clause string, ev *[]string) (sum float64, negatedV
 				v *= 0.5
 			}
 		}
-		sum += v
+		if v > 0 {
+			pos += v
+		} else {
+			sum += v
+		}
 		*ev = append(*ev, label)
 	}
-	return sum, negatedVerb
+	return sum, pos, complaint, negatedVerb
 }
 
 func (s *Scorer) wordValence(tok, stem string) (float64, string) {
