@@ -2,7 +2,7 @@ GO ?= go
 BIN := bin/parley
 DATA ?= ../shared/datasets
 
-.PHONY: build run test bench fuzz crash eval vet clean
+.PHONY: build run test fuzz-brief bench fuzz crash eval vet clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/parley
@@ -17,6 +17,17 @@ run: build
 test:
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 15m ./...
+	$(MAKE) fuzz-brief
+
+# A few seconds of real fuzzing for the parsers that take outside input: the YAML loader,
+# the template compiler and the channel decoders (longer runs: make fuzz).
+BRIEF ?= 4s
+fuzz-brief:
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(BRIEF) ./flows
+	$(GO) test -run '^$$' -fuzz '^FuzzTemplate$$' -fuzztime $(BRIEF) ./flows/eval
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeUpdate$$' -fuzztime $(BRIEF) ./bot/telegram
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(BRIEF) ./bot/vk
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeClientFrame$$' -fuzztime $(BRIEF) ./bot/webchat
 
 # Benchmarks with the figures we track (see README "Performance").
 bench:
