@@ -1,0 +1,123 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// wsVisitor is a web chat visitor that records every bot message.
+type wsVisitor struct {
+	ws   *websocket.Conn
+	mu   sync.Mutex
+	msgs []string
+	n    int
+}
+
+func newVisitor(t *testing.T, addr string) *wsVisitor {
+	t.Helper()
+	ctx := context.Background()
+	ws, _, err := websocket.Dial(ctx, "ws://"+addr+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.CloseNow() })
+	v := &wsVisitor{ws: ws}
+	ws.Write(ctx, websocket.MessageText, []byte(`{"type":"hello"}`))
+	go func() {
+		for {
+			_, data, err := ws.Read(context.Background())
+			if err != nil {
+				return
+			}
+			var f struct{ Type, Text string }
+			if json.Unmarshal(data, &f) == nil && f.Type == "message" {
+				v.mu.Lock()
+				v.msgs = append(v.msgs, f.Text)
+				v.mu.Unlock()
+			}
+		}
+	}()
+	return v
+}
+
+func (v *wsVisitor) say(t *testing.T, text string) {
+	t.Helper()
+	v.n++
+	frame := fmt.Sprintf(`{"type":"message","id":"r%d","text":%q}`, v.n, text)
+	if err := v.ws.Write(context.Background(), websocket.MessageText, []byte(frame)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitFor waits for a bot message containing s after the first skip ones.
+func (v *wsVisitor) waitFor(t *testing.T, skip int, s string) {
+	t.Helper()
+	waitUntil(t, fmt.Sprintf("a bot message with %q", s), func() bool {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		for _, m := range v.msgs[min(skip, len(v.msgs)):] {
+			if strings.Contains(m, s) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+func (v *wsVisitor) count() int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return len(v.msgs)
+}
+
+func TestFlowFilesAreReloadedWhenTheyLintClean(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "shop")
+	var out strings.Builder
+	if code := Run([]string{"init", dir}, IO{Stdout: &out, Stderr: &out}); code != 0 {
+		t.Fatalf("init: %s", out.String())
+	}
+	s, logs := startServer(t, func(c *Config) { c.Flows = dir })
+	v := newVisitor(t, s.addr)
+	v.say(t, "привет")
+	v.waitFor(t, 0, "Чем помочь?")
+
+	main := filepath.Join(dir, "flows", "main.yaml")
+	src, err := os.ReadFile(main)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := strings.Replace(string(src), "Чем помочь?", "Чем могу помочь сегодня?", 1)
+	if changed == string(src) {
+		t.Fatal("the demo greeting changed; update the test")
+	}
+	if err := os.WriteFile(main, []byte(changed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the reload", func() bool { return strings.Contains(logs.String(), "flows reloaded") })
+	n := v.count()
+	v.say(t, "меню")
+	v.waitFor(t, n, "Чем могу помочь сегодня?")
+
+	// A broken edit is refused with its position; the last good version keeps serving.
+	broken := strings.Replace(changed, "next: menu", "next: no_such_node", 1)
+	if err := os.WriteFile(main, []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the refusal", func() bool { return strings.Contains(logs.String(), "flow change refused") })
+	if !strings.Contains(logs.String(), "main.yaml:") || !strings.Contains(logs.String(), "no_such_node") {
+		t.Errorf("the refusal does not say where and what:\n%s", logs.String())
+	}
+	time.Sleep(100 * time.Millisecond)
+	n = v.count()
+	v.say(t, "меню")
+	v.waitFor(t, n, "Чем могу помочь сегодня?")
+}
