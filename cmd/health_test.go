@@ -1,0 +1,44 @@
+package cmd
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+func TestHealthReadinessAndMetrics(t *testing.T) {
+	s, _ := startServer(t, nil)
+	base := "http://" + s.addr
+	if code, _ := get(t, base+"/healthz"); code != 200 {
+		t.Errorf("/healthz: %d", code)
+	}
+	if code, _ := get(t, base+"/readyz"); code != 200 {
+		t.Errorf("/readyz: %d", code)
+	}
+	v := newVisitor(t, s.addr)
+	v.say(t, "привет")
+	v.waitFor(t, 0, "Чем помочь?")
+	waitUntil(t, "the counters", func() bool {
+		_, m := get(t, base+"/metrics")
+		return strings.Contains(m, `parley_messages_in_total{channel="web"} 1`) &&
+			strings.Contains(m, `parley_messages_out_total{channel="web"} 1`)
+	})
+	_, m := get(t, base+"/metrics")
+	for _, want := range []string{"parley_turn_seconds_bucket", "parley_outbox_depth", "parley_queue_length", "parley_agents_online"} {
+		if !strings.Contains(m, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
