@@ -35,29 +35,29 @@ var ruLexicon = map[float64]string{
 		тошнит тошно противно мерзость позорище жесть жестоко пипец капец трындец звездец
 		несправедливо несчастный несчастье депрессия одиноко одиночество рыдаю плакать плачу
 		больно боль`,
-	-1.8: `проблема проблемы проблемный ошибка ошибки сбой сбои глюк глючит глючный
+	-1.8: `глюк глючит глючный
 		неудобно неудобный медленно медленный долго задержка
 		задержали опоздание опоздали сломан сломался сломалось поломка
-		неправильно неверно потеряли потерян пропал пропали исчезли  
-		штраф штрафы списали списание заблокировали блокировка блокируют
-		виснет  тормозит тормоза   недоступен неисправность дефект брак
-		грустно печально жаль жалко  сожалению страшно  тревога беда 
+		неправильно неверно потеряли потерян пропал пропали исчезли
+		виснет тормозит тормоза недоступен неисправность дефект брак
+		грустно печально жаль жалко сожалению страшно тревога беда
 		устал устала слезы скучно тоска неприятно неприятный трудно тяжело
 		зависает зависло вылетает вылетело глючит сбоит недозвониться
 		ругаться ругался поругался орут кричат нервы нервный нервничаю испортил испортили
-		испорчен   пропала сгорел сгорела опоздал опоздала отменили отменен
+		испорчен пропала сгорел сгорела опоздал опоздала
 		разочарована расстроен расстроена расстроило огорчен огорчило обидели неудачный
 		неудача мучаюсь мучают мучение замучили достало наказали наказывают угробили
-		  урезали срезали понизили хуже худшее невнятно непонятно
-		непрофессионально неадекватный неадекват  подозрительно сомнительный
-		лажа косяк косяки накосячили  фигня ерунда чушь  отвратный зря
+		урезали срезали понизили хуже худшее невнятно непонятно
+		непрофессионально неадекватный неадекват подозрительно сомнительный
+		лажа косяк косяки накосячили фигня ерунда чушь отвратный зря
 		тупит тупят лох лохи кидалы шарашкина бюрократия волокита соболезную соболезнования
 		грусть грустный печаль печальный одинок болит болею заболел заболела заболеть болезнь
 		обидно обиделась страдаю страдать
 		очередь очереди очередей сожалею провал провалился опасно убыток санкции санкционный отключили отключил отключена
 		отключение перебои перебой приостановил приостановили прекратил прекратили подорожали
 		подорожает подорожание запрещено запретили невозможно невозможность ограничили убытки потерял потеряла коллекторы подорожание`,
-	-0.8: `отказ отказали отказывают отказались сожалению комиссия претензия закрыли заблокирован
+	-0.8: `проблема проблемы проблемный ошибка ошибки сбой сбои штраф штрафы списали списание заблокировали блокировка блокируют отменили отменен отменить
+		отказ отказали отказывают отказались сожалению комиссия претензия закрыли заблокирован
 		сложно ждать жду ждем ожидание долго
 		`,
 	2.0: `хороший хорошо нормально неплохо приятно приятный удобно удобный быстро быстрый
@@ -65,10 +65,10 @@ var ruLexicon = map[float64]string{
 		нравится понравилось люблю любимый полезно полезный помогли помог помогла выручили
 		вежливый вежливо доволен довольна довольны удачно удачный успех успешно надежный
 		надежно рекомендую советую классный клевый круто крутой здорово выгодно
-		выгодный бесплатно бонус бонусы подарок кешбэк  поздравляю поздравляем 
-		 порадовал радость улыбка мило милый
+		выгодный бесплатно бонус бонусы подарок кешбэк поздравляю поздравляем
+		порадовал радость улыбка мило милый
 		оперативно профессионально грамотно четко комфортно уютно
-		 любимый лайк поддержка поддержали вкусно красиво красивый спасибочки благодарим`,
+		любимый лайк поддержка поддержали вкусно красиво красивый спасибочки благодарим`,
 	3.0: `отлично отличный прекрасно прекрасный замечательно замечательный великолепно
 		великолепный превосходно превосходный шикарно шикарный супер восхитительно
 		восторг восхищен обожаю лучший наилучший идеально идеальный чудесно чудесный
@@ -88,24 +88,25 @@ var enLexicon = map[float64]string{
 		frustration upset rude ripoff ugly sick worse mess messed screwed complaint complain
 		complaining waste wasted wasting boring lame fake unhappy dissatisfied irritated
 		irritating hopeless ignored ignoring shame shameful unreliable wrong hateful jealous
-		bitter crazy insane violence violent attack attacked fight fighting kill killing 
+		bitter crazy insane violence violent attack attacked fight fighting kill killing
 		ruined ruin destroy destroyed sadly depressed depressing depression miserable lonely
 		hurts exhausted sucky suckers pissed cursed blame blamed stupidity nonsense ridiculous
 		awkward worthless greedy corrupt corruption lies cheat cheated cheating threat threats`,
-	-1.8: `problem problems issue issues error errors bug bugs glitch slow delay delayed late
-		  stuck  charged overcharged   penalty declined
-		blocked  cancelled canceled refused denied sad sorry unfortunately worried
-		worry concerned confused difficult  tired afraid scared fear pain hurt cry
-		crying  mistake expensive unfair difficulty trouble damaged defective crash
-		crashed crashes  outage tired sick disease dying loss   
-		bored boring annoyance dislike disliked doubt unfortunate struggling struggle 
-		 rejected reject scary horror terror war`,
-	-0.8: `missing wait waiting fee fees cancel cancelled refund lost locked down hard
+	-1.8: `slow late
+		stuck
+		sad sorry unfortunately worried
+		worry concerned confused difficult tired afraid scared fear pain hurt cry
+		crying mistake expensive unfair difficulty trouble damaged defective crash
+		crashed crashes outage tired sick disease dying loss
+		bored boring annoyance dislike disliked doubt unfortunate struggling struggle
+		rejected reject scary horror terror war`,
+	-0.8: `problem problems issue issues error errors bug bugs glitch delay delayed charged overcharged penalty declined blocked cancelled canceled refused denied
+		missing wait waiting fee fees cancel refund lost locked hard
 		`,
-	2.0: `good nice  thanks thank thankful grateful glad happy   enjoy
-		enjoyed    polite friendly fast quick easy smooth convenient
-		recommend reliable cool fun interesting   yay welcome lucky  
-		      resolved appreciate appreciated
+	2.0: `good nice thanks thank thankful grateful glad happy enjoy
+		enjoyed polite friendly fast quick easy smooth convenient
+		recommend reliable cool fun interesting yay welcome lucky
+		resolved appreciate appreciated
 		enjoying glad pleasure proud smile laugh funny cute sweet favorite favourite
 		excited happy birthday yummy haha lol`,
 	3.0: `great excellent amazing awesome fantastic wonderful perfect love loved lovely
@@ -116,34 +117,39 @@ var enLexicon = map[float64]string{
 
 // complaintLexicon holds phrases that make a message a complaint even when
 // each word alone is neutral, comma-separated per valence. A phrase may have
-// one extra word inside ("верните мне деньги").
+// one pronoun or particle inside ("верните мне деньги"). Three tiers:
+// demands and threats; frustration (persistence, nobody answers, money
+// taken); and plain failure reports, which alone stay just under the
+// threshold in a question ("почему не приходит СМС?") so that the bot may
+// still answer, and tip over with any other sign of upset.
 var complaintLexicon = map[float64]string{
 	-3.5: `верните деньги, верните мои деньги, верните средства, верни деньги, буду жаловаться,
 		напишу жалобу, подам жалобу, оставлю жалобу, подам в суд, в суд, в роспотребнадзор,
 		в прокуратуру, в цб, в центробанк, сколько можно, это беспредел, вы издеваетесь,
-		издеваетесь, refund now, want my money back, give me my money back, money back,
-		give me a refund, i want a refund, demand a refund, file a complaint, filing a complaint,
-		report you, sue you, never again, worst service, worst customer service, this is ridiculous,
-		what a joke, are you kidding`,
-	-2.5: `не работает, не работают, не работал, не работало, не приходит, не пришло, не пришел,
+		издеваетесь, refund now, want my money back, give me my money back, money back now,
+		demand a refund, file a complaint, filing a complaint, report you, sue you, never again,
+		worst service, worst customer service, this is ridiculous, what a joke, are you kidding`,
+	-2.5: `не могу дозвониться, невозможно дозвониться, не дозвониться, не дозвонишься,
+		до сих пор, опять не, снова не, опять, уже неделю, уже месяц, уже второй, уже третий,
+		который день, который раз, в который раз, никто не отвечает, никто не помогает,
+		не решили, не помогли, не помогает, не вернули, не возвращают, не зачислили,
+		списали деньги, сняли деньги, списали дважды, дважды списали, без спроса, без предупреждения, отмените подписку,
+		still waiting, still not, never received, never arrived, nobody answers, no one answers,
+		no response, no reply, charged twice, double charged, without permission, no one helps,
+		waste of time, waste of money, sick of, tired of, fed up, cant stand, pissed off,
+		shut up, go to hell, screw you, надоело, достало, сил нет, сил больше нет, dont like,
+		do not like, didnt like, did not like, не нравится, не понравилось, не устраивает,
+		не устроило`,
+	-1.0: `не работает, не работают, не работал, не работало, не приходит, не пришло, не пришел,
 		не пришла, не приходят, не отвечает, не отвечают, не отвечаете, не ловит, нет связи,
 		нет сети, нет интернета, не обслуживают, не подключается, не подключили, не принимает,
 		не принимают, не проходит, не проходят, не грузит, не грузится, не загружается,
 		не открывается, не показывает, не получается, не получил, не получила, не могу получить,
-		не могу оплатить, не доступен, не дает, не дают, не звонит, не дозвонишься,
-		doesnt load, wont load, not loading, cant connect, no signal, no service, not responding,
-		cant access, didnt receive, havent received, didnt arrive, hasnt arrived, не могу дозвониться, невозможно дозвониться,
-		не дозвониться, не могу войти, не могу зайти, до сих пор, опять не, снова не,
-		уже неделю, уже месяц, который день, который раз, в который раз, никто не отвечает,
-		не решили, не помогли, не помогает, не вернули, не возвращают, не зачислили,
-		списали деньги, сняли деньги, без спроса, без предупреждения, отмените подписку,
-		заберите, doesnt work, does not work, not working, stopped working, didnt work,
-		still waiting, still not, never received, never arrived, not received, no response,
-		no reply, nobody answers, cant log in, cant login, charged twice, double charged,
-		without permission, cancel my account, close my account, no one helps, waste of time,
-		waste of money, sick of, tired of, fed up, cant stand, pissed off, shut up,
-		go to hell, screw you, надоело, достало, сил нет, сил больше нет, dont like, do not like, didnt like, did not like, не нравится,
-		не понравилось, не устраивает, не устроило`,
+		не могу оплатить, не могу войти, не могу зайти, не доступен, не дает, не дают,
+		не звонит, doesnt work, does not work, not working, stopped working, didnt work,
+		doesnt load, wont load, not loading, cant connect, no signal, no service,
+		not responding, cant access, cant log in, cant login, didnt receive, did not receive,
+		havent received, not received, didnt arrive, hasnt arrived`,
 }
 
 // politeAfterNegation: words after "не"/"not" that make no complaint

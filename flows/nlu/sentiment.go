@@ -3,8 +3,10 @@ package nlu
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Sentiment is the scorer's verdict on one message.
@@ -77,8 +79,9 @@ func (s *Scorer) Score(text string) Sentiment {
 	negatedVerb := false
 	var pos float64
 	complaint := false
+	asks := requestRE.MatchString(strings.ToLower(text))
 	for _, clause := range splitClauses(text) {
-		v, p, c, nv := s.scoreClause(clause, &ev)
+		v, p, c, nv := s.scoreClause(clause.text, clause.question || asks, &ev)
 		sum += v
 		pos += p
 		complaint = complaint || c
@@ -104,20 +107,40 @@ func (s *Scorer) Score(text string) Sentiment {
 // negatedVerbValence: sum -0.6 scores -0.15, under NegativeThreshold.
 var negatedVerbValence = 0.8
 
+// requestRE finds a request for help or information: a failure report
+// inside one is a question first ("не пришел заказ, подскажите статус").
+var requestRE = regexp.MustCompile(`подскаж|скажите|помогите|объясните|уточните|\bplease\b|\bcan you\b|\bcould you\b|\bhow (do|can) i\b|\bwhat should i\b`)
+
+// failureReport is the valence of the mildest complaint tier.
+const failureReport = -1.5
+
+type clause struct {
+	text     string
+	question bool // ends with "?"
+}
+
 // splitClauses cuts text at sentence punctuation and line breaks.
-func splitClauses(text string) []string {
-	return strings.FieldsFunc(text, func(r rune) bool {
+func splitClauses(text string) []clause {
+	var out []clause
+	start := 0
+	for i, r := range text {
 		switch r {
 		case '.', '!', '?', ';', '\n', '…', '(', ')', ':':
-			return true
+			if i > start {
+				out = append(out, clause{text: text[start:i], question: r == '?'})
+			}
+			start = i + utf8.RuneLen(r)
 		}
-		return false
-	})
+	}
+	if start < len(text) {
+		out = append(out, clause{text: text[start:]})
+	}
+	return out
 }
 
 // scoreClause returns the clause's negative and positive valence apart, and
 // whether a complaint phrase or a negated ordinary verb was seen.
-func (s *Scorer) scoreClause(clause string, ev *[]string) (sum, pos float64, complaint, negatedVerb bool) {
+func (s *Scorer) scoreClause(clause string, question bool, ev *[]string) (sum, pos float64, complaint, negatedVerb bool) {
 	toks := tokens(Normalize(clause))
 	stems := stemAll(toks)
 
@@ -130,7 +153,11 @@ func (s *Scorer) scoreClause(clause string, ev *[]string) (sum, pos float64, com
 		for i := sp.from; i < sp.to; i++ {
 			used[i] = true
 		}
-		sum += s.valence[sp.phrase]
+		v := s.valence[sp.phrase]
+		if v > failureReport && question {
+			v *= 0.7 // "почему не приходит СМС?" asks before it complains
+		}
+		sum += v
 		complaint = true
 		*ev = append(*ev, "complaint: "+strings.Join(toks[sp.from:sp.to], " "))
 	}

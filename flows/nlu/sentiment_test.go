@@ -66,6 +66,44 @@ func TestScorerPolarity(t *testing.T) {
 	}
 }
 
+// Ordinary support questions name problems ("ошибка", "declined", "не
+// пришел") without being complaints: they must not send the customer to a
+// human. The same facts with frustration must.
+func TestScorerQuestionsAreNotComplaints(t *testing.T) {
+	s := NewScorer()
+	for _, text := range []string{
+		"Как отменить заказ?",
+		"Мой заказ еще не пришел, подскажите статус",
+		"Почему не приходит СМС с кодом?",
+		"Ошибка при оплате, что делать?",
+		"Можно ли вернуть товар, если он не подошел?",
+		"Я не могу найти кнопку оплаты",
+		"Не могли бы вы помочь с заказом?",
+		"Can I cancel my order?",
+		"My card was declined, what should I do?",
+		"I have a problem with my payment",
+		"Your app is not working, please help",
+		"What happens if my parcel is lost?",
+	} {
+		if got := s.Score(text); got.Negative {
+			t.Errorf("question %q flagged negative: %.2f %v", text, got.Score, got.Evidence)
+		}
+	}
+	for _, text := range []string{
+		"не работает интернет",
+		"Опять не работает приложение",
+		"СМС не приходит уже третий день",
+		"Приложение не работает!!!",
+		"Деньги списали дважды, верните!",
+		"I did not receive my order and nobody answers",
+		"Спасибо, но до сих пор не решили мою проблему",
+	} {
+		if got := s.Score(text); !got.Negative {
+			t.Errorf("complaint %q not flagged: %.2f %v", text, got.Score, got.Evidence)
+		}
+	}
+}
+
 func TestScorerIntensifiersAndShouting(t *testing.T) {
 	s := NewScorer()
 	for _, pair := range [][2]string{
