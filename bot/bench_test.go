@@ -45,7 +45,7 @@ func BenchmarkDurableTurns(b *testing.B) {
 			}
 			defer db.Close()
 			sender := &signalSender{waits: map[string]chan struct{}{}}
-			rt := New(Config{Logger: quietLogger()}, db, echoEngine(b), sender)
+			rt := New(Config{Logger: quietLogger(), FloodRate: -1}, db, echoEngine(b), sender)
 			rt.Start(context.Background())
 			defer rt.Shutdown(context.Background())
 			for c := 0; c < conversations; c++ {

@@ -60,6 +60,11 @@ type Config struct {
 	// Handoff routes conversations to humans; nil means no human queue
 	// (a flow's handoff then only records an event).
 	Handoff Handoff
+	// FloodRate and FloodBurst bound the messages per second a contact gets
+	// answered (default 5/s, burst 20); messages over it are recorded but
+	// not answered. A negative FloodRate switches the guard off.
+	FloodRate  float64
+	FloodBurst int
 	// Observe, when set, is called after each committed turn with the flow
 	// engine's outputs (the terminal chat prints them; tests inspect them).
 	Observe func(contactID string, outs []flows.Output)
@@ -85,6 +90,7 @@ type Runtime struct {
 	stopping atomic.Bool
 	turns    *lanes[job]
 	outbox   *outbox
+	flood    *floodGuard
 	startMu  sync.Mutex
 }
 
@@ -99,6 +105,8 @@ type job struct {
 type inboxItem struct {
 	Kind string           `json:"kind"` // "message", "resume" or "timeout"
 	In   *channel.Inbound `json:"in,omitempty"`
+	// Flooded marks a message over the contact's rate: kept, not answered.
+	Flooded bool `json:"flooded,omitempty"`
 }
 
 const (
@@ -139,6 +147,14 @@ func New(cfg Config, db Store, engine *flows.Engine, senders ...channel.Sender) 
 		r.senders[s.Channel()] = s
 	}
 	r.engine.Store(engine)
+	if cfg.FloodRate == 0 {
+		cfg.FloodRate, cfg.FloodBurst = 5, 20
+	}
+	if cfg.FloodBurst <= 0 {
+		cfg.FloodBurst = 1
+	}
+	r.cfg = cfg
+	r.flood = newFloodGuard(cfg.FloodRate, cfg.FloodBurst)
 	r.turns = newLanes(cfg.Workers, r.runJob)
 	r.outbox = newOutbox(r)
 	r.metrics = newMetrics(cfg.Metrics, func() float64 { return float64(r.outbox.depth()) })
@@ -210,7 +226,9 @@ func (r *Runtime) HandleInbound(ctx context.Context, in channel.Inbound) error {
 	if err != nil {
 		return fmt.Errorf("bot: resolve contact: %w", err)
 	}
-	data, err := json.Marshal(inboxItem{Kind: kindMessage, In: &in})
+	allowed, giveBack := r.flood.allow(c.ID, r.now())
+	item := inboxItem{Kind: kindMessage, In: &in, Flooded: !allowed}
+	data, err := json.Marshal(item)
 	if err != nil {
 		return fmt.Errorf("bot: encode inbound: %w", err)
 	}
@@ -218,15 +236,17 @@ func (r *Runtime) HandleInbound(ctx context.Context, in channel.Inbound) error {
 	// best, and the web chat's ids are chosen per visitor.
 	seq, dup, err := r.db.Enqueue(ctx, c.ID, in.From.String()+"|"+in.EventID, data)
 	if err != nil {
+		giveBack()
 		return fmt.Errorf("bot: record inbound: %w", err)
 	}
 	if dup {
+		giveBack()
 		r.metrics.duplicate(string(in.From.Channel))
 		r.log.Debug().Str("event", in.EventID).Msg("redelivered event dropped")
 		return nil
 	}
 	r.metrics.inbound(string(in.From.Channel))
-	r.turns.push(c.ID, job{seq: seq, item: inboxItem{Kind: kindMessage, In: &in}})
+	r.turns.push(c.ID, job{seq: seq, item: item})
 	return nil
 }
 

@@ -276,3 +276,44 @@ func TestMessageEventsCarryChannelAndDetectedLanguage(t *testing.T) {
 		t.Errorf("message_in %d, message_out %d; want 1 and 2", in, out)
 	}
 }
+
+func TestFloodIsRecordedButNotAnswered(t *testing.T) {
+	db := storetest.Open(t)
+	web := &recordingSender{name: channel.Web}
+	rt := New(Config{Logger: quietLogger(), FloodRate: 1, FloodBurst: 3}, db, echoEngine(t), web)
+	ctx := context.Background()
+	rt.Start(ctx)
+	from := channel.Address{Channel: channel.Web, ID: "v"}
+	for i := 0; i < 10; i++ {
+		if err := rt.HandleInbound(ctx, channel.Inbound{From: from, EventID: fmt.Sprint(i), Text: fmt.Sprint("m", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flush(t, rt)
+	rt.Shutdown(ctx)
+	c, _ := db.ContactByIdentity("web:v")
+	hist, _ := db.History(c.ID, 0, 100)
+	in := 0
+	for _, m := range hist {
+		if m.Dir == "in" {
+			in++
+		}
+	}
+	if in != 10 {
+		t.Errorf("recorded %d inbound messages, want all 10", in)
+	}
+	// 3 answered (the burst): greeting + prompt, then two echoes with prompts.
+	if got := len(web.sent()); got != 6 {
+		t.Errorf("sent %d replies, want 6 (only the burst answered)", got)
+	}
+	var limited int
+	db.Events(time.Time{}, time.Now().Add(time.Hour), func(e store.Event) error {
+		if e.Type == "flood_limited" {
+			limited++
+		}
+		return nil
+	})
+	if limited != 7 {
+		t.Errorf("flood_limited events = %d, want 7", limited)
+	}
+}

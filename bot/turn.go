@@ -79,6 +79,11 @@ func (r *Runtime) processJob(ctx context.Context, contactID string, j job) error
 			At: now, ContactID: contactID, Type: "message_in", Flow: st.Flow,
 			Data: map[string]string{"channel": string(in.From.Channel), "lang": langOf(st, c)},
 		})
+		if j.item.Flooded {
+			ts.turn.Events = append(ts.turn.Events, store.Event{At: now, ContactID: contactID, Type: "flood_limited",
+				Data: map[string]string{"channel": string(in.From.Channel)}})
+			break
+		}
 		input := flows.Input{
 			Text: in.Text, Payload: in.Payload, Channel: string(in.From.Channel), Now: now,
 			Contact: flows.Contact{ID: c.ID, Name: c.Name, Lang: c.Lang, Fields: c.Fields},

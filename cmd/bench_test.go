@@ -62,6 +62,7 @@ func startBenchServer(b *testing.B) *server {
 	cfg.HTTPAddr = "127.0.0.1:0"
 	cfg.DB = b.TempDir() + "/bench.db"
 	cfg.Web.RatePerSecond = 1e6
+	cfg.FloodRate = -1
 	cfg.LogLevel = "error"
 	s, err := newServer(context.Background(), cfg, newLogger(discard{}, "error", "json"), IO{Stdout: discard{}, Stderr: discard{}})
 	if err != nil {

@@ -27,6 +27,11 @@ type Config struct {
 	Web      WebConfig      `yaml:"web"`
 	Handoff  HandoffConfig  `yaml:"handoff"`
 
+	// FloodRate and FloodBurst: messages per second a customer gets answered
+	// (default 5, burst 20); more are recorded but not answered. -1 = off.
+	FloodRate  float64 `yaml:"flood_rate"`
+	FloodBurst int     `yaml:"flood_burst"`
+
 	// ShutdownTimeout bounds a graceful stop.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 }

@@ -195,7 +195,7 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 	}
 
 	// 4. Runtime and the human queue (which delivers through the runtime).
-	s.runtime = bot.New(bot.Config{Logger: log, Metrics: reg}, s.db, engine, senders...)
+	s.runtime = bot.New(bot.Config{Logger: log, Metrics: reg, FloodRate: cfg.FloodRate, FloodBurst: cfg.FloodBurst}, s.db, engine, senders...)
 	hist.rt = s.runtime
 	hcfg, err := handoffConfig(cfg.Handoff)
 	if err != nil {
