@@ -25,8 +25,16 @@ type Options struct {
 	// HTTP makes the calls of http nodes; nil means every call fails.
 	HTTP Doer
 	// AllowedHosts are the hosts http nodes may call; empty means the
-	// project file's allowed_hosts.
+	// project file's allowed_hosts. A Settings override that points a URL
+	// at another host needs that host here too.
 	AllowedHosts []string
+	// Settings are merged over the project file's settings (a key here
+	// wins): the runtime points settings.orders_api at the deployment's
+	// own endpoint without editing parley.yaml. Values are kept in JSON's
+	// types (numbers become float64). Expressions can only read settings
+	// parley.yaml declares (lint checks that), so a key it lacks is
+	// unused.
+	Settings map[string]any
 	// MaxSteps bounds the nodes run in one turn, so a loop without a wait
 	// cannot spin; default 100.
 	MaxSteps int
@@ -39,10 +47,11 @@ type Options struct {
 // Engine runs a compiled project. It is safe for concurrent Step calls on
 // different states.
 type Engine struct {
-	p     *Project
-	opts  Options
-	hosts []string
-	http  Doer
+	p        *Project
+	opts     Options
+	hosts    []string
+	settings map[string]any // the project's, with Options.Settings over them
+	http     Doer
 	// turns recycles the working state of a step (and its expression VM,
 	// which is not safe for concurrent use): one less large allocation per
 	// message.
@@ -60,7 +69,18 @@ func (p *Project) NewEngine(opts Options) *Engine {
 	if opts.MaxResponseBytes <= 0 {
 		opts.MaxResponseBytes = 1 << 20
 	}
-	e := &Engine{p: p, opts: opts, hosts: p.allowedHosts}
+	e := &Engine{p: p, opts: opts, hosts: p.allowedHosts, settings: p.settings}
+	if len(opts.Settings) > 0 {
+		// A copy: the project is shared by engines, and the caller's map may
+		// change after this returns.
+		e.settings = make(map[string]any, len(p.settings)+len(opts.Settings))
+		for k, v := range p.settings {
+			e.settings[k] = v
+		}
+		for k, v := range opts.Settings {
+			e.settings[k] = jsonValue(v)
+		}
+	}
 	if len(opts.AllowedHosts) > 0 {
 		e.hosts = nil
 		for _, h := range opts.AllowedHosts {
@@ -129,7 +149,7 @@ func (e *Engine) begin(ctx context.Context, st State, in Input) *turn {
 	env.Now = t.now.In(e.p.loc)
 	env.Contact = eval.Contact{ID: in.Contact.ID, Name: in.Contact.Name, Lang: in.Contact.Lang, Fields: in.Contact.Fields}
 	env.Vars = st.Vars
-	env.Settings = e.p.settings
+	env.Settings = e.settings
 	env.Flow, env.Node = st.Flow, st.Node
 	env.Fallbacks = st.Fallbacks
 	env.Retries = st.Retries

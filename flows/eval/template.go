@@ -19,6 +19,9 @@ type Template struct {
 	text   string
 	// Uses is what the holes read of Env's costly parts.
 	Uses Uses
+	// Src is the template as written, holes included (for labels in
+	// graphs and messages; never rendered to a customer).
+	Src string
 }
 
 type part struct {
@@ -32,7 +35,7 @@ func (c *Compiler) Template(s *syntax.Str, path string) *Template {
 	if s == nil {
 		return nil
 	}
-	t := &Template{}
+	t := &Template{Src: s.Value}
 	src := s.Value
 	line, col := 0, 0 // position of src[0] inside s.Value
 	advance := func(chunk string) {
