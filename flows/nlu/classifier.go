@@ -237,8 +237,9 @@ func holdout(examples []Example, seed uint64) (fit, held []Example) {
 }
 
 // Classify scores text against every label. It never fails: text without a
-// known word is out of scope.
+// known word is out of scope. Only the first MaxTextBytes are read.
 func (c *Classifier) Classify(text string) Prediction {
+	text = clipText(text)
 	bufp := c.pool.Get().(*[]float32)
 	defer c.pool.Put(bufp)
 	logits := *bufp

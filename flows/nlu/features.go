@@ -94,10 +94,13 @@ func (f *featurizer) learn(toks []string) {
 // ("кот", "кит", "код") for a repair to be more right than wrong.
 const minTypoLen = 4
 
+// maxTypoLen bounds the repair's quadratic work: no real word is longer.
+const maxTypoLen = 30
+
 // repair maps an unknown word to the most frequent training word at
 // Damerau-Levenshtein distance one, or returns it unchanged.
 func (f *featurizer) repair(w string) string {
-	if len(f.words) == 0 || f.words[w] > 0 || runeLen(w) < minTypoLen || isNumber(w) {
+	if n := runeLen(w); len(f.words) == 0 || f.words[w] > 0 || n < minTypoLen || n > maxTypoLen || isNumber(w) {
 		return w
 	}
 	best, bestN := "", int32(0)

@@ -31,7 +31,7 @@ var (
 // ("оператор", "живой человек", "позовите менеджера", "human", "agent") and
 // returns the phrases that matched, as written in the message.
 func RequestsHuman(text string) (bool, []string) {
-	toks := tokens(Normalize(text))
+	toks := tokens(Normalize(clipText(text)))
 	stems := stemAll(toks)
 	excl := humanExclMatcher.spans(stems)
 	var ev []string

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/kljensen/snowball/english"
 	"github.com/kljensen/snowball/russian"
@@ -43,6 +44,22 @@ func Normalize(text string) string {
 
 func isApostrophe(r rune) bool {
 	return r == '\'' || r == '’' || r == '`' || r == 'ʼ'
+}
+
+// MaxTextBytes is how much of a message is read: customer messages are
+// short, and a pasted log must not cost more than a message.
+const MaxTextBytes = 4096
+
+// clipText cuts text to MaxTextBytes at a rune boundary.
+func clipText(text string) string {
+	if len(text) <= MaxTextBytes {
+		return text
+	}
+	cut := MaxTextBytes
+	for cut > 0 && !utf8.RuneStart(text[cut]) {
+		cut--
+	}
+	return text[:cut]
 }
 
 // Tokens splits normalised text into words.

@@ -1,7 +1,9 @@
 package nlu
 
 import (
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -84,5 +86,22 @@ func TestSynonymsReplaceVariants(t *testing.T) {
 	want := []string{"как", "возврат", "или", "возврат"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("tokens with synonyms (-want +got):\n%s", diff)
+	}
+}
+
+func TestLongTextIsClipped(t *testing.T) {
+	long := strings.Repeat("ё", MaxTextBytes) // two bytes each: the cut falls inside none
+	if got := clipText(long); len(got) != MaxTextBytes || !utf8.ValidString(got) {
+		t.Errorf("clipText: %d bytes, valid %v", len(got), utf8.ValidString(got))
+	}
+	odd := "a" + long
+	if got := clipText(odd); len(got) != MaxTextBytes-1 || !utf8.ValidString(got) {
+		t.Errorf("clipText on an odd boundary: %d bytes, valid %v", len(got), utf8.ValidString(got))
+	}
+	// A huge unknown "word" costs no more than its clipped part.
+	f := newFeaturizer(nil)
+	f.learn(tokens("доставка оплата"))
+	if got := f.repair(strings.Repeat("x", 10_000)); len(got) != 10_000 {
+		t.Errorf("repair changed a 10,000-letter word")
 	}
 }

@@ -71,9 +71,10 @@ func NewScorer() *Scorer {
 	return s
 }
 
-// Score rates one message. Negation, intensifiers and "но"/"but" act
+// Score rates one message (its first MaxTextBytes). Negation, intensifiers and "но"/"but" act
 // within a clause: sentence punctuation ends their reach.
 func (s *Scorer) Score(text string) Sentiment {
+	text = clipText(text)
 	var ev []string
 	var sum float64
 	negatedVerb := false
