@@ -20,7 +20,11 @@ const maxCheckErrors = 50
 // contact dense from 1 and decodable; sessions, inbox and outbox entries and
 // tickets belong to existing contacts; the open-ticket index holds exactly
 // the non-resolved tickets, at most one per contact; the per-contact ticket,
-// agent-name and dedupe-time indexes match their records. It runs in one
+// agent-name and dedupe-time indexes match their records; tickets of a
+// forgotten contact carry an anonymous id (AnonPrefix) and no address;
+// merge records decode and name a survivor, and a message's last Via is a
+// live merge into its contact; link codes and attempt counters belong to
+// existing contacts. It runs in one
 // read transaction: use it in tests and offline tools, not on a hot path.
 func (db *DB) Check() error {
 	var errs []error
@@ -40,7 +44,8 @@ func (db *DB) Check() error {
 			return nil
 		}
 		for _, name := range [][]byte{bMeta, bContacts, bIdentities, bSessions, bHistory, bEvents, bInbox,
-			bDedupe, bDedupeTime, bOutbox, bTickets, bTicketOpen, bTicketContact, bAgents, bAgentNames} {
+			bDedupe, bDedupeTime, bOutbox, bTickets, bTicketOpen, bTicketContact, bAgents, bAgentNames,
+			bMerges, bLinkCodes, bLinkAttempts} {
 			if tx.Bucket(name) == nil {
 				add("bucket %s missing", name)
 			}
@@ -54,6 +59,7 @@ func (db *DB) Check() error {
 		checkDedupe(tx, add)
 		checkTickets(tx, add)
 		checkAgents(tx, add)
+		checkLinks(tx, add)
 		return nil
 	})
 	if err != nil {
@@ -104,7 +110,7 @@ func checkContacts(tx *bolt.Tx, add addFunc) {
 }
 
 func checkHistory(tx *bolt.Tx, add addFunc) {
-	contacts := tx.Bucket(bContacts)
+	contacts, merges := tx.Bucket(bContacts), tx.Bucket(bMerges)
 	var cur string
 	var want uint64
 	_ = tx.Bucket(bHistory).ForEach(func(k, v []byte) error {
@@ -128,6 +134,16 @@ func checkHistory(tx *bolt.Tx, add addFunc) {
 			add("history of %q seq %d: %v", id, seq, err)
 		} else if m.ContactID != id || (m.Dir != DirIn && m.Dir != DirOut) {
 			add("history of %q seq %d: contact %q, dir %q", id, seq, m.ContactID, m.Dir)
+		} else if len(m.Via) > 0 {
+			last := m.Via[len(m.Via)-1]
+			for _, mid := range m.Via {
+				if merges.Get(u64(mid)) == nil {
+					add("history of %q seq %d: via merge %d, which is not recorded", id, seq, mid)
+				}
+			}
+			if rec, err := getMerge(tx, last); err == nil && (rec.IntoID != id || rec.Undone()) {
+				add("history of %q seq %d: last via merge %d is into %q (undone %v)", id, seq, last, rec.IntoID, rec.Undone())
+			}
 		}
 		return nil
 	})
@@ -210,7 +226,12 @@ func checkTickets(tx *bolt.Tx, add addFunc) {
 		if err := validTicket(&t); err != nil {
 			add("%v", err)
 		}
-		if contacts.Get([]byte(t.ContactID)) == nil {
+		switch {
+		case isAnon(t.ContactID):
+			if t.Address != "" || t.Status != TicketResolved {
+				add("ticket %d of forgotten contact %q: address %q, status %s", id, t.ContactID, t.Address, t.Status)
+			}
+		case contacts.Get([]byte(t.ContactID)) == nil:
 			add("ticket %d of missing contact %q", id, t.ContactID)
 		}
 		if byContact.Get(ticketContactKey(t.ContactID, id)) == nil {
@@ -265,4 +286,34 @@ func checkAgents(tx *bolt.Tx, add addFunc) {
 	if names.Stats().KeyN != n {
 		add("agent name index has %d entries for %d agents", names.Stats().KeyN, n)
 	}
+}
+
+func checkLinks(tx *bolt.Tx, add addFunc) {
+	contacts := tx.Bucket(bContacts)
+	_ = tx.Bucket(bMerges).ForEach(func(k, v []byte) error {
+		var rec MergeRecord
+		if len(k) != 8 {
+			add("merge key %x: malformed", k)
+		} else if err := json.Unmarshal(v, &rec); err != nil {
+			add("merge %d: %v", be64(k), err)
+		} else if rec.IntoID == "" || rec.From.ID == "" || rec.IntoID == rec.From.ID {
+			add("merge %d: survivor %q, absorbed %q", be64(k), rec.IntoID, rec.From.ID)
+		}
+		return nil
+	})
+	_ = tx.Bucket(bLinkCodes).ForEach(func(k, v []byte) error {
+		var lc LinkCode
+		if err := json.Unmarshal(v, &lc); err != nil {
+			add("link code %x: %v", k[:4], err)
+		} else if contacts.Get([]byte(lc.ContactID)) == nil {
+			add("link code %x of missing contact %q", k[:4], lc.ContactID)
+		}
+		return nil
+	})
+	_ = tx.Bucket(bLinkAttempts).ForEach(func(k, _ []byte) error {
+		if contacts.Get(k) == nil {
+			add("link attempts of missing contact %q", k)
+		}
+		return nil
+	})
 }

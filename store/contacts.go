@@ -25,6 +25,11 @@ type Contact struct {
 	Identities []string  `json:"identities"`
 	CreatedAt  time.Time `json:"created_at"`
 	UpdatedAt  time.Time `json:"updated_at"`
+	// Rev counts the stored versions of the contact. A Turn.Contact that
+	// carries the Rev it was read at is refused with ErrConflict when the
+	// contact changed meanwhile (a link merged another contact into it), so a
+	// stale copy never drops identities or fields; zero skips the check.
+	Rev uint64 `json:"rev,omitempty"`
 }
 
 const (
@@ -114,6 +119,7 @@ func (db *DB) ResolveContact(ctx context.Context, identity, name, lang string) (
 			}
 			if changed {
 				cur.UpdatedAt = now
+				cur.Rev++
 				if err := putJSON(tx.Bucket(bContacts), []byte(cur.ID), cur); err != nil {
 					return err
 				}
@@ -121,7 +127,7 @@ func (db *DB) ResolveContact(ctx context.Context, identity, name, lang string) (
 			c = cur
 			return nil
 		}
-		c = Contact{ID: newCID, Name: name, Lang: lang, Identities: []string{identity}, CreatedAt: now, UpdatedAt: now}
+		c = Contact{ID: newCID, Name: name, Lang: lang, Identities: []string{identity}, CreatedAt: now, UpdatedAt: now, Rev: 1}
 		if err := putJSON(tx.Bucket(bContacts), []byte(c.ID), c); err != nil {
 			return err
 		}
@@ -180,6 +186,9 @@ func updateContactTx(tx *bolt.Tx, c Contact, now time.Time) error {
 	if err != nil {
 		return err
 	}
+	if c.Rev != 0 && c.Rev != old.Rev {
+		return fmt.Errorf("store: contact %q changed since it was read (rev %d, now %d): %w", c.ID, c.Rev, old.Rev, ErrConflict)
+	}
 	ids := tx.Bucket(bIdentities)
 	for _, identity := range c.Identities {
 		if slices.Contains(old.Identities, identity) {
@@ -201,6 +210,7 @@ func updateContactTx(tx *bolt.Tx, c Contact, now time.Time) error {
 	}
 	c.CreatedAt = old.CreatedAt
 	c.UpdatedAt = now
+	c.Rev = old.Rev + 1
 	return putJSON(tx.Bucket(bContacts), []byte(c.ID), c)
 }
 

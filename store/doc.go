@@ -29,7 +29,7 @@
 // copies a file no process holds; a server's exclusive file lock makes it
 // fail with ErrLocked, which is how `parley backup` tells the two apart.
 //
-// # Layout (schema version 2)
+// # Layout (schema version 3)
 //
 //	meta            "schema" -> BE(version)
 //	contacts        contact id -> JSON Contact
@@ -46,6 +46,9 @@
 //	ticket_contact  contact id + 0x00 + BE(id) -> empty
 //	agents          agent id -> JSON agent record
 //	agent_names     lower-case name -> agent id
+//	merges          BE(id) -> JSON MergeRecord (what a merge changed, for undo)
+//	link_codes      SHA-256(code) -> JSON LinkCode (live link codes and tokens)
+//	link_attempts   contact id -> JSON failed link attempts in the current window
 //
 // Composite keys with big-endian numbers sort bytewise in numeric order;
 // DEPENDENCIES.md measured them 2x faster to write than a bucket per contact.

@@ -26,6 +26,9 @@ var (
 	bTicketContact = []byte("ticket_contact")
 	bAgents        = []byte("agents")
 	bAgentNames    = []byte("agent_names")
+	bMerges        = []byte("merges")
+	bLinkCodes     = []byte("link_codes")
+	bLinkAttempts  = []byte("link_attempts")
 
 	keySchema = []byte("schema")
 )
@@ -44,6 +47,7 @@ type migration struct {
 var migrations = []migration{
 	{1, "primary buckets", migrateV1},
 	{2, "derived indexes: open tickets, tickets per contact, agent names, dedupe by time", migrateV2},
+	{3, "contact linking: merge records, link codes, link attempts", migrateV3},
 }
 
 // SchemaVersion is the schema this binary writes.
@@ -106,6 +110,15 @@ func migrateV2(tx *bolt.Tx) error {
 		}
 		return tx.Bucket(bDedupeTime).Put(dedupeTimeKey(v, k), nil)
 	})
+}
+
+func migrateV3(tx *bolt.Tx) error {
+	for _, name := range [][]byte{bMerges, bLinkCodes, bLinkAttempts} {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // prepareSchema checks the file's version and, read-write, applies the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -100,7 +101,8 @@ func TestSchemaNewerThanBinaryIsRefused(t *testing.T) {
 	_ = bdb.Update(func(tx *bolt.Tx) error { return tx.Bucket(bMeta).Put(keySchema, u64(SchemaVersion()+1)) })
 	bdb.Close()
 	_, err = Open(path, Options{})
-	if !errors.Is(err, ErrSchema) || !strings.Contains(err.Error(), "schema version 3, this binary knows up to 2") {
+	want := fmt.Sprintf("schema version %d, this binary knows up to %d", SchemaVersion()+1, SchemaVersion())
+	if !errors.Is(err, ErrSchema) || !strings.Contains(err.Error(), want) {
 		t.Errorf("Open of a newer schema: %v", err)
 	}
 }

@@ -39,7 +39,7 @@ func TestResolveContact(t *testing.T) {
 	if err != nil || !created {
 		t.Fatalf("ResolveContact = %+v, %v, %v; want a new contact", c, created, err)
 	}
-	want := store.Contact{ID: c.ID, Lang: "ru", Identities: []string{"telegram:42"}, CreatedAt: t0, UpdatedAt: t0}
+	want := store.Contact{ID: c.ID, Lang: "ru", Identities: []string{"telegram:42"}, CreatedAt: t0, UpdatedAt: t0, Rev: 1}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("created contact (-want +got):\n%s", diff)
 	}
@@ -49,7 +49,7 @@ func TestResolveContact(t *testing.T) {
 	if err != nil || created {
 		t.Fatalf("second ResolveContact: created=%v err=%v", created, err)
 	}
-	want.Name, want.UpdatedAt = "Anna", t0.Add(time.Minute)
+	want.Name, want.UpdatedAt, want.Rev = "Anna", t0.Add(time.Minute), 2
 	if diff := cmp.Diff(want, again); diff != "" {
 		t.Errorf("resolved contact (-want +got):\n%s", diff)
 	}

@@ -31,6 +31,9 @@ type Message struct {
 	Sender     string    `json:"sender,omitempty"`
 	SenderName string    `json:"sender_name,omitempty"`
 	At         time.Time `json:"at"`
+	// Via lists the merges (MergeRecord.ID) that brought the message to its
+	// contact, oldest first; UndoMerge uses it to send it back.
+	Via []uint64 `json:"via,omitempty"`
 }
 
 // Message directions.

@@ -1,0 +1,431 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// AnonPrefix starts the id that replaces a forgotten contact's id in the
+// records kept for accounting (tickets, analytics events). No contact record
+// exists for such an id.
+const AnonPrefix = "x_"
+
+// redacted replaces erased free text in kept records.
+const redacted = "[erased]"
+
+// ContactExport is everything the store holds about one contact, for
+// `parley contacts export` (a data subject's access request).
+type ContactExport struct {
+	Contact Contact `json:"contact"`
+	// Session is the flow session state as stored (JSON of the runtime).
+	Session json.RawMessage `json:"session,omitempty"`
+	History []Message       `json:"history"`
+	Tickets []Ticket        `json:"tickets"`
+	Events  []Event         `json:"events"`
+	// Merges are the merges the contact took part in (with snapshots of
+	// the absorbed contacts).
+	Merges []MergeRecord  `json:"merges"`
+	Inbox  []InboxEntry   `json:"inbox"`
+	Outbox []OutboxEntry  `json:"outbox"`
+	Links  []LinkCodeInfo `json:"link_codes"`
+}
+
+// LinkCodeInfo is a live link code without the code (only its hash is kept).
+type LinkCodeInfo struct {
+	Kind      string    `json:"kind"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// ExportContact collects everything stored about contact id. Events are
+// found by scanning the event log in short read transactions.
+func (db *DB) ExportContact(id string) (ContactExport, error) {
+	var out ContactExport
+	err := db.view(func(tx *bolt.Tx) error {
+		c, err := getContact(tx, id)
+		if err != nil {
+			return err
+		}
+		out.Contact = c
+		if s := tx.Bucket(bSessions).Get([]byte(id)); s != nil {
+			if json.Valid(s) {
+				out.Session = json.RawMessage(bytes.Clone(s))
+			} else {
+				out.Session, _ = json.Marshal(s) // opaque bytes: base64
+			}
+		}
+		if out.History, err = loadHistory(tx, id); err != nil {
+			return err
+		}
+		for _, n := range ticketsOf(tx, id) {
+			t, err := getTicket(tx, n)
+			if err != nil {
+				return err
+			}
+			out.Tickets = append(out.Tickets, t)
+		}
+		if out.Merges, err = mergesOf(tx, map[string]bool{id: true}); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bInbox).ForEach(func(k, v []byte) error {
+			var e InboxEntry
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("store: inbox entry %d: %w", be64(k), err)
+			}
+			if e.ContactID == id {
+				e.Seq = be64(k)
+				out.Inbox = append(out.Inbox, e)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bOutbox).ForEach(func(k, v []byte) error {
+			o, err := decodeOutbox(k, v)
+			if err == nil && o.ContactID == id {
+				out.Outbox = append(out.Outbox, o)
+			}
+			return err
+		}); err != nil {
+			return err
+		}
+		return tx.Bucket(bLinkCodes).ForEach(func(_, v []byte) error {
+			var lc LinkCode
+			if json.Unmarshal(v, &lc) == nil && lc.ContactID == id {
+				out.Links = append(out.Links, LinkCodeInfo{Kind: lc.Kind, ExpiresAt: lc.ExpiresAt})
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return ContactExport{}, err
+	}
+	err = scanChunks(db, bEvents, nil, nil, func(_, v []byte) error {
+		var e Event
+		if err := json.Unmarshal(v, &e); err != nil {
+			return fmt.Errorf("store: event: %w", err)
+		}
+		if e.ContactID == id {
+			out.Events = append(out.Events, e)
+		}
+		return nil
+	})
+	for _, s := range []*[]Message{&out.History} {
+		if *s == nil {
+			*s = []Message{}
+		}
+	}
+	out.Tickets = nonNil(out.Tickets)
+	out.Events = nonNil(out.Events)
+	out.Merges = nonNil(out.Merges)
+	out.Inbox = nonNil(out.Inbox)
+	out.Outbox = nonNil(out.Outbox)
+	out.Links = nonNil(out.Links)
+	return out, err
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// ForgetResult reports what ForgetContact erased.
+type ForgetResult struct {
+	ContactID string `json:"contact_id"`
+	// Anonymous is the id that now stands for the contact in the tickets
+	// and analytics events that were kept.
+	Anonymous  string   `json:"anonymous_id"`
+	Identities []string `json:"identities"`
+	Messages   int      `json:"messages"`
+	Tickets    int      `json:"tickets_anonymised"`
+	Events     int      `json:"events_anonymised"`
+	Merges     int      `json:"merge_records"`
+	Queued     int      `json:"inbox_outbox_entries"`
+}
+
+// ForgetContact erases a contact (a data subject's erasure request), in one
+// transaction: the contact, its identities, session, history, pending inbox
+// and outbox entries, link codes, the dedupe keys of its identities, and the
+// merge records that hold it or contacts merged into it. What is kept for
+// accounting is anonymised: tickets get the id AnonPrefix+random instead of
+// the contact's, lose their address, variables, summary, evidence and note
+// texts, and are resolved if open; analytics events get the same id, values
+// naming the contact or its identities replaced, and error texts erased. A
+// "contact_forgotten" event records who asked (by).
+//
+// bbolt reuses freed pages but does not overwrite them: erased text stays
+// in the file's free pages until they are reused. For physical erasure
+// compact the file afterwards (CompactFile; `parley contacts forget` does).
+func (db *DB) ForgetContact(ctx context.Context, id, by string) (ForgetResult, error) {
+	if err := validContactID(id); err != nil {
+		return ForgetResult{}, err
+	}
+	now := db.now()
+	anon := newID(AnonPrefix, now)
+	var res ForgetResult
+	err := db.write(ctx, func(tx *bolt.Tx) error {
+		res = ForgetResult{ContactID: id, Anonymous: anon}
+		c, err := getContact(tx, id)
+		if err != nil {
+			return err
+		}
+		res.Identities = slices.Clone(c.Identities)
+		// The contact, and contacts merged into it, are one person.
+		ids := map[string]bool{id: true}
+		for {
+			recs, err := mergesOf(tx, ids)
+			if err != nil {
+				return err
+			}
+			grew := false
+			for _, r := range recs {
+				if r.IntoID != "" && ids[r.IntoID] && !r.Undone() && !ids[r.From.ID] {
+					ids[r.From.ID], grew = true, true
+				}
+			}
+			if !grew {
+				for _, r := range recs {
+					if err := tx.Bucket(bMerges).Delete(u64(r.ID)); err != nil {
+						return err
+					}
+				}
+				res.Merges = len(recs)
+				break
+			}
+		}
+		names := map[string]bool{}
+		for k := range ids {
+			names[k] = true
+		}
+		for _, identity := range c.Identities {
+			names[identity] = true
+			if err := tx.Bucket(bIdentities).Delete([]byte(identity)); err != nil {
+				return err
+			}
+			if err := dropDedupe(tx, identity+"|"); err != nil {
+				return err
+			}
+		}
+		msgs, err := loadHistory(tx, id)
+		if err != nil {
+			return err
+		}
+		res.Messages = len(msgs)
+		if err := rewriteHistory(tx, id, msgs, nil); err != nil {
+			return err
+		}
+		for _, b := range [][]byte{bSessions, bContacts, bTicketOpen} {
+			if err := tx.Bucket(b).Delete([]byte(id)); err != nil {
+				return err
+			}
+		}
+		if err := dropLinkState(tx, id); err != nil {
+			return err
+		}
+		if res.Queued, err = dropQueued(tx, id); err != nil {
+			return err
+		}
+		for _, n := range ticketsOf(tx, id) {
+			if err := anonymiseTicket(tx, n, id, anon, now); err != nil {
+				return err
+			}
+			res.Tickets++
+		}
+		if res.Events, err = anonymiseEvents(tx, ids, names, anon); err != nil {
+			return err
+		}
+		ev, err := prepareEvent(Event{Type: "contact_forgotten", ContactID: anon, Data: map[string]string{"by": by}}, now)
+		if err != nil {
+			return err
+		}
+		return putEvents(tx, []preparedEvent{ev})
+	})
+	if err != nil {
+		return ForgetResult{}, err
+	}
+	return res, nil
+}
+
+// dropDedupe deletes the dedupe keys that start with prefix (the runtime's
+// keys are "<identity>|<event id>") and their time-index entries.
+func dropDedupe(tx *bolt.Tx, prefix string) error {
+	dd, idx := tx.Bucket(bDedupe), tx.Bucket(bDedupeTime)
+	var keys, times [][]byte
+	c := dd.Cursor()
+	for k, v := c.Seek([]byte(prefix)); k != nil && bytes.HasPrefix(k, []byte(prefix)); k, v = c.Next() {
+		keys = append(keys, bytes.Clone(k))
+		times = append(times, dedupeTimeKey(bytes.Clone(v), bytes.Clone(k)))
+	}
+	for i := range keys {
+		if err := dd.Delete(keys[i]); err != nil {
+			return err
+		}
+		if err := idx.Delete(times[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dropQueued deletes the contact's inbox and outbox entries.
+func dropQueued(tx *bolt.Tx, id string) (int, error) {
+	n := 0
+	for _, name := range [][]byte{bInbox, bOutbox} {
+		b := tx.Bucket(name)
+		var drop [][]byte
+		err := b.ForEach(func(k, v []byte) error {
+			var e struct {
+				ContactID string `json:"contact_id"`
+			}
+			if json.Unmarshal(v, &e) == nil && e.ContactID == id {
+				drop = append(drop, bytes.Clone(k))
+			}
+			return nil
+		})
+		if err != nil {
+			return n, err
+		}
+		for _, k := range drop {
+			if err := b.Delete(k); err != nil {
+				return n, err
+			}
+		}
+		n += len(drop)
+	}
+	return n, nil
+}
+
+func anonymiseTicket(tx *bolt.Tx, n uint64, id, anon string, now time.Time) error {
+	t, err := getTicket(tx, n)
+	if err != nil {
+		return err
+	}
+	t.ContactID, t.Address, t.Vars, t.Evidence = anon, "", nil, nil
+	if t.Summary != "" {
+		t.Summary = redacted
+	}
+	for i := range t.Notes {
+		t.Notes[i].Text = redacted
+	}
+	if t.Status != TicketResolved {
+		t.Status = TicketResolved
+		if t.ResolvedAt.IsZero() {
+			t.ResolvedAt = now
+		}
+		if t.Outcome == "" {
+			t.Outcome = "end"
+		}
+	}
+	if err := putJSON(tx.Bucket(bTickets), u64(n), t); err != nil {
+		return err
+	}
+	idx := tx.Bucket(bTicketContact)
+	if err := idx.Delete(ticketContactKey(id, n)); err != nil {
+		return err
+	}
+	return idx.Put(ticketContactKey(anon, n), nil)
+}
+
+// anonymiseEvents rewrites the events of the contacts in ids: the contact
+// id and any value naming one of names become anon, error texts are erased.
+func anonymiseEvents(tx *bolt.Tx, ids, names map[string]bool, anon string) (int, error) {
+	b := tx.Bucket(bEvents)
+	type kv struct{ k, v []byte }
+	var changed []kv
+	err := b.ForEach(func(k, v []byte) error {
+		var e Event
+		if err := json.Unmarshal(v, &e); err != nil {
+			return fmt.Errorf("store: event %d: %w", be64(k[8:]), err)
+		}
+		if !ids[e.ContactID] {
+			return nil
+		}
+		e.ContactID = anon
+		for key, val := range e.Data {
+			switch {
+			case names[val]:
+				e.Data[key] = anon
+			case key == "error" || key == "address" || key == "text":
+				e.Data[key] = redacted
+			}
+		}
+		data, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		changed = append(changed, kv{bytes.Clone(k), data})
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, c := range changed {
+		if err := b.Put(c.k, c.v); err != nil {
+			return 0, err
+		}
+	}
+	return len(changed), nil
+}
+
+// CompactFile rewrites the store file at path into a fresh file holding
+// only live data, then replaces path with it: freed pages, and whatever
+// erased text they still held, are gone. It needs the file to itself
+// (ErrLocked while a server holds it). The old file is replaced atomically
+// by a rename; a crash leaves either the old file or the new one.
+func CompactFile(path string) (before, after int64, err error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: compact %s: %w", path, err)
+	}
+	src, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: defaultTimeout})
+	if err != nil {
+		if errors.Is(err, berrors.ErrTimeout) {
+			return 0, 0, fmt.Errorf("store: compact %s: %w", path, ErrLocked)
+		}
+		return 0, 0, fmt.Errorf("store: compact %s: %w", path, err)
+	}
+	defer src.Close()
+	tmp := path + ".compact"
+	_ = os.Remove(tmp)
+	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: defaultTimeout})
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: compact %s: %w", path, err)
+	}
+	if err := bolt.Compact(dst, src, 64<<20); err != nil {
+		dst.Close()
+		os.Remove(tmp)
+		return 0, 0, fmt.Errorf("store: compact %s: %w", path, err)
+	}
+	if err := dst.Close(); err != nil {
+		os.Remove(tmp)
+		return 0, 0, fmt.Errorf("store: compact %s: %w", path, err)
+	}
+	nst, err := os.Stat(tmp)
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return 0, 0, fmt.Errorf("store: compact %s: %w", path, err)
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		_ = d.Sync() // make the rename durable
+		d.Close()
+	}
+	return st.Size(), nst.Size(), nil
+}
+
+// isAnon reports whether a ticket's contact id is an erased contact's.
+func isAnon(id string) bool { return strings.HasPrefix(id, AnonPrefix) }
