@@ -2,6 +2,7 @@ package nlu
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -98,7 +99,8 @@ func datasets(t testing.TB, rel string) []Example {
 }
 
 // TestCLINC150 trains on CLINC150's train split and measures val, with
-// floors a little under the figures in README.md. About 10 s on 2 cores.
+// floors a little under the figures in README.md, and the calibration of
+// the scores. About 15 s on 2 cores.
 func TestCLINC150(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains on 15,100 examples")
@@ -112,6 +114,39 @@ func TestCLINC150(t *testing.T) {
 	t.Logf("CLINC150 val: %+v", r)
 	if r.InScopeAccuracy < 0.915 || r.OOSRecall < 0.55 {
 		t.Errorf("CLINC150 val: in-scope accuracy %.4f (floor 0.915), OOS recall %.2f (floor 0.55)", r.InScopeAccuracy, r.OOSRecall)
+	}
+
+	// Calibration: in ten score bins, the share of right answers should
+	// match the mean score (expected calibration error, in-scope messages).
+	c, err := Train(train, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n [10]int
+	var conf, right [10]float64
+	total := 0
+	for _, e := range val {
+		if e.Label == OOSLabel {
+			continue
+		}
+		p := c.Classify(e.Text)
+		b := min(int(p.Score*10), 9)
+		n[b]++
+		conf[b] += p.Score
+		if p.Label == e.Label {
+			right[b]++
+		}
+		total++
+	}
+	ece := 0.0
+	for b := range n {
+		if n[b] > 0 {
+			ece += math.Abs(conf[b]-right[b]) / float64(total)
+		}
+	}
+	t.Logf("CLINC150 val expected calibration error %.4f (temperature %.3f)", ece, c.Temperature())
+	if ece > 0.04 {
+		t.Errorf("expected calibration error %.4f over 0.04", ece)
 	}
 }
 
