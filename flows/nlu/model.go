@@ -104,15 +104,10 @@ func fitModel(examples []Example, o Options) *model {
 	return m
 }
 
-// hingeLoss switches SGD to a Crammer-Singer multiclass hinge loss; kept for
-// the comparison in README.md (sparser and faster, a little less accurate
-// after the out-of-scope threshold).
-var hingeLoss = false
-
 // activeGrad: labels whose gradient is smaller are not updated for an
 // example. Besides saving time this keeps weights sparse: a label gets a
 // weight on a feature only once it competes for messages that have it.
-var activeGrad = 1e-3
+const activeGrad = 1e-3
 
 // pruneBelow drops weights too small to move a score; SGD leaves most
 // label-feature pairs that never met at exactly zero anyway.
@@ -121,14 +116,14 @@ const pruneBelow = 1e-4
 // pruneRel drops, per feature, weights under this share of the feature's
 // largest weight. On CLINC150 0.02 keeps 23% of the weights (2.78M -> 0.64M)
 // at the same accuracy; 0.1 loses half a point.
-var pruneRel = 0.02
+const pruneRel = 0.02
 
 // maxPostings caps the labels one feature may vote for, so that scoring
 // stays under 100 µs with a thousand FAQ entries (a common character
 // n-gram would otherwise cost a multiply per entry). Capping CLINC150's 151
 // labels at 64 cost 0.5 points of accuracy; 200 leaves sets of up to 200
 // labels untouched.
-var maxPostings = 200
+const maxPostings = 200
 
 func (m *model) sparsify(W []float32, C int) {
 	F := len(W) / C
@@ -197,36 +192,11 @@ func sgd(X []sparse, y []int, F, C int, o Options) ([]float32, []float32) {
 					scores[c] += xv * w
 				}
 			}
-			if hingeLoss {
-				// Crammer-Singer: push the true label over the best wrong one by a margin.
-				r := -1
-				for c, s := range scores {
-					if c != y[i] && (r < 0 || s > scores[r]) {
-						r = c
-					}
-				}
-				scale *= 1 - eta*o.L2
-				if scores[y[i]]-scores[r] < 1 {
-					g := float32(eta)
-					bias[y[i]] += g
-					bias[r] -= g
-					gs := g / float32(scale)
-					for k, f := range x.idx {
-						V[int(f)*C+y[i]] += gs * x.val[k]
-						V[int(f)*C+r] -= gs * x.val[k]
-					}
-				}
-				if scale < 1e-3 {
-					for k := range V {
-						V[k] *= float32(scale)
-					}
-					scale = 1
-				}
-				continue
-			}
 			mx := float64(scores[0])
 			for _, s := range scores {
-				mx = math.Max(mx, float64(s))
+				if float64(s) > mx {
+					mx = float64(s)
+				}
 			}
 			var sum float64
 			for c, s := range scores {

@@ -106,7 +106,7 @@ func (s *Scorer) Score(text string) Sentiment {
 }
 
 // negatedVerbValence: sum -0.6 scores -0.15, under NegativeThreshold.
-var negatedVerbValence = 0.8
+const negatedVerbValence = 0.8
 
 // requestRE finds a request for help or information: a failure report
 // inside one is a question first ("не пришел заказ, подскажите статус").
