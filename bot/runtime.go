@@ -65,6 +65,8 @@ type Config struct {
 	// not answered. A negative FloodRate switches the guard off.
 	FloodRate  float64
 	FloodBurst int
+	// Link tunes linking a customer's channels with a code (bot/link.go).
+	Link LinkConfig
 	// Observe, when set, is called after each committed turn with the flow
 	// engine's outputs (the terminal chat prints them; tests inspect them).
 	Observe func(contactID string, outs []flows.Output)

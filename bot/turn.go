@@ -71,6 +71,9 @@ func (r *Runtime) processJob(ctx context.Context, contactID string, j job) error
 	switch j.item.Kind {
 	case kindMessage:
 		in := *j.item.In
+		if linked, err := r.handleLink(ctx, c, st, j.seq, in); linked {
+			return err // a link request or code is the whole turn (bot/link.go)
+		}
 		ts.addr = in.From
 		r.signalTyping(in.From)
 		ts.turn.Messages = append(ts.turn.Messages, inboundMessage(contactID, in))
