@@ -108,11 +108,14 @@ func linkCodeIn(in channel.Inbound) (string, bool) {
 
 // handleLink runs a link request or a presented code as the whole turn of
 // an inbox entry; handled is false for every other message.
-func (r *Runtime) handleLink(ctx context.Context, c store.Contact, st flows.State, seq uint64, in channel.Inbound) (handled bool, err error) {
+// A flooded message (over the contact's rate) is left to the ordinary
+// turn, which records it without answering.
+func (r *Runtime) handleLink(ctx context.Context, c store.Contact, st flows.State, j job, in channel.Inbound) (handled bool, err error) {
 	ls, ok := r.db.(linkStore)
-	if !ok || r.cfg.Link.Disabled {
+	if !ok || r.cfg.Link.Disabled || j.item.Flooded {
 		return false, nil
 	}
+	seq := j.seq
 	if isLinkRequest(in) {
 		return true, r.issueLink(ctx, ls, c, st, seq, in)
 	}

@@ -71,7 +71,7 @@ func (r *Runtime) processJob(ctx context.Context, contactID string, j job) error
 	switch j.item.Kind {
 	case kindMessage:
 		in := *j.item.In
-		if linked, err := r.handleLink(ctx, c, st, j.seq, in); linked {
+		if linked, err := r.handleLink(ctx, c, st, j, in); linked {
 			return err // a link request or code is the whole turn (bot/link.go)
 		}
 		ts.addr = in.From
