@@ -163,9 +163,10 @@ func (c *compiler) finishUnderstanding() {
 // (classifier, sentiment, requests for a human) are computed by need, the
 // first time an expression reads them.
 func (t *turn) understand() {
+	const all = eval.UsesIntent | eval.UsesFAQText | eval.UsesSentiment | eval.UsesHuman
 	u := t.e.p.understand
 	if u == nil {
-		t.have = eval.UsesIntent | eval.UsesSentiment | eval.UsesHuman
+		t.have = all
 		return
 	}
 	if t.env.Payload != "" {
@@ -176,9 +177,31 @@ func (t *turn) understand() {
 			t.have |= eval.UsesIntent
 		}
 	}
-	if t.env.Text == "" {
-		t.have = eval.UsesIntent | eval.UsesSentiment | eval.UsesHuman
+	switch {
+	case t.env.Text == "":
+		t.have = all
+	case onlyDigits(t.env.Text):
+		// An order number, a code or a menu choice: no word, so no feeling
+		// and no request for a person (TestDigitsHaveNoSentiment holds the
+		// scorer to that); the classifier still runs if asked.
+		t.have |= eval.UsesSentiment | eval.UsesHuman
 	}
+}
+
+// onlyDigits reports whether s is ASCII digits and spaces only, with at
+// least one digit.
+func onlyDigits(s string) bool {
+	digit := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			digit = true
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+		default:
+			return false
+		}
+	}
+	return digit
 }
 
 // need computes the parts of the understanding in want not yet computed.
@@ -192,6 +215,12 @@ func (t *turn) need(want eval.Uses) {
 	if missing&eval.UsesIntent != 0 && u.clf != nil {
 		pred := u.clf.Classify(env.Text)
 		t.setIntent(pred.Label, pred.Score, pred.OOS)
+	}
+	if missing&eval.UsesFAQText != 0 {
+		if e := u.entries[env.FAQ.ID]; e != nil {
+			env.FAQ.Title = t.renderText(e.title)
+			env.FAQ.Answer = t.renderText(e.answer)
+		}
 	}
 	if missing&eval.UsesSentiment != 0 && u.scorer != nil {
 		s := u.scorer.Score(env.Text)
@@ -210,10 +239,9 @@ func (t *turn) setIntent(label string, score float64, oos bool) {
 	env := &t.env
 	env.Intent, env.IntentScore, env.OutOfScope = label, score, oos
 	env.FAQ = eval.FAQ{}
-	if e := t.e.p.understand.entries[label]; e != nil {
+	if t.e.p.understand.entries[label] != nil {
+		// Title and answer are rendered when an expression reads them.
 		env.FAQ.ID, env.FAQ.Score = label, score
-		env.FAQ.Title = t.renderText(e.title)
-		env.FAQ.Answer = t.renderText(e.answer)
 	}
 }
 

@@ -39,15 +39,25 @@ type Uses uint8
 
 // Costly parts of Env.
 const (
-	UsesIntent    Uses = 1 << iota // intent, intent_score, faq, out_of_scope
+	UsesIntent    Uses = 1 << iota // intent, intent_score, faq, out_of_scope: the classifier
 	UsesSentiment                  // sentiment, negative, evidence
 	UsesHuman                      // human_requested, evidence
+	// UsesFAQText is faq.title and faq.answer (or faq as a whole): the
+	// entry's texts rendered in the conversation's language. Branches read
+	// only faq.id and the score, so the answer is rendered only by the node
+	// that says it. It implies UsesIntent.
+	UsesFAQText
 )
 
-func usesOf(names map[string]bool) Uses {
+// usesOf reads what a program uses from its top-level names and from how
+// it reads faq (faqText: other than faq.id or faq.score).
+func usesOf(names map[string]bool, faqText bool) Uses {
 	var u Uses
 	if names["intent"] || names["intent_score"] || names["faq"] || names["out_of_scope"] {
 		u |= UsesIntent
+	}
+	if faqText {
+		u |= UsesIntent | UsesFAQText
 	}
 	if names["sentiment"] || names["negative"] || names["evidence"] {
 		u |= UsesSentiment
@@ -146,6 +156,8 @@ func (c *Compiler) compile(s *syntax.Str, path, src string, line, col int, cond 
 	names := map[string]bool{}
 	node := prog.Node()
 	ast.Walk(&node, identVisitor(names))
+	fv := &faqVisitor{}
+	ast.Walk(&node, fv)
 	// Positions of names and literals come from the tree before the
 	// optimiser folds constants.
 	refs := &refVisitor{}
@@ -177,7 +189,7 @@ func (c *Compiler) compile(s *syntax.Str, path, src string, line, col int, cond 
 	for n := range names {
 		c.Used[n] = true
 	}
-	return &Program{prog: prog, Src: src, Uses: usesOf(names)}
+	return &Program{prog: prog, Src: src, Uses: usesOf(names, fv.all > fv.cheap)}
 }
 
 // varRef is a read of vars.NAME or settings.NAME.
@@ -263,6 +275,25 @@ func keysOf(m map[string]bool) []string {
 	}
 	slices.Sort(ks)
 	return ks
+}
+
+// faqVisitor counts reads of faq: all of them, and those of its cheap
+// fields faq.id and faq.score (known once the classifier ran).
+type faqVisitor struct{ all, cheap int }
+
+func (v *faqVisitor) Visit(n *ast.Node) {
+	switch n := (*n).(type) {
+	case *ast.IdentifierNode:
+		if n.Value == "faq" {
+			v.all++
+		}
+	case *ast.MemberNode:
+		id, ok := n.Node.(*ast.IdentifierNode)
+		p, ok2 := n.Property.(*ast.StringNode)
+		if ok && ok2 && id.Value == "faq" && (p.Value == "id" || p.Value == "score") {
+			v.cheap++
+		}
+	}
 }
 
 type identVisitor map[string]bool
