@@ -262,7 +262,7 @@ func (s *Scorer) signals(text string, sum float64, ev *[]string) float64 {
 		add += total * 0.3
 		*ev = append(*ev, "shouting: caps")
 	case caps && total == 0:
-		add -= 0.8
+		add -= 1.2 // "ГДЕ МОЙ ЗАКАЗ" is not a calm question
 		*ev = append(*ev, "shouting: caps")
 	}
 	if bangs && total < 0 {

@@ -181,3 +181,66 @@ func TestRequestsHuman(t *testing.T) {
 		}
 	}
 }
+
+// Messages in the shape customers write them: complaints must be flagged,
+// ordinary questions and thanks must not.
+func TestScorerCustomerMessages(t *testing.T) {
+	s := NewScorer()
+	neg := []string{
+		"Вы что там все уснули? Третий час жду ответа",
+		"Это уже ни в какие ворота",
+		"Курьер нахамил и уехал",
+		"Мне прислали бракованный товар",
+		"Я в бешенстве",
+		"Отвратительный сервис, больше никогда не закажу",
+		"Верните мои деньги немедленно",
+		"где мои деньги???",
+		"Сколько можно ждать?!",
+		"Вы меня обманули",
+		"Заказ потеряли, никто ничего не знает",
+		"Ужасное обслуживание",
+		"товар пришел сломанный",
+		"I'm really disappointed with your service",
+		"This is the third time I'm writing to you!",
+		"You guys are useless",
+		"My package arrived damaged and nobody cares",
+		"I want my money back NOW",
+		"Worst experience ever",
+		"I've been waiting for two weeks, this is unacceptable",
+		"Your courier was rude",
+		"WHERE IS MY ORDER",
+		"Я буду писать в роспотребнадзор",
+		"За что списали деньги??",
+		"Опять задержка доставки, сколько можно",
+	}
+	neu := []string{
+		"Здравствуйте! Подскажите, пожалуйста, сроки доставки в Самару",
+		"Можно ли изменить адрес доставки?",
+		"Какие способы оплаты у вас есть?",
+		"Я хочу вернуть товар, он не подошел по размеру",
+		"Заказ номер 12345, когда будет?",
+		"Спасибо большое, всё получил!",
+		"Отличный магазин, буду заказывать еще",
+		"Hi, can you tell me when my order will arrive?",
+		"How do I change my delivery address?",
+		"Thanks, that helped a lot",
+		"Do you have this in size M?",
+		"I'd like to return these shoes, they don't fit",
+		"Is it possible to pay with PayPal?",
+		"оператор",
+		"Не приходит код подтверждения, что делать?",
+		"Не могу войти в личный кабинет, подскажите",
+		"Добрый вечер, у меня проблема с оплатой",
+		"Можно отменить заказ?",
+	}
+	for _, x := range neg {
+		if g := s.Score(x); !g.Negative {
+			t.Errorf("complaint not flagged: %q %.2f %v", x, g.Score, g.Evidence)
+		}
+	}
+	for _, x := range neu {
+		if g := s.Score(x); g.Negative {
+			t.Errorf("calm message flagged: %q %.2f %v", x, g.Score, g.Evidence)
+		}
+	}
+}
