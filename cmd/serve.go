@@ -155,6 +155,7 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 		MaxMessageBytes: cfg.Web.MaxMessageBytes,
 		RatePerSecond:   cfg.Web.RatePerSecond,
 		Secret:          webSecret,
+		IdentitySecret:  []byte(cfg.Web.IdentitySecret),
 		Logger:          log.With().Str("channel", "web").Logger(),
 		Title:           project.Name,
 	}, &hist)

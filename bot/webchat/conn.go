@@ -93,6 +93,19 @@ func (a *Adapter) handshake(ctx context.Context, ws *websocket.Conn) (*conn, err
 		}
 		token = f.Token
 	}
+	if f.Identity != nil {
+		if len(a.cfg.IdentitySecret) == 0 {
+			a.log.Warn().Msg("webchat: a signed customer identity arrived but no identity secret is configured; the visitor stays anonymous")
+		} else {
+			id, err := verifyIdentity(a.cfg.IdentitySecret, *f.Identity, time.Now(), a.cfg.IdentityMaxAge)
+			if err != nil {
+				a.log.Info().Err(err).Msg("webchat: refused a signed customer identity")
+				ws.Close(websocket.StatusPolicyViolation, truncate(err.Error(), 120))
+				return nil, err
+			}
+			visitorID = id
+		}
+	}
 	c := &conn{ws: ws, visitor: visitorID}
 	if err := c.write(ctx, mustJSON(helloFrame{Type: typeHello, Token: token, Visitor: visitorID})); err != nil {
 		return nil, err

@@ -21,19 +21,29 @@
 // forgets it and starts as a new visitor. A visitor's address is
 // channel.Address{Channel: channel.Web, ID: <visitor id>}.
 //
+// # Signed customer identities
+//
+// A site that knows its customer adds data-customer-id, data-customer-ts
+// (Unix seconds) and data-customer-sig = hex(HMAC-SHA256(identity secret,
+// id + ":" + ts)) to the tag, computed on its server with
+// Config.IdentitySecret. The widget sends them in the hello frame; a valid
+// one makes the visitor "site.<id>" on every browser and device (one
+// contact, identity web:site.<id>), a forged or stale one (older than
+// Config.IdentityMaxAge) closes the connection with 1008 "identity: ...".
+//
 // # Protocol
 //
 // One JSON object per WebSocket text frame.
 //
 // Client to server:
 //
-//	{"type":"hello","token":"<token or omitted>"}          first frame, within 10 s
+//	{"type":"hello","token":"<token or omitted>","identity":{"id","ts","sig"} or omitted}   first frame, within 10 s
 //	{"type":"message","id":"<client msg id>","text":"..."}
 //	{"type":"button","id":"<client msg id>","value":"<button value>","text":"<label>"}
 //	{"type":"ping"}                                          keep-alive, every 25 s
 //
-// The hello frame has room for more: a site-signed customer identity
-// ("identity") is accepted and ignored today. A client message id is 1-64
+// "identity" is a customer identity signed by the site (see identity.go and
+// "Signed customer identities" below). A client message id is 1-64
 // characters of letters, digits, - and _; the widget makes 24 hex digits.
 //
 // Server to client:

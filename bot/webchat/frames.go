@@ -33,7 +33,6 @@ const (
 	maxClientIDLen = 64
 	maxValueLen    = 256
 	maxTokenLen    = 256
-	maxIdentityLen = 4096
 )
 
 // clientFrame is a decoded frame from the widget.
@@ -43,9 +42,8 @@ type clientFrame struct {
 	Text  string `json:"text,omitempty"`
 	Value string `json:"value,omitempty"`
 	Token string `json:"token,omitempty"`
-	// Identity is reserved for a site-signed customer identity (a later
-	// issue); it is accepted, bounded and ignored today.
-	Identity string `json:"identity,omitempty"`
+	// Identity is a site-signed customer identity (identity.go).
+	Identity *identityFrame `json:"identity,omitempty"`
 }
 
 // frameError is a client frame the server refuses; Code goes to the widget.
@@ -90,8 +88,9 @@ func decodeClientFrame(b []byte, maxText int) (clientFrame, error) {
 		if len(f.Token) > maxTokenLen {
 			return f, badFrame("", "hello: token is %d bytes; the limit is %d", len(f.Token), maxTokenLen)
 		}
-		if len(f.Identity) > maxIdentityLen {
-			return f, badFrame("", "hello: identity is %d bytes; the limit is %d", len(f.Identity), maxIdentityLen)
+		if id := f.Identity; id != nil && (len(id.ID) > maxCustomerID || len(id.Sig) > 2*maxTokenLen) {
+			return f, badFrame("", "hello: identity id is %d bytes (limit %d), sig %d bytes (limit %d)",
+				len(id.ID), maxCustomerID, len(id.Sig), 2*maxTokenLen)
 		}
 	case typePing:
 	case typeMessage, typeButton:

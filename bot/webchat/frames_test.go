@@ -11,6 +11,7 @@ func FuzzDecodeClientFrame(f *testing.F) {
 	for _, s := range []string{
 		`{"type":"hello"}`,
 		`{"type":"hello","token":"v1.AAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA","identity":"x"}`,
+		`{"type":"hello","identity":{"id":"42","ts":1767225600,"sig":"00ff"}}`,
 		`{"type":"message","id":"0a1b2c3d4e5f60718293a4b5","text":"Где мой заказ?"}`,
 		`{"type":"button","id":"b-1","value":"order","text":"Заказ"}`,
 		`{"type":"button","id":"b-1","value":""}`,

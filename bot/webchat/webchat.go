@@ -25,7 +25,9 @@ const (
 	DefaultBurst           = 5
 	DefaultHistoryLimit    = 50
 	DefaultIdleTimeout     = 90 * time.Second
-	DefaultTitle           = "Chat"
+	// DefaultIdentityMaxAge bounds the age of a signed customer identity.
+	DefaultIdentityMaxAge = 24 * time.Hour
+	DefaultTitle          = "Chat"
 
 	// handshakeTimeout bounds the wait for the client's hello.
 	handshakeTimeout = 10 * time.Second
@@ -61,6 +63,12 @@ type Config struct {
 	// HistoryLimit is how many history items a connecting widget gets.
 	// Default 50.
 	HistoryLimit int
+	// IdentitySecret (at least 16 bytes) is shared with the site that
+	// embeds the widget: with it the site signs a logged-in customer's id
+	// (identity.go). Empty: signed identities are ignored.
+	IdentitySecret []byte
+	// IdentityMaxAge is how old a signed identity may be (default 24 h).
+	IdentityMaxAge time.Duration
 	// IdleTimeout closes a connection that sent nothing (the widget pings
 	// every 25 s) for this long. Default 90 s.
 	IdleTimeout time.Duration
@@ -171,6 +179,16 @@ func New(cfg Config, hist History) (*Adapter, error) {
 	case len(secret) < 16:
 		return nil, fmt.Errorf("webchat: Secret is %d bytes; want at least 16", len(secret))
 	}
+	if n := len(cfg.IdentitySecret); n > 0 && n < 16 {
+		return nil, fmt.Errorf("webchat: IdentitySecret is %d bytes; want at least 16", n)
+	}
+	if cfg.IdentityMaxAge == 0 {
+		cfg.IdentityMaxAge = DefaultIdentityMaxAge
+	}
+	if cfg.IdentityMaxAge < 0 {
+		return nil, fmt.Errorf("webchat: IdentityMaxAge is %s; want > 0", cfg.IdentityMaxAge)
+	}
+	cfg.IdentitySecret = append([]byte(nil), cfg.IdentitySecret...)
 	as, err := newAssets(cfg.Title, cfg.MaxMessageBytes)
 	if err != nil {
 		return nil, err

@@ -26,6 +26,17 @@
   const keyToken = 'parley.token@' + src.host;
   const keyPending = 'parley.pending@' + src.host;
   const keyOpen = 'parley.open@' + src.host;
+  // A site that knows its customer signs the id on its server (see the Go
+  // package bot/webchat, identity.go); without the three attributes the
+  // visitor is anonymous.
+  let identity = null;
+  if (script.dataset.customerId && script.dataset.customerSig) {
+    identity = {
+      id: script.dataset.customerId,
+      ts: parseInt(script.dataset.customerTs || '0', 10),
+      sig: script.dataset.customerSig,
+    };
+  }
   const maxBytes = config.maxBytes || 4096;
   const encoder = new TextEncoder();
 
@@ -318,6 +329,7 @@
       const hello = { type: 'hello' };
       const token = load(keyToken, '');
       if (token) hello.token = token;
+      if (identity) hello.identity = identity;
       sock.send(JSON.stringify(hello));
     };
     sock.onmessage = (ev) => {
@@ -339,6 +351,12 @@
         // The server does not know our token (forged, or its key changed):
         // start over as a new visitor rather than retrying forever.
         store(keyToken, null);
+      }
+      if (ev.code === 1008 && /^identity/.test(ev.reason)) {
+        // The site's signature is refused (wrong secret, or too old): chat
+        // on as an anonymous visitor instead of retrying forever.
+        console.warn('parley: customer identity refused: ' + ev.reason);
+        identity = null;
       }
       setStatus('Reconnecting\u2026');
       schedule();
