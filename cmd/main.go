@@ -24,16 +24,17 @@ type command struct {
 
 // commands is the closed set of subcommands; each lives in its own file.
 var commands = map[string]command{
-	"init":    {"init DIR                  write the demo project into DIR", runInit},
-	"lint":    {"lint DIR [--db FILE]      check a project; with --db also stored sessions", runLint},
-	"test":    {"test DIR                  run the project's conversation tests", runTest},
-	"chat":    {"chat DIR [--db FILE] [--channel web|telegram|vk] [--as CONTACT] [--json]", runChat},
-	"serve":   {"serve [DIR]               run the bot on every configured channel", runServe},
-	"backup":  {"backup FILE [--db FILE]   consistent copy of a database no server holds (running server: GET /api/admin/backup)", runBackup},
-	"nlu":     {"nlu eval intents|sentiment ...  measure understanding on a data set", runNLU},
-	"agents":  {"agents add NAME --role agent|lead|admin", runAgents},
-	"tickets": {"tickets list [--status S] [--json] [--db FILE]", runTickets},
-	"stats":   {"stats [--from DATE] [--to DATE] [--json] [--db FILE]  analytics of a period", runStats},
+	"init":     {"init DIR                  write the demo project into DIR", runInit},
+	"lint":     {"lint DIR [--db FILE]      check a project; with --db also stored sessions", runLint},
+	"test":     {"test DIR                  run the project's conversation tests", runTest},
+	"chat":     {"chat DIR [--db FILE] [--channel web|telegram|vk] [--as CONTACT] [--json]", runChat},
+	"serve":    {"serve [DIR]               run the bot on every configured channel", runServe},
+	"backup":   {"backup FILE [--db FILE]   consistent copy of a database no server holds (running server: GET /api/admin/backup)", runBackup},
+	"nlu":      {"nlu eval intents|sentiment ...  measure understanding on a data set", runNLU},
+	"agents":   {"agents add NAME --role agent|lead|admin", runAgents},
+	"tickets":  {"tickets list [--status S] [--json] [--db FILE]", runTickets},
+	"stats":    {"stats [--from DATE] [--to DATE] [--json] [--db FILE]  analytics of a period", runStats},
+	"contacts": {"contacts export|forget ID [--db FILE]  a customer's data: all of it as JSON, or erase it", runContacts},
 }
 
 // Main runs the parley command with os.Args and returns the exit code.
