@@ -7,23 +7,37 @@ import "strings"
 // "операторы" and "позовите менеджера" all fire.
 var humanPhrases = []string{
 	// Russian
-	"оператор", "живой человек", "живого человека", "живым человеком", "с человеком",
+	"живой человек", "живого человека", "живым человеком", "с человеком",
 	"позовите человека", "позови человека", "нужен человек", "хочу человека",
-	"менеджер", "позовите менеджера", "консультант", "специалист",
 	"соедините с", "переключите на", "свяжите меня", "не бот", "не с ботом",
 	"техподдержка", "служба поддержки",
 	// English
-	"human", "agent", "operator", "real person", "live person", "real human",
-	"talk to someone", "speak to someone", "talk to a person", "speak to a person",
-	"customer service", "representative", "support team", "manager", "not a bot", "stop bot",
+	"real person", "live person", "real human", "talk to someone", "speak to someone",
+	"talk to a person", "speak to a person", "customer service", "representative",
+	"support team", "not a bot", "stop bot",
 }
 
+// humanRoles name a person to talk to. Alone they are also said in passing
+// ("мой менеджер сказал", "the operator of this site"), so they count when
+// the message is a bare call ("оператор!", "agent please") or asks for
+// someone ("позовите", "дайте", "с оператором", "talk to", "need").
+var humanRoles = []string{
+	"оператор", "менеджер", "консультант", "специалист", "человек",
+	"human", "agent", "operator", "manager", "person", "someone",
+}
+
+// humanCues make a role word a request.
+var humanCues = stemSet(`позовите позови дайте дай нужен нужна нужно хочу можно соедините
+	соедини переключите свяжите пригласите пусть с со
+	talk speak connect transfer get give want need let can could please to with`)
+
 // humanExclusions are phrases that contain a trigger word without asking for
-// a person ("agent" in "user agent", "не с человеком" is still a request).
-var humanExclusions = []string{"user agent", "travel agent", "secret agent", "human error", "human rights"}
+// a person.
+var humanExclusions = []string{"user agent", "travel agent", "secret agent", "human error", "human rights", "human resources"}
 
 var (
 	humanMatcher     = newPhraseMatcher(humanPhrases, 0)
+	humanRoleMatcher = newPhraseMatcher(humanRoles, 0)
 	humanExclMatcher = newPhraseMatcher(humanExclusions, 0)
 )
 
@@ -36,7 +50,11 @@ func RequestsHuman(text string) (bool, []string) {
 	excl := humanExclMatcher.spans(stems)
 	var ev []string
 	seen := map[string]bool{}
-	for _, sp := range humanMatcher.spans(stems) {
+	spans := humanMatcher.spans(stems)
+	if bare, cued := len(toks) <= 3, hasAny(stems, humanCues); bare || cued {
+		spans = append(spans, humanRoleMatcher.spans(stems)...)
+	}
+	for _, sp := range spans {
 		if covered(sp, excl) {
 			continue
 		}
@@ -47,6 +65,15 @@ func RequestsHuman(text string) (bool, []string) {
 		}
 	}
 	return len(ev) > 0, ev
+}
+
+func hasAny(stems []string, set map[string]bool) bool {
+	for _, s := range stems {
+		if set[s] {
+			return true
+		}
+	}
+	return false
 }
 
 func covered(sp span, by []span) bool {
