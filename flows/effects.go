@@ -180,9 +180,10 @@ const (
 )
 
 func (t *turn) event(name string, n *node, data map[string]string) {
-	// Records are carved from one slab per turn: one allocation instead of
-	// one per event. A grown slab leaves earlier records where they are.
-	if t.evs == nil {
+	// Records are carved from slabs (the first comes with the turn's
+	// outputs): one allocation instead of one per event. A full slab is
+	// replaced, never grown, so earlier records stay where they are.
+	if len(t.evs) == cap(t.evs) {
 		t.evs = make([]EventRecord, 0, 8)
 	}
 	t.evs = append(t.evs, EventRecord{Name: name, Data: data})

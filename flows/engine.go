@@ -100,6 +100,13 @@ func (e *Engine) Project() *Project { return e.p }
 // maxInputRunes bounds the customer text expressions see.
 const maxInputRunes = 4096
 
+// turnBuf holds what a turn usually outputs: a few messages and events.
+// A turn that needs more grows the slices past it.
+type turnBuf struct {
+	out [8]Output
+	evs [6]EventRecord
+}
+
 // turn is the working state of one Step.
 type turn struct {
 	e         *Engine
@@ -132,7 +139,10 @@ func (t *turn) value(p *eval.Program) (any, error) {
 
 func (e *Engine) begin(ctx context.Context, st State, in Input) *turn {
 	t := e.turns.Get().(*turn)
-	*t = turn{e: e, ctx: ctx, st: st, vm: t.vm, out: make([]Output, 0, 8)}
+	// The outputs and event records a typical turn makes come in one
+	// allocation; both belong to the caller once Step returns.
+	buf := new(turnBuf)
+	*t = turn{e: e, ctx: ctx, st: st, vm: t.vm, out: buf.out[:0], evs: buf.evs[:0]}
 	t.now = in.Now
 	if t.now.IsZero() {
 		t.now = e.opts.Now()

@@ -265,10 +265,50 @@ func (t *turn) detectLang(text string) string {
 
 // normalize lower-cases, folds ё to е, turns punctuation into spaces and
 // collapses runs of spaces, like nlu.Normalize, but keeps "/" so commands
-// such as "/start" stay recognisable in `norm`.
+// such as "/start" stay recognisable in `norm`. It runs on every message:
+// ASCII and Russian letters take a fast path, the rest goes through the
+// unicode tables (normalizeSlow is the reference the tests compare with).
 func normalize(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
+	space := true
+	for _, r := range s {
+		letter := false
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '/':
+			letter = true
+		case r >= 'A' && r <= 'Z':
+			r += 'a' - 'A'
+			letter = true
+		case r >= 'а' && r <= 'я':
+			letter = true
+		case r >= 'А' && r <= 'Я':
+			r += 'а' - 'А'
+			letter = true
+		case r == 'ё' || r == 'Ё':
+			r, letter = 'е', true
+		case r < 0x80:
+			// ASCII punctuation, spaces and control characters.
+		default:
+			if unicode.IsUpper(r) {
+				r = unicode.ToLower(r)
+			}
+			letter = unicode.IsLetter(r) || unicode.IsDigit(r)
+		}
+		if letter {
+			b.WriteRune(r)
+			space = false
+		} else if !space {
+			b.WriteByte(' ')
+			space = true
+		}
+	}
+	return strings.TrimRight(b.String(), " ")
+}
+
+// normalizeSlow is normalize through the unicode tables only.
+func normalizeSlow(s string) string {
+	var b strings.Builder
 	space := true
 	for _, r := range s {
 		switch {

@@ -132,3 +132,15 @@ func TestFAQAnswerRenderedOnlyWhenRead(t *testing.T) {
 		t.Errorf("tapped: said %q, errors %q; want the answer rendered with its failing hole", said, errs)
 	}
 }
+
+// FuzzNormalize holds normalize's fast path to the unicode tables.
+func FuzzNormalize(f *testing.F) {
+	for _, s := range []string{"Привет, МИР!", "/start", "ЁЖИК ёлка", "Hello World 123", "İstanbul ΣΑΣ", "  a\t\tb  ", "ǅ ǈ Ⅻ", "\xff\xfe", "１２３"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := normalize(s), normalizeSlow(s); got != want {
+			t.Errorf("normalize(%q) = %q, want %q", s, got, want)
+		}
+	})
+}
