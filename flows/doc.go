@@ -10,6 +10,9 @@
 // interfaces in Options (an HTTP caller; the clock comes with the Input), so
 // the runtime persists the State it returns and delivers the Outputs.
 //
+// Project.Graph describes a flow as nodes and labelled edges for the
+// dashboard; Options.Settings lets the runtime override project settings.
+//
 // The syntax sub-package reads YAML with positions, eval compiles
 // expressions, flowtest runs conversation tests, demo embeds the demo
 // project and nlu (another owner) understands free text.
