@@ -147,6 +147,7 @@ function renderTicket() {
   tbody.replaceChildren(...Object.keys(t.vars).sort().map((k) => el("tr", {}, el("th", {}, k), el("td", {}, t.vars[k]))));
   $("contact-name").textContent = (t.contact.name || "(no name)") + (t.contact.lang ? " · " + t.contact.lang : "");
   $("channels").replaceChildren(...t.contact.channels.map((c) => el("li", { class: c === t.address ? "current" : "" }, c + (c === t.address ? " (this ticket)" : ""))));
+  loadLinks(t);
   $("notes").replaceChildren(...t.notes.map((n) => el("li", {}, el("span", { class: "muted" }, agentName(n.agent_id) + ", " + fmtTime(n.at) + ": "), n.text)));
   const times = [["queued", t.created_at], ["assigned", t.assigned_at], ["first reply", t.first_reply_at], ["resolved", t.resolved_at], ["reopened", t.reopened_at]];
   $("times").replaceChildren(...times.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, fmtTime(v))]));
@@ -161,6 +162,38 @@ function renderTicket() {
   $("resolve").parentElement.hidden = !(t.status !== "resolved" && (mine || lead));
   $("resolve-outcome").querySelector('option[value="csat"]').disabled = !state.me.csat;
   renderAgentSelect();
+}
+
+// loadLinks lists the channels the customer linked into this contact (link
+// codes, deep links) with an undo button for leads: a wrong link is split
+// back into two contacts, each with its own part of the history.
+async function loadLinks(t) {
+  const ul = $("links");
+  let data;
+  try {
+    data = await api("GET", "/api/contacts/" + encodeURIComponent(t.contact.id) + "/merges");
+  } catch (e) {
+    ul.replaceChildren();
+    return;
+  }
+  if (!state.current || state.current.id !== t.id) return;
+  const lead = state.me.role === "lead" || state.me.role === "admin";
+  const rows = data.merges.filter((m) => m.into_id === t.contact.id && !m.undone_at).map((m) => {
+    const li = el("li", { data: { merge: String(m.id) } },
+      "linked " + m.from_identities.join(", ") + " (" + m.reason + ", " + fmtTime(m.at) + ")");
+    if (lead) {
+      const b = el("button", { type: "button", class: "undo-link" }, "Undo link");
+      b.addEventListener("click", () => act(async () => {
+        if (!confirm("Split " + m.from_identities.join(", ") + " back into a separate contact?")) return;
+        await api("POST", "/api/merges/" + m.id + "/undo");
+        await refreshTicket();
+        await loadHistory();
+      }));
+      li.append(" ", b);
+    }
+    return li;
+  });
+  ul.replaceChildren(...rows);
 }
 
 function renderAgentSelect() {

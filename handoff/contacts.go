@@ -1,0 +1,119 @@
+package handoff
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/parley-chat/parley/store"
+)
+
+// Contact routes: the links (merges) a contact took part in, and their undo
+// by a lead. A customer links their channels themselves (a link code); an
+// agent sees the result as one contact with several channels, and a lead
+// can split a wrong link back (store.UndoMerge says what goes back where).
+
+// mergeStore is what the contact routes need beyond Store; *store.DB has it.
+type mergeStore interface {
+	Merges(contactID string) ([]store.MergeRecord, error)
+	UndoMerge(ctx context.Context, mergeID uint64, by string) (store.MergeRecord, error)
+}
+
+func (s *Service) contactRoutes() []route {
+	return []route{
+		{"GET", "/api/contacts/{id}/merges", false, s.apiMerges},
+		{"POST", "/api/merges/{id}/undo", false, s.apiUndoMerge},
+	}
+}
+
+// mergeJSON is one merge as the console shows it: who was joined to whom,
+// how and when; not the absorbed contact's stored fields.
+type mergeJSON struct {
+	ID             uint64     `json:"id"`
+	At             time.Time  `json:"at"`
+	IntoID         string     `json:"into_id"`
+	FromID         string     `json:"from_id"`
+	FromName       string     `json:"from_name,omitempty"`
+	FromIdentities []string   `json:"from_identities"`
+	Reason         string     `json:"reason"`
+	By             string     `json:"by,omitempty"`
+	UndoneAt       *time.Time `json:"undone_at,omitempty"`
+	UndoneBy       string     `json:"undone_by,omitempty"`
+}
+
+func toMergeJSON(m store.MergeRecord) mergeJSON {
+	ids := m.From.Identities
+	if ids == nil {
+		ids = []string{}
+	}
+	return mergeJSON{ID: m.ID, At: m.At, IntoID: m.IntoID, FromID: m.From.ID, FromName: m.From.Name,
+		FromIdentities: ids, Reason: m.Reason, By: m.By, UndoneAt: tsPtr(m.UndoneAt), UndoneBy: m.UndoneBy}
+}
+
+func (s *Service) mergeStore(w http.ResponseWriter) (mergeStore, bool) {
+	ms, ok := s.st.(mergeStore)
+	if !ok {
+		writeErr(w, http.StatusNotImplemented, "this store keeps no merge records")
+	}
+	return ms, ok
+}
+
+// apiMerges answers GET /api/contacts/{id}/merges: the contact's merges,
+// oldest first, for every signed-in agent (the channels are on the ticket
+// anyway).
+func (s *Service) apiMerges(w http.ResponseWriter, r *http.Request) {
+	ms, ok := s.mergeStore(w)
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	if _, err := s.st.Contact(id); err != nil {
+		s.fail(w, err)
+		return
+	}
+	recs, err := ms.Merges(id)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	out := []mergeJSON{}
+	for _, m := range recs {
+		out = append(out, toMergeJSON(m))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"merges": out})
+}
+
+// apiUndoMerge answers POST /api/merges/{id}/undo, for leads and admins:
+// the absorbed contact comes back with its channels and its part of the
+// history. 409 when the merge cannot be undone as things stand (already
+// undone, or a later merge involves the survivor).
+func (s *Service) apiUndoMerge(w http.ResponseWriter, r *http.Request) {
+	sess := sessionFrom(r)
+	if sess.agent.Role != RoleLead && sess.agent.Role != RoleAdmin {
+		writeErr(w, http.StatusForbidden, "undoing a link is for leads")
+		return
+	}
+	ms, ok := s.mergeStore(w)
+	if !ok {
+		return
+	}
+	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
+	if err != nil || id == 0 {
+		writeErr(w, http.StatusBadRequest, fmt.Sprintf("merge id %q: want a positive number", r.PathValue("id")))
+		return
+	}
+	rec, err := ms.UndoMerge(r.Context(), id, sess.agentID)
+	switch {
+	case errors.Is(err, store.ErrUndo), errors.Is(err, store.ErrTicketOpen):
+		writeErr(w, http.StatusConflict, err.Error())
+		return
+	case err != nil:
+		s.fail(w, err)
+		return
+	}
+	s.log.Info().Str("agent", sess.agentID).Uint64("merge", id).Str("contact", rec.From.ID).Msg("contact link undone")
+	writeJSON(w, http.StatusOK, map[string]any{"merge": toMergeJSON(rec)})
+}

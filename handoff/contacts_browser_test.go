@@ -1,0 +1,74 @@
+package handoff
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/parley-chat/parley/internal/browsertest"
+	"github.com/parley-chat/parley/store"
+)
+
+// A lead sees on the ticket which channel the customer linked, and splits
+// a wrong link back with the button; customer text stays inert.
+func TestConsoleUndoLinkInBrowser(t *testing.T) {
+	e := newEnv(t, Config{})
+	srv := e.server()
+	e.agent("lena", RoleLead)
+	tg := e.contact("telegram:1", "Olga", "en")
+	web := e.contact("web:v1", "", "en")
+	e.say(tg, "hello from telegram")
+	e.clock.Advance(time.Second)
+	e.say(web, `<b id="inj">from the web</b>`)
+	if _, err := e.db.Merge(context.Background(), tg.ID, web.ID, store.MergeOptions{Reason: "link_code", By: "customer"}); err != nil {
+		t.Fatal(err)
+	}
+	tk, _ := e.escalate(tg, "requested", "normal")
+
+	ctx := browsertest.New(t, browsertest.Desktop)
+	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		actx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		if err := chromedp.Do(actx, steps...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	poll := func(expr string) chromedp.Action[chromedp.Void] {
+		return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(15*time.Second))
+	}
+	item := fmt.Sprintf(`.ticket-item[data-id="%d"]`, tk.ID)
+	do("sign in and open the ticket",
+		chromedp.Navigate(srv.URL+"/console/login"),
+		chromedp.WaitVisible(chromedp.CSS("#login-form")),
+		chromedp.SendKeys(chromedp.CSS("#login-name"), "lena"),
+		chromedp.SendKeys(chromedp.CSS("#login-password"), testPassword),
+		chromedp.Click(chromedp.CSS("#login-submit")),
+		chromedp.WaitVisible(chromedp.CSS(item)),
+		chromedp.Click(chromedp.CSS(item)),
+		chromedp.WaitVisible(chromedp.CSS("#ticket")),
+		poll(`document.querySelectorAll("#history .msg").length === 3`),
+		poll(`document.querySelector("#links .undo-link") !== null`),
+	)
+	links := get(t, ctx, chromedp.Text(chromedp.CSS("#links")))
+	if !strings.Contains(links, "linked web:v1 (link_code") {
+		t.Errorf("#links = %q", links)
+	}
+	if n := get(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("#inj").length`)); n != 0 {
+		t.Error("customer HTML became an element")
+	}
+	do("undo the link",
+		poll(`(() => { window.confirm = () => true; return true })()`),
+		chromedp.Click(chromedp.CSS("#links .undo-link")),
+		poll(`!document.getElementById("channels").textContent.includes("web:v1")`),
+		poll(`document.querySelectorAll("#links li").length === 0`),
+		poll(`document.querySelectorAll("#history .msg").length === 2`), // the web message went back
+	)
+	if c, _ := e.db.ContactByIdentity("web:v1"); c.ID != web.ID {
+		t.Errorf("web:v1 -> %s after the undo, want %s", c.ID, web.ID)
+	}
+}

@@ -1,0 +1,74 @@
+package handoff
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/parley-chat/parley/store"
+)
+
+func TestLeadUndoesALink(t *testing.T) {
+	e := newEnv(t, Config{})
+	srv := e.server()
+	e.agent("anna", RoleAgent)
+	e.agent("lena", RoleLead)
+	tg := e.contact("telegram:1", "Olga", "en")
+	web := e.contact("web:v1", "", "en")
+	e.say(tg, "hello from telegram")
+	e.clock.Advance(1)
+	e.say(web, "hello from the web")
+	res, err := e.db.Merge(context.Background(), tg.ID, web.ID, store.MergeOptions{Reason: "link_code", By: "customer"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk, _ := e.escalate(tg, "requested", "normal")
+
+	anna := newClient(t, srv)
+	anna.login("anna")
+	var tj ticketJSON
+	anna.call("GET", fmt.Sprintf("/api/tickets/%d", tk.ID), nil, 200, &tj)
+	if !cmp.Equal(tj.Contact.Channels, []string{"telegram:1", "web:v1"}) {
+		t.Errorf("ticket channels = %v", tj.Contact.Channels)
+	}
+	var list struct{ Merges []mergeJSON }
+	anna.call("GET", "/api/contacts/"+tg.ID+"/merges", nil, 200, &list)
+	if len(list.Merges) != 1 || list.Merges[0].ID != res.Record.ID || list.Merges[0].FromID != web.ID ||
+		!cmp.Equal(list.Merges[0].FromIdentities, []string{"web:v1"}) || list.Merges[0].Reason != "link_code" {
+		t.Fatalf("merges = %+v", list.Merges)
+	}
+	path := fmt.Sprintf("/api/merges/%d/undo", res.Record.ID)
+	anna.call("POST", path, nil, 403, nil)
+	anna.call("GET", "/api/contacts/c_nobody/merges", nil, 404, nil)
+
+	lena := newClient(t, srv)
+	lena.login("lena")
+	if r, _ := lena.do("POST", path, nil, map[string]string{csrfHeader: "wrong"}); r.StatusCode != 403 {
+		t.Errorf("undo without the CSRF token = %d", r.StatusCode)
+	}
+	var out struct{ Merge mergeJSON }
+	lena.call("POST", path, nil, 200, &out)
+	if out.Merge.UndoneAt == nil || out.Merge.UndoneBy != "lena" {
+		t.Errorf("undone merge = %+v", out.Merge)
+	}
+	lena.call("POST", path, nil, 409, nil)
+	lena.call("POST", "/api/merges/x/undo", nil, 400, nil)
+	lena.call("POST", "/api/merges/999/undo", nil, 404, nil)
+
+	if c, _ := e.db.ContactByIdentity("web:v1"); c.ID != web.ID {
+		t.Errorf("web:v1 -> %s, want the restored %s", c.ID, web.ID)
+	}
+	anna.call("GET", fmt.Sprintf("/api/tickets/%d", tk.ID), nil, 200, &tj)
+	if !cmp.Equal(tj.Contact.Channels, []string{"telegram:1"}) {
+		t.Errorf("ticket channels after undo = %v", tj.Contact.Channels)
+	}
+	var h struct{ Messages []messageJSON }
+	anna.call("GET", fmt.Sprintf("/api/tickets/%d/history", tk.ID), nil, 200, &h)
+	for _, m := range h.Messages {
+		if m.Text == "hello from the web" {
+			t.Error("the ticket's history still holds the unlinked web message")
+		}
+	}
+}
