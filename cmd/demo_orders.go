@@ -3,10 +3,21 @@ package cmd
 import (
 	"encoding/json"
 	"hash/fnv"
+	"net"
 	"net/http"
 	"regexp"
 	"time"
 )
+
+// demoSettings points the embedded demo's order lookups at this server's
+// own demo order service (addr is the listener's address).
+func demoSettings(addr string) (map[string]any, []string) {
+	host, port, _ := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return map[string]any{"orders_api": "http://" + net.JoinHostPort(host, port) + "/demo/api"}, []string{host}
+}
 
 // demoOrders stands in for a shop's order service so the demo bot's order
 // lookup works on a machine with no network: GET /demo/api/orders/{id}

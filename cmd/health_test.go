@@ -42,3 +42,26 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 		}
 	}
 }
+
+func TestDemoOrderLookupWorksOffline(t *testing.T) {
+	// Faster than the web chat's per-visitor limit a person types at.
+	s, _ := startServer(t, func(c *Config) { c.Web.RatePerSecond = 100 })
+	v := newVisitor(t, s.addr)
+	v.say(t, "привет")
+	v.waitFor(t, 0, "Чем помочь?")
+	n := v.count()
+	v.say(t, "Где мой заказ?")
+	v.waitFor(t, n, "номер заказа")
+	n = v.count()
+	v.say(t, "1234567")
+	v.waitFor(t, n, "Заказ №1234567:")
+	n = v.count()
+	v.say(t, "меню")
+	v.waitFor(t, n, "Чем помочь?")
+	n = v.count()
+	v.say(t, "Где мой заказ?")
+	v.waitFor(t, n, "номер заказа")
+	n = v.count()
+	v.say(t, "9876543")
+	v.waitFor(t, n, "не нашёлся")
+}

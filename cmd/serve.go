@@ -134,15 +134,28 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 	}
 	cleanups = append(cleanups, func() { s.db.Close() })
 
-	// 2. Flows.
+	// 2. The listener, early: the embedded demo's order lookups call back
+	// into this server, so its address goes into the flow settings.
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
+	}
+	cleanups = append(cleanups, func() { ln.Close() })
+	s.addr = ln.Addr().String()
+
+	// 3. Flows.
 	project, err := loadProject(cfg.Flows)
 	if err != nil {
 		return nil, err
 	}
-	engine := project.NewEngine(engineOptions())
+	opts := engineOptions()
+	if cfg.Flows == "" {
+		opts.Settings, opts.AllowedHosts = demoSettings(s.addr)
+	}
+	engine := project.NewEngine(opts)
 	log.Info().Str("project", project.Name).Str("version", project.Version).Msg("flows loaded")
 
-	// 3. Channels.
+	// 4. Channels.
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	webSecret, err := s.webSecret()
@@ -195,7 +208,7 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 		runners = append(runners, vkA)
 	}
 
-	// 4. Runtime and the human queue (which delivers through the runtime).
+	// 5. Runtime and the human queue (which delivers through the runtime).
 	s.runtime = bot.New(bot.Config{Logger: log, Metrics: reg, FloodRate: cfg.FloodRate, FloodBurst: cfg.FloodBurst}, s.db, engine, senders...)
 	hist.rt = s.runtime
 	hcfg, err := handoffConfig(cfg.Handoff)
@@ -215,7 +228,7 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 		}
 	}
 
-	// 5. HTTP.
+	// 6. HTTP.
 	mux := http.NewServeMux()
 	mux.Handle("/", web.Handler(s.runtime))
 	if tg != nil && cfg.Telegram.Mode == "webhook" {
@@ -229,18 +242,15 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 	mux.Handle("/console", hh)
 	mux.Handle("/api/", hh)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	if cfg.Flows == "" {
+		mux.Handle("GET /demo/api/orders/{id}", demoOrders(time.Now))
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", s.readyz)
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		return nil, fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
-	}
-	s.addr = ln.Addr().String()
 
-	// 6. Start: pending work first, then traffic.
+	// 7. Start: pending work first, then traffic.
 	if err := s.runtime.Start(parent); err != nil {
-		ln.Close()
 		return nil, err
 	}
 	bgctx, cancel := context.WithCancel(context.WithoutCancel(parent))
