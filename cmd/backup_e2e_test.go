@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -57,5 +58,40 @@ func TestHotBackupWhileServing(t *testing.T) {
 	}
 	if _, err := db.AgentByName("anna"); err != nil {
 		t.Errorf("the copy lacks the data: %v", err)
+	}
+}
+
+func TestDashboardShowsTheServedFlows(t *testing.T) {
+	s, _ := startServer(t, nil)
+	addAgent(t, s.db, "lead", "Lead", handoff.RoleLead)
+	lead := agentLogin(t, "http://"+s.addr, "lead")
+	var graphs []struct {
+		Flow  string
+		Nodes []struct{ ID string }
+		Edges []struct{ From, To string }
+	}
+	var wrapped struct {
+		Flows json.RawMessage `json:"flows"`
+	}
+	res, err := lead.c.Get("http://" + s.addr + "/api/flows")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if json.Unmarshal(body, &wrapped) == nil && len(wrapped.Flows) > 0 {
+		body = wrapped.Flows
+	}
+	if err := json.Unmarshal(body, &graphs); err != nil {
+		t.Fatalf("/api/flows: %v in %s", err, body)
+	}
+	names := map[string]bool{}
+	for _, g := range graphs {
+		names[g.Flow] = len(g.Nodes) > 0 && len(g.Edges) > 0
+	}
+	for _, f := range []string{"main", "order", "complaint"} {
+		if !names[f] {
+			t.Errorf("flow %q missing or empty in the dashboard's graphs (%s)", f, body)
+		}
 	}
 }

@@ -221,6 +221,9 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 	}
 	cleanups = append(cleanups, func() { s.handoff.Close() })
 	s.runtime.SetHandoff(s.handoff)
+	graphs := &flowGraphs{}
+	graphs.p.Store(project)
+	s.handoff.SetFlowGraphs(graphs)
 	registerQueueMetrics(reg, s.handoff)
 	if cfg.Handoff.DemoAgent {
 		if err := ensureDemoAgent(parent, s.db, stdio); err != nil {
@@ -277,6 +280,7 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 			defer s.bg.Done()
 			watchFlows(bgctx, cfg.Flows, log, func(p *flows.Project) {
 				s.runtime.SetEngine(p.NewEngine(engineOptions()))
+				graphs.p.Store(p)
 			})
 		}()
 	}

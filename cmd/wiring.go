@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync/atomic"
 	"time"
 	_ "time/tzdata" // business hours name time zones; don't depend on the host's zoneinfo
 
@@ -17,6 +18,7 @@ import (
 	"github.com/parley-chat/parley/flows"
 	"github.com/parley-chat/parley/flows/demo"
 	"github.com/parley-chat/parley/handoff"
+	"github.com/parley-chat/parley/handoff/analytics"
 	"github.com/parley-chat/parley/store"
 )
 
@@ -125,4 +127,31 @@ func ensureDemoAgent(ctx context.Context, db *store.DB, stdio IO) error {
 
 func printDemoAgent(w io.Writer, pw string) {
 	fmt.Fprintf(w, "parley: created agent \"demo\" (role lead) with one-time password: %s\n", pw)
+}
+
+// flowGraphs shows the lead dashboard the serving project's flows; a reload
+// swaps the project it reads.
+type flowGraphs struct{ p atomic.Pointer[flows.Project] }
+
+func (g *flowGraphs) Graphs() []analytics.Graph {
+	p := g.p.Load()
+	if p == nil {
+		return nil
+	}
+	var out []analytics.Graph
+	for _, name := range p.Flows() {
+		fg, ok := p.Graph(name)
+		if !ok {
+			continue
+		}
+		ag := analytics.Graph{Flow: fg.Flow, Start: fg.Start}
+		for _, n := range fg.Nodes {
+			ag.Nodes = append(ag.Nodes, analytics.GraphNode{ID: n.ID, Kind: n.Kind, Label: n.Label})
+		}
+		for _, e := range fg.Edges {
+			ag.Edges = append(ag.Edges, analytics.GraphEdge{From: e.From, To: e.To, Label: e.Label})
+		}
+		out = append(out, ag)
+	}
+	return out
 }
