@@ -102,7 +102,7 @@ func datasets(t testing.TB, rel string) []Example {
 // floors a little under the figures in README.md, and the calibration of
 // the scores. About 15 s on 2 cores.
 func TestCLINC150(t *testing.T) {
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		t.Skip("trains on 15,100 examples")
 	}
 	train := datasets(t, "intents/clinc150/train.jsonl")
