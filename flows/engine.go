@@ -80,6 +80,7 @@ func (p *Project) NewEngine(opts Options) *Engine {
 		for k, v := range opts.Settings {
 			e.settings[k] = jsonValue(v)
 		}
+		e.opts.Settings = nil // merged: the caller's map is not kept
 	}
 	if len(opts.AllowedHosts) > 0 {
 		e.hosts = nil
