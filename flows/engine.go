@@ -104,8 +104,8 @@ const maxInputRunes = 4096
 // turnBuf holds what a turn usually outputs: a few messages and events.
 // A turn that needs more grows the slices past it.
 type turnBuf struct {
-	out [8]Output
-	evs [6]EventRecord
+	out [6]Output
+	evs [4]EventRecord
 }
 
 // turn is the working state of one Step.
