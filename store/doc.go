@@ -22,6 +22,16 @@
 // entries, contact and ticket changes and the deletion of the inbox entry
 // become durable together or not at all.
 //
+// # One customer across channels
+//
+// MergeContacts, Merge and LinkByCode join two contacts into one and keep a
+// MergeRecord that UndoMerge uses to split them back; IssueLinkCode,
+// LookupLinkCode and LinkFailed carry the link codes and their attempt
+// limit. ExportContact collects everything about a contact; ForgetContact
+// erases it (tickets and events keep an anonymous record) and CompactFile
+// removes the erased bytes from the file's free pages. The rules are in
+// docs/contacts.md.
+//
 // # Backup
 //
 // Backup, BackupToFile and ServeBackup (for an admin HTTP endpoint) copy the

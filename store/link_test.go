@@ -430,3 +430,24 @@ func TestForgetContactLeavesNoTrace(t *testing.T) {
 	}
 	storetest.CheckFile(t, path)
 }
+
+// A parsed code is canonical: parsing it again gives itself, and it never
+// contains anything but the code alphabet, a dash or the token form.
+func FuzzParseLinkCode(f *testing.F) {
+	for _, s := range []string{"7KQM-4T9X", " 7kqm4t9x ", "link_0123456789abcdefghjkmnpqrs", "12345678", "ÿÿÿÿ-ÿÿÿÿ", "link_", "7KQM--4T9X"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, ok := store.ParseLinkCode(s)
+		if !ok {
+			return
+		}
+		again, ok2 := store.ParseLinkCode(c)
+		if !ok2 || again != c {
+			t.Fatalf("ParseLinkCode(%q) = %q, which parses as %q, %v", s, c, again, ok2)
+		}
+		if len(c) != 9 && len(c) != 31 {
+			t.Fatalf("ParseLinkCode(%q) = %q of length %d", s, c, len(c))
+		}
+	})
+}
