@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -40,9 +41,11 @@ const NegativeThreshold = -0.25
 // NewScorer builds the scorer from the built-in lexicons.
 func NewScorer() *Scorer {
 	s := &Scorer{words: map[string]float64{}, threshold: NegativeThreshold, neutralAfterNegation: setOf(politeAfterNegation)}
+	// Map order is random; walk valences in order so that ties and phrase
+	// order (which decides overlapping matches) are the same every run.
 	for _, lex := range []map[float64]string{ruLexicon, enLexicon} {
-		for v, list := range lex {
-			for _, w := range strings.Fields(list) {
+		for _, v := range sortedKeys(lex) {
+			for _, w := range strings.Fields(lex[v]) {
 				if negators[w] || intensifiers[w] != 0 {
 					continue // "не", "очень" change other words, they carry no tone
 				}
@@ -59,8 +62,8 @@ func NewScorer() *Scorer {
 		}
 	}
 	var phrases []string
-	for v, list := range complaintLexicon {
-		for _, p := range strings.Split(list, ",") {
+	for _, v := range sortedKeys(complaintLexicon) {
+		for _, p := range strings.Split(complaintLexicon[v], ",") {
 			if p = strings.TrimSpace(p); p != "" {
 				phrases = append(phrases, p)
 				s.valence = append(s.valence, v)
@@ -71,8 +74,18 @@ func NewScorer() *Scorer {
 	return s
 }
 
-// Score rates one message (its first MaxTextBytes). Negation, intensifiers and "но"/"but" act
-// within a clause: sentence punctuation ends their reach.
+// sortedKeys returns the valences strongest-negative first.
+func sortedKeys(m map[float64]string) []float64 {
+	keys := make([]float64, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// Score rates one message (its first MaxTextBytes). Negation, intensifiers
+// and "но"/"but" act within a clause: sentence punctuation ends their reach.
 func (s *Scorer) Score(text string) Sentiment {
 	text = clipText(text)
 	var ev []string
