@@ -287,3 +287,51 @@ func TestMergeSessionsKeepsSurvivorPositionAndLearnsVars(t *testing.T) {
 		t.Errorf("merged = %s", out)
 	}
 }
+
+// The code owner survives while the code arrives in the other lane with
+// more messages queued behind it: those move to the survivor and are
+// answered exactly once, in order (the absorbed lane drops them).
+func TestQueuedMessagesOfTheAbsorbedContactRunOnce(t *testing.T) {
+	g := newLinkRig(t, LinkConfig{})
+	g.send(tgAddr, "hi", "")
+	g.send(tgAddr, "Kazan", "")
+	code := g.askCode(tgAddr, g.tg) // telegram is older: it survives
+	g.send(webAddr, "hello", "")
+	before := len(g.web.sent())
+	g.clk.Advance(time.Second)
+	ctx := context.Background()
+	for i, text := range []string{code, "a sofa", "a lamp"} {
+		in := channel.Inbound{From: webAddr, EventID: fmt.Sprint("q", i), Text: text, Lang: "en"}
+		// An adapter retries an event the runtime could not record (the
+		// contact was merged away between resolving and recording it).
+		var err error
+		for try := 0; try < 3; try++ {
+			if err = g.rt.HandleInbound(ctx, in); err == nil {
+				break
+			}
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := g.rt.Flush(fctx); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, o := range g.web.sent()[before:] {
+		got = append(got, o.Text)
+	}
+	want := []string{
+		"Done! Your channels are linked: it is one conversation now, no need to repeat anything.",
+		"Noted: a sofa to Kazan", "We deliver to Kazan. What would you like?",
+		"Noted: a lamp to Kazan", "We deliver to Kazan. What would you like?",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("web replies after the link (-want +got):\n%s", diff)
+	}
+	if g.contact(webAddr).ID != g.contact(tgAddr).ID {
+		t.Error("not linked")
+	}
+}
