@@ -70,7 +70,8 @@ func (p *Project) Graph(name string) (FlowGraph, bool) {
 	return g, true
 }
 
-// appendEdges adds n's ways out, in the order the engine tries them.
+// appendEdges adds n's ways out: branch cases in order, else, goto, the
+// call and its return (or next), then the failure ways.
 func appendEdges(edges []GraphEdge, n *node) []GraphEdge {
 	add := func(to *node, label string) {
 		if to != nil {

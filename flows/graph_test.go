@@ -120,3 +120,50 @@ func TestGraphJSON(t *testing.T) {
 		t.Errorf("JSON (-want +got):\n%s", diff)
 	}
 }
+
+// TestGraphEveryEdgeKind covers the ways out the demo does not use.
+func TestGraphEveryEdgeKind(t *testing.T) {
+	p, err := flows.Compile(flows.Source{
+		"parley.yaml": []byte("name: g\nstart: main\n"),
+		"flows/main.yaml": []byte(`flow: main
+start: ask
+nodes:
+  ask:
+    ask: "Ваш город?"
+    validate: len(text) > 1
+    max_retries: 1
+    on_fail: jump
+    timeout: 10m
+    on_timeout: other.bye
+    next: jump
+  jump:
+    goto: sub
+  sub:
+    call: other
+`),
+		"flows/other.yaml": []byte(`flow: other
+start: bye
+nodes:
+  bye:
+    say: "Пока"
+`),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, _ := p.Graph("main")
+	want := []flows.GraphEdge{
+		{From: "ask", To: "jump", Label: "next"},
+		{From: "ask", To: "jump", Label: "on_fail"},
+		{From: "ask", To: "other.bye", Label: "on_timeout"},
+		{From: "jump", To: "sub", Label: "goto"},
+		{From: "sub", To: "other.bye", Label: "call"},
+	}
+	if diff := cmp.Diff(want, g.Edges); diff != "" {
+		t.Errorf("edges (-want +got):\n%s", diff)
+	}
+	other, _ := p.Graph("other")
+	if diff := cmp.Diff(flows.FlowGraph{Flow: "other", Start: "bye", Nodes: []flows.GraphNode{{ID: "bye", Kind: "say", Label: "Пока"}}, Edges: []flows.GraphEdge{}}, other); diff != "" {
+		t.Errorf("other (-want +got):\n%s", diff)
+	}
+}
