@@ -24,6 +24,8 @@ test:
 BRIEF ?= 4s
 fuzz-brief:
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(BRIEF) ./flows
+	$(GO) test -run '^$$' -fuzz '^FuzzStep$$' -fuzztime $(BRIEF) ./flows
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(BRIEF) ./flows/syntax
 	$(GO) test -run '^$$' -fuzz '^FuzzTemplate$$' -fuzztime $(BRIEF) ./flows/eval
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeUpdate$$' -fuzztime $(BRIEF) ./bot/telegram
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(BRIEF) ./bot/vk
