@@ -229,6 +229,11 @@ func (r *Runtime) redeemLink(ctx context.Context, ls linkStore, c store.Contact,
 		ts.addr = in.From
 	}
 	r.event(ts, "contact_linked", map[string]string{"channel": string(in.From.Channel), "to_channel": string(other.Channel)})
+	// No event is recorded while the contacts merge: one recorded for the
+	// absorbed contact before the merge moves with it and is queued below,
+	// ahead of any recorded after it for the survivor.
+	r.linkMu.Lock()
+	defer r.linkMu.Unlock()
 	res, err := ls.LinkByCode(ctx, store.LinkRequest{
 		Code: code, By: c.ID, MaxAttempts: cfg.MaxAttempts, Window: cfg.Window,
 		Turn: ts.turn, Session: mergeSessions,

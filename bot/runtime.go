@@ -94,6 +94,7 @@ type Runtime struct {
 	outbox   *outbox
 	flood    *floodGuard
 	startMu  sync.Mutex
+	linkMu   sync.RWMutex // held to write by a link, to read by HandleInbound
 }
 
 // job is one unit of a contact's ordered work: an inbox entry.
@@ -214,6 +215,10 @@ func (r *Runtime) HandleInbound(ctx context.Context, in channel.Inbound) error {
 	if r.stopping.Load() {
 		return ErrStopping
 	}
+	// A link (bot/link.go) merges contacts with no event being recorded
+	// meanwhile, so events land behind the merged ones, in order.
+	r.linkMu.RLock()
+	defer r.linkMu.RUnlock()
 	if in.EventID == "" {
 		return errors.New("bot: inbound event without an event id")
 	}

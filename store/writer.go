@@ -146,8 +146,8 @@ func (db *DB) linger(batch []*request) []*request {
 }
 
 // commitBatch runs the requests in order in one Update. When request i
-// fails, the transaction is rolled back, request i gets its own error and
-// the rest are retried without it. Request i saw exactly the writes of the
+// fails, the transaction is rolled back, request i gets its own error
+// (after the others committed) and the rest are retried without it. Request i saw exactly the writes of the
 // requests before it, which commit in the same order, so the outcome is
 // serializable. A storage error (commit, fsync) goes to every request.
 func (db *DB) commitBatch(batch []*request) {
@@ -158,6 +158,20 @@ func (db *DB) commitBatch(batch []*request) {
 		}
 	}
 	db.writes.Add(uint64(len(live)))
+	// A failed request learns its error only once the rest of its batch
+	// committed: its failure may be caused by the writes before it (a
+	// contact merged away), and a caller that reads again on an error must
+	// see those writes, not the state before them.
+	type failure struct {
+		r   *request
+		err error
+	}
+	var failures []failure
+	defer func() {
+		for _, f := range failures {
+			finish(f.r, f.err)
+		}
+	}()
 	for len(live) > 0 {
 		failed, failErr := -1, error(nil)
 		db.writeMu.Lock()
@@ -172,7 +186,7 @@ func (db *DB) commitBatch(batch []*request) {
 		})
 		db.writeMu.Unlock()
 		if failed >= 0 && errors.Is(err, errAbort) {
-			finish(live[failed], failErr)
+			failures = append(failures, failure{live[failed], failErr})
 			live = append(live[:failed:failed], live[failed+1:]...)
 			continue
 		}
