@@ -13,8 +13,9 @@
 // concurrent conversations are drained from a queue into a single bbolt
 // Update, so one fsync (≈ 0.3 ms here) is shared by all of them. Each request
 // gets its own result: when one request's function fails, the transaction is
-// rolled back and retried without it, so it never poisons the others. A
-// function may therefore run more than once and must have no side effects
+// rolled back and retried without it, so it never poisons the others (its
+// caller gets the error once the others committed, so reading again then
+// sees the writes that made it fail). A function may therefore run more than once and must have no side effects
 // outside the transaction (this includes TicketChange.Fn and the fn of
 // UpdateTicket).
 //
