@@ -89,48 +89,48 @@ func (r *Runtime) processJob(ctx context.Context, contactID string, j job) error
 		}
 		input := flows.Input{
 			Text: in.Text, Payload: in.Payload, Channel: string(in.From.Channel), Now: now,
-			Contact: flows.Contact{ID: c.ID, Name: c.Name, Lang: c.Lang, Fields: c.Fields},
+			Contact: flowContact(c),
 		}
 		if err := r.routeMessage(ctx, ts, eng, st, input); err != nil {
 			return err
 		}
 	case kindResume:
-		addr, err := r.replyAddress(contactID)
-		if err != nil {
-			return err
-		}
-		ts.addr = addr
-		input := flows.Input{Channel: string(addr.Channel), Now: now,
-			Contact: flows.Contact{ID: c.ID, Name: c.Name, Lang: c.Lang, Fields: c.Fields}}
-		next, outs, err := eng.Resume(ctx, st, input)
-		if err != nil {
-			return r.engineFailed(ctx, ts, err)
-		}
-		if err := r.applyEngine(ctx, ts, next, outs); err != nil {
+		if err := r.runUnprompted(ctx, ts, c, now, func(in flows.Input) (flows.State, []flows.Output, error) {
+			return eng.Resume(ctx, st, in)
+		}); err != nil {
 			return err
 		}
 	case kindTimeout:
 		if dl, ok := st.WaitDeadline(); !ok || now.Before(dl) {
 			break // the customer answered in time, or the node changed
 		}
-		addr, err := r.replyAddress(contactID)
-		if err != nil {
-			return err
-		}
-		ts.addr = addr
-		input := flows.Input{Channel: string(addr.Channel), Now: now,
-			Contact: flows.Contact{ID: c.ID, Name: c.Name, Lang: c.Lang, Fields: c.Fields}}
-		next, outs, err := eng.Timeout(ctx, st, input)
-		if err != nil {
-			return r.engineFailed(ctx, ts, err)
-		}
-		if err := r.applyEngine(ctx, ts, next, outs); err != nil {
+		if err := r.runUnprompted(ctx, ts, c, now, func(in flows.Input) (flows.State, []flows.Output, error) {
+			return eng.Timeout(ctx, st, in)
+		}); err != nil {
 			return err
 		}
 	default:
 		r.log.Error().Str("kind", j.item.Kind).Msg("unknown inbox entry kind dropped")
 	}
 	return r.commit(ctx, ts)
+}
+
+// runUnprompted runs an engine call that answers no customer message (a
+// resume after a handoff, a wait's timeout): replies go to the channel the
+// customer wrote from last.
+func (r *Runtime) runUnprompted(ctx context.Context, ts *turnState, c store.Contact, now time.Time,
+	run func(flows.Input) (flows.State, []flows.Output, error)) error {
+	addr, err := r.replyAddress(c.ID)
+	if err != nil {
+		return err
+	}
+	ts.addr = addr
+	next, outs, err := run(flows.Input{Channel: string(addr.Channel), Now: now,
+		Contact: flowContact(c)})
+	if err != nil {
+		return r.engineFailed(ctx, ts, err)
+	}
+	return r.applyEngine(ctx, ts, next, outs)
 }
 
 // routeMessage decides who answers: the human queue when a ticket owns the
@@ -384,4 +384,8 @@ func langOf(st flows.State, c store.Contact) string {
 		return st.Lang
 	}
 	return c.Lang
+}
+
+func flowContact(c store.Contact) flows.Contact {
+	return flows.Contact{ID: c.ID, Name: c.Name, Lang: c.Lang, Fields: c.Fields}
 }
