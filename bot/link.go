@@ -155,8 +155,16 @@ func (r *Runtime) issueLink(ctx context.Context, ls linkStore, c store.Contact, 
 	if err != nil {
 		return fmt.Errorf("issue link code: %w", err)
 	}
+	// Deep links into the channels other than this one, when configured.
+	var links []string
+	if cfg.TelegramBot != "" && in.From.Channel != channel.Telegram {
+		links = append(links, "https://t.me/"+cfg.TelegramBot+"?start=")
+	}
+	if cfg.VKGroup != "" && in.From.Channel != channel.VK {
+		links = append(links, "https://vk.me/"+cfg.VKGroup+"?ref=")
+	}
 	var tok store.LinkCode
-	if cfg.TelegramBot != "" || cfg.VKGroup != "" {
+	if len(links) > 0 {
 		if tok, err = ls.IssueLinkCode(ctx, c.ID, store.LinkKindToken, cfg.TTL); err != nil {
 			return fmt.Errorf("issue link token: %w", err)
 		}
@@ -170,17 +178,14 @@ func (r *Runtime) issueLink(ctx context.Context, ls linkStore, c store.Contact, 
 	} else {
 		fmt.Fprintf(&b, "Ваш код для связи: %s\nОтправьте его нам из другого канала (Telegram, VK или чат на сайте) в течение %d мин. — и мы объединим переписку. Никому не сообщайте этот код.", lc.Code, max(mins, 1))
 	}
-	if tok.Code != "" {
+	if len(links) > 0 {
 		if en {
 			b.WriteString("\nOr just open:")
 		} else {
 			b.WriteString("\nИли просто откройте:")
 		}
-		if cfg.TelegramBot != "" && in.From.Channel != channel.Telegram {
-			fmt.Fprintf(&b, "\nhttps://t.me/%s?start=%s", cfg.TelegramBot, tok.Code)
-		}
-		if cfg.VKGroup != "" && in.From.Channel != channel.VK {
-			fmt.Fprintf(&b, "\nhttps://vk.me/%s?ref=%s", cfg.VKGroup, tok.Code)
+		for _, l := range links {
+			b.WriteString("\n" + l + tok.Code)
 		}
 	}
 	text := b.String()

@@ -335,3 +335,11 @@ func TestQueuedMessagesOfTheAbsorbedContactRunOnce(t *testing.T) {
 		t.Error("not linked")
 	}
 }
+
+func TestCodeMessageLinksOnlyIntoOtherChannels(t *testing.T) {
+	g := newLinkRig(t, LinkConfig{TelegramBot: "parley_bot"})
+	g.askCode(tgAddr, g.tg)
+	if msg := last(t, g.tg); strings.Contains(msg, "https://") || strings.Contains(msg, "Or just open") {
+		t.Errorf("a Telegram deep link offered in Telegram itself: %q", msg)
+	}
+}
