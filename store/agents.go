@@ -20,8 +20,13 @@ type Agent struct {
 	Role        string `json:"role"`
 	// PasswordHash (bcrypt) is never encoded by encoding/json, so an Agent
 	// can be served as JSON without leaking it.
-	PasswordHash []byte    `json:"-"`
-	CreatedAt    time.Time `json:"created_at"`
+	PasswordHash []byte `json:"-"`
+	// PasswordOneTime marks a password the server generated and printed
+	// (parley agents add, serve --demo-agent): it opens one sign-in, after
+	// which the agent must choose their own. Records written before the
+	// field existed decode as false, i.e. a password the agent chose.
+	PasswordOneTime bool      `json:"password_one_time,omitempty"`
+	CreatedAt       time.Time `json:"created_at"`
 }
 
 // agentRecord is the stored form, which does keep the hash.
