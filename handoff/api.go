@@ -41,6 +41,7 @@ func (s *Service) routeTable() []route {
 		{"GET", "/console/assets/app.js", false, s.asset("app.js")},
 		{"POST", "/api/logout", false, s.apiLogout},
 		{"GET", "/api/me", false, s.apiMe},
+		{"POST", "/api/password", false, s.apiPassword},
 		{"POST", "/api/presence", false, s.apiPresence},
 		{"GET", "/api/queue", false, s.apiQueue},
 		{"GET", "/api/tickets/{id}", false, s.apiTicket},
@@ -95,6 +96,9 @@ func (s *Service) routes() http.Handler {
 		}
 		if r.URL.Path == "/console" {
 			http.Redirect(w, r, "/console/", http.StatusSeeOther)
+			return
+		}
+		if _, pattern := authed.Handler(r); passwordGate(w, r, sess.agent, pattern) {
 			return
 		}
 		s.presence.seen(sess.agentID)
@@ -176,10 +180,12 @@ func (s *Service) apiLogin(w http.ResponseWriter, r *http.Request) {
 		SameSite: http.SameSiteStrictMode, Secure: s.cfg.SecureCookies || r.TLS != nil,
 		MaxAge: int(s.cfg.SessionTTL.Seconds()),
 	})
-	s.presence.set(a.ID, PresenceOnline)
-	s.log.Info().Str("agent", a.ID).Msg("console login")
-	s.autoAssign(r.Context()) // an agent coming online may take queued tickets
-	s.hub.publish(liveEvent{Type: "presence", AgentID: a.ID})
+	s.log.Info().Str("agent", a.ID).Bool("one_time_password", a.PasswordOneTime).Msg("console login")
+	if a.PasswordOneTime {
+		s.presence.set(a.ID, PresenceOffline) // takes no tickets before choosing a password
+	} else {
+		s.comeOnline(r.Context(), a.ID)
+	}
 	writeJSON(w, http.StatusOK, s.meJSON(a, sess.csrf))
 }
 
@@ -201,11 +207,15 @@ type meJSON struct {
 	Presence    string `json:"presence"`
 	CSRF        string `json:"csrf"`
 	CSAT        bool   `json:"csat"`
+	// PasswordChangeRequired: signed in with a one-time password; only
+	// POST /api/password, me and logout answer until it is changed.
+	PasswordChangeRequired bool `json:"password_change_required"`
 }
 
 func (s *Service) meJSON(a store.Agent, csrf string) meJSON {
 	return meJSON{ID: a.ID, Name: a.Name, DisplayName: displayName(a), Role: a.Role,
-		Presence: s.presence.status(a.ID), CSRF: csrf, CSAT: s.cfg.CSAT}
+		Presence: s.presence.status(a.ID), CSRF: csrf, CSAT: s.cfg.CSAT,
+		PasswordChangeRequired: a.PasswordOneTime}
 }
 
 func (s *Service) apiMe(w http.ResponseWriter, r *http.Request) {

@@ -34,6 +34,10 @@ type NewAgent struct {
 	// Replace resets the password and role of an existing account instead of
 	// failing; the account keeps its id.
 	Replace bool
+	// OneTime marks a password the operator did not choose (generated and
+	// printed): it opens one sign-in, and the console then makes the agent
+	// choose their own before anything else.
+	OneTime bool
 }
 
 // MinPassword is the shortest password AddAgent accepts.
@@ -51,11 +55,8 @@ func AddAgent(ctx context.Context, st AgentStore, n NewAgent, cost int, now time
 	default:
 		return store.Agent{}, fmt.Errorf("agent role %q: want agent, lead or admin", n.Role)
 	}
-	if len(n.Password) < MinPassword {
-		return store.Agent{}, fmt.Errorf("password: want at least %d characters", MinPassword)
-	}
-	if len(n.Password) > 72 {
-		return store.Agent{}, fmt.Errorf("password: at most 72 bytes (bcrypt ignores the rest)")
+	if err := checkPassword(n.Password); err != nil {
+		return store.Agent{}, fmt.Errorf("password: %w", err)
 	}
 	if cost == 0 {
 		cost = 12
@@ -73,7 +74,7 @@ func AddAgent(ctx context.Context, st AgentStore, n NewAgent, cost int, now time
 		return store.Agent{}, fmt.Errorf("hash password: %w", err)
 	}
 	a := store.Agent{ID: n.Name, Name: n.Name, DisplayName: strings.TrimSpace(n.DisplayName),
-		Role: n.Role, PasswordHash: hash, CreatedAt: now}
+		Role: n.Role, PasswordHash: hash, PasswordOneTime: n.OneTime, CreatedAt: now}
 	if found {
 		a.ID, a.CreatedAt = existing.ID, existing.CreatedAt
 		if a.DisplayName == "" {
@@ -87,6 +88,18 @@ func AddAgent(ctx context.Context, st AgentStore, n NewAgent, cost int, now time
 		return store.Agent{}, fmt.Errorf("save agent %q: %w", n.Name, err)
 	}
 	return a, nil
+}
+
+// checkPassword enforces the length rules on a password an agent or the
+// operator chooses.
+func checkPassword(pw string) error {
+	if len(pw) < MinPassword {
+		return fmt.Errorf("want at least %d characters", MinPassword)
+	}
+	if len(pw) > 72 {
+		return errors.New("at most 72 bytes (bcrypt ignores the rest)")
+	}
+	return nil
 }
 
 // GeneratePassword returns a random 16-character password for a new account
@@ -227,6 +240,18 @@ func (ss *sessions) deleteAgent(agentID string) {
 	defer ss.mu.Unlock()
 	for k, v := range ss.m {
 		if v.agentID == agentID {
+			delete(ss.m, k)
+		}
+	}
+}
+
+// deleteAgentExcept ends every session of an agent but the one with token
+// (the console that just changed the password stays signed in).
+func (ss *sessions) deleteAgentExcept(agentID, token string) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	for k, v := range ss.m {
+		if v.agentID == agentID && k != token {
 			delete(ss.m, k)
 		}
 	}
