@@ -21,6 +21,10 @@ import (
 //
 //	parley agents add NAME --role agent|lead|admin [--display NAME] [--password-stdin] [--reset] [--db FILE]
 //	parley agents list [--json] [--db FILE]
+//
+// A generated password is one-time: the console makes the agent choose
+// their own at the first sign-in. One from --password-stdin is the
+// operator's choice and stays valid.
 func runAgents(args []string, stdio IO) int {
 	if len(args) == 0 {
 		fmt.Fprintln(stdio.Stderr, "usage: parley agents add NAME --role agent|lead|admin [--display NAME] [--password-stdin] [--reset] [--db FILE]")
@@ -81,8 +85,8 @@ func agentsAdd(args []string, stdio IO) int {
 	fs.SetOutput(stdio.Stderr)
 	role := fs.String("role", "", "agent, lead or admin (required)")
 	display := fs.String("display", "", "name the customers see (default: NAME)")
-	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of stdin instead of generating one")
-	reset := fs.Bool("reset", false, "set a new password (and role) for an existing agent")
+	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of stdin instead of generating a one-time one")
+	reset := fs.Bool("reset", false, "set a new password (and role) for an existing agent; generated ones are one-time")
 	dbPath := dbFlag(fs)
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -110,7 +114,7 @@ func agentsAdd(args []string, stdio IO) int {
 	}
 	defer db.Close()
 	a, err := handoff.AddAgent(context.Background(), db, handoff.NewAgent{Name: pos[0], DisplayName: *display,
-		Role: *role, Password: password, Replace: *reset}, 12, time.Now())
+		Role: *role, Password: password, Replace: *reset, OneTime: !*fromStdin}, 12, time.Now())
 	if err != nil {
 		fmt.Fprintf(stdio.Stderr, "parley agents add: %v\n", err)
 		return 1
@@ -122,7 +126,7 @@ func agentsAdd(args []string, stdio IO) int {
 	fmt.Fprintf(stdio.Stdout, "%s agent %q (role %s, shown to customers as %q)\n", verb, a.Name, a.Role, a.DisplayName)
 	if !*fromStdin {
 		fmt.Fprintf(stdio.Stdout, "one-time password: %s\n", password)
-		fmt.Fprintln(stdio.Stdout, "it is shown only now; sign in at /console")
+		fmt.Fprintln(stdio.Stdout, "it is shown only now and works once: sign in at /console/ and choose your own password")
 	}
 	return 0
 }
@@ -159,9 +163,14 @@ func agentsList(args []string, stdio IO) int {
 		return 0
 	}
 	tw := tabwriter.NewWriter(stdio.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tROLE\tDISPLAY NAME\tCREATED")
+	fmt.Fprintln(tw, "NAME\tROLE\tDISPLAY NAME\tPASSWORD\tCREATED")
 	for _, a := range agents {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.Name, a.Role, a.DisplayName, a.CreatedAt.UTC().Format("2006-01-02 15:04Z"))
+		// "one-time": the agent has not signed in and chosen their own yet.
+		pw := "set"
+		if a.PasswordOneTime {
+			pw = "one-time"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.Name, a.Role, a.DisplayName, pw, a.CreatedAt.UTC().Format("2006-01-02 15:04Z"))
 	}
 	tw.Flush()
 	return 0

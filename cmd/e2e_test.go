@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -140,7 +141,7 @@ func TestDemoWebChatInBrowser(t *testing.T) {
 	p := page{t, browsertest.New(t, browsertest.Phone)}
 	var m int
 	p.do("open the demo page", chromedp.Navigate("http://"+s.addr+"/"))
-	p.poll("connected", `document.querySelector('#parley-widget .parley-status') && document.querySelector('#parley-widget .parley-status').textContent.includes('online')`)
+	p.poll("connected", `document.querySelector('#parley-widget .parley-status') && document.querySelector('#parley-widget .parley-status').textContent.includes('онлайн')`)
 
 	m = p.mark()
 	p.say("Привет")
@@ -154,13 +155,13 @@ func TestDemoWebChatInBrowser(t *testing.T) {
 
 	want := []string{
 		"customer: Привет",
-		"Bot: Здравствуйте! Я бот магазина «Посылка». Чем помочь?",
+		"Бот: Здравствуйте! Я бот магазина «Посылка». Чем помочь?",
 		"customer: Доставка",
-		"Bot: Доставляем курьером по Москве и Санкт-Петербургу за 1–2 дня, в другие города — за 3–7 дней через пункты выдачи. Доставка бесплатна от 3000 ₽.",
-		"Bot: Могу ещё чем-то помочь?",
+		"Бот: Доставляем курьером по Москве и Санкт-Петербургу за 1–2 дня, в другие города — за 3–7 дней через пункты выдачи. Доставка бесплатна от 3000 ₽.",
+		"Бот: Могу ещё чем-то помочь?",
 		"customer: как оплатить?",
-		"Bot: Оплатить можно картой на сайте, через СБП или наличными курьеру. Чек придёт на почту.",
-		"Bot: Могу ещё чем-то помочь?",
+		"Бот: Оплатить можно картой на сайте, через СБП или наличными курьеру. Чек придёт на почту.",
+		"Бот: Могу ещё чем-то помочь?",
 	}
 	if diff := cmp.Diff(want, p.transcript()); diff != "" {
 		t.Fatalf("conversation (-want +got):\n%s", diff)
@@ -171,6 +172,9 @@ func TestDemoWebChatInBrowser(t *testing.T) {
 	p.poll("the history", fmt.Sprintf(`document.querySelectorAll('#parley-widget .parley-msg').length >= %d`, len(want)))
 	if diff := cmp.Diff(want, p.transcript()); diff != "" {
 		t.Errorf("conversation after reload (-want +got):\n%s", diff)
+	}
+	if os.Getenv("PARLEY_SHOTS") != "" {
+		browsertest.Screenshot(t, p.ctx, "/tmp/webchat-demo.png")
 	}
 	// And the conversation goes on where it was.
 	m = p.mark()
@@ -210,7 +214,7 @@ func TestComplaintGoesToAnAgentAndBackInBrowser(t *testing.T) {
 	cust := page{t, browsertest.New(t, browsertest.Phone)}
 	var m int
 	cust.do("open the demo page", chromedp.Navigate(base+"/"))
-	cust.poll("connected", `document.querySelector('#parley-widget .parley-status').textContent.includes('online')`)
+	cust.poll("connected", `document.querySelector('#parley-widget .parley-status').textContent.includes('онлайн')`)
 	m = cust.mark()
 	cust.say("Здравствуйте")
 	cust.waitBot(m, "the greeting", "Чем помочь?")

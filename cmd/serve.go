@@ -171,6 +171,7 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 		IdentitySecret:  []byte(cfg.Web.IdentitySecret),
 		Logger:          log.With().Str("channel", "web").Logger(),
 		Title:           project.Name,
+		Lang:            project.DefaultLang,
 	}, &hist)
 	if err != nil {
 		return nil, fmt.Errorf("web chat: %w", err)

@@ -118,7 +118,7 @@ func ensureDemoAgent(ctx context.Context, db *store.DB, stdio IO) error {
 		return nil
 	}
 	pw := handoff.GeneratePassword()
-	if _, err := handoff.AddAgent(ctx, db, handoff.NewAgent{Name: "demo", DisplayName: "Demo Agent", Role: handoff.RoleLead, Password: pw}, 0, time.Now()); err != nil {
+	if _, err := handoff.AddAgent(ctx, db, handoff.NewAgent{Name: "demo", DisplayName: "Demo Agent", Role: handoff.RoleLead, Password: pw, OneTime: true}, 0, time.Now()); err != nil {
 		return fmt.Errorf("demo agent: %w", err)
 	}
 	printDemoAgent(stdio.Stdout, pw)
@@ -126,7 +126,7 @@ func ensureDemoAgent(ctx context.Context, db *store.DB, stdio IO) error {
 }
 
 func printDemoAgent(w io.Writer, pw string) {
-	fmt.Fprintf(w, "parley: created agent \"demo\" (role lead) with one-time password: %s\n", pw)
+	fmt.Fprintf(w, "parley: created agent \"demo\" (role lead) with one-time password: %s (sign in at /console/ and choose your own)\n", pw)
 }
 
 // flowGraphs shows the lead dashboard the serving project's flows; a reload

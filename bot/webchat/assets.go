@@ -27,7 +27,7 @@ type asset struct {
 
 type assets struct{ index, js, css asset }
 
-func newAssets(title string, maxBytes int) (*assets, error) {
+func newAssets(title string, maxBytes int, lang string) (*assets, error) {
 	read := func(name, ctype string) (asset, error) {
 		b, err := static.ReadFile("static/" + name)
 		if err != nil {
@@ -50,7 +50,8 @@ func newAssets(title string, maxBytes int) (*assets, error) {
 	cfg, err := json.Marshal(struct {
 		Title    string `json:"title"`
 		MaxBytes int    `json:"maxBytes"`
-	}{title, maxBytes})
+		Lang     string `json:"lang,omitempty"`
+	}{title, maxBytes, lang})
 	if err != nil {
 		return nil, fmt.Errorf("webchat: widget config: %w", err)
 	}

@@ -60,6 +60,9 @@ type Config struct {
 	Logger zerolog.Logger
 	// Title is the widget's header, e.g. the project name. Default "Chat".
 	Title string
+	// Lang is the widget's interface language ("ru", "en") unless the
+	// script tag's data-lang says otherwise; "" = the page's <html lang>.
+	Lang string
 	// HistoryLimit is how many history items a connecting widget gets.
 	// Default 50.
 	HistoryLimit int
@@ -189,7 +192,7 @@ func New(cfg Config, hist History) (*Adapter, error) {
 		return nil, fmt.Errorf("webchat: IdentityMaxAge is %s; want > 0", cfg.IdentityMaxAge)
 	}
 	cfg.IdentitySecret = append([]byte(nil), cfg.IdentitySecret...)
-	as, err := newAssets(cfg.Title, cfg.MaxMessageBytes)
+	as, err := newAssets(cfg.Title, cfg.MaxMessageBytes, cfg.Lang)
 	if err != nil {
 		return nil, err
 	}

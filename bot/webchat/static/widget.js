@@ -38,6 +38,30 @@
     };
   }
   const maxBytes = config.maxBytes || 4096;
+  // Interface texts in the site's language: the tag's data-lang, else the
+  // bot's default language, else the page's <html lang>.
+  const STRINGS = {
+    en: {
+      open: 'Open chat', close: 'Close chat', chat: 'Chat', conversation: 'Conversation',
+      yourMessage: 'Your message', placeholder: 'Type a message\u2026', send: 'Send message',
+      answering: '{name} is answering', online: 'Assistant \u00B7 online', bot: 'Bot',
+      sending: 'Sending\u2026', notSent: 'Not sent', choices: 'Choices',
+      tooLong: 'Message too long ({size} of {max} bytes)', connecting: 'Connecting\u2026',
+      reconnecting: 'Reconnecting\u2026', typing: '{name} is typing\u2026', error: 'Something went wrong',
+    },
+    ru: {
+      open: 'Открыть чат', close: 'Закрыть чат', chat: 'Чат',
+      conversation: 'Переписка', yourMessage: 'Ваше сообщение',
+      placeholder: 'Напишите сообщение…', send: 'Отправить',
+      answering: 'Отвечает {name}', online: 'Ассистент \u00B7 онлайн', bot: 'Бот',
+      sending: 'Отправляется…', notSent: 'Не отправлено', choices: 'Варианты',
+      tooLong: 'Слишком длинное сообщение ({size} из {max} байт)',
+      connecting: 'Подключение…', reconnecting: 'Переподключение…',
+      typing: '{name} печатает…', error: 'Что-то пошло не так',
+    },
+  };
+  const lang = (script.dataset.lang || config.lang || document.documentElement.lang || 'en').slice(0, 2).toLowerCase();
+  const T = STRINGS[lang] || STRINGS.en;
   const encoder = new TextEncoder();
 
   // localStorage can throw (private mode, sandboxed frames): the chat then
@@ -90,26 +114,26 @@
 
   const root = el('div', 'parley-root', { id: 'parley-widget' });
   const launcher = el('button', 'parley-launcher', {
-    type: 'button', 'aria-label': 'Open chat', 'aria-expanded': 'false', 'aria-controls': 'parley-panel',
+    type: 'button', 'aria-label': T.open, 'aria-expanded': 'false', 'aria-controls': 'parley-panel',
   });
   launcher.appendChild(icon('M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z'));
   const badge = el('span', 'parley-badge', { 'aria-hidden': 'true' });
   badge.hidden = true;
   launcher.appendChild(badge);
 
-  const panel = el('section', 'parley-panel', { id: 'parley-panel', role: 'dialog', 'aria-label': config.title || 'Chat' });
+  const panel = el('section', 'parley-panel', { id: 'parley-panel', role: 'dialog', 'aria-label': config.title || T.chat });
   panel.hidden = true;
   const header = el('header', 'parley-header');
   const heading = el('div', 'parley-heading');
   const title = el('h2', 'parley-title');
-  title.textContent = config.title || 'Chat';
+  title.textContent = config.title || T.chat;
   const status = el('div', 'parley-status', { 'aria-live': 'polite' });
   heading.append(title, status);
-  const close = el('button', 'parley-close', { type: 'button', 'aria-label': 'Close chat' });
+  const close = el('button', 'parley-close', { type: 'button', 'aria-label': T.close });
   close.textContent = '\u00D7';
   header.append(heading, close);
 
-  const log = el('div', 'parley-log', { role: 'log', 'aria-live': 'polite', 'aria-label': 'Conversation', tabindex: '0' });
+  const log = el('div', 'parley-log', { role: 'log', 'aria-live': 'polite', 'aria-label': T.conversation, tabindex: '0' });
   const typing = el('div', 'parley-typing', { 'aria-live': 'polite' });
   typing.hidden = true;
   const dots = el('span', 'parley-dots', { 'aria-hidden': 'true' });
@@ -118,8 +142,8 @@
   typing.append(dots, typingText);
 
   const form = el('form', 'parley-form');
-  const input = el('textarea', 'parley-input', { rows: '1', 'aria-label': 'Your message', placeholder: 'Type a message\u2026', enterkeyhint: 'send' });
-  const send = el('button', 'parley-send', { type: 'submit', 'aria-label': 'Send message' });
+  const input = el('textarea', 'parley-input', { rows: '1', 'aria-label': T.yourMessage, placeholder: T.placeholder, enterkeyhint: 'send' });
+  const send = el('button', 'parley-send', { type: 'submit', 'aria-label': T.send });
   send.appendChild(icon('M3 20.5 21 12 3 3.5 3 10l12 2-12 2z'));
   form.append(input, send);
   panel.append(header, log, typing, form);
@@ -148,7 +172,7 @@
 
   function setStatus(text) { status.textContent = text; }
   function showAnswering() {
-    setStatus(answering ? answering + ' is answering' : 'Assistant \u00B7 online');
+    setStatus(answering ? T.answering.replace('{name}', answering) : T.online);
   }
 
   // ---- rendering -----------------------------------------------------------
@@ -167,7 +191,7 @@
     item.dataset.at = String(Date.parse(m.at) || Date.now());
     if (out) {
       const who = el('div', 'parley-sender');
-      who.textContent = agent ? m.sender : 'Bot';
+      who.textContent = agent ? m.sender : T.bot;
       item.appendChild(who);
     }
     const bubble = el('div', 'parley-bubble');
@@ -190,13 +214,13 @@
     item.classList.toggle('parley-failed', state === 'failed');
     const meta = item.querySelector('.parley-meta');
     const time = fmtTime(Number(item.dataset.at));
-    if (state === 'pending') meta.textContent = 'Sending\u2026';
-    else if (state === 'failed') meta.textContent = 'Not sent' + (detail ? ': ' + detail : '');
+    if (state === 'pending') meta.textContent = T.sending;
+    else if (state === 'failed') meta.textContent = T.notSent + (detail ? ': ' + detail : '');
     else meta.textContent = time;
   }
 
   function renderButtons(buttons) {
-    const group = el('div', 'parley-buttons', { role: 'group', 'aria-label': 'Choices' });
+    const group = el('div', 'parley-buttons', { role: 'group', 'aria-label': T.choices });
     for (const b of buttons) {
       const btn = el('button', 'parley-button', { type: 'button' });
       btn.textContent = b.text;
@@ -273,7 +297,7 @@
     if (!text) return;
     const size = encoder.encode(text).length;
     if (size > maxBytes) {
-      setStatus('Message too long (' + size + ' of ' + maxBytes + ' bytes)');
+      setStatus(T.tooLong.replace('{size}', size).replace('{max}', maxBytes));
       return;
     }
     input.value = '';
@@ -316,7 +340,7 @@
   function connect() {
     clearTimeout(reconnectTimer);
     if (ws) return;
-    setStatus('Connecting\u2026');
+    setStatus(T.connecting);
     let sock;
     try {
       sock = new WebSocket(wsURL);
@@ -358,7 +382,7 @@
         console.warn('parley: customer identity refused: ' + ev.reason);
         identity = null;
       }
-      setStatus('Reconnecting\u2026');
+      setStatus(T.reconnecting);
       schedule();
     };
   }
@@ -404,7 +428,7 @@
         showMessage({ id: f.id, dir: 'in', text: f.text, at: f.at });
         break;
       case 'typing':
-        typingText.textContent = (answering || 'Bot') + ' is typing\u2026';
+        typingText.textContent = T.typing.replace('{name}', answering || T.bot);
         typing.hidden = false;
         clearTimeout(typingTimer);
         typingTimer = setTimeout(hideTyping, 6000);
@@ -431,7 +455,7 @@
       settle(f.id, 'failed', f.error);
       return;
     }
-    setStatus(f.error || 'Something went wrong');
+    setStatus(f.error || T.error);
     setTimeout(showAnswering, 4000);
   }
 
@@ -441,7 +465,7 @@
     panel.hidden = false;
     root.classList.add('parley-open');
     launcher.setAttribute('aria-expanded', 'true');
-    launcher.setAttribute('aria-label', 'Close chat');
+    launcher.setAttribute('aria-label', T.close);
     unread = 0;
     badge.hidden = true;
     store(keyOpen, true);
@@ -454,7 +478,7 @@
     panel.hidden = true;
     root.classList.remove('parley-open');
     launcher.setAttribute('aria-expanded', 'false');
-    launcher.setAttribute('aria-label', 'Open chat');
+    launcher.setAttribute('aria-label', T.open);
     store(keyOpen, null);
     launcher.focus();
   }
