@@ -26,6 +26,7 @@ type Config struct {
 	VK       VKConfig       `yaml:"vk"`
 	Web      WebConfig      `yaml:"web"`
 	Handoff  HandoffConfig  `yaml:"handoff"`
+	Link     LinkConfig     `yaml:"link"`
 
 	// FloodRate and FloodBurst: messages per second a customer gets answered
 	// (default 5, burst 20); more are recorded but not answered. -1 = off.
@@ -52,6 +53,16 @@ type VKConfig struct {
 	APIURL       string `yaml:"api_url"`
 	Secret       string `yaml:"secret"`
 	Confirmation string `yaml:"confirmation"`
+}
+
+// LinkConfig configures linking a customer's channels (docs/contacts.md).
+type LinkConfig struct {
+	Disabled    bool          `yaml:"disabled"`
+	TTL         time.Duration `yaml:"ttl"`          // how long a link code is valid (10m)
+	MaxAttempts int           `yaml:"max_attempts"` // wrong codes per window per contact (5)
+	Window      time.Duration `yaml:"window"`       // (15m)
+	TelegramBot string        `yaml:"telegram_bot"` // bot username: adds a t.me deep link to codes
+	VKGroup     string        `yaml:"vk_group"`     // community short name: adds a vk.me link
 }
 
 // WebConfig configures the web chat, which always runs.

@@ -15,6 +15,9 @@ func TestConfigLayers(t *testing.T) {
 	file := filepath.Join(dir, "parley.yaml")
 	os.WriteFile(file, []byte(`
 http_addr: 0.0.0.0:9000
+link:
+  ttl: 5m
+  telegram_bot: posylka_bot
 db: /var/lib/parley/parley.db
 telegram:
   mode: webhook
@@ -46,7 +49,7 @@ handoff:
 		t.Fatal(err)
 	}
 	if cfg.HTTPAddr != "127.0.0.1:7000" || cfg.DB != "/var/lib/parley/parley.db" || cfg.Telegram.Mode != "webhook" ||
-		cfg.VK.GroupID != 42 || cfg.Handoff.ReopenWindow != 2*time.Hour || cfg.Telegram.APIURL != "https://api.telegram.org" {
+		cfg.VK.GroupID != 42 || cfg.Link.TTL != 5*time.Minute || cfg.Link.TelegramBot != "posylka_bot" || cfg.Handoff.ReopenWindow != 2*time.Hour || cfg.Telegram.APIURL != "https://api.telegram.org" {
 		t.Errorf("layered config wrong: %+v", cfg)
 	}
 	if diff := cmp.Diff([]string{"https://shop.example", "https://www.shop.example"}, cfg.Web.AllowedOrigins); diff != "" {

@@ -210,7 +210,9 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 	}
 
 	// 5. Runtime and the human queue (which delivers through the runtime).
-	s.runtime = bot.New(bot.Config{Logger: log, Metrics: reg, FloodRate: cfg.FloodRate, FloodBurst: cfg.FloodBurst}, s.db, engine, senders...)
+	s.runtime = bot.New(bot.Config{Logger: log, Metrics: reg, FloodRate: cfg.FloodRate, FloodBurst: cfg.FloodBurst,
+		Link: bot.LinkConfig{Disabled: cfg.Link.Disabled, TTL: cfg.Link.TTL, MaxAttempts: cfg.Link.MaxAttempts,
+			Window: cfg.Link.Window, TelegramBot: cfg.Link.TelegramBot, VKGroup: cfg.Link.VKGroup}}, s.db, engine, senders...)
 	hist.rt = s.runtime
 	hcfg, err := handoffConfig(cfg.Handoff)
 	if err != nil {
