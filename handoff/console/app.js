@@ -259,11 +259,51 @@ async function loadAgents() {
   if (state.current) renderAgentSelect();
 }
 
+// ---- first sign-in: choose a password ----
+
+// A generated password opens one session that may only change it (the API
+// refuses everything else with 403), so the page shows nothing but the
+// form; once the new password is saved the console starts normally.
+function showPasswordChange() {
+  document.querySelector("header.top").hidden = true;
+  document.querySelector(".layout").hidden = true;
+  document.body.classList.add("login");
+  $("pw-change").hidden = false;
+  $("pw-username").value = state.me.name;
+  $("pw-old").focus();
+  const errBox = $("pw-error");
+  const fail = (msg) => { errBox.textContent = msg; errBox.hidden = false; };
+  $("pw-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    errBox.hidden = true;
+    const next = $("pw-new").value;
+    if (next !== $("pw-repeat").value) {
+      fail("The two new passwords differ.");
+      return;
+    }
+    try {
+      await api("POST", "/api/password", { old: $("pw-old").value, new: next });
+    } catch (e) {
+      if (e.message !== "signed out") fail(e.message);
+      return;
+    }
+    location.assign("/console/");
+  });
+  $("pw-logout").addEventListener("click", async () => {
+    await api("POST", "/api/logout").catch(() => {});
+    location.assign("/console/login");
+  });
+}
+
 // ---- wiring ----
 
 async function main() {
   state.me = await api("GET", "/api/me");
   state.csrf = state.me.csrf;
+  if (state.me.password_change_required) {
+    showPasswordChange();
+    return;
+  }
   $("me").textContent = state.me.display_name + " (" + state.me.role + ")";
   $("dashboard-link").hidden = !(state.me.role === "lead" || state.me.role === "admin");
   $("presence").value = state.me.presence === "away" ? "away" : "online";
