@@ -1,6 +1,9 @@
 package nlu
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // humanPhrases are explicit requests for a person, as normalised word
 // sequences; every word is matched by its stem, so "оператора",
@@ -45,22 +48,31 @@ var (
 // ("оператор", "живой человек", "позовите менеджера", "human", "agent") and
 // returns the phrases that matched, as written in the message.
 func RequestsHuman(text string) (bool, []string) {
-	toks := tokens(Normalize(clipText(text)))
-	stems := stemAll(toks)
-	excl := humanExclMatcher.spans(stems)
-	var ev []string
-	seen := map[string]bool{}
-	spans := humanMatcher.spans(stems)
+	p := getPrepared(text)
+	defer putPrepared(p)
+	return RequestsHumanPrepared(p)
+}
+
+// RequestsHumanPrepared is RequestsHuman on a prepared message.
+func RequestsHumanPrepared(p *Prepared) (bool, []string) {
+	toks, stems := p.toks, p.stems
+	var buf [8]span
+	spans := humanMatcher.appendSpans(buf[:0], stems)
 	if bare, cued := len(toks) <= 3, hasAny(stems, humanCues); bare || cued {
-		spans = append(spans, humanRoleMatcher.spans(stems)...)
+		spans = humanRoleMatcher.appendSpans(spans, stems)
 	}
+	if len(spans) == 0 {
+		return false, nil
+	}
+	var ebuf [4]span
+	excl := humanExclMatcher.appendSpans(ebuf[:0], stems)
+	var ev []string
 	for _, sp := range spans {
 		if covered(sp, excl) {
 			continue
 		}
 		s := strings.Join(toks[sp.from:sp.to], " ")
-		if !seen[s] {
-			seen[s] = true
+		if !slices.Contains(ev, s) {
 			ev = append(ev, s)
 		}
 	}
@@ -99,6 +111,10 @@ type phraseMatcher struct {
 	phrases [][]string
 	texts   []string
 	gap     int
+	// byFirst lists, per first stem, the phrases that start with it in
+	// phrase order: a word is compared with its few candidates, not with
+	// every phrase of the lexicon.
+	byFirst map[string][]int
 }
 
 // gapWords may stand inside a phrase without breaking it: pronouns and
@@ -116,13 +132,15 @@ func stemSet(words string) map[string]bool {
 type span struct{ from, to, phrase int }
 
 func newPhraseMatcher(phrases []string, gap int) *phraseMatcher {
-	m := &phraseMatcher{gap: gap}
+	m := &phraseMatcher{gap: gap, byFirst: map[string][]int{}}
 	for _, p := range phrases {
 		toks := tokens(Normalize(p))
 		if len(toks) == 0 {
 			continue
 		}
-		m.phrases = append(m.phrases, stemAll(toks))
+		stems := stemAll(toks)
+		m.byFirst[stems[0]] = append(m.byFirst[stems[0]], len(m.phrases))
+		m.phrases = append(m.phrases, stems)
 		m.texts = append(m.texts, p)
 	}
 	return m
@@ -130,13 +148,13 @@ func newPhraseMatcher(phrases []string, gap int) *phraseMatcher {
 
 // spans returns every match, longest phrase first at a position; matches
 // may overlap.
-func (m *phraseMatcher) spans(stems []string) []span {
-	var out []span
+func (m *phraseMatcher) spans(stems []string) []span { return m.appendSpans(nil, stems) }
+
+// appendSpans appends the matches of spans to out.
+func (m *phraseMatcher) appendSpans(out []span, stems []string) []span {
 	for i := range stems {
-		for p, ph := range m.phrases {
-			if stems[i] != ph[0] {
-				continue
-			}
+		for _, p := range m.byFirst[stems[i]] {
+			ph := m.phrases[p]
 			j, k, skipped := i+1, 1, 0
 			for k < len(ph) && j < len(stems) {
 				if stems[j] == ph[k] {

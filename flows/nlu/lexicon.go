@@ -1,6 +1,9 @@
 package nlu
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // The lexicons below were written for Parley (no third-party lexicon is
 // copied). Words are given in ordinary forms; NewScorer normalises and stems
@@ -211,7 +214,8 @@ func profanityValence(tok string) (float64, bool) {
 		if !ok || rest == "" {
 			continue
 		}
-		for _, root := range profanityRoots {
+		r, _ := utf8.DecodeRuneInString(rest)
+		for _, root := range profanityByFirst[r] {
 			if strings.HasPrefix(rest, root) {
 				return -3, true
 			}
@@ -219,6 +223,17 @@ func profanityValence(tok string) (float64, bool) {
 	}
 	return 0, false
 }
+
+// profanityByFirst groups profanityRoots by first rune: a word is checked
+// against the few roots that start like it, not all of them.
+var profanityByFirst = func() map[rune][]string {
+	m := map[rune][]string{}
+	for _, root := range profanityRoots {
+		r, _ := utf8.DecodeRuneInString(root)
+		m[r] = append(m[r], root)
+	}
+	return m
+}()
 
 func setOf(words string) map[string]bool {
 	m := map[string]bool{}
