@@ -136,7 +136,7 @@ func Train(examples []Example, opts Options) (*Classifier, error) {
 	if opts.OOSThreshold > 0 {
 		c.threshold = opts.OOSThreshold
 	}
-	c.pool.New = func() any { s := make([]float32, len(full.labels)); return &s }
+	c.pool.New = func() any { return full.newScratch() }
 	return c, nil
 }
 
@@ -239,12 +239,22 @@ func holdout(examples []Example, seed uint64) (fit, held []Example) {
 // Classify scores text against every label. It never fails: text without a
 // known word is out of scope. Only the first MaxTextBytes are read.
 func (c *Classifier) Classify(text string) Prediction {
-	text = clipText(text)
-	bufp := c.pool.Get().(*[]float32)
-	defer c.pool.Put(bufp)
-	logits := *bufp
-	known := c.m.logits(text, logits)
-	probs := softmax(logits, c.temperature)
+	p := getPrepared(text)
+	defer putPrepared(p)
+	return c.ClassifyPrepared(p)
+}
+
+// ClassifyPrepared is Classify on a prepared message.
+func (c *Classifier) ClassifyPrepared(p *Prepared) Prediction {
+	sc := c.pool.Get().(*scratch)
+	defer c.pool.Put(sc)
+	toks, stems := p.toks, p.stems
+	if c.m.feat.maxSynWords > 0 {
+		sc.toks, sc.key = c.m.feat.applySynonyms(sc.toks[:0], sc.key, toks)
+		toks, stems = sc.toks, nil
+	}
+	known := c.m.logitsOf(toks, stems, sc)
+	probs := softmaxInto(sc.probs, sc.logits, c.temperature)
 	return c.decide(probs, known)
 }
 
@@ -253,7 +263,8 @@ func (c *Classifier) decide(probs []float64, known bool) Prediction {
 	// Top five in-scope labels by insertion into a short sorted list: a full
 	// sort of a thousand labels would cost more than scoring them.
 	const topN = 5
-	top := make([]int, 0, topN+1)
+	var topBuf [topN + 1]int
+	top := topBuf[:0]
 	for i, p := range probs {
 		if i == m.oos {
 			continue
@@ -296,7 +307,12 @@ func logSumExp(logits []float32, t float64) float64 {
 }
 
 func softmax(logits []float32, temperature float64) []float64 {
-	out := make([]float64, len(logits))
+	return softmaxInto(make([]float64, len(logits)), logits, temperature)
+}
+
+// softmaxInto writes the softmax of logits/temperature into out.
+func softmaxInto(out []float64, logits []float32, temperature float64) []float64 {
+	out = out[:len(logits)]
 	mx := math.Inf(-1)
 	for i, l := range logits {
 		out[i] = float64(l) / temperature

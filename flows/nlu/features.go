@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Feature groups. Word features (stems and stem bigrams) and character
@@ -19,7 +20,7 @@ const (
 // featurizer turns text into hashed features. It is read-only after
 // training, so Classify can share it between goroutines.
 type featurizer struct {
-	synonyms    map[string]string // normalised variant (maybe several words) -> canonical
+	synonyms    map[string][]string // normalised variant (maybe several words) -> canonical words
 	maxSynWords int
 	words       map[string]int32 // normalised training word -> frequency, for typo repair
 	stems       map[string]bool  // stems seen in training
@@ -27,7 +28,7 @@ type featurizer struct {
 }
 
 func newFeaturizer(synonyms map[string][]string) *featurizer {
-	f := &featurizer{synonyms: map[string]string{}, words: map[string]int32{}, stems: map[string]bool{}, deletes: map[string][]string{}}
+	f := &featurizer{synonyms: map[string][]string{}, words: map[string]int32{}, stems: map[string]bool{}, deletes: map[string][]string{}}
 	canon := make([]string, 0, len(synonyms))
 	for c := range synonyms {
 		canon = append(canon, c)
@@ -41,7 +42,7 @@ func newFeaturizer(synonyms map[string][]string) *featurizer {
 				continue
 			}
 			if _, dup := f.synonyms[vn]; !dup {
-				f.synonyms[vn] = cn
+				f.synonyms[vn] = strings.Fields(cn)
 			}
 			f.maxSynWords = max(f.maxSynWords, len(strings.Fields(vn)))
 		}
@@ -49,18 +50,31 @@ func newFeaturizer(synonyms map[string][]string) *featurizer {
 	return f
 }
 
-// words normalises text and applies synonyms, longest variant first.
+// tokens normalises text and applies synonyms, longest variant first.
 func (f *featurizer) tokens(text string) []string {
-	toks := tokens(Normalize(text))
+	toks, _ := f.applySynonyms(nil, nil, tokens(Normalize(text)))
+	return toks
+}
+
+// applySynonyms appends toks to out with synonym variants replaced by their
+// canonical words, longest variant first; key is scratch for the lookups.
+// Without synonyms it returns toks itself.
+func (f *featurizer) applySynonyms(out []string, key []byte, toks []string) ([]string, []byte) {
 	if f.maxSynWords == 0 {
-		return toks
+		return toks, key
 	}
-	out := make([]string, 0, len(toks))
 	for i := 0; i < len(toks); {
 		matched := false
 		for n := min(f.maxSynWords, len(toks)-i); n >= 1; n-- {
-			if c, ok := f.synonyms[strings.Join(toks[i:i+n], " ")]; ok {
-				out = append(out, strings.Fields(c)...)
+			key = key[:0]
+			for k, t := range toks[i : i+n] {
+				if k > 0 {
+					key = append(key, ' ')
+				}
+				key = append(key, t...)
+			}
+			if c, ok := f.synonyms[string(key)]; ok { // no allocation for the lookup
+				out = append(out, c...)
 				i += n
 				matched = true
 				break
@@ -71,7 +85,7 @@ func (f *featurizer) tokens(text string) []string {
 			i++
 		}
 	}
-	return out
+	return out, key
 }
 
 // learn records the training vocabulary used to repair typos.
@@ -98,10 +112,11 @@ const minTypoLen = 4
 const maxTypoLen = 30
 
 // repair maps an unknown word to the most frequent training word at
-// Damerau-Levenshtein distance one, or returns it unchanged.
-func (f *featurizer) repair(w string) string {
+// Damerau-Levenshtein distance one, or returns it unchanged. Deletions are
+// built in buf (scratch, returned for reuse), so a miss allocates nothing.
+func (f *featurizer) repair(w string, buf []byte) (string, []byte) {
 	if n := runeLen(w); len(f.words) == 0 || f.words[w] > 0 || n < minTypoLen || n > maxTypoLen || isNumber(w) {
-		return w
+		return w, buf
 	}
 	best, bestN := "", int32(0)
 	consider := func(c string) {
@@ -116,65 +131,113 @@ func (f *featurizer) repair(w string) string {
 	for _, c := range f.deletes[w] { // w lacks a letter
 		consider(c)
 	}
-	for _, d := range deletions(w) {
-		consider(d)                      // w has an extra letter
-		for _, c := range f.deletes[d] { // substitution or transposition
+	for i := 0; i < len(w); {
+		_, size := utf8.DecodeRuneInString(w[i:])
+		buf = append(append(buf[:0], w[:i]...), w[i+size:]...)
+		i += size
+		if n := f.words[string(buf)]; n > 0 && n >= bestN { // w has an extra letter
+			consider(string(buf))
+		}
+		for _, c := range f.deletes[string(buf)] { // substitution or transposition
 			consider(c)
 		}
 	}
 	if best == "" {
-		return w
+		return w, buf
 	}
-	return best
+	return best, buf
+}
+
+// featScratch holds the buffers one featurisation needs, reused between
+// messages through the classifier's pool.
+type featScratch struct {
+	toks  []string
+	key   []byte
+	stems []string
+	runes []rune
+	feats [numGroups][]uint64
 }
 
 // features appends the hashed features of text, per group, to dst.
 // known reports whether any word of the text was seen in training.
 func (f *featurizer) features(text string, dst *[numGroups][]uint64) (known bool) {
-	toks := f.tokens(text)
-	stems := make([]string, len(toks))
+	var sc featScratch
+	return f.featuresOf(f.tokens(text), nil, &sc, dst)
+}
+
+// featuresOf is features on normalised words after synonyms; stems, when
+// not nil, are Stem of each word (Prepare has them already).
+func (f *featurizer) featuresOf(toks, stems []string, sc *featScratch, dst *[numGroups][]uint64) (known bool) {
+	sc.stems = sc.stems[:0]
 	for i, t := range toks {
+		var s string
 		switch {
 		case isNumber(t):
-			stems[i] = "<num>"
+			s = "<num>"
 		default:
-			s := Stem(t)
+			if stems != nil {
+				s = stems[i]
+			} else {
+				s = Stem(t)
+			}
 			if len(f.stems) > 0 && !f.stems[s] {
-				if r := f.repair(t); r != t {
+				var r string
+				if r, sc.key = f.repair(t, sc.key); r != t {
 					s = Stem(r)
 				}
 			}
-			stems[i] = s
 		}
-		if f.stems[stems[i]] {
+		sc.stems = append(sc.stems, s)
+		if f.stems[s] {
 			known = true
 		}
 	}
-	for i, s := range stems {
+	for i, s := range sc.stems {
 		dst[groupWord] = append(dst[groupWord], hashParts('w', s, ""))
-
-		if i+1 < len(stems) {
-			dst[groupWord] = append(dst[groupWord], hashParts('b', s, stems[i+1]))
+		if i+1 < len(sc.stems) {
+			dst[groupWord] = append(dst[groupWord], hashParts('b', s, sc.stems[i+1]))
 		}
 	}
-	var buf []rune
 	for _, t := range toks {
 		if isNumber(t) {
 			continue
 		}
-		buf = append(buf[:0], ' ')
-		buf = append(buf, []rune(t)...)
+		buf := append(sc.runes[:0], ' ')
+		for _, r := range t {
+			buf = append(buf, r)
+		}
 		buf = append(buf, ' ')
-		for n := charMin; n <= charMax; n++ {
-			for i := 0; i+n <= len(buf); i++ {
-				dst[groupChar] = append(dst[groupChar], hashRunes('c', buf[i:i+n]))
-			}
-			if n >= len(buf) {
-				break
+		sc.runes = buf
+		dst[groupChar] = appendCharGrams(dst[groupChar], buf)
+	}
+	return known
+}
+
+// appendCharGrams appends the hashes of buf's n-grams, n = charMin..charMax,
+// all of length charMin first, then the next length (training assigned
+// columns in this order). The hash of an n-gram extends that of its
+// prefix, so each start costs charMax hash steps instead of 1+2+...+charMax.
+func appendCharGrams(dst []uint64, buf []rune) []uint64 {
+	L := len(buf)
+	var off [charMax + 2]int // where n-grams of length n start in dst
+	off[charMin] = len(dst)
+	for n := charMin; n <= charMax; n++ {
+		off[n+1] = off[n] + max(0, L-n+1)
+	}
+	dst = slices.Grow(dst, off[charMax+1]-len(dst))[:off[charMax+1]]
+	for i := range L {
+		h := uint64(fnvOffset)
+		h = (h ^ uint64('c')) * fnvPrime
+		for n := 1; n <= charMax && i+n <= L; n++ {
+			r := buf[i+n-1]
+			h = (h ^ uint64(r)) * fnvPrime
+			h = (h ^ uint64(r>>8)) * fnvPrime
+			if n >= charMin {
+				dst[off[n]+i] = h
 			}
 		}
 	}
-	return known
+	return dst
 }
 
 // Character n-gram lengths: 1-4 measured best on CLINC150 val (93.2% raw
@@ -223,7 +286,8 @@ func deletions(w string) []string {
 // withinOne reports Damerau-Levenshtein distance <= 1 (one insertion,
 // deletion, substitution or swap of neighbours).
 func withinOne(a, b string) bool {
-	x, y := []rune(a), []rune(b)
+	var xa, ya [32]rune // words are at most maxTypoLen+1 runes: no allocation
+	x, y := appendRunes(xa[:0], a), appendRunes(ya[:0], b)
 	if len(x) > len(y) {
 		x, y = y, x
 	}
@@ -238,12 +302,19 @@ func withinOne(a, b string) bool {
 		return true
 	}
 	if len(x) == len(y) {
-		if string(x[i+1:]) == string(y[i+1:]) {
+		if slices.Equal(x[i+1:], y[i+1:]) {
 			return true // substitution
 		}
-		return i+1 < len(x) && x[i] == y[i+1] && x[i+1] == y[i] && string(x[i+2:]) == string(y[i+2:])
+		return i+1 < len(x) && x[i] == y[i+1] && x[i+1] == y[i] && slices.Equal(x[i+2:], y[i+2:])
 	}
-	return string(x[i:]) == string(y[i+1:]) // one extra rune in y
+	return slices.Equal(x[i:], y[i+1:]) // one extra rune in y
+}
+
+func appendRunes(dst []rune, s string) []rune {
+	for _, r := range s {
+		dst = append(dst, r)
+	}
+	return dst
 }
 
 // sparse is a TF-IDF vector: sorted feature indexes and their values.
@@ -254,21 +325,89 @@ type sparse struct {
 
 // vectorizer maps hashed features to columns with IDF weights.
 type vectorizer struct {
-	index       map[uint64]int32
+	index       map[uint64]int32 // while training; then table
+	table       colTable
 	idf         []float32
 	groupWeight [numGroups]float32
 }
+
+// colTable is the feature -> column map after training: open addressing
+// over the feature hashes, a few times faster than a Go map on the hundred
+// lookups a message costs.
+type colTable struct {
+	keys  []uint64
+	cols  []int32 // -1 marks an empty slot
+	shift uint
+}
+
+func newColTable(index map[uint64]int32) colTable {
+	size, shift := 16, uint(64-4)
+	for size < 2*len(index) {
+		size, shift = size*2, shift-1
+	}
+	t := colTable{keys: make([]uint64, size), cols: make([]int32, size), shift: shift}
+	for i := range t.cols {
+		t.cols[i] = -1
+	}
+	mask := uint64(size - 1)
+	for h, c := range index {
+		i := t.slot(h)
+		for t.cols[i] >= 0 {
+			i = (i + 1) & mask
+		}
+		t.keys[i], t.cols[i] = h, c
+	}
+	return t
+}
+
+// slot spreads the FNV hashes, whose low bits are weak, by a multiply.
+func (t *colTable) slot(h uint64) uint64 { return (h * 0x9e3779b97f4a7c15) >> t.shift }
+
+func (t *colTable) get(h uint64) (int32, bool) {
+	mask := uint64(len(t.keys) - 1)
+	for i := t.slot(h); ; i = (i + 1) & mask {
+		c := t.cols[i]
+		if c < 0 {
+			return 0, false
+		}
+		if t.keys[i] == h {
+			return c, true
+		}
+	}
+}
+
+// freeze replaces the training map by the lookup table.
+func (v *vectorizer) freeze() {
+	v.table = newColTable(v.index)
+	v.index = nil
+}
+
+// tfWeight[n] is the sublinear term frequency 1+ln(n) of a feature seen n
+// times, as vectorize computed it before the table (same bits).
+var tfWeight = func() (t [64]float32) {
+	for n := 1; n < len(t); n++ {
+		t[n] = 1 + float32(math.Log(float64(n)))
+	}
+	return t
+}()
 
 // vectorize weights features by sublinear TF times IDF and normalises each
 // group to unit length, scaled by the group weight. Columns come out sorted,
 // so sums run in one order and results are bit-for-bit repeatable.
 func (v *vectorizer) vectorize(feats *[numGroups][]uint64) sparse {
 	var out sparse
-	cols := make([]int32, 0, len(feats[groupWord])+len(feats[groupChar]))
+	v.vectorizeInto(feats, nil, &out)
+	return out
+}
+
+// vectorizeInto is vectorize into out's buffers (reset first), with cols as
+// scratch; it returns cols for reuse.
+func (v *vectorizer) vectorizeInto(feats *[numGroups][]uint64, cols []int32, out *sparse) []int32 {
+	out.idx, out.val = out.idx[:0], out.val[:0]
 	for g := range numGroups {
 		cols = cols[:0]
 		for _, h := range feats[g] {
-			if i, ok := v.index[h]; ok {
+			if i, ok := v.table.get(h); ok {
 				cols = append(cols, i)
 			}
 		}
@@ -283,7 +422,13 @@ func (v *vectorizer) vectorize(feats *[numGroups][]uint64) sparse {
 			for j < len(cols) && cols[j] == cols[k] {
 				j++
 			}
-			x := (1 + float32(math.Log(float64(j-k)))) * v.idf[cols[k]]
+			tf := float32(0)
+			if j-k < len(tfWeight) {
+				tf = tfWeight[j-k]
+			} else {
+				tf = 1 + float32(math.Log(float64(j-k)))
+			}
+			x := tf * v.idf[cols[k]]
 			out.idx = append(out.idx, cols[k])
 			out.val = append(out.val, x)
 			norm += float64(x) * float64(x)
@@ -294,5 +439,5 @@ func (v *vectorizer) vectorize(feats *[numGroups][]uint64) sparse {
 			out.val[k] *= scale
 		}
 	}
-	return out
+	return cols
 }

@@ -28,18 +28,45 @@ func (m *model) labelIndex(l string) int {
 	return -1
 }
 
+// scratch holds every buffer one classification needs; the classifier
+// keeps them in a pool so that a message allocates only its answer.
+type scratch struct {
+	featScratch
+	cols   []int32
+	x      sparse
+	logits []float32
+	probs  []float64
+}
+
+func (m *model) newScratch() *scratch {
+	return &scratch{logits: make([]float32, len(m.labels)), probs: make([]float64, len(m.labels))}
+}
+
 // logits writes the raw label scores of text into dst and reports whether
 // any of its words was seen in training.
 func (m *model) logits(text string, dst []float32) bool {
-	var feats [numGroups][]uint64
-	known := m.feat.features(text, &feats)
-	x := m.vec.vectorize(&feats)
+	sc := m.newScratch()
+	sc.logits = dst
+	return m.logitsOf(m.feat.tokens(text), nil, sc)
+}
+
+// logitsOf writes the raw label scores of normalised words (synonyms
+// applied; stems as in featuresOf) into sc.logits.
+func (m *model) logitsOf(toks, stems []string, sc *scratch) bool {
+	for g := range sc.feats {
+		sc.feats[g] = sc.feats[g][:0]
+	}
+	known := m.feat.featuresOf(toks, stems, &sc.featScratch, &sc.feats)
+	sc.cols = m.vec.vectorizeInto(&sc.feats, sc.cols, &sc.x)
+	dst := sc.logits
 	copy(dst, m.bias)
+	x := sc.x
 	for k, f := range x.idx {
 		v := x.val[k]
 		lo, hi := m.rowStart[f], m.rowStart[f+1]
-		for j := lo; j < hi; j++ {
-			dst[m.cls[j]] += v * m.w[j]
+		cls, w := m.cls[lo:hi], m.w[lo:hi:hi]
+		for j, c := range cls {
+			dst[c] += v * w[j]
 		}
 	}
 	return known
@@ -92,6 +119,7 @@ func fitModel(examples []Example, o Options) *model {
 			}
 		}
 	}
+	m.vec.freeze()
 	X := make([]sparse, len(examples))
 	y := make([]int, len(examples))
 	for i, e := range examples {

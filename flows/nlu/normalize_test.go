@@ -74,7 +74,7 @@ func TestTyposRepairToTrainingWords(t *testing.T) {
 		"кот":      "кот",      // too short to repair
 		"погода":   "погода",   // nothing near
 	} {
-		if got := f.repair(in); got != want {
+		if got, _ := f.repair(in, nil); got != want {
 			t.Errorf("repair(%q) = %q, want %q", in, got, want)
 		}
 	}
@@ -101,7 +101,7 @@ func TestLongTextIsClipped(t *testing.T) {
 	// A huge unknown "word" costs no more than its clipped part.
 	f := newFeaturizer(nil)
 	f.learn(tokens("доставка оплата"))
-	if got := f.repair(strings.Repeat("x", 10_000)); len(got) != 10_000 {
+	if got, _ := f.repair(strings.Repeat("x", 10_000), nil); len(got) != 10_000 {
 		t.Errorf("repair changed a 10,000-letter word")
 	}
 }
