@@ -388,6 +388,9 @@ func (c *compiler) node(f *flow, n *node, sn *syntax.Node) {
 	if sn.Handoff != nil {
 		n.handoff = c.handoff(sn.Handoff)
 	}
+	if sn.LinkCode != nil && sn.LinkCode.Text != nil {
+		n.linkText = c.linkText(sn.LinkCode.Text)
+	}
 	switch n.kind {
 	case kAsk, kWait:
 		if sn.Next == nil && len(sn.Branch) == 0 && sn.Else == nil {
@@ -427,7 +430,9 @@ func (c *compiler) duration(s *syntax.Str, path string, lo, hi time.Duration) ti
 
 func (c *compiler) text(t *syntax.Text) *text { return c.textLimit(t, MaxTextLen) }
 
-func (c *compiler) textLimit(t *syntax.Text, limit int) *text {
+// textLimit compiles a text whose every language is at most limit
+// characters; slots are holes the runtime fills (TemplateSlots).
+func (c *compiler) textLimit(t *syntax.Text, limit int, slots ...string) *text {
 	out := &text{}
 	one := func(s *syntax.Str, path string) *eval.Template {
 		if n := eval.RuneLen(s.Value); n > limit {
@@ -436,7 +441,7 @@ func (c *compiler) textLimit(t *syntax.Text, limit int) *text {
 		if strings.TrimSpace(s.Value) == "" {
 			c.errorf(s.Pos, path, "empty text")
 		}
-		return c.ec.Template(s, path)
+		return c.ec.TemplateSlots(s, path, slots...)
 	}
 	if t.Any != nil {
 		out.any = one(t.Any, t.Path)

@@ -207,6 +207,11 @@ func formatOutput(o flows.Output, api string) string {
 		}
 	case flows.End:
 		b.WriteString("  end")
+	case flows.LinkCode:
+		l := o.Link
+		fmt.Fprintf(&b, "  link lang=%s zone=%s %q", l.Lang, l.Zone, l.Template())
+		// As the runtime would send it, with a code issued at 10:00 UTC for 10 minutes.
+		fmt.Fprintf(&b, "\n    filled %q", l.Fill("TEST-2345", 10*time.Minute, time.Date(2026, 1, 5, 10, 10, 0, 0, time.UTC)))
 	}
 	b.WriteByte('\n')
 	return b.String()

@@ -16,7 +16,7 @@ type FlowGraph struct {
 }
 
 // GraphNode is one node: its id, kind (say, ask, wait, set, branch, goto,
-// call, http, handoff, end) and a short label for humans.
+// call, http, handoff, end, link) and a short label for humans.
 type GraphNode struct {
 	ID    string `json:"id"`
 	Kind  string `json:"kind"`
@@ -115,12 +115,16 @@ func refFrom(f *flow, n *node) string {
 // as written), on one line, at most maxLabelRunes runes with "…" when cut;
 // a node that says nothing is labelled with its kind.
 func (p *Project) label(n *node) string {
-	if n.say == nil {
+	say := n.say
+	if n.kind == kLink {
+		say = n.linkText
+	}
+	if say == nil {
 		return n.kind.String()
 	}
-	tm := n.say.any
-	if n.say.langs != nil {
-		tm = n.say.langs[p.DefaultLang]
+	tm := say.any
+	if say.langs != nil {
+		tm = say.langs[p.DefaultLang]
 	}
 	if tm == nil {
 		return n.kind.String()

@@ -43,9 +43,10 @@ const (
 	kHTTP
 	kHandoff
 	kEnd
+	kLink
 )
 
-var kindNames = [...]string{"say", "ask", "wait", "set", "branch", "goto", "call", "http", "handoff", "end"}
+var kindNames = [...]string{"say", "ask", "wait", "set", "branch", "goto", "call", "http", "handoff", "end", "link"}
 
 func (k kind) String() string { return kindNames[k] }
 
@@ -86,6 +87,9 @@ type node struct {
 	http    *httpSpec
 	onError *node
 	handoff *handoffSpec
+	// linkText is a link node's message (nil: the default text); its
+	// slots are linkSlots.
+	linkText *text
 }
 
 // ref is "flow.node" for events and states.

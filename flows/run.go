@@ -172,6 +172,9 @@ func (t *turn) run(n *node) {
 		case kEnd:
 			t.end()
 			return
+		case kLink:
+			t.offerLink(n)
+			n = t.next(n)
 		}
 	}
 }

@@ -188,10 +188,10 @@ func (c *compiler) loops() {
 }
 
 // straight is the only node that can follow n when nothing can stop the
-// run there (say, set, goto, call); nil otherwise.
+// run there (say, set, link, goto, call); nil otherwise.
 func straight(n *node) *node {
 	switch n.kind {
-	case kSay, kSet:
+	case kSay, kSet, kLink:
 		return n.next
 	case kGoto:
 		return n.target

@@ -41,6 +41,9 @@ const (
 	SetContact                       // store contact fields
 	Event                            // record an analytics event
 	End                              // the conversation ended
+	// LinkCode asks the runtime to issue a link code and send Link's
+	// text with it (a link node); the flow has gone on past the node.
+	LinkCode
 )
 
 func (k OutputKind) String() string {
@@ -55,6 +58,8 @@ func (k OutputKind) String() string {
 		return "event"
 	case End:
 		return "end"
+	case LinkCode:
+		return "link"
 	}
 	return "unknown"
 }
@@ -64,7 +69,7 @@ func (k OutputKind) MarshalText() ([]byte, error) { return []byte(k.String()), n
 
 // UnmarshalText reads what MarshalText wrote.
 func (k *OutputKind) UnmarshalText(b []byte) error {
-	for c := Say; c <= End; c++ {
+	for c := Say; c <= LinkCode; c++ {
 		if c.String() == string(b) {
 			*k = c
 			return nil
@@ -108,6 +113,9 @@ type Output struct {
 	Handoff *HandoffRequest   `json:"handoff,omitempty"`
 	Fields  map[string]string `json:"fields,omitempty"`
 	Event   *EventRecord      `json:"event,omitempty"`
+	// Link is a LinkCode output's request. The engine leaves Text empty:
+	// the runtime sets it to the message it sent, code included.
+	Link *LinkRequest `json:"link,omitempty"`
 }
 
 // Frame is a return point of a sub-flow call.

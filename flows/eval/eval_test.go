@@ -130,3 +130,36 @@ func TestLimitsRejectBeforeCompiling(t *testing.T) {
 		}
 	}
 }
+
+func TestTemplateSlots(t *testing.T) {
+	r := &syntax.Reporter{}
+	c := &eval.Compiler{R: r}
+	tm := c.TemplateSlots(str("{{ contact.name }}, код: {{code}}, {{ vars.v }} ещё {{ minutes }} мин."), "x", "code", "minutes")
+	if r.Len() > 0 {
+		t.Fatal(r.List)
+	}
+	// A value that looks like a slot stays text: only the template's own
+	// slots are filled.
+	got, err := tm.Segments(eval.NewVM(), &eval.Env{Contact: eval.Contact{Name: "Анна"}, Vars: map[string]any{"v": "{{ code }}"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []eval.Segment{{Text: "Анна, код: "}, {Slot: "code"}, {Text: ", {{ code }} ещё "}, {Slot: "minutes"}, {Text: " мин."}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("segments (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"code", "minutes"}, tm.Slots); diff != "" {
+		t.Errorf("slots (-want +got):\n%s", diff)
+	}
+	// Without the slot names the same hole is an expression: unknown name.
+	c.Template(str("код: {{ code }}"), "y")
+	if r.Len() != 1 || !strings.Contains(r.List[0].Msg, "code") {
+		t.Errorf("want one error about code, got %v", r.List)
+	}
+	// A static template is one text segment.
+	st := c.TemplateSlots(str("просто текст"), "z", "code")
+	seg, _ := st.Segments(eval.NewVM(), &eval.Env{})
+	if diff := cmp.Diff([]eval.Segment{{Text: "просто текст"}}, seg); diff != "" {
+		t.Errorf("static (-want +got):\n%s", diff)
+	}
+}

@@ -2,6 +2,7 @@ package eval
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -19,6 +20,8 @@ type Template struct {
 	text   string
 	// Uses is what the holes read of Env's costly parts.
 	Uses Uses
+	// Slots are the slot holes in order (TemplateSlots), repeats included.
+	Slots []string
 	// Src is the template as written, holes included (for labels in
 	// graphs and messages; never rendered to a customer).
 	Src string
@@ -27,11 +30,20 @@ type Template struct {
 type part struct {
 	lit  string
 	prog *Program
+	slot string // a hole the caller fills (TemplateSlots)
 }
 
 // Template compiles s as a template. Holes may hold any type; values are
 // rendered as text (numbers without a trailing .0, nil as "").
 func (c *Compiler) Template(s *syntax.Str, path string) *Template {
+	return c.TemplateSlots(s, path)
+}
+
+// TemplateSlots compiles s as a template in which a hole holding just one
+// of the slot names (`{{ code }}`) is not an expression but a place the
+// caller fills later with a value the engine cannot know (a link code
+// the runtime issues). Segments renders such a template.
+func (c *Compiler) TemplateSlots(s *syntax.Str, path string, slots ...string) *Template {
 	if s == nil {
 		return nil
 	}
@@ -66,6 +78,13 @@ func (c *Compiler) Template(s *syntax.Str, path string) *Template {
 			return nil
 		}
 		inner := src[i+2 : i+2+j]
+		if name := strings.TrimSpace(inner); slices.Contains(slots, name) {
+			t.parts = append(t.parts, part{slot: name})
+			t.Slots = append(t.Slots, name)
+			advance(src[i : i+2+j+2])
+			src = src[i+2+j+2:]
+			continue
+		}
 		p := c.compile(s, path, inner, line, col+2, false)
 		if p == nil {
 			ok = false
@@ -78,6 +97,9 @@ func (c *Compiler) Template(s *syntax.Str, path string) *Template {
 	}
 	if !ok {
 		return nil
+	}
+	if len(t.Slots) > 0 {
+		return t // never static: the slots are filled by Segments' caller
 	}
 	if len(t.parts) == 0 {
 		t.Static, t.text = true, ""
@@ -97,7 +119,7 @@ func (t *Template) Render(m *vm.VM, env *Env) (string, error) {
 	var first error
 	for _, p := range t.parts {
 		if p.prog == nil {
-			b.WriteString(p.lit)
+			b.WriteString(p.lit) // a slot renders as nothing here: see Segments
 			continue
 		}
 		v, err := p.prog.Eval(m, env)
@@ -110,6 +132,51 @@ func (t *Template) Render(m *vm.VM, env *Env) (string, error) {
 		b.WriteString(Format(v))
 	}
 	return b.String(), first
+}
+
+// Segment is a piece of a rendered template: literal text, or the name
+// of a slot the caller fills.
+type Segment struct {
+	Text string
+	Slot string
+}
+
+// Segments renders the expression holes and keeps the slots as segments of
+// their own, in order; adjacent text is joined. Keeping slots apart (rather
+// than as "{{ code }}" in the text) means a variable whose value happens to
+// contain such a placeholder is never filled. A failing hole renders as ""
+// and the first error is returned, as in Render.
+func (t *Template) Segments(m *vm.VM, env *Env) ([]Segment, error) {
+	var out []Segment
+	var first error
+	addText := func(s string) {
+		if s == "" {
+			return
+		}
+		if n := len(out); n > 0 && out[n-1].Slot == "" {
+			out[n-1].Text += s
+			return
+		}
+		out = append(out, Segment{Text: s})
+	}
+	for _, p := range t.parts {
+		switch {
+		case p.slot != "":
+			out = append(out, Segment{Slot: p.slot})
+		case p.prog == nil:
+			addText(p.lit)
+		default:
+			v, err := p.prog.Eval(m, env)
+			if err != nil {
+				if first == nil {
+					first = fmt.Errorf("{{%s}}: %w", p.prog.Src, err)
+				}
+				continue
+			}
+			addText(Format(v))
+		}
+	}
+	return out, first
 }
 
 // Value renders a template that is exactly one hole as the hole's value

@@ -2,7 +2,8 @@
 // (typed text or button presses) and what must follow (bot messages or a
 // part of them, buttons, variables, a handoff with its reason, the end).
 // http nodes are answered by canned responses declared in the test file;
-// a test never reaches the network. Run also measures node coverage.
+// a test never reaches the network. A link node's message shows the
+// stand-in code LinkCode. Run also measures node coverage.
 package flowtest
 
 import (
@@ -187,6 +188,7 @@ func runTest(ctx context.Context, p *flows.Project, file string, t *syntax.Test,
 		if err != nil {
 			return fail(failure{turn.Pos, fmt.Sprintf("turn %d (%s): %v", i+1, label, err)})
 		}
+		issueLinkCodes(outs, msg.Now)
 		for _, o := range outs {
 			if o.Kind == flows.Event && o.Event.Name == "node" {
 				visited[o.Event.Flow+"."+o.Event.Node] = true
@@ -222,6 +224,24 @@ func runTest(ctx context.Context, p *flows.Project, file string, t *syntax.Test,
 		return fail(failure{t.Pos, fmt.Sprintf("unexpected http call %s: declare it under http:", doer.unexpected[0])})
 	}
 	return res
+}
+
+// Conversation tests have no store to issue link codes: a link node's
+// message shows LinkCode, valid for LinkTTL.
+const (
+	LinkCode = "TEST-2345"
+	LinkTTL  = 10 * time.Minute
+)
+
+// issueLinkCodes turns each link node's request into the message the
+// runtime would send, with the stand-in code, so tests check it as a
+// bot message.
+func issueLinkCodes(outs []flows.Output, now time.Time) {
+	for i, o := range outs {
+		if o.Kind == flows.LinkCode && o.Link != nil {
+			outs[i] = flows.Output{Kind: flows.Say, Text: o.Link.Fill(LinkCode, LinkTTL, now.Add(LinkTTL))}
+		}
+	}
 }
 
 func findButton(bs []flows.Button, s string) (flows.Button, bool) {

@@ -65,12 +65,15 @@ const (
 	KindHTTP    = "http"
 	KindHandoff = "handoff"
 	KindEnd     = "end"
+	KindLink    = "link"
 )
 
 // Kinds is the closed set of node kinds.
-var Kinds = []string{KindSay, KindAsk, KindWait, KindSet, KindBranch, KindGoto, KindCall, KindHTTP, KindHandoff, KindEnd}
+var Kinds = []string{KindSay, KindAsk, KindWait, KindSet, KindBranch, KindGoto, KindCall, KindHTTP, KindHandoff, KindEnd, KindLink}
 
-// primary keys decide a node's kind; at most one may appear.
+// primary keys decide a node's kind; at most one may appear. "link" is
+// also a say node's URL field: it makes a link node only in a node that
+// has no other kind (see parseNode).
 var primary = []string{KindSay, KindAsk, KindWait, KindHTTP, KindHandoff, KindCall, KindGoto, KindEnd}
 
 // kindFields is, per kind, every field its node may carry.
@@ -85,6 +88,7 @@ var kindFields = map[string][]string{
 	KindHTTP:    {"http", "next", "on_error"},
 	KindHandoff: {"handoff", "next"},
 	KindEnd:     {"end"},
+	KindLink:    {"link", "next"},
 }
 
 // Node is one node of a flow. Which fields are set depends on Kind.
@@ -117,6 +121,19 @@ type Node struct {
 	OnError    *Str
 	Handoff    *Handoff
 	End        bool
+	// LinkCode is a link node's offer of a link code; Link above is a say
+	// node's URL.
+	LinkCode *LinkCode
+}
+
+// LinkCode is a link node: the runtime issues a one-time code that joins
+// this conversation with the customer's other channel and sends it in
+// Text (its default text when nil). Text may use {{ code }}, {{ minutes }}
+// and {{ expires }}, filled by the runtime.
+type LinkCode struct {
+	Path string
+	Pos  Pos
+	Text *Text
 }
 
 // Text is a message text, either one string for every language or one
@@ -289,6 +306,8 @@ func parseNode(r *Reporter, f Field, path string) *Node {
 		n.Kind = found[0]
 	case len(found) == 1:
 		n.Kind = found[0]
+	case has(KindLink):
+		n.Kind = KindLink
 	case has("branch"):
 		n.Kind = KindBranch
 	case has("set"):
@@ -321,7 +340,11 @@ func parseNode(r *Reporter, f Field, path string) *Node {
 		n.Buttons = append(n.Buttons, parseButton(r, bv, fmt.Sprintf("%s.buttons[%d]", path, i)))
 	}
 	n.Image = o.Str("image")
-	n.Link = o.Str("link")
+	if n.Kind == KindLink {
+		n.LinkCode = parseLinkCode(r, o.Get("link"), o.Sub("link"))
+	} else {
+		n.Link = o.Str("link")
+	}
 	n.Next = o.Str("next")
 	n.Validate = o.Str("validate")
 	if rv := o.Get("retry"); rv != nil {
@@ -458,6 +481,26 @@ func parseHTTP(r *Reporter, v *Value, path string) *HTTP {
 	h.Save = parseAssigns(r, o.Get("save"), o.Sub("save"))
 	o.Done()
 	return h
+}
+
+// parseLinkCode reads a link node: `link: {}`, `link: true`, or
+// `link: {text: ...}`.
+func parseLinkCode(r *Reporter, v *Value, path string) *LinkCode {
+	l := &LinkCode{Path: path, Pos: v.Pos}
+	switch {
+	case v.Kind == ScalarKind && v.Type == "bool" && v.Scalar.Value == "true":
+	case v.Kind == MapKind:
+		o := Object(r, v, path, "text")
+		if tv := o.Get("text"); tv != nil {
+			l.Text = ParseText(r, tv, o.Sub("text"))
+		}
+		o.Done()
+	case v.Kind == ScalarKind:
+		r.Errorf(v.Pos, path, "a link node offers a link code: write `link: {}` or `link: {text: ...}` (a URL under a message goes in a say node's link)")
+	default:
+		r.Errorf(v.Pos, path, "want `link: {}` or `link: {text: ...}`, found a %s", v.Kind)
+	}
+	return l
 }
 
 func parseHandoff(r *Reporter, v *Value, path string) *Handoff {
