@@ -150,53 +150,91 @@ func (r *Runtime) event(ts *turnState, typ string, data map[string]string) {
 }
 
 func (r *Runtime) issueLink(ctx context.Context, ls linkStore, c store.Contact, st flows.State, seq uint64, in channel.Inbound) error {
-	cfg := r.cfg.Link.withDefaults()
-	lc, err := ls.IssueLinkCode(ctx, c.ID, store.LinkKindCode, cfg.TTL)
+	ts := r.linkTurn(c, seq, in, "")
+	req := flows.DefaultLinkRequest(linkLang(c, st))
+	text, codes, err := r.linkMessage(ctx, ls, c.ID, in.From.Channel, req)
 	if err != nil {
-		return fmt.Errorf("issue link code: %w", err)
+		return err
 	}
+	r.sayMasked(ts, text, codes)
+	r.event(ts, "link_requested", map[string]string{"channel": string(in.From.Channel)})
+	return r.commit(ctx, ts)
+}
+
+// offerLink answers a flow's link node (a flows.LinkCode output) inside the
+// engine's turn: it issues a code as the built-in command does and says
+// the node's text with it, in order among the turn's other replies (the
+// flow has gone on at the node's next). o.Text becomes the message sent, so
+// observers (`parley chat`) show it. Where linking is off, the customer is
+// told so instead of getting a message without a code.
+func (r *Runtime) offerLink(ctx context.Context, ts *turnState, o *flows.Output) error {
+	ls, ok := r.db.(linkStore)
+	if !ok || r.cfg.Link.Disabled || o.Link == nil {
+		o.Text = "Связать каналы сейчас не получится."
+		if o.Link != nil && o.Link.Lang != "ru" {
+			o.Text = "Linking channels is not available right now."
+		}
+		r.say(ts, o.Text, nil, "", "", "")
+		r.event(ts, "link_failed", map[string]string{"channel": string(ts.addr.Channel), "reason": "disabled"})
+		return nil
+	}
+	text, codes, err := r.linkMessage(ctx, ls, ts.turn.ContactID, ts.addr.Channel, o.Link)
+	if err != nil {
+		return err
+	}
+	o.Text = text
+	r.sayMasked(ts, text, codes)
+	r.event(ts, "link_requested", map[string]string{"channel": string(ts.addr.Channel), "via": "flow"})
+	return nil
+}
+
+// linkMessage issues a link code for the contact (and a deep-link token
+// when deep links into channels other than from are configured) and
+// returns req's text filled with it, deep links appended, and the codes,
+// which the history must not keep.
+func (r *Runtime) linkMessage(ctx context.Context, ls linkStore, contactID string, from channel.Name, req *flows.LinkRequest) (string, []string, error) {
+	cfg := r.cfg.Link.withDefaults()
+	lc, err := ls.IssueLinkCode(ctx, contactID, store.LinkKindCode, cfg.TTL)
+	if err != nil {
+		return "", nil, fmt.Errorf("issue link code: %w", err)
+	}
+	codes := []string{lc.Code}
 	// Deep links into the channels other than this one, when configured.
 	var links []string
-	if cfg.TelegramBot != "" && in.From.Channel != channel.Telegram {
+	if cfg.TelegramBot != "" && from != channel.Telegram {
 		links = append(links, "https://t.me/"+cfg.TelegramBot+"?start=")
 	}
-	if cfg.VKGroup != "" && in.From.Channel != channel.VK {
+	if cfg.VKGroup != "" && from != channel.VK {
 		links = append(links, "https://vk.me/"+cfg.VKGroup+"?ref=")
 	}
-	var tok store.LinkCode
-	if len(links) > 0 {
-		if tok, err = ls.IssueLinkCode(ctx, c.ID, store.LinkKindToken, cfg.TTL); err != nil {
-			return fmt.Errorf("issue link token: %w", err)
-		}
-	}
-	ts := r.linkTurn(c, seq, in, "")
-	en := linkLang(c, st) == "en"
-	mins := int(cfg.TTL.Round(time.Minute) / time.Minute)
 	var b strings.Builder
-	if en {
-		fmt.Fprintf(&b, "Your link code: %s\nSend it to us from your other channel (Telegram, VK or the chat on the website) within %d min, and we will join the two conversations. Do not share this code with anyone.", lc.Code, max(mins, 1))
-	} else {
-		fmt.Fprintf(&b, "Ваш код для связи: %s\nОтправьте его нам из другого канала (Telegram, VK или чат на сайте) в течение %d мин. — и мы объединим переписку. Никому не сообщайте этот код.", lc.Code, max(mins, 1))
-	}
+	b.WriteString(req.Fill(lc.Code, cfg.TTL, lc.ExpiresAt))
 	if len(links) > 0 {
-		if en {
-			b.WriteString("\nOr just open:")
-		} else {
+		tok, err := ls.IssueLinkCode(ctx, contactID, store.LinkKindToken, cfg.TTL)
+		if err != nil {
+			return "", nil, fmt.Errorf("issue link token: %w", err)
+		}
+		codes = append(codes, tok.Code)
+		if req.Lang == "ru" {
 			b.WriteString("\nИли просто откройте:")
+		} else {
+			b.WriteString("\nOr just open:")
 		}
 		for _, l := range links {
 			b.WriteString("\n" + l + tok.Code)
 		}
 	}
-	text := b.String()
+	return b.String(), codes, nil
+}
+
+// sayMasked says text and keeps it in the history with the codes masked:
+// a code is a credential until it is used.
+func (r *Runtime) sayMasked(ts *turnState, text string, codes []string) {
 	r.say(ts, text, nil, "", "", "")
 	m := &ts.turn.Messages[len(ts.turn.Messages)-1]
-	m.Text = strings.ReplaceAll(m.Text, lc.Code, maskCode(lc.Code))
-	if tok.Code != "" {
-		m.Text = strings.ReplaceAll(m.Text, tok.Code, maskCode(tok.Code))
+	for _, c := range codes {
+		m.Text = strings.ReplaceAll(m.Text, c, maskCode(c))
 	}
-	r.event(ts, "link_requested", map[string]string{"channel": string(in.From.Channel)})
-	return r.commit(ctx, ts)
 }
 
 func (r *Runtime) redeemLink(ctx context.Context, ls linkStore, c store.Contact, st flows.State, seq uint64, in channel.Inbound, code string) error {

@@ -184,10 +184,14 @@ func (r *Runtime) applyEngine(ctx context.Context, ts *turnState, next flows.Sta
 	if obs := r.cfg.Observe; obs != nil {
 		ts.after = append(ts.after, func(store.TurnResult) { obs(ts.turn.ContactID, outs) })
 	}
-	for _, o := range outs {
+	for i, o := range outs {
 		switch o.Kind {
 		case flows.Say:
 			r.say(ts, o.Text, o.Buttons, o.Image, "", "")
+		case flows.LinkCode:
+			if err := r.offerLink(ctx, ts, &outs[i]); err != nil {
+				return err
+			}
 		case flows.SetContact:
 			r.setContactFields(ts, o.Fields)
 		case flows.Event:

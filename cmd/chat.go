@@ -147,7 +147,7 @@ func (p *chatPrinter) print(outs []flows.Output) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, o := range outs {
-		if o.Kind == flows.Say {
+		if o.Kind == flows.Say || o.Kind == flows.LinkCode {
 			p.last = nil // a number answers only the buttons of the latest turn
 			break
 		}
@@ -160,6 +160,9 @@ func (p *chatPrinter) print(outs []flows.Output) {
 			if len(o.Buttons) > 0 {
 				p.last = o.Buttons
 			}
+		case flows.LinkCode:
+			// A link node's message, as the runtime sent it: the code included.
+			l = chatLine{Type: "link", Text: o.Text}
 		case flows.Handoff:
 			if o.Handoff == nil {
 				continue
@@ -183,7 +186,7 @@ func (p *chatPrinter) print(outs []flows.Output) {
 
 func (p *chatPrinter) human(l chatLine) {
 	switch l.Type {
-	case "say":
+	case "say", "link":
 		fmt.Fprintf(p.w, "bot: %s\n", strings.ReplaceAll(l.Text, "\n", "\n     "))
 		if l.Image != "" {
 			fmt.Fprintf(p.w, "     [image %s]\n", l.Image)
