@@ -94,24 +94,35 @@ func DetectLanguage(text string) string {
 // or the English stemmer by the word's script; other words (numbers, mixed
 // scripts) are returned unchanged. Stop words are stemmed too, so that "не"
 // and "нет" keep a stable form.
-func Stem(word string) string {
-	if v, ok := stemCache.Load(word); ok {
-		return v.(string)
-	}
-	s := stemUncached(word)
-	// The cache is bounded by the vocabulary people actually type; words longer
-	// than 32 bytes are mostly garbage and not worth remembering.
-	if len(word) <= 32 && stemCacheSize.Add(1) < maxStemCache {
-		stemCache.Store(word, s)
-	}
-	return s
+func Stem(word string) string { return lookupWord(word).stem }
+
+// wordInfo is what the package learns of a word once: its stem and whether
+// it is a swear word (the root search costs more than a stem lookup).
+type wordInfo struct {
+	stem    string
+	swear   float64
+	isSwear bool
 }
 
-const maxStemCache = 200_000
+func lookupWord(word string) *wordInfo {
+	if v, ok := wordCache.Load(word); ok {
+		return v.(*wordInfo)
+	}
+	w := &wordInfo{stem: stemUncached(word)}
+	w.swear, w.isSwear = profanityValence(word)
+	// The cache is bounded by the vocabulary people actually type; words longer
+	// than 32 bytes are mostly garbage and not worth remembering.
+	if len(word) <= 32 && wordCacheSize.Add(1) < maxWordCache {
+		wordCache.Store(strings.Clone(word), w)
+	}
+	return w
+}
+
+const maxWordCache = 200_000
 
 var (
-	stemCache     sync.Map
-	stemCacheSize atomic.Int64
+	wordCache     sync.Map // word -> *wordInfo
+	wordCacheSize atomic.Int64
 )
 
 func stemUncached(word string) string {

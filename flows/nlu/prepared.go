@@ -1,7 +1,6 @@
 package nlu
 
 import (
-	"strings"
 	"sync"
 	"unicode"
 	"unicode/utf8"
@@ -19,8 +18,11 @@ type Prepared struct {
 	// Norm is Normalize(Text).
 	Norm string
 
-	toks  []string // words of Norm (substrings of it)
-	stems []string // Stem of each word
+	toks   []string    // words of Norm (substrings of it)
+	stems  []string    // Stem of each word
+	words  []*wordInfo // what the cache knows of each word
+	buf    []byte      // Norm under construction
+	bounds []int32     // word starts and ends in buf
 	// clauses are word ranges cut at sentence punctuation, as the scorer
 	// reads them: negation and "but" act within a clause.
 	clauses []clauseSpan
@@ -51,17 +53,26 @@ func (p *Prepared) Reset(text string) {
 	text = clipText(text)
 	p.Text = text
 	p.toks, p.clauses = p.toks[:0], p.clauses[:0]
-	var b strings.Builder
-	b.Grow(len(text))
-	// Word boundaries are byte offsets into the builder; the words become
-	// substrings of the finished string, so they cost no allocation each.
-	var bounds [64]int32
-	wb := bounds[:0]
+	b := p.buf[:0]
+	// Word boundaries are byte offsets into b; the words become substrings
+	// of Norm, so they cost no allocation each.
+	wb := p.bounds[:0]
 	inWord := false
 	clauseFrom := 0 // index of the current clause's first word
 	nWords := 0
 	prev := rune(-1) // previous rune of text, -1 at the start
-	for i, r := range text {
+	for i := 0; i < len(text); {
+		// Runes are decoded by hand for ASCII and Cyrillic, the bulk of
+		// what customers type; the rest through unicode/utf8.
+		r, size := rune(text[i]), 1
+		switch c := text[i]; {
+		case c < utf8.RuneSelf:
+		case (c == 0xd0 || c == 0xd1) && i+1 < len(text) && text[i+1]&0xc0 == 0x80:
+			r, size = rune(c&0x1f)<<6|rune(text[i+1]&0x3f), 2
+		default:
+			r, size = utf8.DecodeRuneInString(text[i:])
+		}
+		i += size
 		letter := false
 		lr := r
 		switch {
@@ -75,7 +86,7 @@ func (p *Prepared) Reset(text string) {
 		case r >= utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r)):
 			// Before the apostrophe test: 'ʼ' is a letter to Normalize.
 			lr, letter = unicode.ToLower(r), true
-		case isApostrophe(r) && prev >= 0 && unicode.IsLetter(prev) && nextIsLetter(text[i+utf8.RuneLen(r):]):
+		case isApostrophe(r) && prev >= 0 && unicode.IsLetter(prev) && nextIsLetter(text[i:]):
 			// "don't": one word, as in Normalize.
 			prev = r
 			continue
@@ -87,21 +98,24 @@ func (p *Prepared) Reset(text string) {
 		prev = r
 		if letter {
 			if !inWord {
-				if b.Len() > 0 {
-					b.WriteByte(' ')
+				if len(b) > 0 {
+					b = append(b, ' ')
 				}
-				wb = append(wb, int32(b.Len()))
+				wb = append(wb, int32(len(b)))
 				inWord = true
 			}
-			if lr < utf8.RuneSelf {
-				b.WriteByte(byte(lr))
-			} else {
-				b.WriteRune(lr)
+			switch {
+			case lr < utf8.RuneSelf:
+				b = append(b, byte(lr))
+			case lr < 0x800:
+				b = append(b, byte(0xc0|lr>>6), byte(0x80|lr&0x3f))
+			default:
+				b = utf8.AppendRune(b, lr)
 			}
 			continue
 		}
 		if inWord {
-			wb = append(wb, int32(b.Len()))
+			wb = append(wb, int32(len(b)))
 			inWord = false
 			nWords++
 		}
@@ -114,19 +128,22 @@ func (p *Prepared) Reset(text string) {
 		}
 	}
 	if inWord {
-		wb = append(wb, int32(b.Len()))
+		wb = append(wb, int32(len(b)))
 		nWords++
 	}
 	if nWords > clauseFrom {
 		p.clauses = append(p.clauses, clauseSpan{from: clauseFrom, to: nWords})
 	}
-	p.Norm = b.String()
-	for k := 0; k+1 < len(wb); k += 2 {
-		p.toks = append(p.toks, p.Norm[wb[k]:wb[k+1]])
-	}
+	p.buf, p.bounds = b, wb
+	p.Norm = string(b)
+	p.words = p.words[:0]
 	p.stems = p.stems[:0]
-	for _, t := range p.toks {
-		p.stems = append(p.stems, Stem(t))
+	for k := 0; k+1 < len(wb); k += 2 {
+		t := p.Norm[wb[k]:wb[k+1]]
+		w := lookupWord(t)
+		p.toks = append(p.toks, t)
+		p.words = append(p.words, w)
+		p.stems = append(p.stems, w.stem)
 	}
 }
 
@@ -160,5 +177,6 @@ func putPrepared(p *Prepared) {
 	p.Text, p.Norm = "", ""
 	clear(p.toks[:cap(p.toks)])
 	clear(p.stems[:cap(p.stems)])
+	clear(p.words[:cap(p.words)])
 	preparedPool.Put(p)
 }

@@ -142,14 +142,22 @@ const negatedVerbValence = 0.8
 func asksForHelp(text string) bool {
 	var stack [512]byte
 	low := stack[:0]
-	for _, r := range text { // strings.ToLower without the allocation
+	for i := 0; i < len(text); { // strings.ToLower without the allocation
+		c := text[i]
 		switch {
-		case r >= 'A' && r <= 'Z':
-			low = append(low, byte(r+'a'-'A'))
-		case r < utf8.RuneSelf:
-			low = append(low, byte(r))
+		case c >= 'A' && c <= 'Z':
+			low = append(low, c+'a'-'A')
+			i++
+		case c < utf8.RuneSelf:
+			low = append(low, c)
+			i++
+		case c == 0xd0 && i+1 < len(text) && text[i+1] >= 0xb0 && text[i+1] <= 0xbf, c == 0xd1 && i+1 < len(text) && text[i+1] >= 0x80 && text[i+1] <= 0x9f:
+			low = append(low, c, text[i+1]) // а-п, р-я, ѐ-џ: lower case already
+			i += 2
 		default:
+			r, size := utf8.DecodeRuneInString(text[i:])
 			low = utf8.AppendRune(low, unicode.ToLower(r))
+			i += size
 		}
 	}
 	for _, w := range helpStems {
@@ -214,7 +222,7 @@ func splitClauses(text string) []clause {
 // scoreClause returns the clause's negative and positive valence apart, and
 // whether a complaint phrase or a negated ordinary verb was seen.
 func (s *Scorer) scoreClause(p *Prepared, c clauseSpan, question bool, ev *[]string) (sum, pos float64, complaint, negatedVerb bool) {
-	toks, stems := p.toks[c.from:c.to], p.stems[c.from:c.to]
+	toks, stems, words := p.toks[c.from:c.to], p.stems[c.from:c.to], p.words[c.from:c.to]
 
 	// Complaint phrases first; their words are not scored again.
 	used := p.used[:len(toks)]
@@ -246,7 +254,7 @@ func (s *Scorer) scoreClause(p *Prepared, c clauseSpan, question bool, ev *[]str
 		if used[i] {
 			continue
 		}
-		v, label := s.wordValence(t, stems[i])
+		v, label := s.wordValence(t, words[i])
 		if v == 0 {
 			if i > 0 && negators[toks[i-1]] && !negators[t] && !s.neutralAfterNegation[t] && runeLen(t) > 3 {
 				negatedVerb = true
@@ -289,8 +297,8 @@ func (s *Scorer) scoreClause(p *Prepared, c clauseSpan, question bool, ev *[]str
 	return sum, pos, complaint, negatedVerb
 }
 
-func (s *Scorer) wordValence(tok, stem string) (float64, string) {
-	if v, ok := profanityValence(tok); ok {
+func (s *Scorer) wordValence(tok string, w *wordInfo) (float64, string) {
+	if v, ok := w.swear, w.isSwear; ok {
 		if v < 0 {
 			return v, "profanity: " + tok
 		}
@@ -299,7 +307,7 @@ func (s *Scorer) wordValence(tok, stem string) (float64, string) {
 	if v, ok := s.exact[tok]; ok {
 		return v, tok
 	}
-	if v, ok := s.stems[stem]; ok && runeLen(stem) >= 4 {
+	if v, ok := s.stems[w.stem]; ok && runeLen(w.stem) >= 4 {
 		return v, tok
 	}
 	return 0, ""
