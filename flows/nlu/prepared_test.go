@@ -132,3 +132,101 @@ func TestShoutingCountsLetterRuns(t *testing.T) {
 		}
 	}
 }
+
+// understandSeeds are short customer messages of the kinds the engine sees.
+var understandSeeds = []string{
+	"хочу вернуть товар", "абракадабра", "когда работаете?", "привет", "скока стоит доставкa",
+	"Верните деньги, это просто ужасно!!!", "позовите оператора", "where is my order", "refund please",
+	"не плохо, спасибо))", "ГДЕ МОЙ ЗАКАЗ", "user agent", "12345", "", "как вернуть деньги за привоз",
+}
+
+// TestPreparedAPIMatchesTextAPI holds the *Prepared functions to the text
+// ones, with one Prepared reused across messages as the engine would.
+func TestPreparedAPIMatchesTextAPI(t *testing.T) {
+	clf, err := Train(faqExamples(true), Options{Synonyms: map[string][]string{"возврат": {"вернуть деньги", "refund"}, "доставка": {"привоз"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewScorer()
+	p := Prepare("")
+	for _, text := range append(understandSeeds, preparedSeeds...) {
+		p.Reset(text)
+		if diff := cmp.Diff(clf.Classify(text), clf.ClassifyPrepared(p)); diff != "" {
+			t.Errorf("ClassifyPrepared(%q) (-Classify +Prepared):\n%s", text, diff)
+		}
+		if diff := cmp.Diff(s.Score(text), s.ScorePrepared(p)); diff != "" {
+			t.Errorf("ScorePrepared(%q) (-Score +Prepared):\n%s", text, diff)
+		}
+		h, ev := RequestsHuman(text)
+		hp, evp := RequestsHumanPrepared(p)
+		if diff := cmp.Diff([]any{h, ev}, []any{hp, evp}); diff != "" {
+			t.Errorf("RequestsHumanPrepared(%q) (-RequestsHuman +Prepared):\n%s", text, diff)
+		}
+	}
+}
+
+// TestHotPathAllocations: a message costs the answer's allocations only
+// (the normalised text, Prediction.Top, evidence), not the scratch buffers.
+func TestHotPathAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop items at random")
+	}
+	clf, err := Train(faqExamples(true), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewScorer()
+	p := Prepare("")
+	for _, tc := range []struct {
+		name string
+		max  float64
+		f    func()
+	}{
+		{"Classify", 2, func() { clf.Classify("когда работаете?") }},
+		{"ClassifyPrepared", 1, func() { clf.ClassifyPrepared(p) }},
+		{"Score", 1, func() { s.Score("когда работаете?") }},
+		{"ScorePrepared", 0, func() { s.ScorePrepared(p) }},
+		{"RequestsHumanPrepared", 0, func() { RequestsHumanPrepared(p) }},
+		{"Reset", 1, func() { p.Reset("когда работаете?") }},
+	} {
+		p.Reset("когда работаете?")
+		tc.f() // warm the pools and the word cache
+		// A garbage collection may empty a pool mid-run: allow half an
+		// allocation more on average.
+		got := testing.AllocsPerRun(200, tc.f)
+		t.Logf("%s: %.2f allocations per message", tc.name, got)
+		if got > tc.max+0.5 {
+			t.Errorf("%s: %.1f allocations per message, want at most %.0f", tc.name, got, tc.max)
+		}
+	}
+}
+
+// BenchmarkUnderstandPrepared prices what the engine pays per message when
+// it prepares once and runs the three matchers, against the text functions.
+func BenchmarkUnderstandPrepared(b *testing.B) {
+	clf, err := Train(faqExamples(true), Options{Synonyms: map[string][]string{"возврат": {"вернуть деньги", "refund"}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := NewScorer()
+	texts := understandSeeds[:5]
+	b.Run("prepared", func(b *testing.B) {
+		b.ReportAllocs()
+		p := Prepare("")
+		for i := 0; b.Loop(); i++ {
+			p.Reset(texts[i%len(texts)])
+			clf.ClassifyPrepared(p)
+			s.ScorePrepared(p)
+			RequestsHumanPrepared(p)
+		}
+	})
+	b.Run("text", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			text := texts[i%len(texts)]
+			clf.Classify(text)
+			s.Score(text)
+			RequestsHuman(text)
+		}
+	})
+}
