@@ -35,7 +35,11 @@ type compiler struct {
 }
 
 func newCompiler(r *syntax.Reporter) *compiler {
-	return &compiler{r: r, ec: eval.Compiler{R: r}, files: map[string]*syntax.Flow{}, flowPos: map[string]syntax.Pos{}}
+	hints := map[string]string{}
+	for _, s := range linkSlots {
+		hints[s] = fmt.Sprintf(linkSlotHint, s)
+	}
+	return &compiler{r: r, ec: eval.Compiler{R: r, Hints: hints}, files: map[string]*syntax.Flow{}, flowPos: map[string]syntax.Pos{}}
 }
 
 func (c *compiler) errorf(pos syntax.Pos, path, format string, args ...any) {

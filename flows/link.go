@@ -1,10 +1,12 @@
 package flows
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/parley-chat/parley/flows/eval"
 	"github.com/parley-chat/parley/flows/syntax"
 )
 
@@ -22,6 +24,9 @@ const (
 )
 
 var linkSlots = []string{SlotCode, SlotMinutes, SlotExpires}
+
+// linkSlotHint explains a slot used outside a link node's text.
+const linkSlotHint = "{{ %s }} is filled only in a link node's text"
 
 // LinkRequest is what a LinkCode output asks of the runtime.
 type LinkRequest struct {
@@ -120,14 +125,17 @@ func slotted(s string) []TextPart {
 // linkText compiles a link node's text: every language must show the code.
 func (c *compiler) linkText(t *syntax.Text) *text {
 	out := c.textLimit(t, MaxTextLen, linkSlots...)
-	check := func(s *syntax.Str, path string) {
-		if s != nil && !strings.Contains(strings.ReplaceAll(s.Value, " ", ""), "{{"+SlotCode+"}}") {
+	check := func(tm *eval.Template, s *syntax.Str, path string) {
+		// A template that did not compile has its error already.
+		if tm != nil && !slices.Contains(tm.Slots, SlotCode) {
 			c.errorf(s.Pos, path, "a link text must show the code: add {{ code }}")
 		}
 	}
-	check(t.Any, t.Path)
+	if t.Any != nil {
+		check(out.any, t.Any, t.Path)
+	}
 	for _, l := range keys(t.Langs) {
-		check(t.Langs[l], t.Path+"."+l)
+		check(out.langs[l], t.Langs[l], t.Path+"."+l)
 	}
 	return out
 }

@@ -81,6 +81,27 @@ type Compiler struct {
 	// Literals collects string literals compared with payload, intent and
 	// faq.id, so the project can check them against its buttons and labels.
 	Literals []Literal
+	// Hints explain names that are not expressions but exist elsewhere
+	// (a slot of another kind of text): "unknown name code" gets one.
+	Hints map[string]string
+
+	slots []string // of the template being compiled, for "did you mean"
+}
+
+// hint adds to an "unknown name X" message the closest slot of the
+// template being compiled, or the explanation Hints has for X.
+func (c *Compiler) hint(msg string) string {
+	name, ok := strings.CutPrefix(msg, "unknown name ")
+	if !ok || strings.ContainsAny(name, " ;") {
+		return msg
+	}
+	if s := syntax.Suggest(name, c.slots); s != "" {
+		return msg + fmt.Sprintf("; did you mean {{ %s }}?", s)
+	}
+	if h, ok := c.Hints[name]; ok {
+		return msg + "; " + h
+	}
+	return msg
 }
 
 // Literal is a string compared with a name: `payload == "order"`.
@@ -140,7 +161,7 @@ func (c *Compiler) compile(s *syntax.Str, path, src string, line, col int, cond 
 	if err != nil {
 		var fe *file.Error
 		if errors.As(err, &fe) {
-			c.R.Errorf(at(fe.Line, fe.Column), path, "%s", clean(fe.Message))
+			c.R.Errorf(at(fe.Line, fe.Column), path, "%s", c.hint(clean(fe.Message)))
 		} else {
 			msg := err.Error()
 			if cond && strings.HasPrefix(msg, "expected bool") {

@@ -47,6 +47,8 @@ func (c *Compiler) TemplateSlots(s *syntax.Str, path string, slots ...string) *T
 	if s == nil {
 		return nil
 	}
+	c.slots = slots
+	defer func() { c.slots = nil }()
 	t := &Template{Src: s.Value}
 	src := s.Value
 	line, col := 0, 0 // position of src[0] inside s.Value
