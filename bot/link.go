@@ -21,7 +21,9 @@ import (
 // decides which survives and merges them in the same transaction as the
 // turn that answers). A Telegram deep link (/start link_...) or a VK ref
 // carries a longer token the same way, so nobody types. The flow engine
-// never sees these messages.
+// never sees these messages. A flow offers a code with a link node: the
+// engine outputs flows.LinkCode and offerLink issues the code the same way
+// inside the engine's turn.
 
 // LinkPayload is the button value that asks for a link code; a flow offers
 // it like any button: {text: "Link my accounts", value: "parley:link"}.

@@ -9,6 +9,8 @@
 // Input) -> (new State, Outputs). It does no I/O except through the small
 // interfaces in Options (an HTTP caller; the clock comes with the Input), so
 // the runtime persists the State it returns and delivers the Outputs.
+// What the engine cannot do itself it asks for as an Output: a handoff, a
+// contact field to store, a link code to issue and send (a link node).
 //
 // Project.Graph describes a flow as nodes and labelled edges for the
 // dashboard; Options.Settings lets the runtime override project settings.
