@@ -253,7 +253,7 @@ func (c *Classifier) ClassifyPrepared(p *Prepared) Prediction {
 		sc.toks, sc.key = c.m.feat.applySynonyms(sc.toks[:0], sc.key, toks)
 		toks, stems = sc.toks, nil
 	}
-	known := c.m.logitsOf(toks, stems, sc)
+	known := c.m.logitsOf(toks, stems, sc, true)
 	probs := softmaxInto(sc.probs, sc.logits, c.temperature)
 	return c.decide(probs, known)
 }

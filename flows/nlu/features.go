@@ -162,12 +162,13 @@ type featScratch struct {
 // known reports whether any word of the text was seen in training.
 func (f *featurizer) features(text string, dst *[numGroups][]uint64) (known bool) {
 	var sc featScratch
-	return f.featuresOf(f.tokens(text), nil, &sc, dst)
+	return f.featuresOf(f.tokens(text), nil, &sc, dst, true)
 }
 
 // featuresOf is features on normalised words after synonyms; stems, when
-// not nil, are Stem of each word (Prepare has them already).
-func (f *featurizer) featuresOf(toks, stems []string, sc *featScratch, dst *[numGroups][]uint64) (known bool) {
+// not nil, are Stem of each word (Prepare has them already). Without chars
+// it leaves the character n-grams out (the classifier caches them per word).
+func (f *featurizer) featuresOf(toks, stems []string, sc *featScratch, dst *[numGroups][]uint64, chars bool) (known bool) {
 	sc.stems = sc.stems[:0]
 	for i, t := range toks {
 		var s string
@@ -199,7 +200,7 @@ func (f *featurizer) featuresOf(toks, stems []string, sc *featScratch, dst *[num
 		}
 	}
 	for _, t := range toks {
-		if isNumber(t) {
+		if !chars || isNumber(t) {
 			continue
 		}
 		buf := append(sc.runes[:0], ' ')
@@ -405,39 +406,57 @@ func (v *vectorizer) vectorize(feats *[numGroups][]uint64) sparse {
 func (v *vectorizer) vectorizeInto(feats *[numGroups][]uint64, cols []int32, out *sparse) []int32 {
 	out.idx, out.val = out.idx[:0], out.val[:0]
 	for g := range numGroups {
-		cols = cols[:0]
-		for _, h := range feats[g] {
-			if i, ok := v.table.get(h); ok {
-				cols = append(cols, i)
-			}
+		cols = v.columns(cols[:0], feats[g])
+		v.appendGroup(out, g, cols, nil)
+	}
+	return cols
+}
+
+// columns appends the sorted columns of the known features in hashes,
+// repeated as often as they occur.
+func (v *vectorizer) columns(cols []int32, hashes []uint64) []int32 {
+	for _, h := range hashes {
+		if i, ok := v.table.get(h); ok {
+			cols = append(cols, i)
 		}
-		if len(cols) == 0 {
-			continue
-		}
-		slices.Sort(cols)
-		start := len(out.idx)
-		var norm float64
-		for k := 0; k < len(cols); {
-			j := k
+	}
+	slices.Sort(cols)
+	return cols
+}
+
+// appendGroup appends one group's TF-IDF values to out, normalised to the
+// group weight. cols are sorted; with counts nil a column occurs as often
+// as it is repeated, else cols are unique and counts[k] is cols[k]'s count.
+func (v *vectorizer) appendGroup(out *sparse, g int, cols, counts []int32) {
+	if len(cols) == 0 {
+		return
+	}
+	start := len(out.idx)
+	var norm float64
+	for k := 0; k < len(cols); {
+		j, n := k+1, 0
+		if counts != nil {
+			n = int(counts[k])
+		} else {
 			for j < len(cols) && cols[j] == cols[k] {
 				j++
 			}
-			tf := float32(0)
-			if j-k < len(tfWeight) {
-				tf = tfWeight[j-k]
-			} else {
-				tf = 1 + float32(math.Log(float64(j-k)))
-			}
-			x := tf * v.idf[cols[k]]
-			out.idx = append(out.idx, cols[k])
-			out.val = append(out.val, x)
-			norm += float64(x) * float64(x)
-			k = j
+			n = j - k
 		}
-		scale := v.groupWeight[g] / float32(math.Sqrt(norm))
-		for k := start; k < len(out.val); k++ {
-			out.val[k] *= scale
+		tf := float32(0)
+		if n < len(tfWeight) {
+			tf = tfWeight[n]
+		} else {
+			tf = 1 + float32(math.Log(float64(n)))
 		}
+		x := tf * v.idf[cols[k]]
+		out.idx = append(out.idx, cols[k])
+		out.val = append(out.val, x)
+		norm += float64(x) * float64(x)
+		k = j
 	}
-	return cols
+	scale := v.groupWeight[g] / float32(math.Sqrt(norm))
+	for k := start; k < len(out.val); k++ {
+		out.val[k] *= scale
+	}
 }

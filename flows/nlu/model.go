@@ -4,6 +4,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // model is a trained linear classifier over TF-IDF features. Weights are
@@ -19,6 +22,9 @@ type model struct {
 	rowStart []int32
 	cls      []int32
 	w        []float32
+	// charCache maps a word to its wordChars (classifying only).
+	charCache     sync.Map
+	charCacheSize atomic.Int64
 }
 
 func (m *model) labelIndex(l string) int {
@@ -36,7 +42,15 @@ type scratch struct {
 	x      sparse
 	logits []float32
 	probs  []float64
+	// merging the cached character columns of the words
+	heads     []wordChars
+	merged    []int32
+	mergedN   []int32
+	tmp, tmpN []int32
+	charPairs []colCount
 }
+
+type colCount struct{ col, n int32 }
 
 func (m *model) newScratch() *scratch {
 	return &scratch{logits: make([]float32, len(m.labels)), probs: make([]float64, len(m.labels))}
@@ -47,17 +61,26 @@ func (m *model) newScratch() *scratch {
 func (m *model) logits(text string, dst []float32) bool {
 	sc := m.newScratch()
 	sc.logits = dst
-	return m.logitsOf(m.feat.tokens(text), nil, sc)
+	return m.logitsOf(m.feat.tokens(text), nil, sc, false)
 }
 
 // logitsOf writes the raw label scores of normalised words (synonyms
-// applied; stems as in featuresOf) into sc.logits.
-func (m *model) logitsOf(toks, stems []string, sc *scratch) bool {
+// applied; stems as in featuresOf) into sc.logits. With cached, the
+// character columns of each word come from the model's word cache.
+func (m *model) logitsOf(toks, stems []string, sc *scratch, cached bool) bool {
 	for g := range sc.feats {
 		sc.feats[g] = sc.feats[g][:0]
 	}
-	known := m.feat.featuresOf(toks, stems, &sc.featScratch, &sc.feats)
-	sc.cols = m.vec.vectorizeInto(&sc.feats, sc.cols, &sc.x)
+	known := m.feat.featuresOf(toks, stems, &sc.featScratch, &sc.feats, !cached)
+	if cached {
+		sc.x.idx, sc.x.val = sc.x.idx[:0], sc.x.val[:0]
+		sc.cols = m.vec.columns(sc.cols[:0], sc.feats[groupWord])
+		m.vec.appendGroup(&sc.x, groupWord, sc.cols, nil)
+		m.charColumns(toks, sc)
+		m.vec.appendGroup(&sc.x, groupChar, sc.merged, sc.mergedN)
+	} else {
+		sc.cols = m.vec.vectorizeInto(&sc.feats, sc.cols, &sc.x)
+	}
 	dst := sc.logits
 	copy(dst, m.bias)
 	x := sc.x
@@ -70,6 +93,103 @@ func (m *model) logitsOf(toks, stems []string, sc *scratch) bool {
 		}
 	}
 	return known
+}
+
+// wordChars are a word's known character n-gram columns, sorted and unique,
+// with how often each occurs in the word.
+type wordChars struct{ cols, counts []int32 }
+
+// maxCharCache bounds the words whose columns a model remembers.
+const maxCharCache = 100_000
+
+// wordChars returns the character columns of one word, from the cache when
+// it was seen before: hashing its n-grams and looking them up is most of
+// a short message's cost.
+func (m *model) wordChars(tok string, sc *scratch) wordChars {
+	if v, ok := m.charCache.Load(tok); ok {
+		return *v.(*wordChars)
+	}
+	buf := append(sc.runes[:0], ' ')
+	for _, r := range tok {
+		buf = append(buf, r)
+	}
+	buf = append(buf, ' ')
+	sc.runes = buf
+	hashes := appendCharGrams(sc.feats[groupChar][:0], buf)
+	sc.feats[groupChar] = hashes
+	cols := m.vec.columns(nil, hashes)
+	var wc wordChars
+	for k := 0; k < len(cols); {
+		j := k + 1
+		for j < len(cols) && cols[j] == cols[k] {
+			j++
+		}
+		wc.cols = append(wc.cols, cols[k])
+		wc.counts = append(wc.counts, int32(j-k))
+		k = j
+	}
+	if len(tok) <= 32 && m.charCacheSize.Add(1) < maxCharCache {
+		m.charCache.Store(strings.Clone(tok), &wc)
+	}
+	return wc
+}
+
+// charColumns merges the character columns of the message's words into
+// sc.merged (sorted, unique) and sc.mergedN (counts): the same vector as
+// hashing every n-gram of the message, in the same column order, so the
+// scores are bit for bit those of training's path.
+func (m *model) charColumns(toks []string, sc *scratch) {
+	sc.heads = sc.heads[:0]
+	for _, t := range toks {
+		if !isNumber(t) {
+			if wc := m.wordChars(t, sc); len(wc.cols) > 0 {
+				sc.heads = append(sc.heads, wc)
+			}
+		}
+	}
+	sc.merged, sc.mergedN = sc.merged[:0], sc.mergedN[:0]
+	if len(sc.heads) > 8 {
+		// A long message: sort all (column, count) pairs, then add up.
+		sc.charPairs = sc.charPairs[:0]
+		for _, h := range sc.heads {
+			for k, c := range h.cols {
+				sc.charPairs = append(sc.charPairs, colCount{c, h.counts[k]})
+			}
+		}
+		slices.SortFunc(sc.charPairs, func(a, b colCount) int { return int(a.col) - int(b.col) })
+		for _, p := range sc.charPairs {
+			if n := len(sc.merged); n > 0 && sc.merged[n-1] == p.col {
+				sc.mergedN[n-1] += p.n
+				continue
+			}
+			sc.merged = append(sc.merged, p.col)
+			sc.mergedN = append(sc.mergedN, p.n)
+		}
+		return
+	}
+	// A few words: merge their sorted lists into the running result, one
+	// word at a time (tight loops, no pointer writes).
+	for _, h := range sc.heads {
+		a, an := sc.merged, sc.mergedN
+		out, outN := sc.tmp[:0], sc.tmpN[:0]
+		i, j := 0, 0
+		for i < len(a) && j < len(h.cols) {
+			switch x, y := a[i], h.cols[j]; {
+			case x < y:
+				out, outN = append(out, x), append(outN, an[i])
+				i++
+			case x > y:
+				out, outN = append(out, y), append(outN, h.counts[j])
+				j++
+			default:
+				out, outN = append(out, x), append(outN, an[i]+h.counts[j])
+				i, j = i+1, j+1
+			}
+		}
+		out, outN = append(out, a[i:]...), append(outN, an[i:]...)
+		out, outN = append(out, h.cols[j:]...), append(outN, h.counts[j:]...)
+		sc.merged, sc.mergedN, sc.tmp, sc.tmpN = out, outN, a[:0], an[:0]
+	}
 }
 
 // fitModel builds the vocabulary and trains the weights on examples.

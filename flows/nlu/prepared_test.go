@@ -230,3 +230,28 @@ func BenchmarkUnderstandPrepared(b *testing.B) {
 		}
 	})
 }
+
+// TestCachedCharColumnsMatchHashing: the classifier's per-word cache of
+// character columns gives the same scores, bit for bit, as hashing every
+// n-gram of the message (training's path), for short messages merged word
+// by word and long ones sorted.
+func TestCachedCharColumnsMatchHashing(t *testing.T) {
+	clf, err := Train(faqExamples(true), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := clf.m
+	long := strings.Repeat("доставка оплата возврат сколько стоит когда привезут ", 5)
+	for _, text := range append(append(understandSeeds, preparedSeeds...), long, long+long) {
+		want := make([]float32, len(m.labels))
+		wantKnown := m.logits(text, want)
+		for range 2 { // cold and warm cache
+			p := Prepare(text)
+			sc := m.newScratch()
+			gotKnown := m.logitsOf(p.toks, p.stems, sc, true)
+			if diff := cmp.Diff(want, sc.logits); diff != "" || gotKnown != wantKnown {
+				t.Fatalf("%q: cached known %v, hashed %v; logits (-hashed +cached):\n%s", text, gotKnown, wantKnown, diff)
+			}
+		}
+	}
+}
