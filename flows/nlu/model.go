@@ -99,8 +99,11 @@ func (m *model) logitsOf(toks, stems []string, sc *scratch, cached bool) bool {
 // with how often each occurs in the word.
 type wordChars struct{ cols, counts []int32 }
 
-// maxCharCache bounds the words whose columns a model remembers.
-const maxCharCache = 100_000
+// maxCharCache bounds the words whose columns a model remembers: a word's
+// entry is about 400 bytes, so at most 8 MB per model even when a stream
+// of unique garbage fills it; customers of one bot use a few thousand words.
+// Words past the bound are hashed each time, as before the cache.
+const maxCharCache = 20_000
 
 // wordChars returns the character columns of one word, from the cache when
 // it was seen before: hashing its n-grams and looking them up is most of
