@@ -3,6 +3,7 @@ package nlu
 import (
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -254,4 +255,40 @@ func TestCachedCharColumnsMatchHashing(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestCachesUnderConcurrentUse fills a fresh classifier's word cache from
+// eight goroutines at once (run it with -race) and holds every answer to
+// those of an identical classifier used from one goroutine.
+func TestCachesUnderConcurrentUse(t *testing.T) {
+	ref, err := Train(faqExamples(true), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clf, err := Train(faqExamples(true), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewScorer()
+	texts := append(append([]string{}, understandSeeds...), preparedSeeds...)
+	want := make([]Prediction, len(texts))
+	for i, text := range texts {
+		want[i] = ref.Classify(text)
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			p := Prepare("")
+			for k := range texts {
+				i := (k + g) % len(texts) // each goroutine starts elsewhere
+				p.Reset(texts[i])
+				if got := clf.ClassifyPrepared(p); !cmp.Equal(got, want[i]) {
+					t.Errorf("%q: concurrent %+v, want %+v", texts[i], got, want[i])
+				}
+				s.ScorePrepared(p)
+				RequestsHumanPrepared(p)
+			}
+		})
+	}
+	wg.Wait()
 }
