@@ -250,8 +250,11 @@ func (c *Classifier) ClassifyPrepared(p *Prepared) Prediction {
 	defer c.pool.Put(sc)
 	toks, stems := p.toks, p.stems
 	if c.m.feat.maxSynWords > 0 {
-		sc.toks, sc.key = c.m.feat.applySynonyms(sc.toks[:0], sc.key, toks)
-		toks, stems = sc.toks, nil
+		var replaced bool
+		sc.toks, sc.key, replaced = c.m.feat.applySynonyms(sc.toks[:0], sc.key, toks)
+		if replaced { // new words: stem them; else Prepare's stems hold
+			toks, stems = sc.toks, nil
+		}
 	}
 	known := c.m.logitsOf(toks, stems, sc, true)
 	probs := softmaxInto(sc.probs, sc.logits, c.temperature)

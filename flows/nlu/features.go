@@ -52,16 +52,17 @@ func newFeaturizer(synonyms map[string][]string) *featurizer {
 
 // tokens normalises text and applies synonyms, longest variant first.
 func (f *featurizer) tokens(text string) []string {
-	toks, _ := f.applySynonyms(nil, nil, tokens(Normalize(text)))
+	toks, _, _ := f.applySynonyms(nil, nil, tokens(Normalize(text)))
 	return toks
 }
 
 // applySynonyms appends toks to out with synonym variants replaced by their
 // canonical words, longest variant first; key is scratch for the lookups.
-// Without synonyms it returns toks itself.
-func (f *featurizer) applySynonyms(out []string, key []byte, toks []string) ([]string, []byte) {
+// Without synonyms it returns toks itself; replaced says whether a variant
+// was found.
+func (f *featurizer) applySynonyms(out []string, key []byte, toks []string) (_ []string, _ []byte, replaced bool) {
 	if f.maxSynWords == 0 {
-		return toks, key
+		return toks, key, false
 	}
 	for i := 0; i < len(toks); {
 		matched := false
@@ -76,7 +77,7 @@ func (f *featurizer) applySynonyms(out []string, key []byte, toks []string) ([]s
 			if c, ok := f.synonyms[string(key)]; ok { // no allocation for the lookup
 				out = append(out, c...)
 				i += n
-				matched = true
+				matched, replaced = true, true
 				break
 			}
 		}
@@ -85,7 +86,7 @@ func (f *featurizer) applySynonyms(out []string, key []byte, toks []string) ([]s
 			i++
 		}
 	}
-	return out, key
+	return out, key, replaced
 }
 
 // learn records the training vocabulary used to repair typos.
