@@ -8,10 +8,10 @@ import (
 
 // Prepared is a message normalised, split into words and stemmed once, so
 // that the classifier, the sentiment scorer and RequestsHuman do not each
-// repeat that work (it is most of their cost on a short message). A
-// Prepared is not safe for concurrent use: the *Prepared methods of the
-// matchers use it as scratch space. Reset reuses its buffers for the next
-// message; strings it handed out (evidence, Norm) stay valid.
+// repeat that work (it is most of their cost on a short message). The
+// *Prepared functions only read it, so they may run on one Prepared at once;
+// Reset reuses its buffers for the next message and must not run while they
+// do. Strings handed out (evidence, Norm) stay valid after Reset.
 type Prepared struct {
 	// Text is the message as read: its first MaxTextBytes.
 	Text string
@@ -26,10 +26,6 @@ type Prepared struct {
 	// clauses are word ranges cut at sentence punctuation, as the scorer
 	// reads them: negation and "but" act within a clause.
 	clauses []clauseSpan
-
-	// scratch for the scorer
-	used  []bool
-	spans []span
 }
 
 type clauseSpan struct {

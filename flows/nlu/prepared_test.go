@@ -292,3 +292,33 @@ func TestCachesUnderConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestPreparedIsReadOnlyToMatchers runs the three matchers on one Prepared
+// from several goroutines (run it with -race): they only read it.
+func TestPreparedIsReadOnlyToMatchers(t *testing.T) {
+	clf, err := Train(faqExamples(true), Options{Synonyms: map[string][]string{"возврат": {"вернуть деньги"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewScorer()
+	const text = "Верните деньги, вы издеваетесь?! Позовите оператора, не работает доставка"
+	p := Prepare(text)
+	wantC, wantS := clf.Classify(text), s.Score(text)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 20 {
+				if got := clf.ClassifyPrepared(p); !cmp.Equal(got, wantC) {
+					t.Errorf("ClassifyPrepared = %+v, want %+v", got, wantC)
+				}
+				if got := s.ScorePrepared(p); !cmp.Equal(got, wantS) {
+					t.Errorf("ScorePrepared = %+v, want %+v", got, wantS)
+				}
+				if ok, _ := RequestsHumanPrepared(p); !ok {
+					t.Errorf("RequestsHumanPrepared missed the request")
+				}
+			}
+		})
+	}
+	wg.Wait()
+}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -101,11 +102,12 @@ func (s *Scorer) ScorePrepared(p *Prepared) Sentiment {
 	var pos float64
 	complaint := false
 	asks := asksForHelp(p.Text)
-	if cap(p.used) < len(p.toks) {
-		p.used = make([]bool, len(p.toks), max(len(p.toks), 16))
-	}
+	// Scratch on the stack for a short message, so that p stays read-only.
+	// Scratch from a pool rather than from p, so that p stays read-only.
+	cs := clausePool.Get().(*clauseScratch)
+	defer clausePool.Put(cs)
 	for _, c := range p.clauses {
-		v, ps, cm, nv := s.scoreClause(p, c, c.question || asks, &ev)
+		v, ps, cm, nv := s.scoreClause(p, c, c.question || asks, cs, &ev)
 		sum += v
 		pos += ps
 		complaint = complaint || cm
@@ -221,14 +223,14 @@ func splitClauses(text string) []clause {
 
 // scoreClause returns the clause's negative and positive valence apart, and
 // whether a complaint phrase or a negated ordinary verb was seen.
-func (s *Scorer) scoreClause(p *Prepared, c clauseSpan, question bool, ev *[]string) (sum, pos float64, complaint, negatedVerb bool) {
+func (s *Scorer) scoreClause(p *Prepared, c clauseSpan, question bool, cs *clauseScratch, ev *[]string) (sum, pos float64, complaint, negatedVerb bool) {
 	toks, stems, words := p.toks[c.from:c.to], p.stems[c.from:c.to], p.words[c.from:c.to]
 
 	// Complaint phrases first; their words are not scored again.
-	used := p.used[:len(toks)]
-	clear(used)
-	p.spans = s.complaints.appendSpans(p.spans[:0], stems)
-	for _, sp := range p.spans {
+	cs.used = append(cs.used[:0], make([]bool, len(toks))...)
+	cs.spans = s.complaints.appendSpans(cs.spans[:0], stems)
+	used := cs.used
+	for _, sp := range cs.spans {
 		if used[sp.from] {
 			continue
 		}
@@ -296,6 +298,14 @@ func (s *Scorer) scoreClause(p *Prepared, c clauseSpan, question bool, ev *[]str
 	}
 	return sum, pos, complaint, negatedVerb
 }
+
+// clauseScratch holds the buffers scoreClause reuses between clauses.
+type clauseScratch struct {
+	used  []bool
+	spans []span
+}
+
+var clausePool = sync.Pool{New: func() any { return new(clauseScratch) }}
 
 func (s *Scorer) wordValence(tok string, w *wordInfo) (float64, string) {
 	if v, ok := w.swear, w.isSwear; ok {
