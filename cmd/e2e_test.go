@@ -140,7 +140,9 @@ func TestDemoWebChatInBrowser(t *testing.T) {
 	s, _ := startServer(t, nil)
 	p := page{t, browsertest.New(t, browsertest.Phone)}
 	var m int
-	p.do("open the demo page", chromedp.Navigate("http://"+s.addr+"/"))
+	if err := browsertest.Open(p.ctx, "http://"+s.addr+"/", `document.querySelector('#parley-widget .parley-status') !== null`); err != nil {
+		t.Fatalf("open the demo page: %v", err)
+	}
 	p.poll("connected", `document.querySelector('#parley-widget .parley-status') && document.querySelector('#parley-widget .parley-status').textContent.includes('онлайн')`)
 
 	m = p.mark()
@@ -200,8 +202,10 @@ func TestComplaintGoesToAnAgentAndBackInBrowser(t *testing.T) {
 
 	// The agent is signed in and watching the queue.
 	agent := page{t, browsertest.New(t, browsertest.Desktop)}
+	if err := browsertest.Open(agent.ctx, base+"/console/", `document.querySelector("#login-form") !== null`); err != nil {
+		t.Fatalf("open the console: %v", err)
+	}
 	agent.do("sign in",
-		chromedp.Navigate(base+"/console/"),
 		chromedp.WaitVisible(chromedp.CSS("#login-form")),
 		chromedp.SendKeys(chromedp.CSS("#login-name"), "anna"),
 		chromedp.SendKeys(chromedp.CSS("#login-password"), agentPassword),
@@ -213,7 +217,9 @@ func TestComplaintGoesToAnAgentAndBackInBrowser(t *testing.T) {
 	// The customer complains in the web chat.
 	cust := page{t, browsertest.New(t, browsertest.Phone)}
 	var m int
-	cust.do("open the demo page", chromedp.Navigate(base+"/"))
+	if err := browsertest.Open(cust.ctx, base+"/", `document.querySelector('#parley-widget .parley-status') !== null`); err != nil {
+		t.Fatalf("open the demo page: %v", err)
+	}
 	cust.poll("connected", `document.querySelector('#parley-widget .parley-status').textContent.includes('онлайн')`)
 	m = cust.mark()
 	cust.say("Здравствуйте")

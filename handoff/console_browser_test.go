@@ -43,7 +43,10 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	text := func(sel string) string { return get(t, ctx, chromedp.Text(chromedp.CSS(sel))) }
 
-	do("open console", chromedp.Navigate(srv.URL+"/console/"), chromedp.WaitVisible(chromedp.CSS("#login-form")))
+	if err := browsertest.Open(ctx, srv.URL+"/console/", `document.querySelector("#login-form") !== null`); err != nil {
+		t.Fatalf("open console: %v", err)
+	}
+	do("login form", chromedp.WaitVisible(chromedp.CSS("#login-form")))
 	if loc := get(t, ctx, chromedp.Location()); !strings.HasSuffix(loc, "/console/login") {
 		t.Fatalf("without a session the console went to %s, want the login page", loc)
 	}

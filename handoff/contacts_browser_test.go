@@ -42,8 +42,10 @@ func TestConsoleUndoLinkInBrowser(t *testing.T) {
 		return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(15*time.Second))
 	}
 	item := fmt.Sprintf(`.ticket-item[data-id="%d"]`, tk.ID)
+	if err := browsertest.Open(ctx, srv.URL+"/console/login", `document.querySelector("#login-form") !== null`); err != nil {
+		t.Fatalf("open the login page: %v", err)
+	}
 	do("sign in and open the ticket",
-		chromedp.Navigate(srv.URL+"/console/login"),
 		chromedp.WaitVisible(chromedp.CSS("#login-form")),
 		chromedp.SendKeys(chromedp.CSS("#login-name"), "lena"),
 		chromedp.SendKeys(chromedp.CSS("#login-password"), testPassword),

@@ -39,8 +39,10 @@ func TestConsoleFirstLoginForcesPasswordChange(t *testing.T) {
 	}
 	signIn := func(password string) {
 		t.Helper()
+		if err := browsertest.Open(ctx, srv.URL+"/console/login", `document.querySelector("#login-form") !== null`); err != nil {
+			t.Fatalf("open the login page: %v", err)
+		}
 		do("sign in",
-			chromedp.Navigate(srv.URL+"/console/login"),
 			chromedp.WaitVisible(chromedp.CSS("#login-form")),
 			chromedp.SendKeys(chromedp.CSS("#login-name"), "anna"),
 			chromedp.SendKeys(chromedp.CSS("#login-password"), password),

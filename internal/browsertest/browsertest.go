@@ -266,3 +266,24 @@ func (c *collector) all() []chromedp.ConsoleMessage {
 	defer c.mu.Unlock()
 	return append([]chromedp.ConsoleMessage(nil), c.msgs...)
 }
+
+// Open navigates to url and waits until the JavaScript expression ready is
+// true. Right after a navigation DevTools now and then answers a query
+// about the old document with "No node with given id found" or "Cannot find
+// context with specified id" (code -32000); Open retries those, so tests do
+// not flake on them. Later steps on a loaded page do not see the race.
+func Open(ctx context.Context, url, ready string) error {
+	var err error
+	for try := 0; try < 3; try++ {
+		actx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		err = chromedp.Do(actx,
+			chromedp.Navigate(url),
+			chromedp.Poll[chromedp.Void](ready, chromedp.WithPollingTimeout(15*time.Second)),
+		)
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), "(-32000)") {
+			return err
+		}
+	}
+	return err
+}
