@@ -2,6 +2,7 @@ package flows
 
 import (
 	"context"
+	"github.com/parley-chat/parley/flows/nlu"
 	"net/http"
 	"slices"
 	"strconv"
@@ -121,6 +122,9 @@ type turn struct {
 	now       time.Time
 
 	sentimentEvidence, humanEvidence []string
+	// prep is the message prepared once for the classifier, the scorer and
+	// the person-request check (nil until one of them is needed).
+	prep *nlu.Prepared
 	// have is what of Env's costly parts is computed for this message.
 	have eval.Uses
 	evs  []EventRecord
@@ -189,6 +193,10 @@ func (t *turn) finish() (State, []Output, error) {
 	t.st.Retries = t.env.Retries
 	t.st.Vars = t.env.Vars
 	st, out, e := t.st, t.out, t.e
+	if t.prep != nil {
+		t.prep.Reset("") // the customer's words do not wait in a pool
+		prepared.Put(t.prep)
+	}
 	*t = turn{vm: t.vm} // keep nothing of this conversation in the pool
 	e.turns.Put(t)
 	return st, out, nil

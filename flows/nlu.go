@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/parley-chat/parley/flows/eval"
@@ -204,6 +205,18 @@ func onlyDigits(s string) bool {
 	return digit
 }
 
+// prepared recycles the per-message preparation the matchers share.
+var prepared = sync.Pool{New: func() any { return nlu.Prepare("") }}
+
+// prepare normalises, splits and stems the message once per turn.
+func (t *turn) prepare() *nlu.Prepared {
+	if t.prep == nil {
+		t.prep = prepared.Get().(*nlu.Prepared)
+		t.prep.Reset(t.env.Text)
+	}
+	return t.prep
+}
+
 // need computes the parts of the understanding in want not yet computed.
 func (t *turn) need(want eval.Uses) {
 	missing := want &^ t.have
@@ -213,7 +226,7 @@ func (t *turn) need(want eval.Uses) {
 	t.have |= missing
 	u, env := t.e.p.understand, &t.env
 	if missing&eval.UsesIntent != 0 && u.clf != nil {
-		pred := u.clf.Classify(env.Text)
+		pred := u.clf.ClassifyPrepared(t.prepare())
 		t.setIntent(pred.Label, pred.Score, pred.OOS)
 	}
 	if missing&eval.UsesFAQText != 0 {
@@ -223,12 +236,12 @@ func (t *turn) need(want eval.Uses) {
 		}
 	}
 	if missing&eval.UsesSentiment != 0 && u.scorer != nil {
-		s := u.scorer.Score(env.Text)
+		s := u.scorer.ScorePrepared(t.prepare())
 		env.Sentiment, env.Negative = s.Score, s.Negative
 		t.sentimentEvidence = s.Evidence
 	}
 	if missing&eval.UsesHuman != 0 {
-		env.HumanRequested, t.humanEvidence = nlu.RequestsHuman(env.Text)
+		env.HumanRequested, t.humanEvidence = nlu.RequestsHumanPrepared(t.prepare())
 	}
 	if len(t.sentimentEvidence)+len(t.humanEvidence) > 0 {
 		env.Evidence = append(slices.Clip(t.sentimentEvidence), t.humanEvidence...)
