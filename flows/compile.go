@@ -275,7 +275,7 @@ func keys[V any](m map[string]V) []string {
 func hint(name string, known []string) string {
 	best, bestD := "", 3
 	for _, k := range known {
-		if d := editDistance(name, k); d < bestD {
+		if d := syntax.EditDistance(name, k); d < bestD {
 			best, bestD = k, d
 		}
 	}
@@ -283,27 +283,6 @@ func hint(name string, known []string) string {
 		return ""
 	}
 	return fmt.Sprintf("; did you mean %q?", best)
-}
-
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			k := 1
-			if ra[i-1] == rb[j-1] {
-				k = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+k)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
 
 func (c *compiler) node(f *flow, n *node, sn *syntax.Node) {

@@ -174,7 +174,7 @@ func StrList(r *Reporter, v *Value, path string) []*Str {
 func Suggest(k string, known []string) string {
 	best, bestD := "", 3
 	for _, c := range known {
-		if d := distance(k, c); d < bestD || (d == bestD && best == "" && d <= 2) {
+		if d := EditDistance(k, c); d < bestD || (d == bestD && best == "" && d <= 2) {
 			best, bestD = c, d
 		}
 	}
@@ -184,7 +184,9 @@ func Suggest(k string, known []string) string {
 	return best
 }
 
-func distance(a, b string) int {
+// EditDistance is the Levenshtein distance of a and b in runes; lint uses it
+// for its "did you mean" suggestions.
+func EditDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
 	prev := make([]int, len(rb)+1)
 	cur := make([]int, len(rb)+1)
