@@ -169,9 +169,6 @@ func New(cfg Config, db Store, engine *flows.Engine, senders ...channel.Sender) 
 // running finish on the old one, the next turn uses the new one.
 func (r *Runtime) SetEngine(e *flows.Engine) { r.engine.Store(e) }
 
-// AddSender registers a channel's sender before Start.
-func (r *Runtime) AddSender(s channel.Sender) { r.senders[s.Channel()] = s }
-
 // Start resumes the work a previous run left: inbox entries not yet
 // processed and replies not yet delivered.
 func (r *Runtime) Start(ctx context.Context) error {
