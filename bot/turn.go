@@ -37,8 +37,10 @@ func (r *Runtime) runJob(contactID string, j job) {
 		}
 		log := r.log.With().Str("contact", contactID).Uint64("inbox_seq", j.seq).Logger()
 		if errors.Is(err, store.ErrNotFound) {
-			// The inbox entry is gone: this turn was committed already.
-			log.Warn().Err(err).Msg("turn dropped: already processed")
+			// The inbox entry is gone (this turn was committed already), or
+			// the contact is: merged into another one, whose lane runs the
+			// moved entries, or forgotten.
+			log.Warn().Err(err).Msg("turn dropped: its inbox entry or contact is gone")
 			return
 		}
 		if r.ctx.Err() != nil || attempt == 3 {
