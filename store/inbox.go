@@ -58,7 +58,7 @@ func (db *DB) Enqueue(ctx context.Context, contactID, eventKey string, data []by
 				return err
 			}
 		}
-		in := tx.Bucket(bInbox)
+		in := appendBucket(tx, bInbox)
 		s, err := in.NextSequence()
 		if err != nil {
 			return err

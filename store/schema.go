@@ -244,3 +244,15 @@ func dedupeTimeKey(nanos, eventKey []byte) []byte {
 	k := make([]byte, 0, 8+len(eventKey))
 	return append(append(k, nanos...), eventKey...)
 }
+
+// appendBucket returns a bucket whose keys only grow (sequence or time
+// keys) set up for appending: bbolt splits a full node at FillPercent, and
+// the default 0.5 leaves every page of an append-only bucket half empty
+// forever, doubling its pages and the pages each commit writes. Keys that
+// land in the middle (an event with an old At) stay correct; their page
+// just splits sooner.
+func appendBucket(tx *bolt.Tx, name []byte) *bolt.Bucket {
+	b := tx.Bucket(name)
+	b.FillPercent = 1.0
+	return b
+}

@@ -176,7 +176,7 @@ func (db *DB) prepareTurn(t Turn) (*preparedTurn, error) {
 		}
 		m.At = m.At.UTC().Round(0)
 		m.Seq = 0
-		data, err := json.Marshal(m)
+		data, err := encodeMessage(&m)
 		if err != nil {
 			return nil, where("messages[%d]: %w", i, err)
 		}
@@ -233,7 +233,7 @@ func prepareEvent(e Event, now time.Time) (preparedEvent, error) {
 	}
 	e.At = e.At.UTC().Round(0)
 	e.Seq = 0
-	data, err := json.Marshal(e)
+	data, err := encodeEvent(&e)
 	if err == nil && len(data) > maxValue {
 		err = fmt.Errorf("event of %d bytes, limit %d", len(data), maxValue)
 	}
@@ -256,7 +256,7 @@ func prepareOutbox(o OutboxEntry, now time.Time) ([]byte, error) {
 	o.CreatedAt = o.CreatedAt.UTC().Round(0)
 	o.NotBefore = o.NotBefore.UTC().Round(0)
 	o.ID = 0
-	return json.Marshal(o)
+	return encodeOutbox(&o)
 }
 
 // apply runs inside the writer's transaction; it may run more than once.
@@ -312,7 +312,7 @@ func (p *preparedTurn) apply(tx *bolt.Tx) (TurnResult, error) {
 		return res, err
 	}
 	if len(p.outbox) > 0 {
-		ob := tx.Bucket(bOutbox)
+		ob := appendBucket(tx, bOutbox)
 		res.OutboxIDs = make([]uint64, len(p.outbox))
 		for i, data := range p.outbox {
 			id, err := ob.NextSequence()
@@ -349,7 +349,7 @@ func putEvents(tx *bolt.Tx, evs []preparedEvent) error {
 	if len(evs) == 0 {
 		return nil
 	}
-	b := tx.Bucket(bEvents)
+	b := appendBucket(tx, bEvents)
 	for _, e := range evs {
 		seq, err := b.NextSequence()
 		if err != nil {
