@@ -1,10 +1,13 @@
 package store
 
 import (
+	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -214,4 +217,57 @@ func appendJSONString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// encodeInboxTail encodes e without its leading {"seq":N (the writer
+// assigns N), in encoding/json's field order so inboxOwnedBy's fast path
+// also matches records written before this encoder existed.
+func encodeInboxTail(e *InboxEntry) ([]byte, error) {
+	b := make([]byte, 0, 96+len(e.EventKey)+base64.StdEncoding.EncodedLen(len(e.Data)))
+	b = append(b, `,"contact_id":`...)
+	b = appendJSONString(b, e.ContactID)
+	b = appendOptString(b, `,"event_key":`, e.EventKey)
+	b = append(b, `,"data":`...)
+	if e.Data == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '"')
+		b = base64.StdEncoding.AppendEncode(b, e.Data)
+		b = append(b, '"')
+	}
+	b = append(b, `,"at":`...)
+	b, err := appendJSONTime(b, e.At)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '}'), nil
+}
+
+// inboxOwnedBy reports whether the stored inbox record v belongs to
+// contactID. It runs in the writer for every turn, so the common case is a
+// byte comparison: {"seq":N,"contact_id":"<id>" with the id verbatim. An id
+// holding a quote, a backslash or invalid UTF-8 may be escaped in the record,
+// and any other layout falls back to decoding.
+func inboxOwnedBy(v []byte, contactID string) (bool, error) {
+	const prefix = `{"seq":`
+	if bytes.HasPrefix(v, []byte(prefix)) && !strings.ContainsAny(contactID, `"\`) && utf8.ValidString(contactID) {
+		rest := v[len(prefix):]
+		i := 0
+		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+			i++
+		}
+		rest = rest[i:]
+		const key = `,"contact_id":"`
+		if i > 0 && len(rest) > len(key)+len(contactID) && string(rest[:len(key)]) == key &&
+			string(rest[len(key):len(key)+len(contactID)]) == contactID && rest[len(key)+len(contactID)] == '"' {
+			return true, nil
+		}
+	}
+	var e struct {
+		ContactID string `json:"contact_id"`
+	}
+	if err := json.Unmarshal(v, &e); err != nil {
+		return false, err
+	}
+	return e.ContactID == contactID, nil
 }

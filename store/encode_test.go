@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/json"
+	"strconv"
 	"testing"
 	"time"
 
@@ -118,4 +119,69 @@ func TestEncodersMatchJSON(t *testing.T) {
 	if want := `{"at":"2026-11-23T20:00:00.123456789Z","type":"t","data":{"x":"3","y":"2","z":"1"}}`; string(first) != want {
 		t.Errorf("event encoding %s, want %s", first, want)
 	}
+}
+
+func TestInboxRecordMatchesJSON(t *testing.T) {
+	at := time.Date(2026, 11, 23, 20, 0, 0, 5, time.UTC)
+	for i, cid := range []string{"c1", "a<b&c>", `q"uote`, `back\slash`, "bad\xffutf8", "Иван", "\u2028"} {
+		for _, data := range [][]byte{nil, {}, []byte(`{"text":"Где мой заказ?"}`)} {
+			e := InboxEntry{Seq: uint64(i + 1), ContactID: cid, EventKey: "tg:" + cid, Data: data, At: at}
+			want, err := json.Marshal(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tail, err := encodeInboxTail(&e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := append(strconv.AppendUint([]byte(`{"seq":`), e.Seq, 10), tail...)
+			decodeBoth[InboxEntry](t, "inbox "+cid, want, got)
+
+			// Both the old (json.Marshal) and the new record are recognised
+			// as the contact's, and as nobody else's.
+			var dec InboxEntry
+			_ = json.Unmarshal(want, &dec)
+			for _, rec := range [][]byte{want, got} {
+				if ok, err := inboxOwnedBy(rec, dec.ContactID); !ok || err != nil {
+					t.Errorf("inboxOwnedBy(%s, %q) = %v, %v; want true", rec, dec.ContactID, ok, err)
+				}
+				for _, other := range []string{dec.ContactID[:len(dec.ContactID)-1], dec.ContactID + "x", "c"} {
+					if ok, err := inboxOwnedBy(rec, other); ok || err != nil {
+						t.Errorf("inboxOwnedBy(%s, %q) = %v, %v; want false", rec, other, ok, err)
+					}
+				}
+			}
+		}
+	}
+	if _, err := inboxOwnedBy([]byte(`{"seq":1,"contact_id":`), "c1"); err == nil {
+		t.Error("inboxOwnedBy accepted a truncated record")
+	}
+}
+
+// BenchmarkInboxWriterWork is the per-message work the inbox record costs
+// inside the single writer: before, json.Marshal at Enqueue and
+// json.Unmarshal at the turn; now, a splice and a byte comparison.
+func BenchmarkInboxWriterWork(b *testing.B) {
+	e := InboxEntry{Seq: 123456, ContactID: "01JDX4Q7Z8K2M5N9P3R6T0V8W1", EventKey: "tg:987654321",
+		Data: []byte(`{"text":"Где мой заказ? Номер 123456, оформлял вчера","from":"telegram:100","message_id":42}`), At: time.Now().UTC()}
+	b.Run("json", func(b *testing.B) {
+		for b.Loop() {
+			v, _ := json.Marshal(e)
+			var d struct {
+				ContactID string `json:"contact_id"`
+			}
+			_ = json.Unmarshal(v, &d)
+		}
+	})
+	tail, _ := encodeInboxTail(&e)
+	b.Run("splice", func(b *testing.B) {
+		for b.Loop() {
+			rec := make([]byte, 0, len(`{"seq":`)+20+len(tail))
+			rec = strconv.AppendUint(append(rec, `{"seq":`...), e.Seq, 10)
+			rec = append(rec, tail...)
+			if ok, _ := inboxOwnedBy(rec, e.ContactID); !ok {
+				b.Fatal("not owned")
+			}
+		}
+	})
 }

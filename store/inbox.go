@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -40,6 +41,12 @@ func (db *DB) Enqueue(ctx context.Context, contactID, eventKey string, data []by
 	now := db.now()
 	nanos := timeKey(now)
 	e := InboxEntry{ContactID: contactID, EventKey: eventKey, Data: data, At: now}
+	// Everything but the sequence is encoded here, outside the writer; the
+	// transaction only splices the assigned number in front.
+	tail, err := encodeInboxTail(&e)
+	if err != nil {
+		return 0, false, fmt.Errorf("store: encode inbox entry for %q: %w", contactID, err)
+	}
 	err = db.write(ctx, func(tx *bolt.Tx) error {
 		seq, dup = 0, false
 		if tx.Bucket(bContacts).Get([]byte(contactID)) == nil {
@@ -63,8 +70,9 @@ func (db *DB) Enqueue(ctx context.Context, contactID, eventKey string, data []by
 		if err != nil {
 			return err
 		}
-		e.Seq = s
-		if err := putJSON(in, u64(s), e); err != nil {
+		rec := make([]byte, 0, len(`{"seq":`)+20+len(tail))
+		rec = strconv.AppendUint(append(rec, `{"seq":`...), s, 10)
+		if err := in.Put(u64(s), append(rec, tail...)); err != nil {
 			return err
 		}
 		seq = s

@@ -273,13 +273,15 @@ func (p *preparedTurn) apply(tx *bolt.Tx) (TurnResult, error) {
 		if v == nil {
 			return res, fmt.Errorf("store: turn for %q: inbox entry %d: %w", cid, p.t.InboxSeq, ErrNotFound)
 		}
-		var e struct {
-			ContactID string `json:"contact_id"`
-		}
-		if err := json.Unmarshal(v, &e); err != nil {
+		owned, err := inboxOwnedBy(v, cid)
+		if err != nil {
 			return res, fmt.Errorf("store: inbox entry %d: %w", p.t.InboxSeq, err)
 		}
-		if e.ContactID != cid {
+		if !owned {
+			var e struct {
+				ContactID string `json:"contact_id"`
+			}
+			_ = json.Unmarshal(v, &e) // inboxOwnedBy decoded it already
 			return res, fmt.Errorf("store: turn for %q: inbox entry %d belongs to contact %q", cid, p.t.InboxSeq, e.ContactID)
 		}
 		if err := in.Delete(k); err != nil {
