@@ -32,12 +32,17 @@ func runChat(args []string, stdio IO) int {
 	asJSON := fs.Bool("json", false, "print one JSON object per output")
 	name := fs.String("name", "", "customer display name")
 	lang := fs.String("lang", "", "customer language as the channel would report it (ru, en)")
-	dir, rest := splitDirArg(args)
-	if err := fs.Parse(rest); err != nil {
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
 		return 2
 	}
-	if dir == "" && fs.NArg() > 0 {
-		dir = fs.Arg(0)
+	if len(pos) > 1 {
+		fmt.Fprintln(stdio.Stderr, "usage: parley chat [DIR] [--db FILE] [--channel web|telegram|vk] [--as CONTACT] [--json]")
+		return 2
+	}
+	dir := ""
+	if len(pos) == 1 {
+		dir = pos[0]
 	}
 	if !channel.Name(*ch).Valid() {
 		fmt.Fprintf(stdio.Stderr, "parley chat: --channel %q: want web, telegram or vk\n", *ch)
@@ -113,15 +118,6 @@ func runChat(args []string, stdio IO) int {
 		return 1
 	}
 	return 0
-}
-
-// splitDirArg lets the project directory come before the flags, as the
-// usage line shows it (`parley chat DIR --db FILE`).
-func splitDirArg(args []string) (string, []string) {
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		return args[0], args[1:]
-	}
-	return "", args
 }
 
 // chatPrinter renders engine outputs for a person or, with --json, for a script.
