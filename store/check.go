@@ -43,7 +43,7 @@ func (db *DB) Check() error {
 			add("schema version %d, want %d", v, SchemaVersion())
 			return nil
 		}
-		for _, name := range [][]byte{bMeta, bContacts, bIdentities, bSessions, bHistory, bEvents, bInbox,
+		for _, name := range [][]byte{bMeta, bContacts, bIdentities, bSessions, bMessages, bEvents, bInbox,
 			bDedupe, bDedupeTime, bOutbox, bTickets, bTicketOpen, bTicketContact, bAgents, bAgentNames,
 			bMerges, bLinkCodes, bLinkAttempts} {
 			if tx.Bucket(name) == nil {
@@ -109,51 +109,11 @@ func checkContacts(tx *bolt.Tx, add addFunc) {
 	})
 }
 
-func checkHistory(tx *bolt.Tx, add addFunc) {
-	contacts, merges := tx.Bucket(bContacts), tx.Bucket(bMerges)
-	var cur string
-	var want uint64
-	_ = tx.Bucket(bHistory).ForEach(func(k, v []byte) error {
-		id, seq, ok := splitComposite(k)
-		if !ok {
-			add("history key %x: malformed", k)
-			return nil
-		}
-		if id != cur {
-			cur, want = id, 1
-			if contacts.Get([]byte(id)) == nil {
-				add("history of missing contact %q", id)
-			}
-		}
-		if seq != want {
-			add("history of %q: seq %d where %d was expected", id, seq, want)
-		}
-		want = seq + 1
-		var m Message
-		if err := json.Unmarshal(v, &m); err != nil {
-			add("history of %q seq %d: %v", id, seq, err)
-		} else if m.ContactID != id || (m.Dir != DirIn && m.Dir != DirOut) {
-			add("history of %q seq %d: contact %q, dir %q", id, seq, m.ContactID, m.Dir)
-		} else if len(m.Via) > 0 {
-			last := m.Via[len(m.Via)-1]
-			for _, mid := range m.Via {
-				if merges.Get(u64(mid)) == nil {
-					add("history of %q seq %d: via merge %d, which is not recorded", id, seq, mid)
-				}
-			}
-			if rec, err := getMerge(tx, last); err == nil && (rec.IntoID != id || rec.Undone()) {
-				add("history of %q seq %d: last via merge %d is into %q (undone %v)", id, seq, last, rec.IntoID, rec.Undone())
-			}
-		}
-		return nil
-	})
-}
-
 // checkOwned checks that per-contact records have an existing contact.
 func checkOwned(tx *bolt.Tx, add addFunc) {
 	contacts := tx.Bucket(bContacts)
 	_ = tx.Bucket(bSessions).ForEach(func(k, _ []byte) error {
-		if contacts.Get(k) == nil {
+		if !isHeadKey(k) && contacts.Get(k) == nil {
 			add("session of missing contact %q", k)
 		}
 		return nil

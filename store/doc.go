@@ -40,13 +40,15 @@
 // copies a file no process holds; a server's exclusive file lock makes it
 // fail with ErrLocked, which is how `parley backup` tells the two apart.
 //
-// # Layout (schema version 3)
+// # Layout (schema version 4)
 //
 //	meta            "schema" -> BE(version)
 //	contacts        contact id -> JSON Contact
 //	identities      "telegram:42" -> contact id
 //	sessions        contact id -> opaque session state
-//	history         contact id + 0x00 + BE(seq) -> JSON Message (seq dense from 1 per contact)
+//	                contact id + 0x00 -> BE(newest message's log seq) + BE(its seq): history head
+//	messages        BE(log seq) -> BE(contact's previous log seq) + BE(seq) + JSON Message
+//	                (one append-only log for every contact; seq dense from 1 per contact)
 //	events          BE(unix nanos) + BE(seq) -> JSON Event (time ordered)
 //	inbox           BE(seq) -> JSON InboxEntry
 //	dedupe          event key -> BE(unix nanos recorded)
@@ -79,8 +81,12 @@
 //   - One process at a time: bbolt's exclusive file lock. Tools that need
 //     the file while the server runs must go through the server.
 //   - Throughput is bounded by the single writer: every commit costs two
-//     fdatasyncs plus one page write per contact touched (see
-//     BenchmarkCommitTurn); group commit shares that among concurrent turns.
+//     fdatasyncs plus the pages it dirties (see BenchmarkCommitTurn); group
+//     commit shares that among concurrent turns. History is one log so that
+//     a commit's messages fill shared pages; per contact a commit still
+//     dirties the page of its session (and history head).
+//   - Reading a contact's history walks its chain, one lookup per message:
+//     History with afterSeq reads every message after it.
 //   - The crash test kills the process (SIGKILL); it cannot simulate power
 //     loss, which relies on fdatasync and bbolt's meta-page protocol.
 package store

@@ -223,7 +223,7 @@ func (db *DB) ForgetContact(ctx context.Context, id, by string) (ForgetResult, e
 			return err
 		}
 		res.Messages = len(msgs)
-		if err := rewriteHistory(tx, id, msgs, nil); err != nil {
+		if err := rewriteHistory(tx, id, nil); err != nil {
 			return err
 		}
 		for _, b := range [][]byte{bSessions, bContacts, bTicketOpen} {

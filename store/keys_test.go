@@ -16,10 +16,10 @@ func FuzzCompositeKey(f *testing.F) {
 		if strings.IndexByte(a, 0) >= 0 || strings.IndexByte(b, 0) >= 0 {
 			t.Skip("contact ids never contain NUL (validContactID)")
 		}
-		ka, kb := historyKey(a, n), historyKey(b, m)
+		ka, kb := compositeKey(a, n), compositeKey(b, m)
 		id, got, ok := splitComposite(ka)
 		if a != "" && (!ok || id != a || got != n) {
-			t.Fatalf("splitComposite(historyKey(%q, %d)) = %q, %d, %v", a, n, id, got, ok)
+			t.Fatalf("splitComposite(compositeKey(%q, %d)) = %q, %d, %v", a, n, id, got, ok)
 		}
 		if a != "" && b != "" && a != b && (bytes.Compare(ka, kb) < 0) != (a < b) {
 			t.Fatalf("keys of %q and %q sort against their contacts", a, b)

@@ -213,66 +213,6 @@ func mergeTx(tx *bolt.Tx, intoID, fromID string, opts MergeOptions, now time.Tim
 	return MergeResult{Record: rec, Contact: into, Moved: moved}, nil
 }
 
-// loadHistory reads a contact's whole history inside tx.
-func loadHistory(tx *bolt.Tx, cid string) ([]Message, error) {
-	var ms []Message
-	c := tx.Bucket(bHistory).Cursor()
-	for k, v := c.Seek(historyKey(cid, 0)); k != nil; k, v = c.Next() {
-		id, seq, ok := splitComposite(k)
-		if !ok || id != cid {
-			break
-		}
-		m, err := decodeMessage(seq, v)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, m)
-	}
-	return ms, nil
-}
-
-// rewriteHistory replaces cid's history with ms, renumbered 1..n.
-func rewriteHistory(tx *bolt.Tx, cid string, old, ms []Message) error {
-	h := tx.Bucket(bHistory)
-	for _, m := range old {
-		if err := h.Delete(historyKey(cid, m.Seq)); err != nil {
-			return err
-		}
-	}
-	for i, m := range ms {
-		m.ContactID, m.Seq = cid, 0
-		if err := putJSON(h, historyKey(cid, uint64(i+1)), m); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// mergeHistory rewrites both histories as into's, ordered by time; from's
-// messages get merge id mid pushed on their Via.
-func mergeHistory(tx *bolt.Tx, intoID, fromID string, mid uint64) error {
-	a, err := loadHistory(tx, intoID)
-	if err != nil {
-		return err
-	}
-	b, err := loadHistory(tx, fromID)
-	if err != nil {
-		return err
-	}
-	if len(b) == 0 {
-		return nil
-	}
-	if err := rewriteHistory(tx, fromID, b, nil); err != nil {
-		return err
-	}
-	for i := range b {
-		b[i].Via = append(slices.Clone(b[i].Via), mid)
-	}
-	all := append(slices.Clone(a), b...)
-	slices.SortStableFunc(all, func(x, y Message) int { return x.At.Compare(y.At) })
-	return rewriteHistory(tx, intoID, a, all)
-}
-
 // moveTickets re-owns from's tickets and returns their ids.
 func moveTickets(tx *bolt.Tx, intoID, fromID string) ([]uint64, error) {
 	ids := ticketsOf(tx, fromID)
@@ -473,7 +413,7 @@ func undoMergeTx(tx *bolt.Tx, mergeID uint64, by string, now time.Time) (MergeRe
 			stay = append(stay, m)
 		}
 	}
-	if err := rewriteHistory(tx, into.ID, all, stay); err != nil {
+	if err := rewriteHistory(tx, into.ID, stay); err != nil {
 		return rec, err
 	}
 
@@ -490,7 +430,7 @@ func undoMergeTx(tx *bolt.Tx, mergeID uint64, by string, now time.Time) (MergeRe
 			return rec, err
 		}
 	}
-	if err := rewriteHistory(tx, fromID, nil, home); err != nil {
+	if err := rewriteHistory(tx, fromID, home); err != nil {
 		return rec, err
 	}
 	if rec.FromSession != nil {

@@ -15,7 +15,8 @@ var (
 	bContacts      = []byte("contacts")
 	bIdentities    = []byte("identities")
 	bSessions      = []byte("sessions")
-	bHistory       = []byte("history")
+	bHistory       = []byte("history") // schema < 4; see migrateV4
+	bMessages      = []byte("messages")
 	bEvents        = []byte("events")
 	bInbox         = []byte("inbox")
 	bDedupe        = []byte("dedupe")
@@ -48,6 +49,7 @@ var migrations = []migration{
 	{1, "primary buckets", migrateV1},
 	{2, "derived indexes: open tickets, tickets per contact, agent names, dedupe by time", migrateV2},
 	{3, "contact linking: merge records, link codes, link attempts", migrateV3},
+	{4, "history as one log with per-contact chains", migrateV4},
 }
 
 // SchemaVersion is the schema this binary writes.
@@ -204,16 +206,16 @@ func be64(b []byte) uint64 {
 		uint64(b[4])<<24 | uint64(b[5])<<16 | uint64(b[6])<<8 | uint64(b[7])
 }
 
-// historyKey is contact + 0x00 + BE(seq). Contact ids never contain 0x00.
-func historyKey(contactID string, seq uint64) []byte {
+// compositeKey is contact + 0x00 + BE(n). Contact ids never contain 0x00.
+func compositeKey(contactID string, seq uint64) []byte {
 	k := make([]byte, len(contactID)+9)
 	copy(k, contactID)
 	putU64(k[len(contactID)+1:], seq)
 	return k
 }
 
-// ticketContactKey has the same shape as historyKey.
-func ticketContactKey(contactID string, id uint64) []byte { return historyKey(contactID, id) }
+// ticketContactKey is contact + 0x00 + BE(ticket id).
+func ticketContactKey(contactID string, id uint64) []byte { return compositeKey(contactID, id) }
 
 // splitComposite splits contact + 0x00 + BE(n); ok is false for a malformed key.
 func splitComposite(k []byte) (contactID string, n uint64, ok bool) {

@@ -47,6 +47,20 @@ func buildV1(t *testing.T, path string) {
 		tx.Bucket(bTickets).SetSequence(3)
 		put(tx, bAgents, []byte("a_1"), agentRecord{Agent: Agent{ID: "a_1", Name: "Olga", Role: "agent"}, Hash: []byte("h")})
 		tx.Bucket(bDedupe).Put([]byte("tg:7"), timeKey(at))
+		// History in the per-contact key layout of schemas 1-3, written out
+		// of order across contacts.
+		seqs := map[string]uint64{}
+		for _, m := range []Message{
+			{ContactID: "c_2", Dir: DirIn, Text: "vk one", At: at},
+			{ContactID: "c_1", Dir: DirIn, Text: "tg one", At: at},
+			{ContactID: "c_1", Dir: DirOut, Text: "tg two", Sender: "bot", At: at.Add(time.Second)},
+			{ContactID: "c_2", Dir: DirOut, Text: "vk two", At: at.Add(time.Second)},
+			{ContactID: "c_1", Dir: DirIn, Text: "tg three", At: at.Add(2 * time.Second)},
+		} {
+			seqs[m.ContactID]++
+			put(tx, bHistory, compositeKey(m.ContactID, seqs[m.ContactID]), m)
+		}
+		tx.Bucket(bSessions).Put([]byte("c_1"), []byte(`{"node":"menu"}`))
 		return tx.Bucket(bMeta).Put(keySchema, u64(1))
 	})
 	if err != nil {
@@ -84,6 +98,40 @@ func TestMigrateFromV1(t *testing.T) {
 	}
 	if _, err := db.OpenTicket(context.Background(), Ticket{ContactID: "c_2"}); !errors.Is(err, ErrTicketOpen) {
 		t.Errorf("open-ticket index not rebuilt: %v", err)
+	}
+	// History moved to the log: same messages, same seqs, and it grows on.
+	texts := func(id string) []string {
+		h, err := db.History(id, 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, m := range h {
+			out = append(out, fmt.Sprintf("%d:%s", m.Seq, m.Text))
+		}
+		return out
+	}
+	if diff := cmp.Diff([]string{"1:tg one", "2:tg two", "3:tg three"}, texts("c_1")); diff != "" {
+		t.Errorf("c_1 history after migration (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"1:vk one", "2:vk two"}, texts("c_2")); diff != "" {
+		t.Errorf("c_2 history after migration (-want +got):\n%s", diff)
+	}
+	if _, err := db.Commit(context.Background(), Turn{ContactID: "c_2", Messages: []Message{{Dir: DirIn, Text: "vk three"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := texts("c_2"); len(got) != 3 || got[2] != "3:vk three" {
+		t.Errorf("c_2 history after a new turn: %q", got)
+	}
+	if s, err := db.Session("c_1"); err != nil || string(s) != `{"node":"menu"}` {
+		t.Errorf("session of c_1 after migration: %q, %v", s, err)
+	}
+	n := 0
+	if err := db.Sessions(func(string, []byte) error { n++; return nil }); err != nil || n != 1 {
+		t.Errorf("Sessions saw %d sessions (%v); want 1 (history heads are not sessions)", n, err)
+	}
+	if err := db.Check(); err != nil {
+		t.Errorf("after a turn: %v", err)
 	}
 }
 
@@ -184,7 +232,7 @@ func TestCheckFindsBrokenInvariants(t *testing.T) {
 	}
 	err = db.write(ctx, func(tx *bolt.Tx) error {
 		tx.Bucket(bIdentities).Put([]byte("vk:9"), []byte("c_gone"))
-		tx.Bucket(bHistory).Delete(historyKey(c.ID, 2))
+		tx.Bucket(bMessages).Delete(u64(2)) // c's second message: its chain breaks
 		tx.Bucket(bSessions).Put([]byte("c_ghost"), []byte("{}"))
 		return tx.Bucket(bTicketOpen).Delete([]byte(c.ID))
 	})
@@ -197,7 +245,7 @@ func TestCheckFindsBrokenInvariants(t *testing.T) {
 	}
 	for _, want := range []string{
 		`identity "vk:9" points to missing contact "c_gone"`,
-		"seq 3 where 2 was expected",
+		"(seq 2) missing",
 		`session of missing contact "c_ghost"`,
 		"open ticket 1 is not the open-ticket index entry",
 	} {

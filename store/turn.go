@@ -183,7 +183,7 @@ func (db *DB) prepareTurn(t Turn) (*preparedTurn, error) {
 		if len(data) > maxValue {
 			return nil, where("messages[%d] of %d bytes, limit %d", i, len(data), maxValue)
 		}
-		p.messages = append(p.messages, data)
+		p.messages = append(p.messages, withHeader(data))
 	}
 	for i, e := range t.Events {
 		if e.ContactID == "" {
@@ -299,15 +299,9 @@ func (p *preparedTurn) apply(tx *bolt.Tx) (TurnResult, error) {
 		}
 	}
 	if len(p.messages) > 0 {
-		h := tx.Bucket(bHistory)
-		seq := lastComposite(h, cid)
-		res.MessageSeqs = make([]uint64, len(p.messages))
-		for i, data := range p.messages {
-			seq++
-			if err := h.Put(historyKey(cid, seq), data); err != nil {
-				return res, err
-			}
-			res.MessageSeqs[i] = seq
+		var err error
+		if res.MessageSeqs, err = appendMessages(tx, cid, p.messages); err != nil {
+			return res, err
 		}
 	}
 	if err := putEvents(tx, p.events); err != nil {
@@ -385,7 +379,12 @@ const chunk = 512
 // Sessions calls fn for every stored session in contact id order. fn runs
 // outside any transaction (on copies), so it may take its time and write.
 func (db *DB) Sessions(fn func(contactID string, state []byte) error) error {
-	return scanChunks(db, bSessions, nil, nil, func(k, v []byte) error { return fn(string(k), v) })
+	return scanChunks(db, bSessions, nil, nil, func(k, v []byte) error {
+		if isHeadKey(k) {
+			return nil // a history head (see history.go)
+		}
+		return fn(string(k), v)
+	})
 }
 
 // scanChunks copies up to chunk records from bucket starting at from (up to
@@ -426,67 +425,4 @@ func scanChunks(db *DB, bucket, from, to []byte, fn func(k, v []byte) error) err
 		// The smallest key after the last one seen.
 		next = append(batch[len(batch)-1].k, 0)
 	}
-}
-
-// History returns up to limit messages of the contact with Seq > afterSeq,
-// oldest first; limit <= 0 means all.
-func (db *DB) History(contactID string, afterSeq uint64, limit int) ([]Message, error) {
-	var out []Message
-	err := db.view(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bHistory).Cursor()
-		for k, v := c.Seek(historyKey(contactID, afterSeq+1)); k != nil; k, v = c.Next() {
-			id, seq, ok := splitComposite(k)
-			if !ok || id != contactID || (limit > 0 && len(out) >= limit) {
-				break
-			}
-			m, err := decodeMessage(seq, v)
-			if err != nil {
-				return err
-			}
-			out = append(out, m)
-		}
-		return nil
-	})
-	return out, err
-}
-
-// LastMessages returns the contact's last n messages, oldest first.
-func (db *DB) LastMessages(contactID string, n int) ([]Message, error) {
-	if n <= 0 {
-		return nil, nil
-	}
-	var out []Message
-	err := db.view(func(tx *bolt.Tx) error {
-		h := tx.Bucket(bHistory)
-		last := lastComposite(h, contactID)
-		if last == 0 {
-			return nil
-		}
-		c := h.Cursor()
-		for k, v := c.Seek(historyKey(contactID, last)); k != nil && len(out) < n; k, v = c.Prev() {
-			id, seq, ok := splitComposite(k)
-			if !ok || id != contactID {
-				break
-			}
-			m, err := decodeMessage(seq, v)
-			if err != nil {
-				return err
-			}
-			out = append(out, m)
-		}
-		return nil
-	})
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
-	return out, err
-}
-
-func decodeMessage(seq uint64, v []byte) (Message, error) {
-	var m Message
-	if err := json.Unmarshal(v, &m); err != nil {
-		return m, fmt.Errorf("store: message %d: %w", seq, err)
-	}
-	m.Seq = seq
-	return m, nil
 }
