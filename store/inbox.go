@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -53,15 +54,10 @@ func (db *DB) Enqueue(ctx context.Context, contactID, eventKey string, data []by
 			return fmt.Errorf("store: enqueue for contact %q: %w", contactID, ErrNotFound)
 		}
 		if eventKey != "" {
-			dd := tx.Bucket(bDedupe)
-			if dd.Get([]byte(eventKey)) != nil {
+			if err := recordEventKey(tx, eventKey, nanos); errors.Is(err, ErrDuplicate) {
 				dup = true
 				return nil
-			}
-			if err := dd.Put([]byte(eventKey), nanos); err != nil {
-				return err
-			}
-			if err := tx.Bucket(bDedupeTime).Put(dedupeTimeKey(nanos, []byte(eventKey)), nil); err != nil {
+			} else if err != nil {
 				return err
 			}
 		}
@@ -82,6 +78,19 @@ func (db *DB) Enqueue(ctx context.Context, contactID, eventKey string, data []by
 		return 0, false, err
 	}
 	return seq, dup, nil
+}
+
+// recordEventKey records a channel event key at nanos, or fails with
+// ErrDuplicate when it is recorded already.
+func recordEventKey(tx *bolt.Tx, key string, nanos []byte) error {
+	dd := tx.Bucket(bDedupe)
+	if dd.Get([]byte(key)) != nil {
+		return fmt.Errorf("store: event %q: %w", key, ErrDuplicate)
+	}
+	if err := dd.Put([]byte(key), nanos); err != nil {
+		return err
+	}
+	return tx.Bucket(bDedupeTime).Put(dedupeTimeKey(nanos, []byte(key)), nil)
 }
 
 // PendingInbox returns the entries no Turn has consumed yet, in Seq order:

@@ -51,6 +51,32 @@ func (db *DB) DeleteOutbox(ctx context.Context, id uint64) error {
 	return err
 }
 
+// DeleteOutboxes removes delivered entries in one write and returns how
+// many were still there (an id already gone is skipped, not an error): the
+// runtime collects removals from all conversations into it.
+func (db *DB) DeleteOutboxes(ctx context.Context, ids ...uint64) (int, error) {
+	n := 0
+	err := db.write(ctx, func(tx *bolt.Tx) error {
+		n = 0
+		b := tx.Bucket(bOutbox)
+		for _, id := range ids {
+			if b.Get(u64(id)) == nil {
+				continue
+			}
+			if err := b.Delete(u64(id)); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	db.outboxDepth.Add(-int64(n))
+	return n, nil
+}
+
 // RescheduleOutbox records a failed attempt: the entry keeps its place in
 // ID order and is due again at notBefore.
 func (db *DB) RescheduleOutbox(ctx context.Context, id uint64, attempts int, notBefore time.Time) error {

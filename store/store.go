@@ -19,7 +19,7 @@ import (
 var (
 	// ErrNotFound: the contact, ticket, agent, inbox or outbox entry does not exist.
 	ErrNotFound = errors.New("store: not found")
-	// ErrDuplicate: a unique value (agent name, identity) already belongs to another record.
+	// ErrDuplicate: a unique value (agent name, identity, channel event key) is already recorded.
 	ErrDuplicate = errors.New("store: duplicate")
 	// ErrTicketOpen: the contact already has a ticket that is not resolved.
 	ErrTicketOpen = errors.New("store: contact already has an open ticket")

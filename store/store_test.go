@@ -361,6 +361,62 @@ func TestOutbox(t *testing.T) {
 	if got := db.OutboxDepth(); got != 5 {
 		t.Errorf("OutboxDepth = %d, want 5", got)
 	}
+	// Removals collected from many deliveries: gone ids are skipped.
+	if n, err := db.DeleteOutboxes(ctx, 1, 3, 5, 99); n != 2 || err != nil {
+		t.Errorf("DeleteOutboxes(1, 3, 5, 99) = %d, %v; want 2, nil", n, err)
+	}
+	out, _ = db.PendingOutbox()
+	var ids []uint64
+	for _, o := range out {
+		ids = append(ids, o.ID)
+	}
+	if diff := cmp.Diff([]uint64{2, 4, 6}, ids); diff != "" {
+		t.Errorf("after DeleteOutboxes (-want +got):\n%s", diff)
+	}
+	if got := db.OutboxDepth(); got != 3 {
+		t.Errorf("OutboxDepth = %d, want 3", got)
+	}
+}
+
+// A turn that carries its event key is the event's durable record: a second
+// turn or an Enqueue with the same key is a duplicate and writes nothing.
+func TestTurnRecordsEventKey(t *testing.T) {
+	db, _ := openClock(t)
+	c := mustContact(t, db, "web:v1")
+	turn := func(text string) store.Turn {
+		return store.Turn{ContactID: c.ID, EventKey: "web:v1|m1", Session: []byte(text),
+			Messages: []store.Message{{Dir: store.DirIn, Text: text}},
+			Outbox:   []store.OutboxEntry{{Address: "web:v1", Data: []byte(text)}}}
+	}
+	if _, err := db.Commit(ctx, turn("first")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Commit(ctx, turn("again")); !errors.Is(err, store.ErrDuplicate) {
+		t.Errorf("second turn with the same event key: %v, want ErrDuplicate", err)
+	}
+	if _, dup, err := db.Enqueue(ctx, c.ID, "web:v1|m1", nil); err != nil || !dup {
+		t.Errorf("Enqueue of a key a turn recorded: dup=%v err=%v", dup, err)
+	}
+	if _, _, err := db.Enqueue(ctx, c.ID, "web:v1|m2", nil); err != nil {
+		t.Fatal(err)
+	}
+	t2 := turn("late")
+	t2.EventKey = "web:v1|m2" // recorded by the Enqueue above
+	if _, err := db.Commit(ctx, t2); !errors.Is(err, store.ErrDuplicate) {
+		t.Errorf("turn for an enqueued key: %v, want ErrDuplicate", err)
+	}
+	if h, _ := db.History(c.ID, 0, 0); len(h) != 1 || h[0].Text != "first" {
+		t.Errorf("history %+v; want only the first turn's message", h)
+	}
+	if s, _ := db.Session(c.ID); string(s) != "first" {
+		t.Errorf("session %q; want the first turn's", s)
+	}
+	if out, _ := db.PendingOutbox(); len(out) != 1 {
+		t.Errorf("outbox has %d entries, want 1", len(out))
+	}
+	if err := db.Check(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestHistoryPaging(t *testing.T) {

@@ -72,6 +72,12 @@ type Turn struct {
 	// entry is gone (the turn was already committed) Commit fails with
 	// ErrNotFound and writes nothing, so a message is never processed twice.
 	InboxSeq uint64
+	// EventKey, when set, makes the turn itself the durable record of the
+	// inbound event it answers (instead of an inbox entry): Commit fails
+	// with ErrDuplicate and writes nothing when the key was recorded before
+	// (within the dedupe retention), and records it otherwise, as Enqueue
+	// does.
+	EventKey string
 	Session  []byte // nil: leave unchanged
 	// Contact, when set, is the contact's new name, lang, fields and
 	// identities (all replaced; CreatedAt is kept, UpdatedAt set). Adding an
@@ -107,6 +113,7 @@ type preparedTurn struct {
 	outbox   [][]byte
 	open     *Ticket
 	now      time.Time
+	nanos    []byte // now as a dedupe time key
 }
 
 type preparedEvent struct {
@@ -140,8 +147,11 @@ func (db *DB) prepareTurn(t Turn) (*preparedTurn, error) {
 	where := func(format string, args ...any) error {
 		return fmt.Errorf("store: turn for %q: "+format, append([]any{t.ContactID}, args...)...)
 	}
+	if len(t.EventKey) > maxEventKey {
+		return nil, where("event key of %d bytes, limit %d", len(t.EventKey), maxEventKey)
+	}
 	now := db.now()
-	p := &preparedTurn{t: t, now: now}
+	p := &preparedTurn{t: t, now: now, nanos: timeKey(now)}
 	if t.Session != nil {
 		if len(t.Session) > maxValue {
 			return nil, where("session of %d bytes, limit %d", len(t.Session), maxValue)
@@ -265,6 +275,11 @@ func (p *preparedTurn) apply(tx *bolt.Tx) (TurnResult, error) {
 	cid := p.t.ContactID
 	if tx.Bucket(bContacts).Get([]byte(cid)) == nil {
 		return res, fmt.Errorf("store: turn for contact %q: %w", cid, ErrNotFound)
+	}
+	if p.t.EventKey != "" {
+		if err := recordEventKey(tx, p.t.EventKey, p.nanos); err != nil {
+			return res, err
+		}
 	}
 	if p.t.InboxSeq > 0 {
 		in := tx.Bucket(bInbox)
