@@ -28,6 +28,8 @@ const (
 // Program is one compiled expression.
 type Program struct {
 	prog *vm.Program
+	// fast, when set, runs the program without the VM (see fast.go).
+	fast *fast
 	Src  string
 	// Uses says which costly parts of Env the expression reads, so the
 	// engine computes them only when an expression needs them.
@@ -210,7 +212,7 @@ func (c *Compiler) compile(s *syntax.Str, path, src string, line, col int, cond 
 	for n := range names {
 		c.Used[n] = true
 	}
-	return &Program{prog: prog, Src: src, Uses: usesOf(names, fv.all > fv.cheap)}
+	return &Program{prog: prog, fast: compileFast(node), Src: src, Uses: usesOf(names, fv.all > fv.cheap)}
 }
 
 // varRef is a read of vars.NAME or settings.NAME.
@@ -368,12 +370,18 @@ func NewVM() *vm.VM {
 
 // Eval runs p against env.
 func (p *Program) Eval(m *vm.VM, env *Env) (any, error) {
+	if p.fast != nil {
+		return p.fast.value(env), nil
+	}
 	m.MemoryBudget = MemoryBudget
 	return m.Run(p.prog, env)
 }
 
 // Bool runs a condition.
 func (p *Program) Bool(m *vm.VM, env *Env) (bool, error) {
+	if p.fast != nil && p.fast.kind == kBool {
+		return p.fast.bool(env), nil
+	}
 	v, err := p.Eval(m, env)
 	if err != nil {
 		return false, err

@@ -124,6 +124,10 @@ func (t *Template) Render(m *vm.VM, env *Env) (string, error) {
 			b.WriteString(p.lit) // a slot renders as nothing here: see Segments
 			continue
 		}
+		if f := p.prog.fast; f != nil && f.kind == kString {
+			b.WriteString(f.str(env)) // no boxing for the common text hole
+			continue
+		}
 		v, err := p.prog.Eval(m, env)
 		if err != nil {
 			if first == nil {

@@ -1,0 +1,144 @@
+package eval
+
+import (
+	"fmt"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/parley-chat/parley/flows/syntax"
+)
+
+// fastCases are expressions of the forms flows are made of (the demo's
+// among them), with whether the closures cover them.
+var fastCases = []struct {
+	src  string
+	fast bool
+}{
+	{`payload == "human"`, true},
+	{`norm in ["/start", "start", "меню", "menu"]`, true},
+	{`norm in []`, true},
+	{`flow != "complaint" && (norm contains "жал" && (norm contains "жалоб" || norm contains "жалую") || norm contains "претензи") && !(norm matches "(нет|никаких) жалоб|no complaints?( |$)")`, true},
+	{`negative && flow != "complaint" && (sentiment <= -0.5 || !(text contains "?" || norm matches "^(как|где)( |$)"))`, true},
+	{`human_requested`, true},
+	{`fallbacks >= 3`, true},
+	{`retries < 2 or not out_of_scope`, true},
+	{`intent == "order_status" && intent_score >= 0.5 && !out_of_scope`, true},
+	{`faq.id != "" && intent_score >= 0.7 && !out_of_scope`, true},
+	{`intent_score >= 1`, true},
+	{`intent_score > 0`, true},
+	{`intent in ["greet", "help"] && intent_score >= 0.6`, true},
+	{`faq.answer`, true},
+	{`faq.title + "?"`, true},
+	{`faq.score == intent_score`, true},
+	{`contact.name != '' ? ', ' + contact.name : ''`, true},
+	{`contact.fields.city`, true},
+	{`contact.fields.missing == ""`, true},
+	{`text startsWith "/" || text endsWith "!"`, true},
+	{`lang == "ru" ? true : negative`, true},
+	{`-fallbacks < -1`, true},
+	{`-sentiment > 0.25`, true},
+	{`response.status == 200 && response.ok`, true},
+	{`vars.order`, true},
+	{`vars.missing`, true},
+	{`settings.orders_api`, true},
+	{`channel == "vk" || node == "menu"`, true},
+	{`payload == "yes" || norm in ["да", "ага", "yes"]`, true},
+
+	// The VM's: values read out of vars, calls, optional chaining, mixed
+	// types, maps, numbers made.
+	{`vars.order_found`, true}, // as a value; as a condition it is the VM's
+	{`fallbacks == 3.0 || retries != 1.5`, true},
+	{`vars.n + 1`, false},
+	{`vars.order != ""`, false},
+	{`response.body?.status ?? ""`, false},
+	{`replace(trim(text), " ", "") matches "^[0-9]{6,10}$"`, false},
+	{`{'a': 'b'}[vars.s] ?? vars.s`, false},
+	{`fallbacks + 1`, false},
+	{`fallbacks >= 1.5`, true},
+	{`fallbacks + 1.5`, false},
+	{`now.Hour()`, false},
+	{`len(text) > 3`, false},
+	{`norm matches vars.s`, false},
+	{`contact`, false},
+	{`evidence`, false},
+	{`lang == "ru" ? 1 : "x"`, false},
+}
+
+func fastEnvs() []*Env {
+	return []*Env{
+		{},
+		{
+			Text: "Хочу пожаловаться!", Norm: "хочу пожаловаться", Payload: "", Channel: "telegram",
+			Lang: "ru", Flow: "main", Node: "menu", Fallbacks: 3, Retries: 1,
+			Intent: "order_status", IntentScore: 0.5, OutOfScope: false, Sentiment: -0.5, Negative: true,
+			HumanRequested: true, FAQ: FAQ{ID: "delivery", Title: "доставка", Answer: "Везём", Score: 0.5},
+			Contact:  Contact{ID: "c1", Name: "Анна", Fields: map[string]string{"city": "Казань"}},
+			Vars:     map[string]any{"order": "1234567", "order_found": true, "n": 2.0, "s": "a"},
+			Settings: map[string]any{"orders_api": "https://x/api"},
+			Response: Response{Status: 200, OK: true, Body: map[string]any{"status": "ready"}},
+			Now:      time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC),
+		},
+		{
+			Text: "нет жалоб, как дела?", Norm: "нет жалоб как дела", Payload: "yes", Channel: "vk",
+			Lang: "en", Flow: "complaint", Node: "listen", Fallbacks: -2,
+			Intent: "greet", IntentScore: 1, OutOfScope: true, Sentiment: math.NaN(),
+			FAQ:      FAQ{Score: math.Inf(1)},
+			Contact:  Contact{Name: ""},
+			Vars:     map[string]any{"s": "zzz", "order_found": false},
+			Response: Response{Status: 404},
+		},
+	}
+}
+
+// TestFastMatchesVM holds the closures to the VM's results on each case.
+func TestFastMatchesVM(t *testing.T) {
+	for _, tc := range fastCases {
+		r := &syntax.Reporter{}
+		p := (&Compiler{R: r}).Value(&syntax.Str{Value: tc.src}, "x")
+		if r.Len() > 0 {
+			t.Fatalf("%s: %v", tc.src, r.List)
+		}
+		if got := p.fast != nil; got != tc.fast {
+			t.Errorf("%s: fast path %v, want %v", tc.src, got, tc.fast)
+		}
+		if p.fast == nil {
+			continue
+		}
+		slow := *p
+		slow.fast = nil
+		for i, env := range fastEnvs() {
+			want, werr := slow.Eval(NewVM(), env)
+			got, gerr := p.Eval(nil, env)
+			if fmt.Sprintf("%T %#v %v", got, got, gerr) != fmt.Sprintf("%T %#v %v", want, want, werr) {
+				t.Errorf("%s, env %d: fast %T %#v (%v), VM %T %#v (%v)", tc.src, i, got, got, gerr, want, want, werr)
+			}
+		}
+	}
+}
+
+// TestFastTemplate holds a template's text holes to the VM's rendering.
+func TestFastTemplate(t *testing.T) {
+	src := "Здравствуйте{{ contact.name != '' ? ', ' + contact.name : '' }}! {{ faq.answer }} {{ vars.n }} {{ settings.orders_api }}/{{ vars.order }}"
+	r := &syntax.Reporter{}
+	tm := (&Compiler{R: r}).Template(&syntax.Str{Value: src}, "x")
+	if r.Len() > 0 {
+		t.Fatal(r.List)
+	}
+	slow := &Template{Uses: tm.Uses}
+	for _, p := range tm.parts {
+		if p.prog != nil {
+			q := *p.prog
+			q.fast = nil
+			p.prog = &q
+		}
+		slow.parts = append(slow.parts, p)
+	}
+	for i, env := range fastEnvs() {
+		got, gerr := tm.Render(NewVM(), env)
+		want, werr := slow.Render(NewVM(), env)
+		if got != want || (gerr == nil) != (werr == nil) {
+			t.Errorf("env %d: fast %q (%v), VM %q (%v)", i, got, gerr, want, werr)
+		}
+	}
+}
