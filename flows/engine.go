@@ -5,7 +5,6 @@ import (
 	"github.com/parley-chat/parley/flows/nlu"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -106,7 +105,7 @@ const maxInputRunes = 4096
 // A turn that needs more grows the slices past it.
 type turnBuf struct {
 	out [6]Output
-	evs [4]EventRecord
+	evs [5]EventRecord // five fit in the same size class as four
 }
 
 // turn is the working state of one Step.
@@ -172,7 +171,7 @@ func (e *Engine) begin(ctx context.Context, st State, in Input) *turn {
 	// show buttons as a numbered list); a typed label answers its button.
 	if env.Payload == "" && len(st.Buttons) > 0 {
 		s := strings.TrimSpace(text)
-		if k, err := strconv.Atoi(s); err == nil && k >= 1 && k <= len(st.Buttons) && len(s) <= 2 {
+		if k, ok := buttonNumber(s); ok && k >= 1 && k <= len(st.Buttons) {
 			env.Payload = st.Buttons[k-1].Value
 		} else {
 			for _, b := range st.Buttons {
@@ -185,6 +184,29 @@ func (e *Engine) begin(ctx context.Context, st State, in Input) *turn {
 	}
 	t.setLang(in)
 	return t
+}
+
+// buttonNumber reads a number of at most two characters as strconv.Atoi
+// does ("3", "03", "+3"), without the error Atoi allocates for text.
+func buttonNumber(s string) (int, bool) {
+	if len(s) == 0 || len(s) > 2 {
+		return 0, false
+	}
+	if s[0] == '+' {
+		s = s[1:]
+	}
+	if s == "" {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
 }
 
 func (t *turn) finish() (State, []Output, error) {

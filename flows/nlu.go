@@ -282,6 +282,9 @@ func (t *turn) detectLang(text string) string {
 // ASCII and Russian letters take a fast path, the rest goes through the
 // unicode tables (normalizeSlow is the reference the tests compare with).
 func normalize(s string) string {
+	if isNormal(s) {
+		return s // most short answers ("3", "да", "/start") need no copy
+	}
 	var b strings.Builder
 	b.Grow(len(s))
 	space := true
@@ -317,6 +320,24 @@ func normalize(s string) string {
 		}
 	}
 	return strings.TrimRight(b.String(), " ")
+}
+
+// isNormal reports whether normalize would return s unchanged: lower-case
+// ASCII and Russian letters, digits and "/", in words separated by single
+// spaces.
+func isNormal(s string) bool {
+	space := true // at the start, as after a space: no leading space
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '/', r >= 'а' && r <= 'я':
+			space = false
+		case r == ' ' && !space:
+			space = true
+		default:
+			return false
+		}
+	}
+	return !space || s == ""
 }
 
 // normalizeSlow is normalize through the unicode tables only.

@@ -119,26 +119,45 @@ func TestFastMatchesVM(t *testing.T) {
 
 // TestFastTemplate holds a template's text holes to the VM's rendering.
 func TestFastTemplate(t *testing.T) {
-	src := "Здравствуйте{{ contact.name != '' ? ', ' + contact.name : '' }}! {{ faq.answer }} {{ vars.n }} {{ settings.orders_api }}/{{ vars.order }}"
+	for _, src := range []string{
+		"Здравствуйте{{ contact.name != '' ? ', ' + contact.name : '' }}! {{ faq.answer }} {{ vars.n }} {{ settings.orders_api }}/{{ vars.order }}",
+		"{{ faq.answer }}",
+		"{{ vars.order }}",
+		"{{ vars.m.x }}!",
+		"a{{ vars.s }}b{{ text }}c{{ norm }}d{{ payload }}e{{ flow }}f{{ node }}g{{ lang }}h{{ intent }}i{{ faq.id }}",
+	} {
+		r := &syntax.Reporter{}
+		tm := (&Compiler{R: r}).Template(&syntax.Str{Value: src}, "x")
+		if r.Len() > 0 {
+			t.Fatal(r.List)
+		}
+		slow := &Template{Uses: tm.Uses}
+		for _, p := range tm.parts {
+			if p.prog != nil {
+				q := *p.prog
+				q.fast = nil
+				p.prog = &q
+			}
+			slow.parts = append(slow.parts, p)
+		}
+		for i, env := range fastEnvs() {
+			got, gerr := tm.Render(NewVM(), env)
+			want, werr := slow.Render(NewVM(), env)
+			if got != want || (gerr == nil) != (werr == nil) {
+				t.Errorf("%s, env %d: fast %q (%v), VM %q (%v)", src, i, got, gerr, want, werr)
+			}
+		}
+	}
+}
+
+// TestRenderSlotOnly renders a template that is one slot as nothing.
+func TestRenderSlotOnly(t *testing.T) {
 	r := &syntax.Reporter{}
-	tm := (&Compiler{R: r}).Template(&syntax.Str{Value: src}, "x")
+	tm := (&Compiler{R: r}).TemplateSlots(&syntax.Str{Value: "{{ code }}"}, "x", "code")
 	if r.Len() > 0 {
 		t.Fatal(r.List)
 	}
-	slow := &Template{Uses: tm.Uses}
-	for _, p := range tm.parts {
-		if p.prog != nil {
-			q := *p.prog
-			q.fast = nil
-			p.prog = &q
-		}
-		slow.parts = append(slow.parts, p)
-	}
-	for i, env := range fastEnvs() {
-		got, gerr := tm.Render(NewVM(), env)
-		want, werr := slow.Render(NewVM(), env)
-		if got != want || (gerr == nil) != (werr == nil) {
-			t.Errorf("env %d: fast %q (%v), VM %q (%v)", i, got, gerr, want, werr)
-		}
+	if got, err := tm.Render(NewVM(), &Env{}); got != "" || err != nil {
+		t.Errorf("got %q, %v", got, err)
 	}
 }

@@ -117,25 +117,40 @@ func (t *Template) Render(m *vm.VM, env *Env) (string, error) {
 	if t.Static {
 		return t.text, nil
 	}
-	var b strings.Builder
+	if len(t.parts) == 1 && t.parts[0].prog != nil {
+		if f := t.parts[0].prog.fast; f != nil && f.kind == kString {
+			return f.str(env), nil // "{{ faq.answer }}": the string itself
+		}
+	}
+	// The pieces are gathered first so the text is allocated once.
+	var buf [8]string
+	pieces := buf[:0]
+	n := 0
 	var first error
 	for _, p := range t.parts {
-		if p.prog == nil {
-			b.WriteString(p.lit) // a slot renders as nothing here: see Segments
-			continue
-		}
-		if f := p.prog.fast; f != nil && f.kind == kString {
-			b.WriteString(f.str(env)) // no boxing for the common text hole
-			continue
-		}
-		v, err := p.prog.Eval(m, env)
-		if err != nil {
-			if first == nil {
-				first = fmt.Errorf("{{%s}}: %w", p.prog.Src, err)
+		var s string
+		switch {
+		case p.prog == nil:
+			s = p.lit // a slot renders as nothing here: see Segments
+		case p.prog.fast != nil && p.prog.fast.kind == kString:
+			s = p.prog.fast.str(env) // no boxing for the common text hole
+		default:
+			v, err := p.prog.Eval(m, env)
+			if err != nil {
+				if first == nil {
+					first = fmt.Errorf("{{%s}}: %w", p.prog.Src, err)
+				}
+				continue
 			}
-			continue
+			s = Format(v)
 		}
-		b.WriteString(Format(v))
+		pieces = append(pieces, s)
+		n += len(s)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, s := range pieces {
+		b.WriteString(s)
 	}
 	return b.String(), first
 }
