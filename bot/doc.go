@@ -9,7 +9,11 @@
 //
 //	adapter -> HandleInbound -> store inbox (dedupe on the channel event id) -> ack
 //	        -> contact lane -> handoff.Route -> flows.Engine.Step -> store.Commit(turn)
-//	        -> outbox lane per address -> channel.Sender.Send -> store.DeleteOutbox
+//	        -> outbox lane per address -> channel.Sender.Send -> store.DeleteOutboxes
+//
+// When the contact's lane is idle, HandleInbound skips the inbox: it runs the
+// turn itself and the committed turn records the event id (answerNow), so
+// the ack comes after one durable write instead of two.
 //
 // A restart resumes pending inbox entries and outbox entries, so a kill at any
 // point loses no acknowledged message.

@@ -51,6 +51,40 @@ func (l *lanes[J]) drain(key string) {
 	}
 }
 
+// tryAcquire claims key's lane for a job the caller runs itself, when the
+// lane is idle and a worker slot is free; it never waits. The caller must
+// call release when done.
+func (l *lanes[J]) tryAcquire(key string) bool {
+	select {
+	case l.sem <- struct{}{}:
+	default:
+		return false
+	}
+	l.mu.Lock()
+	if _, busy := l.queue[key]; busy {
+		l.mu.Unlock()
+		<-l.sem
+		return false
+	}
+	l.queue[key] = nil // busy, nothing queued behind
+	l.wg.Add(1)
+	l.mu.Unlock()
+	return true
+}
+
+// release ends a tryAcquire: jobs pushed meanwhile run next, in order.
+func (l *lanes[J]) release(key string) {
+	<-l.sem
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.queue[key]) == 0 {
+		delete(l.queue, key)
+		l.wg.Done()
+		return
+	}
+	go l.drain(key) // takes over the wait group count
+}
+
 // pending returns the number of queued and running jobs.
 func (l *lanes[J]) pending() int {
 	l.mu.Lock()

@@ -55,3 +55,64 @@ func TestLanesKeepOrderPerKeyAndRunKeysInParallel(t *testing.T) {
 		t.Errorf("peak concurrency %d exceeds limit 4", peak.Load())
 	}
 }
+
+// Jobs a producer runs itself (tryAcquire) and jobs it queues keep one
+// order per key, and inline runs count against the concurrency limit.
+func TestLanesInlineRunsKeepOrder(t *testing.T) {
+	var mu sync.Mutex
+	got := map[string][]int{}
+	var running, peak atomic.Int32
+	run := func(key string, j int) {
+		n := running.Add(1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		mu.Lock()
+		got[key] = append(got[key], j)
+		mu.Unlock()
+		running.Add(-1)
+	}
+	l := newLanes(3, run)
+	const keys, jobs = 20, 300
+	var inline atomic.Int32
+	var wg sync.WaitGroup
+	for k := 0; k < keys; k++ {
+		wg.Go(func() {
+			key := fmt.Sprint(k)
+			for j := 0; j < jobs; j++ {
+				if j%5 != 4 && l.tryAcquire(key) { // every fifth is queued anyway
+					inline.Add(1)
+					run(key, j)
+					l.release(key)
+				} else {
+					l.push(key, j)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	l.wait()
+	if l.pending() != 0 {
+		t.Fatalf("pending = %d after wait, want 0", l.pending())
+	}
+	for k := 0; k < keys; k++ {
+		seq := got[fmt.Sprint(k)]
+		if len(seq) != jobs {
+			t.Fatalf("key %d ran %d jobs, want %d", k, len(seq), jobs)
+		}
+		for i, j := range seq {
+			if i != j {
+				t.Fatalf("key %d ran job %d at position %d: order broken", k, j, i)
+			}
+		}
+	}
+	if inline.Load() == 0 {
+		t.Error("no job ran inline")
+	}
+	if peak.Load() > 3 {
+		t.Errorf("peak concurrency %d exceeds limit 3", peak.Load())
+	}
+}

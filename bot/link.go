@@ -127,6 +127,13 @@ func (r *Runtime) handleLink(ctx context.Context, c store.Contact, st flows.Stat
 	return false, nil
 }
 
+// isLinkCode reports whether a message presents a link code; such messages
+// always go through the inbox, since redeeming one merges contacts.
+func isLinkCode(in channel.Inbound) bool {
+	_, ok := linkCodeIn(in)
+	return ok
+}
+
 // linkTurn starts a turn for a link message: the customer's message is
 // kept in the history (a code is masked: it is a credential until used).
 func (r *Runtime) linkTurn(c store.Contact, seq uint64, in channel.Inbound, code string) *turnState {

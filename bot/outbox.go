@@ -21,8 +21,12 @@ type outbox struct {
 	mu    sync.Mutex
 	queue map[string][]store.OutboxEntry // by address, in ID order
 	wg    sync.WaitGroup
-	// removals tracks deletions of delivered entries still being written.
+	// Delivered entries are removed in batches: one write per batch, by
+	// one goroutine that runs while removals are waiting (removals tracks it).
 	removals sync.WaitGroup
+	remMu    sync.Mutex
+	remIDs   []uint64
+	remBusy  bool
 }
 
 func newOutbox(r *Runtime) *outbox {
@@ -143,13 +147,7 @@ func (o *outbox) attempt(ctx context.Context, e store.OutboxEntry) (store.Outbox
 		// removals from all conversations share group commits. A crash
 		// before it lands sends the reply again (VK drops the repeat by its
 		// random_id), which beats delaying every reply by an fsync.
-		o.removals.Add(1)
-		go func() {
-			defer o.removals.Done()
-			if derr := r.db.DeleteOutbox(context.WithoutCancel(ctx), e.ID); derr != nil {
-				log.Error().Err(derr).Msg("delivered reply not removed from the outbox")
-			}
-		}()
+		o.remove(e.ID)
 		return e, true
 	case channel.IsPermanent(err):
 		r.metrics.sendError(ch, "permanent")
@@ -173,6 +171,41 @@ func (o *outbox) attempt(ctx context.Context, e store.OutboxEntry) (store.Outbox
 	delay := backoff(r.cfg.RetryBase, attempts)
 	log.Warn().Err(err).Int("attempt", attempts).Dur("retry_in", delay).Msg("send failed")
 	return o.reschedule(ctx, e, attempts, delay), false
+}
+
+// remove queues a delivered entry's removal. Removals from all
+// conversations collect while the previous batch is being written, so under
+// load one write removes many.
+func (o *outbox) remove(id uint64) {
+	o.remMu.Lock()
+	o.remIDs = append(o.remIDs, id)
+	if o.remBusy {
+		o.remMu.Unlock()
+		return
+	}
+	o.remBusy = true
+	o.removals.Add(1)
+	o.remMu.Unlock()
+	go o.flushRemovals()
+}
+
+func (o *outbox) flushRemovals() {
+	defer o.removals.Done()
+	for {
+		o.remMu.Lock()
+		ids := o.remIDs
+		o.remIDs = nil
+		if len(ids) == 0 {
+			o.remBusy = false
+			o.remMu.Unlock()
+			return
+		}
+		o.remMu.Unlock()
+		if _, err := o.r.db.DeleteOutboxes(context.Background(), ids...); err != nil {
+			// The replies were delivered; the next start sends them again.
+			o.r.log.Error().Err(err).Int("entries", len(ids)).Msg("delivered replies not removed from the outbox")
+		}
+	}
 }
 
 func (o *outbox) reschedule(ctx context.Context, e store.OutboxEntry, attempts int, after time.Duration) store.OutboxEntry {

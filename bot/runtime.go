@@ -31,6 +31,7 @@ type Store interface {
 	LastMessages(contactID string, n int) ([]store.Message, error)
 	PendingOutbox() ([]store.OutboxEntry, error)
 	DeleteOutbox(ctx context.Context, id uint64) error
+	DeleteOutboxes(ctx context.Context, ids ...uint64) (int, error)
 	RescheduleOutbox(ctx context.Context, id uint64, attempts int, notBefore time.Time) error
 	AppendEvents(ctx context.Context, evs ...store.Event) error
 }
@@ -95,11 +96,16 @@ type Runtime struct {
 	flood    *floodGuard
 	startMu  sync.Mutex
 	linkMu   sync.RWMutex // held to write by a link, to read by HandleInbound
+	// inflight holds the event keys whose turn runs in HandleInbound now
+	// (key -> chan closed when it ends), so a redelivery waits for it.
+	inflight sync.Map
 }
 
-// job is one unit of a contact's ordered work: an inbox entry.
+// job is one unit of a contact's ordered work: an inbox entry (seq), or an
+// event answered at once whose turn records its key (see answerNow).
 type job struct {
 	seq  uint64
+	key  string
 	item inboxItem
 }
 
@@ -230,27 +236,90 @@ func (r *Runtime) HandleInbound(ctx context.Context, in channel.Inbound) error {
 	if err != nil {
 		return fmt.Errorf("bot: resolve contact: %w", err)
 	}
-	allowed, giveBack := r.flood.allow(c.ID, r.now())
-	item := inboxItem{Kind: kindMessage, In: &in, Flooded: !allowed}
-	data, err := json.Marshal(item)
-	if err != nil {
-		return fmt.Errorf("bot: encode inbound: %w", err)
-	}
 	// The key names the sender too: an event id is unique per channel at
 	// best, and the web chat's ids are chosen per visitor.
-	seq, dup, err := r.db.Enqueue(ctx, c.ID, in.From.String()+"|"+in.EventID, data)
+	key := in.From.String() + "|" + in.EventID
+	if running, ok := r.inflight.Load(key); ok {
+		// A redelivery of an event being answered right now: wait, so it is
+		// found recorded (or, if that turn failed, recorded here).
+		select {
+		case <-running.(chan struct{}):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	allowed, giveBack := r.flood.allow(c.ID, r.now())
+	item := inboxItem{Kind: kindMessage, In: &in, Flooded: !allowed}
+	if !in.Queue && !isLinkRequest(in) && !isLinkCode(in) && r.turns.tryAcquire(c.ID) {
+		return r.answerNow(ctx, c.ID, key, item, giveBack)
+	}
+	seq, dup, err := r.record(ctx, c.ID, key, item, giveBack)
+	if err != nil || dup {
+		return err
+	}
+	r.turns.push(c.ID, job{seq: seq, item: item})
+	return nil
+}
+
+// record writes an inbound event to the inbox, durably and deduplicated on
+// its key.
+func (r *Runtime) record(ctx context.Context, contactID, key string, item inboxItem, giveBack func()) (seq uint64, dup bool, err error) {
+	ch := string(item.In.From.Channel)
+	data, err := json.Marshal(item)
 	if err != nil {
 		giveBack()
-		return fmt.Errorf("bot: record inbound: %w", err)
+		return 0, false, fmt.Errorf("bot: encode inbound: %w", err)
+	}
+	seq, dup, err = r.db.Enqueue(ctx, contactID, key, data)
+	if err != nil {
+		giveBack()
+		return 0, false, fmt.Errorf("bot: record inbound: %w", err)
 	}
 	if dup {
 		giveBack()
-		r.metrics.duplicate(string(in.From.Channel))
-		r.log.Debug().Str("event", in.EventID).Msg("redelivered event dropped")
+		r.metrics.duplicate(ch)
+		r.log.Debug().Str("event", item.In.EventID).Msg("redelivered event dropped")
+		return 0, true, nil
+	}
+	r.metrics.inbound(ch)
+	return seq, false, nil
+}
+
+// answerNow runs a message's turn in the caller's goroutine while the
+// contact's lane is idle. The committed turn is the event's durable record
+// (it carries the event key, which deduplicates redeliveries), so the
+// channel is acknowledged after one commit instead of an inbox write plus
+// the turn's. When the turn cannot commit, the message takes the inbox
+// path; it still holds the lane, so it keeps its place before messages
+// queued meanwhile.
+func (r *Runtime) answerNow(ctx context.Context, contactID, key string, item inboxItem, giveBack func()) error {
+	defer r.turns.release(contactID)
+	done := make(chan struct{})
+	r.inflight.Store(key, done)
+	defer func() {
+		r.inflight.Delete(key)
+		close(done)
+	}()
+	ch := string(item.In.From.Channel)
+	start := time.Now()
+	err := r.processJob(r.ctx, contactID, job{key: key, item: item})
+	switch {
+	case err == nil:
+		r.metrics.inbound(ch)
+		r.metrics.turnSeconds(time.Since(start).Seconds())
+		return nil
+	case errors.Is(err, store.ErrDuplicate):
+		giveBack()
+		r.metrics.duplicate(ch)
+		r.log.Debug().Str("event", item.In.EventID).Msg("redelivered event dropped")
 		return nil
 	}
-	r.metrics.inbound(string(in.From.Channel))
-	r.turns.push(c.ID, job{seq: seq, item: item})
+	r.log.Warn().Err(err).Str("contact", contactID).Msg("turn not committed; message goes through the inbox")
+	seq, dup, err := r.record(ctx, contactID, key, item, giveBack)
+	if err != nil || dup {
+		return err
+	}
+	r.runJob(contactID, job{seq: seq, item: item})
 	return nil
 }
 

@@ -66,7 +66,7 @@ func (r *Runtime) processJob(ctx context.Context, contactID string, j job) error
 	if err != nil {
 		return err
 	}
-	ts := &turnState{turn: store.Turn{ContactID: contactID, InboxSeq: j.seq}, contact: c, inEvent: -1}
+	ts := &turnState{turn: store.Turn{ContactID: contactID, InboxSeq: j.seq, EventKey: j.key}, contact: c, inEvent: -1}
 	eng := r.engine.Load()
 	now := r.now()
 

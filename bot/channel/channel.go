@@ -64,6 +64,11 @@ type Inbound struct {
 	Lang        string // language code the channel reports ("ru", "en"), may be ""
 	Ref         string // deep-link parameter (Telegram /start <ref>, VK ref)
 	At          time.Time
+	// Queue asks the handler to record the event and answer it later, for
+	// a channel that needs its acknowledgement at once (VK's Callback API
+	// wants "ok" within seconds). Otherwise the handler may run the turn
+	// before it returns, which costs one durable write instead of two.
+	Queue bool `json:"-"`
 }
 
 // Button is a choice the bot offers; Value comes back as Inbound.Payload.

@@ -70,6 +70,7 @@ func (a *Adapter) CallbackHandler(h channel.Handler) http.Handler {
 			http.Error(w, "vk callback: malformed event object", http.StatusBadRequest)
 			return
 		}
+		d.in.Queue = true // answer "ok" without waiting for the turn
 		if err := a.deliver(r.Context(), h, d); err != nil {
 			// Not recorded: a 5xx makes VK redeliver the event later.
 			a.log.Error().Str("event_id", d.in.EventID).Err(err).Msg("vk callback: handler failed, VK will redeliver")

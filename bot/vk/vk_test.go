@@ -448,6 +448,12 @@ func runCase(t *testing.T, tc adapterCase) {
 		if n := len(gotIn); n < len(tc.handlerErrs) {
 			err = tc.handlerErrs[n]
 		}
+		// Callback events must be queued ("ok" at once); long poll ones may
+		// be answered before the handler returns.
+		if in.Queue != (mode == ModeCallback) {
+			t.Errorf("event %s: Queue = %v in mode %s", in.EventID, in.Queue, mode)
+		}
+		in.Queue = false
 		gotIn = append(gotIn, in)
 		if err == nil {
 			accepted++
