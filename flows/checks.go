@@ -95,7 +95,7 @@ func (c *compiler) checkLiterals() {
 	values := map[string]bool{}
 	for _, f := range c.p.flows {
 		for _, n := range f.order {
-			for _, b := range n.buttons {
+			for _, b := range n.buttons.items {
 				values[b.value] = true
 			}
 		}

@@ -312,8 +312,9 @@ func (c *compiler) node(f *flow, n *node, sn *syntax.Node) {
 			}
 			seen[b.value] = true
 		}
-		n.buttons = append(n.buttons, b)
+		n.buttons.items = append(n.buttons.items, b)
 	}
+	n.buttons.static = c.staticLabels(n.buttons.items)
 	n.image = c.ec.Template(sn.Image, p+".image")
 	n.link = c.ec.Template(sn.Link, p+".link")
 	n.next = c.resolve(f, sn.Next, p+".next", false)
@@ -444,6 +445,38 @@ func (c *compiler) textLimit(t *syntax.Text, limit int, slots ...string) *text {
 	}
 	if _, ok := t.Langs[c.p.DefaultLang]; !ok {
 		c.errorf(t.Pos, t.Path, "no text in the default language %q", c.p.DefaultLang)
+	}
+	return out
+}
+
+// staticLabels renders, for each language, buttons whose labels have no
+// holes, as renderText would; nil when some label has one.
+func (c *compiler) staticLabels(bs []button) map[string][]Button {
+	if len(bs) == 0 {
+		return nil
+	}
+	out := make(map[string][]Button, len(c.p.Languages))
+	for _, l := range c.p.Languages {
+		list := make([]Button, len(bs))
+		for i, b := range bs {
+			var tm *eval.Template
+			if b.text != nil {
+				tm = b.text.any
+				if b.text.langs != nil {
+					if tm = b.text.langs[l]; tm == nil {
+						tm = b.text.langs[c.p.DefaultLang]
+					}
+				}
+			}
+			if tm != nil && !tm.Static {
+				return nil
+			}
+			if tm != nil {
+				list[i].Text, _ = tm.Render(nil, nil)
+			}
+			list[i].Value = b.value
+		}
+		out[l] = list
 	}
 	return out
 }

@@ -49,7 +49,7 @@ func (t *turn) handoffOut(reason, prio, note string, evidence []string, resume *
 }
 
 // say renders a message in the conversation's language.
-func (t *turn) say(tx *text, buttons []button, image, link *eval.Template) {
+func (t *turn) say(tx *text, buttons buttonList, image, link *eval.Template) {
 	o := Output{Kind: Say, Text: t.renderText(tx)}
 	if link != nil {
 		if l := t.render(link, nil); l != "" {
@@ -62,10 +62,16 @@ func (t *turn) say(tx *text, buttons []button, image, link *eval.Template) {
 	if image != nil {
 		o.Image = t.render(image, nil)
 	}
-	if len(buttons) > 0 {
-		o.Buttons = make([]Button, len(buttons))
-		for i, b := range buttons {
-			o.Buttons[i] = Button{Text: t.renderText(b.text), Value: b.value}
+	if len(buttons.items) > 0 {
+		if static, ok := buttons.static[t.st.Lang]; ok {
+			// A copy: the outputs and the state are the caller's.
+			o.Buttons = make([]Button, len(static))
+			copy(o.Buttons, static)
+		} else {
+			o.Buttons = make([]Button, len(buttons.items))
+			for i, b := range buttons.items {
+				o.Buttons[i] = Button{Text: t.renderText(b.text), Value: b.value}
+			}
 		}
 		t.st.Buttons = o.Buttons
 	} else {

@@ -146,7 +146,8 @@ func (e *Engine) begin(ctx context.Context, st State, in Input) *turn {
 	// The outputs and event records a typical turn makes come in one
 	// allocation; both belong to the caller once Step returns.
 	buf := new(turnBuf)
-	*t = turn{e: e, ctx: ctx, st: st, vm: t.vm, out: buf.out[:0], evs: buf.evs[:0]}
+	// The pooled turn is zero but for its VM (finish cleared it).
+	t.e, t.ctx, t.st, t.out, t.evs = e, ctx, st, buf.out[:0], buf.evs[:0]
 	t.now = in.Now
 	if t.now.IsZero() {
 		t.now = e.opts.Now()
@@ -383,7 +384,7 @@ func (t *turn) matchTrigger(inHandoff bool) *trigger {
 func (t *turn) fire(tr *trigger) {
 	t.event("trigger", t.current(), map[string]string{"trigger": tr.id})
 	if tr.say != nil {
-		t.say(tr.say, nil, nil, nil)
+		t.say(tr.say, buttonList{}, nil, nil)
 	}
 	if tr.handoff != nil || tr.reason != "" {
 		t.requestHandoff(tr.handoff, tr.reason, t.resumeHere())

@@ -1,7 +1,10 @@
 package flows
 
 import (
+	"context"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -23,6 +26,74 @@ func TestNormalizeUnchanged(t *testing.T) {
 	for _, s := range []string{"", " ", "a", "привет", "/start", "12 34", "a  b", " a", "a ", "ёж", "яблоко ананас", "Да", "ok!", "a\tb", "ǅ"} {
 		if got, want := normalize(s), normalizeSlow(s); got != want {
 			t.Errorf("normalize(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
+
+// A menu with static labels (one language falling back to the default)
+// and one whose label has a hole.
+const buttonsProject = `
+-- parley.yaml --
+name: buttons
+start: main
+default_lang: ru
+languages: [ru, en]
+-- flows/main.yaml --
+flow: main
+start: menu
+nodes:
+  menu:
+    say: {ru: "Меню", en: "Menu"}
+    buttons:
+      - {text: {ru: "Да", en: "Yes"}, value: "yes"}
+      - {text: {ru: "Нет"}, value: "no"}
+      - {text: "Ok", value: "ok"}
+    next: named
+  named:
+    ask: "?"
+    buttons:
+      - {text: "{{ contact.name }}!", value: "me"}
+      - {text: {ru: "Да", en: "Yes"}, value: "yes"}
+    branch:
+      - if: payload == "me"
+        goto: menu
+    else: named
+`
+
+// TestButtonLabels: labels copied from the precomputed lists read as the
+// ones rendered label by label, in each language, and belong to the turn.
+func TestButtonLabels(t *testing.T) {
+	src := Source{}
+	for _, part := range strings.Split(buttonsProject, "-- ")[1:] {
+		name, body, _ := strings.Cut(part, " --\n")
+		src[name] = []byte(body)
+	}
+	p, err := Compile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := p.NewEngine(Options{})
+	want := map[string][]Button{
+		"ru": {{"Да", "yes"}, {"Нет", "no"}, {"Ok", "ok"}, {"Анна!", "me"}, {"Да", "yes"}},
+		"en": {{"Yes", "yes"}, {"Нет", "no"}, {"Ok", "ok"}, {"Анна!", "me"}, {"Yes", "yes"}},
+		"de": {{"Да", "yes"}, {"Нет", "no"}, {"Ok", "ok"}, {"Анна!", "me"}, {"Да", "yes"}},
+	}
+	for lang, w := range want {
+		for range 2 {
+			_, out, err := e.Step(context.Background(), State{Lang: lang}, Input{Text: "x", Contact: Contact{Name: "Анна"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []Button
+			for _, o := range out {
+				got = append(got, o.Buttons...)
+				for i := range o.Buttons {
+					o.Buttons[i].Text = "changed" // the caller's to change
+				}
+			}
+			if !slices.Equal(got, w) {
+				t.Errorf("%s: buttons %v, want %v", lang, got, w)
+			}
 		}
 	}
 }

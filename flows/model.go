@@ -66,7 +66,7 @@ type node struct {
 	path string
 
 	say     *text
-	buttons []button
+	buttons buttonList
 	image   *eval.Template
 	link    *eval.Template
 	next    *node
@@ -98,6 +98,14 @@ func (n *node) ref() string { return n.flow.name + "." + n.id }
 type text struct {
 	any   *eval.Template
 	langs map[string]*eval.Template
+}
+
+// buttonList is a message's buttons. static holds, per language, the
+// labels already rendered when none of them has a hole: a message copies
+// that list instead of rendering label by label.
+type buttonList struct {
+	items  []button
+	static map[string][]Button
 }
 
 type button struct {

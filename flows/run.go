@@ -104,7 +104,7 @@ func (t *turn) misunderstood(n *node, noMatch bool) bool {
 	} else if n.say != nil {
 		t.say(n.say, buttons, n.image, nil)
 	}
-	if len(buttons) == 0 && len(keep) > 0 && len(t.out) > 0 && t.out[len(t.out)-1].Kind == Say {
+	if len(buttons.items) == 0 && len(keep) > 0 && len(t.out) > 0 && t.out[len(t.out)-1].Kind == Say {
 		t.out[len(t.out)-1].Buttons = keep
 		t.st.Buttons = keep
 	}
