@@ -30,6 +30,7 @@ type Program struct {
 	prog *vm.Program
 	// fast, when set, runs the program without the VM (see fast.go).
 	fast *fast
+	cond bool // compiled as a condition: the VM makes its value a bool
 	Src  string
 	// Uses says which costly parts of Env the expression reads, so the
 	// engine computes them only when an expression needs them.
@@ -212,7 +213,7 @@ func (c *Compiler) compile(s *syntax.Str, path, src string, line, col int, cond 
 	for n := range names {
 		c.Used[n] = true
 	}
-	return &Program{prog: prog, fast: compileFast(node), Src: src, Uses: usesOf(names, fv.all > fv.cheap)}
+	return &Program{prog: prog, fast: compileFast(node), cond: cond, Src: src, Uses: usesOf(names, fv.all > fv.cheap)}
 }
 
 // varRef is a read of vars.NAME or settings.NAME.
@@ -371,7 +372,18 @@ func NewVM() *vm.VM {
 // Eval runs p against env.
 func (p *Program) Eval(m *vm.VM, env *Env) (any, error) {
 	if p.fast != nil {
-		return p.fast.value(env), nil
+		v := p.fast.value(env)
+		if !p.cond || p.fast.kind == kBool {
+			return v, nil
+		}
+		// A condition reading a vars or settings value: the VM's bool()
+		// of it; what is neither nil nor a bool is an error the VM words.
+		switch v.(type) {
+		case nil:
+			return false, nil
+		case bool:
+			return v, nil
+		}
 	}
 	m.MemoryBudget = MemoryBudget
 	return m.Run(p.prog, env)

@@ -17,8 +17,9 @@ import (
 // optimised tree, into Go closures over *Env that read fields directly.
 // Only operators whose meaning is plain Go on operands of one known type
 // are taken (strings, bools, ints, floats, and vars/settings values as a
-// whole); anything else (calls, optional chaining, mixed types, values
-// read out of vars) keeps the VM, so results and errors stay expr-lang's.
+// whole), and the string builtins trim, replace, lower and upper; anything
+// else (other calls, optional chaining, mixed types, values read out of
+// vars) keeps the VM, so results and errors stay expr-lang's.
 
 // kind is the Go type a fast closure yields.
 type kind uint8
@@ -156,6 +157,10 @@ func fastNode(n ast.Node) *fast {
 		f = fastBinary(n)
 	case *ast.ConditionalNode:
 		f = fastConditional(n)
+	case *ast.BuiltinNode:
+		if n.Map == nil {
+			f = fastBuiltin(n.Name, n.Arguments)
+		}
 	}
 	if f == nil || !sameKind(n.Type(), f.kind) {
 		return nil
@@ -332,6 +337,36 @@ func fastBinary(b *ast.BinaryNode) *fast {
 		case ">=":
 			return boolFast(func(e *Env) bool { return x(e) >= y(e) })
 		}
+	}
+	return nil
+}
+
+// fastBuiltin is one of expr-lang's string builtins on string arguments.
+func fastBuiltin(name string, in []ast.Node) *fast {
+	args := make([]func(*Env) string, len(in))
+	for i, a := range in {
+		f := fastNode(a)
+		if f == nil || f.kind != kString {
+			return nil
+		}
+		args[i] = f.str
+	}
+	switch {
+	case name == "trim" && len(args) == 1:
+		s := args[0]
+		return strFast(func(e *Env) string { return strings.TrimSpace(s(e)) })
+	case name == "trim" && len(args) == 2:
+		s, cut := args[0], args[1]
+		return strFast(func(e *Env) string { return strings.Trim(s(e), cut(e)) })
+	case name == "replace" && len(args) == 3:
+		s, old, new := args[0], args[1], args[2]
+		return strFast(func(e *Env) string { return strings.ReplaceAll(s(e), old(e), new(e)) })
+	case name == "lower" && len(args) == 1:
+		s := args[0]
+		return strFast(func(e *Env) string { return strings.ToLower(s(e)) })
+	case name == "upper" && len(args) == 1:
+		s := args[0]
+		return strFast(func(e *Env) string { return strings.ToUpper(s(e)) })
 	}
 	return nil
 }

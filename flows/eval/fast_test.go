@@ -52,7 +52,12 @@ var fastCases = []struct {
 	{`vars.n + 1`, false},
 	{`vars.order != ""`, false},
 	{`response.body?.status ?? ""`, false},
-	{`replace(trim(text), " ", "") matches "^[0-9]{6,10}$"`, false},
+	{`replace(trim(text), " ", "") matches "^[0-9]{6,10}$"`, true},
+	{`replace(trim(text), " ", "")`, true},
+	{`trim(norm, "х") + lower(text) + upper(text)`, true},
+	{`replace(text, "a", "b", 1)`, false},
+	{`trimPrefix(text)`, false},
+	{`lower(vars.s)`, false},
 	{`{'a': 'b'}[vars.s] ?? vars.s`, false},
 	{`fallbacks + 1`, false},
 	{`fallbacks >= 1.5`, true},
@@ -159,5 +164,34 @@ func TestRenderSlotOnly(t *testing.T) {
 	}
 	if got, err := tm.Render(NewVM(), &Env{}); got != "" || err != nil {
 		t.Errorf("got %q, %v", got, err)
+	}
+}
+
+// TestFastCondition holds conditions that read a stored value to the VM,
+// errors included.
+func TestFastCondition(t *testing.T) {
+	for _, src := range []string{"vars.order_found", "vars.s", "vars.missing", "settings.orders_api", "negative"} {
+		r := &syntax.Reporter{}
+		p := (&Compiler{R: r}).Cond(&syntax.Str{Value: src}, "x")
+		if r.Len() > 0 {
+			t.Fatalf("%s: %v", src, r.List)
+		}
+		if p.fast == nil {
+			t.Fatalf("%s: no fast path", src)
+		}
+		slow := *p
+		slow.fast = nil
+		for i, env := range fastEnvs() {
+			want, werr := slow.Bool(NewVM(), env)
+			got, gerr := p.Bool(NewVM(), env)
+			if got != want || fmt.Sprint(gerr) != fmt.Sprint(werr) {
+				t.Errorf("%s, env %d: Bool fast %v (%v), VM %v (%v)", src, i, got, gerr, want, werr)
+			}
+			wv, werr := slow.Eval(NewVM(), env)
+			gv, gerr := p.Eval(NewVM(), env)
+			if fmt.Sprintf("%T %v", gv, gv) != fmt.Sprintf("%T %v", wv, wv) || fmt.Sprint(gerr) != fmt.Sprint(werr) {
+				t.Errorf("%s, env %d: Eval fast %T %v (%v), VM %T %v (%v)", src, i, gv, gv, gerr, wv, wv, werr)
+			}
+		}
 	}
 }
