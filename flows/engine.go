@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/expr-lang/expr/vm"
 
@@ -175,8 +176,11 @@ func (e *Engine) begin(ctx context.Context, st State, in Input) *turn {
 		if k, ok := buttonNumber(s); ok && k >= 1 && k <= len(st.Buttons) {
 			env.Payload = st.Buttons[k-1].Value
 		} else {
+			// EqualFold matches rune for rune: a label with another number
+			// of runes cannot match, and counting is cheaper than folding.
+			n := utf8.RuneCountInString(s)
 			for _, b := range st.Buttons {
-				if strings.EqualFold(strings.TrimSpace(b.Text), s) {
+				if l := strings.TrimSpace(b.Text); utf8.RuneCountInString(l) == n && strings.EqualFold(l, s) {
 					env.Payload = b.Value
 					break
 				}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // TestButtonNumber holds buttonNumber to strconv.Atoi on the numbers a
@@ -94,6 +95,20 @@ func TestButtonLabels(t *testing.T) {
 			if !slices.Equal(got, w) {
 				t.Errorf("%s: buttons %v, want %v", lang, got, w)
 			}
+		}
+	}
+}
+
+// TestLabelRuneCount: strings EqualFold matches have the same number of
+// runes (what the typed-label check relies on), also for folds that change
+// the byte length and for invalid UTF-8.
+func TestLabelRuneCount(t *testing.T) {
+	for _, p := range [][2]string{{"Kelvin", "\u212Aelvin"}, {"ſtop", "STOP"}, {"Доставка", "дОСТАВКА"}, {"a\xffb", "A\xffB"}, {"ǅ", "ǆ"}, {"ΣΑΣ", "σας"}} {
+		if !strings.EqualFold(p[0], p[1]) {
+			t.Fatalf("%q and %q: not EqualFold", p[0], p[1])
+		}
+		if a, b := utf8.RuneCountInString(p[0]), utf8.RuneCountInString(p[1]); a != b {
+			t.Errorf("%q has %d runes, %q has %d", p[0], a, p[1], b)
 		}
 	}
 }
