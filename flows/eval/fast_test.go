@@ -3,6 +3,7 @@ package eval
 import (
 	"fmt"
 	"math"
+	"math/rand"
 	"testing"
 	"time"
 
@@ -193,5 +194,72 @@ func TestFastCondition(t *testing.T) {
 				t.Errorf("%s, env %d: Eval fast %T %v (%v), VM %T %v (%v)", src, i, gv, gv, gerr, wv, wv, werr)
 			}
 		}
+	}
+}
+
+// randomExpr builds an expression of the forms the closures take, and
+// some they leave to the VM, of roughly the given depth.
+func randomExpr(r *rand.Rand, depth int) string {
+	atoms := []string{
+		"text", "norm", "payload", "flow", "lang", "intent", "faq.id", "faq.title", "contact.name",
+		"contact.fields.city", "fallbacks", "retries", "intent_score", "sentiment", "faq.score",
+		"response.status", "negative", "out_of_scope", "human_requested", "response.ok",
+		`""`, `"a"`, `"Казань"`, "0", "1", "3", "-1", "0.5", "-0.5", "true", "false",
+		"vars.s", "vars.n", "vars.order_found", "settings.orders_api", "nil",
+	}
+	if depth <= 0 || r.Intn(4) == 0 {
+		return atoms[r.Intn(len(atoms))]
+	}
+	a, b := randomExpr(r, depth-1), randomExpr(r, depth-1)
+	switch r.Intn(14) {
+	case 0:
+		return "!(" + a + ")"
+	case 1:
+		return "-(" + a + ")"
+	case 2:
+		return "(" + a + ") ? (" + b + ") : (" + randomExpr(r, depth-1) + ")"
+	case 3:
+		return "trim(" + a + ")"
+	case 4:
+		return "replace(" + a + `, "a", ` + b + ")"
+	case 5:
+		return "(" + a + `) in ["a", "", "Анна", "main"]`
+	case 6:
+		return "(" + a + `) matches "^[а-яa]+$"`
+	}
+	ops := []string{"==", "!=", "<", "<=", ">", ">=", "&&", "||", "+", "contains", "startsWith", "endsWith", "??", "and", "or"}
+	return "(" + a + ") " + ops[r.Intn(len(ops))] + " (" + b + ")"
+}
+
+// TestFastRandom compares the closures with the VM on random expressions
+// that compile.
+func TestFastRandom(t *testing.T) {
+	r := rand.New(rand.NewSource(1))
+	compiled, fastN := 0, 0
+	for range 8000 {
+		src := randomExpr(r, 3)
+		rep := &syntax.Reporter{}
+		p := (&Compiler{R: rep}).Value(&syntax.Str{Value: src}, "x")
+		if rep.Len() > 0 {
+			continue
+		}
+		compiled++
+		if p.fast == nil {
+			continue
+		}
+		fastN++
+		slow := *p
+		slow.fast = nil
+		for i, env := range fastEnvs() {
+			want, werr := slow.Eval(NewVM(), env)
+			got, gerr := p.Eval(nil, env)
+			if fmt.Sprintf("%T %#v %v", got, got, gerr) != fmt.Sprintf("%T %#v %v", want, want, werr) {
+				t.Fatalf("%s, env %d: fast %T %#v (%v), VM %T %#v (%v)", src, i, got, got, gerr, want, want, werr)
+			}
+		}
+	}
+	t.Logf("%d compiled, %d on closures", compiled, fastN)
+	if fastN < 500 {
+		t.Errorf("only %d of %d expressions on closures", fastN, compiled)
 	}
 }
