@@ -96,13 +96,7 @@ var fastMembers = map[[2]string]*fast{
 
 // compileFast compiles a checked tree, or returns nil when some part of it
 // is not one the closures cover.
-func compileFast(n ast.Node) *fast {
-	f := fastNode(n)
-	if f == nil || !sameKind(n.Type(), f.kind) {
-		return nil
-	}
-	return f
-}
+func compileFast(n ast.Node) *fast { return fastNode(n) }
 
 // sameKind reports whether the checker's type for a node is the Go type
 // the closure yields; any mismatch keeps the VM.
