@@ -176,3 +176,45 @@ func TestFailedOrQueuedTurnsGoThroughTheInbox(t *testing.T) {
 		t.Errorf("inbox holds %d entries after the turns", len(p))
 	}
 }
+
+// typingSender records typing signals besides replies.
+type typingSender struct {
+	recordingSender
+	typing atomic.Int32
+}
+
+func (s *typingSender) SendTyping(context.Context, channel.Address) error {
+	s.typing.Add(1)
+	return nil
+}
+
+// The typing signal goes out only for a turn that takes a while.
+func TestTypingOnlyForSlowTurns(t *testing.T) {
+	db := storetest.Open(t)
+	s := &countingStore{DB: db}
+	web := &typingSender{recordingSender: recordingSender{name: channel.Web}}
+	rt := New(Config{Logger: quietLogger(), TypingDelay: 200 * time.Millisecond}, s, echoEngine(t), web)
+	rt.Start(context.Background())
+	defer rt.Shutdown(context.Background())
+	from := channel.Address{Channel: channel.Web, ID: "v"}
+	ctx := context.Background()
+	if err := rt.HandleInbound(ctx, channel.Inbound{From: from, EventID: "1", Text: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(250 * time.Millisecond)
+	if n := web.typing.Load(); n != 0 {
+		t.Errorf("a fast turn sent %d typing signals", n)
+	}
+	s.hold, s.entered = make(chan struct{}), make(chan struct{}, 1)
+	go func() {
+		<-s.entered
+		time.Sleep(500 * time.Millisecond) // a slow turn
+		close(s.hold)
+	}()
+	if err := rt.HandleInbound(ctx, channel.Inbound{From: from, EventID: "2", Text: "ping"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := web.typing.Load(); n != 1 {
+		t.Errorf("a slow turn sent %d typing signals, want 1", n)
+	}
+}

@@ -3,10 +3,12 @@ package bot
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"sync"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/parley-chat/parley/bot/channel"
 	"github.com/parley-chat/parley/store"
@@ -19,7 +21,7 @@ type outbox struct {
 	r     *Runtime
 	sem   chan struct{}
 	mu    sync.Mutex
-	queue map[string][]store.OutboxEntry // by address, in ID order
+	queue map[string][]queued // by address, in ID order
 	wg    sync.WaitGroup
 	// Delivered entries are removed in batches: one write per batch, by
 	// one goroutine that runs while removals are waiting (removals tracks it).
@@ -30,15 +32,29 @@ type outbox struct {
 }
 
 func newOutbox(r *Runtime) *outbox {
-	return &outbox{r: r, sem: make(chan struct{}, r.cfg.SendWorkers), queue: make(map[string][]store.OutboxEntry)}
+	return &outbox{r: r, sem: make(chan struct{}, r.cfg.SendWorkers), queue: make(map[string][]queued)}
 }
 
-func (o *outbox) push(entries ...store.OutboxEntry) {
+// queued is an entry waiting for delivery; out is its message when the
+// turn that produced it is still at hand, so it need not be decoded again.
+type queued struct {
+	store.OutboxEntry
+	out *channel.Outbound
+}
+
+func (o *outbox) push(entries ...store.OutboxEntry) { o.pushDecoded(entries, nil) }
+
+// pushDecoded queues entries; outs, when not nil, are their messages.
+func (o *outbox) pushDecoded(entries []store.OutboxEntry, outs []channel.Outbound) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	for _, e := range entries {
+	for i, e := range entries {
+		it := queued{OutboxEntry: e}
+		if i < len(outs) {
+			it.out = &outs[i]
+		}
 		q, busy := o.queue[e.Address]
-		o.queue[e.Address] = append(q, e)
+		o.queue[e.Address] = append(q, it)
 		if !busy {
 			o.wg.Add(1)
 			go o.drain(e.Address)
@@ -85,7 +101,8 @@ func (o *outbox) drain(addr string) {
 			o.mu.Unlock()
 			return
 		}
-		e := q[0]
+		it := q[0]
+		e := it.OutboxEntry
 		o.mu.Unlock()
 
 		if wait := e.NotBefore.Sub(o.r.now()); wait > 0 {
@@ -97,12 +114,13 @@ func (o *outbox) drain(addr string) {
 			case <-t.C:
 			}
 		}
-		next, done := o.attempt(ctx, e)
+		next, done := o.attempt(ctx, e, it.out)
 		o.mu.Lock()
 		if done {
+			o.queue[addr][0] = queued{}
 			o.queue[addr] = o.queue[addr][1:]
 		} else {
-			o.queue[addr][0] = next
+			o.queue[addr][0].OutboxEntry = next
 		}
 		o.mu.Unlock()
 	}
@@ -110,21 +128,27 @@ func (o *outbox) drain(addr string) {
 
 // attempt sends e once. It reports done when the entry left the outbox
 // (delivered or given up), or the entry rescheduled for its next try.
-func (o *outbox) attempt(ctx context.Context, e store.OutboxEntry) (store.OutboxEntry, bool) {
+func (o *outbox) attempt(ctx context.Context, e store.OutboxEntry, decoded *channel.Outbound) (store.OutboxEntry, bool) {
 	r := o.r
-	log := r.log.With().Uint64("outbox_id", e.ID).Str("contact", e.ContactID).Logger()
+	// Built only on the paths that log: a delivered reply logs nothing.
+	logger := func() *zerolog.Logger {
+		l := r.log.With().Uint64("outbox_id", e.ID).Str("contact", e.ContactID).Logger()
+		return &l
+	}
 	var out channel.Outbound
-	if err := json.Unmarshal(e.Data, &out); err != nil {
-		log.Error().Err(err).Msg("undecodable outbox entry dropped")
+	if decoded != nil {
+		out = *decoded
+	} else if err := json.Unmarshal(e.Data, &out); err != nil {
+		logger().Error().Err(err).Msg("undecodable outbox entry dropped")
 		o.drop(ctx, e, "undecodable: "+err.Error())
 		return e, true
 	}
-	out.Key = fmt.Sprintf("out-%d", e.ID)
+	out.Key = "out-" + strconv.FormatUint(e.ID, 10)
 	sender, ok := r.senders[out.To.Channel]
 	if !ok {
 		// The channel is not configured in this run (token removed?): keep
 		// the reply for a run that has it.
-		log.Warn().Str("channel", string(out.To.Channel)).Msg("no sender for channel; reply kept")
+		logger().Warn().Str("channel", string(out.To.Channel)).Msg("no sender for channel; reply kept")
 		return o.reschedule(ctx, e, e.Attempts, time.Minute), false
 	}
 
@@ -151,25 +175,25 @@ func (o *outbox) attempt(ctx context.Context, e store.OutboxEntry) (store.Outbox
 		return e, true
 	case channel.IsPermanent(err):
 		r.metrics.sendError(ch, "permanent")
-		log.Warn().Err(err).Msg("reply refused by the channel; dropped")
+		logger().Warn().Err(err).Msg("reply refused by the channel; dropped")
 		o.drop(ctx, e, err.Error())
 		return e, true
 	}
 	attempts := e.Attempts + 1
 	if attempts >= r.cfg.MaxAttempts {
 		r.metrics.sendError(ch, "temporary")
-		log.Error().Err(err).Int("attempts", attempts).Msg("reply undeliverable; dropped")
+		logger().Error().Err(err).Int("attempts", attempts).Msg("reply undeliverable; dropped")
 		o.drop(ctx, e, err.Error())
 		return e, true
 	}
 	if after, ok := channel.RetryAfter(err); ok {
 		r.metrics.sendError(ch, "retry_after")
-		log.Info().Dur("retry_after", after).Msg("channel asked to wait")
+		logger().Info().Dur("retry_after", after).Msg("channel asked to wait")
 		return o.reschedule(ctx, e, attempts, after), false
 	}
 	r.metrics.sendError(ch, "temporary")
 	delay := backoff(r.cfg.RetryBase, attempts)
-	log.Warn().Err(err).Int("attempt", attempts).Dur("retry_in", delay).Msg("send failed")
+	logger().Warn().Err(err).Int("attempt", attempts).Dur("retry_in", delay).Msg("send failed")
 	return o.reschedule(ctx, e, attempts, delay), false
 }
 

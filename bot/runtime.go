@@ -50,6 +50,10 @@ type Config struct {
 	// Default: the web chat only (on Telegram and VK it would spend the
 	// per-chat rate limit the reply needs).
 	Typing map[channel.Name]bool
+	// TypingDelay is how long a turn runs before the typing signal is sent
+	// (default 300ms): a reply that comes sooner needs none, and the
+	// indicator would only flicker.
+	TypingDelay time.Duration
 	// MaxAttempts is how often a reply is tried before it is dropped with a
 	// send_failed event (default 25, about 1.5 hours of backoff).
 	MaxAttempts int
@@ -104,9 +108,10 @@ type Runtime struct {
 // job is one unit of a contact's ordered work: an inbox entry (seq), or an
 // event answered at once whose turn records its key (see answerNow).
 type job struct {
-	seq  uint64
-	key  string
-	item inboxItem
+	seq     uint64
+	key     string
+	item    inboxItem
+	contact *store.Contact // as HandleInbound resolved it, for a job it runs itself
 }
 
 // inboxItem is what the runtime stores in the inbox: a customer message, or
@@ -143,6 +148,9 @@ func New(cfg Config, db Store, engine *flows.Engine, senders ...channel.Sender) 
 	}
 	if cfg.Typing == nil {
 		cfg.Typing = map[channel.Name]bool{channel.Web: true}
+	}
+	if cfg.TypingDelay <= 0 {
+		cfg.TypingDelay = 300 * time.Millisecond
 	}
 	r := &Runtime{
 		cfg:     cfg,
@@ -251,7 +259,7 @@ func (r *Runtime) HandleInbound(ctx context.Context, in channel.Inbound) error {
 	allowed, giveBack := r.flood.allow(c.ID, r.now())
 	item := inboxItem{Kind: kindMessage, In: &in, Flooded: !allowed}
 	if !in.Queue && !isLinkRequest(in) && !isLinkCode(in) && r.turns.tryAcquire(c.ID) {
-		return r.answerNow(ctx, c.ID, key, item, giveBack)
+		return r.answerNow(ctx, &c, key, item, giveBack)
 	}
 	seq, dup, err := r.record(ctx, c.ID, key, item, giveBack)
 	if err != nil || dup {
@@ -292,7 +300,8 @@ func (r *Runtime) record(ctx context.Context, contactID, key string, item inboxI
 // the turn's. When the turn cannot commit, the message takes the inbox
 // path; it still holds the lane, so it keeps its place before messages
 // queued meanwhile.
-func (r *Runtime) answerNow(ctx context.Context, contactID, key string, item inboxItem, giveBack func()) error {
+func (r *Runtime) answerNow(ctx context.Context, c *store.Contact, key string, item inboxItem, giveBack func()) error {
+	contactID := c.ID
 	defer r.turns.release(contactID)
 	done := make(chan struct{})
 	r.inflight.Store(key, done)
@@ -302,7 +311,7 @@ func (r *Runtime) answerNow(ctx context.Context, contactID, key string, item inb
 	}()
 	ch := string(item.In.From.Channel)
 	start := time.Now()
-	err := r.processJob(r.ctx, contactID, job{key: key, item: item})
+	err := r.processJob(r.ctx, contactID, job{key: key, item: item, contact: c})
 	switch {
 	case err == nil:
 		r.metrics.inbound(ch)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/parley-chat/parley/bot/channel"
@@ -58,9 +59,14 @@ func (r *Runtime) runJob(contactID string, j job) {
 }
 
 func (r *Runtime) processJob(ctx context.Context, contactID string, j job) error {
-	c, err := r.db.Contact(contactID)
-	if err != nil {
-		return fmt.Errorf("load contact: %w", err)
+	var c store.Contact
+	if j.contact != nil {
+		c = *j.contact // read a moment ago by HandleInbound, under the link lock
+	} else {
+		var err error
+		if c, err = r.db.Contact(contactID); err != nil {
+			return fmt.Errorf("load contact: %w", err)
+		}
 	}
 	st, err := r.loadState(contactID)
 	if err != nil {
@@ -77,7 +83,7 @@ func (r *Runtime) processJob(ctx context.Context, contactID string, j job) error
 			return err // a link request or code is the whole turn (bot/link.go)
 		}
 		ts.addr = in.From
-		r.signalTyping(in.From)
+		defer r.signalTyping(in.From)()
 		ts.turn.Messages = append(ts.turn.Messages, inboundMessage(contactID, in))
 		ts.inEvent = len(ts.turn.Events)
 		ts.turn.Events = append(ts.turn.Events, store.Event{
@@ -307,7 +313,7 @@ func (r *Runtime) commit(ctx context.Context, ts *turnState) error {
 		}
 		entries[i] = e
 	}
-	r.outbox.push(entries...)
+	r.outbox.pushDecoded(entries, ts.outbound)
 	for _, f := range ts.after {
 		f(res)
 	}
@@ -353,19 +359,29 @@ func (r *Runtime) replyAddress(contactID string) (channel.Address, error) {
 	return channel.ParseAddress(c.Identities[0])
 }
 
-func (r *Runtime) signalTyping(to channel.Address) {
+// signalTyping sends the typing signal if the turn is still running after
+// TypingDelay; the returned func, called when the turn ends, cancels it.
+func (r *Runtime) signalTyping(to channel.Address) (stop func()) {
 	if !r.cfg.Typing[to.Channel] {
-		return
+		return func() {}
 	}
 	ts, ok := r.senders[to.Channel].(channel.TypingSender)
 	if !ok {
-		return
+		return func() {}
 	}
-	go func() {
+	var over atomic.Bool
+	t := time.AfterFunc(r.cfg.TypingDelay, func() {
+		if over.Load() {
+			return // lost the race with the turn's end: the replies are out
+		}
 		ctx, cancel := context.WithTimeout(r.ctx, 2*time.Second)
 		defer cancel()
 		_ = ts.SendTyping(ctx, to) // best effort: a lost typing signal harms nobody
-	}()
+	})
+	return func() {
+		over.Store(true)
+		t.Stop()
+	}
 }
 
 func inboundMessage(contactID string, in channel.Inbound) store.Message {

@@ -46,7 +46,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	if err := browsertest.Open(ctx, srv.URL+"/console/", `document.querySelector("#login-form") !== null`); err != nil {
 		t.Fatalf("open console: %v", err)
 	}
-	do("login form", chromedp.WaitVisible(chromedp.CSS("#login-form")))
+	// A JS poll, not WaitVisible: the redirect to the login page can swap
+	// the document under a node-based wait (-32000 "No node with given id").
+	do("login form", poll(`(() => { const f = document.querySelector("#login-form"); return f !== null && f.offsetParent !== null })()`))
 	if loc := get(t, ctx, chromedp.Location()); !strings.HasSuffix(loc, "/console/login") {
 		t.Fatalf("without a session the console went to %s, want the login page", loc)
 	}

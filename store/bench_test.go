@@ -82,6 +82,7 @@ func BenchmarkCommitTurn(b *testing.B) {
 			if n := st.Batches - before.Batches; n > 0 {
 				b.ReportMetric(float64(st.Writes-before.Writes)/float64(n), "turns/fsync")
 			}
+			b.ReportMetric(float64(st.PageWrites-before.PageWrites)/float64(b.N), "pages/turn")
 		})
 	}
 }

@@ -112,9 +112,22 @@ func checkContacts(tx *bolt.Tx, add addFunc) {
 // checkOwned checks that per-contact records have an existing contact.
 func checkOwned(tx *bolt.Tx, add addFunc) {
 	contacts := tx.Bucket(bContacts)
-	_ = tx.Bucket(bSessions).ForEach(func(k, _ []byte) error {
-		if !isHeadKey(k) && contacts.Get(k) == nil {
-			add("session of missing contact %q", k)
+	_ = tx.Bucket(bSessions).ForEach(func(k, v []byte) error {
+		id, aux := auxKey(k)
+		switch {
+		case !aux:
+			if contacts.Get(k) == nil {
+				add("session of missing contact %q", k)
+			}
+		case isHeadKey(k):
+			// checkHistory's
+		case bytes.Equal(k, ringKey(id)):
+			if contacts.Get([]byte(id)) == nil {
+				add("event ring of missing contact %q", id)
+			}
+			checkRing(k, v, add)
+		default:
+			add("sessions key %q: unknown kind", k)
 		}
 		return nil
 	})

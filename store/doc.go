@@ -47,12 +47,14 @@
 //	identities      "telegram:42" -> contact id
 //	sessions        contact id -> opaque session state
 //	                contact id + 0x00 -> BE(newest message's log seq) + BE(its seq): history head
+//	                contact id + 0x00 + 'e' -> the contact's last 64 event keys: 8 bytes of
+//	                SHA-256(key) + BE32(unix seconds) each, oldest first (dedupe.go)
 //	messages        BE(log seq) -> BE(contact's previous log seq) + BE(seq) + JSON Message
 //	                (one append-only log for every contact; seq dense from 1 per contact)
 //	events          BE(unix nanos) + BE(seq) -> JSON Event (time ordered)
 //	inbox           BE(seq) -> JSON InboxEntry
-//	dedupe          event key -> BE(unix nanos recorded)
-//	dedupe_time     BE(unix nanos) + event key -> empty (pruning index)
+//	dedupe          event key -> BE(unix nanos recorded)  (schema 3's; read and pruned only)
+//	dedupe_time     BE(unix nanos) + event key -> empty (pruning index of dedupe)
 //	outbox          BE(id) -> JSON OutboxEntry
 //	tickets         BE(id) -> JSON Ticket
 //	ticket_open     contact id -> BE(id) of its one non-resolved ticket

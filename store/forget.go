@@ -231,6 +231,9 @@ func (db *DB) ForgetContact(ctx context.Context, id, by string) (ForgetResult, e
 				return err
 			}
 		}
+		if err := tx.Bucket(bSessions).Delete(ringKey(id)); err != nil {
+			return err
+		}
 		if err := dropLinkState(tx, id); err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -35,8 +36,9 @@ func headKey(contactID string) []byte {
 	return k
 }
 
-// isHeadKey tells a head key from a session key (contact ids never hold 0x00).
-func isHeadKey(k []byte) bool { return len(k) > 0 && k[len(k)-1] == 0 }
+// isHeadKey tells a head key from a session key or an event ring (contact
+// ids never hold 0x00).
+func isHeadKey(k []byte) bool { return bytes.IndexByte(k, 0) == len(k)-1 }
 
 type head struct{ last, seq uint64 }
 

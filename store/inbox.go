@@ -40,7 +40,6 @@ func (db *DB) Enqueue(ctx context.Context, contactID, eventKey string, data []by
 		return 0, false, fmt.Errorf("store: inbox data of %d bytes, limit %d", len(data), maxValue)
 	}
 	now := db.now()
-	nanos := timeKey(now)
 	e := InboxEntry{ContactID: contactID, EventKey: eventKey, Data: data, At: now}
 	// Everything but the sequence is encoded here, outside the writer; the
 	// transaction only splices the assigned number in front.
@@ -54,7 +53,7 @@ func (db *DB) Enqueue(ctx context.Context, contactID, eventKey string, data []by
 			return fmt.Errorf("store: enqueue for contact %q: %w", contactID, ErrNotFound)
 		}
 		if eventKey != "" {
-			if err := recordEventKey(tx, eventKey, nanos); errors.Is(err, ErrDuplicate) {
+			if err := recordEventKey(tx, contactID, eventKey, now, now.Add(-db.retain)); errors.Is(err, ErrDuplicate) {
 				dup = true
 				return nil
 			} else if err != nil {
@@ -78,19 +77,6 @@ func (db *DB) Enqueue(ctx context.Context, contactID, eventKey string, data []by
 		return 0, false, err
 	}
 	return seq, dup, nil
-}
-
-// recordEventKey records a channel event key at nanos, or fails with
-// ErrDuplicate when it is recorded already.
-func recordEventKey(tx *bolt.Tx, key string, nanos []byte) error {
-	dd := tx.Bucket(bDedupe)
-	if dd.Get([]byte(key)) != nil {
-		return fmt.Errorf("store: event %q: %w", key, ErrDuplicate)
-	}
-	if err := dd.Put([]byte(key), nanos); err != nil {
-		return err
-	}
-	return tx.Bucket(bDedupeTime).Put(dedupeTimeKey(nanos, []byte(key)), nil)
 }
 
 // PendingInbox returns the entries no Turn has consumed yet, in Seq order:

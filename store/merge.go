@@ -162,6 +162,9 @@ func mergeTx(tx *bolt.Tx, intoID, fromID string, opts MergeOptions, now time.Tim
 	if err := sessions.Delete([]byte(fromID)); err != nil {
 		return MergeResult{}, err
 	}
+	if err := mergeRings(tx, intoID, fromID, true); err != nil {
+		return MergeResult{}, err
+	}
 	ids := tx.Bucket(bIdentities)
 	for _, identity := range from.Identities {
 		if !slices.Contains(into.Identities, identity) {
@@ -437,6 +440,10 @@ func undoMergeTx(tx *bolt.Tx, mergeID uint64, by string, now time.Time) (MergeRe
 		if err := tx.Bucket(bSessions).Put([]byte(fromID), rec.FromSession); err != nil {
 			return rec, err
 		}
+	}
+	// Events recognised since the merge may be redelivered to either side.
+	if err := mergeRings(tx, fromID, into.ID, false); err != nil {
+		return rec, err
 	}
 
 	// Tickets and pending replies.

@@ -234,6 +234,7 @@ func TestCheckFindsBrokenInvariants(t *testing.T) {
 		tx.Bucket(bIdentities).Put([]byte("vk:9"), []byte("c_gone"))
 		tx.Bucket(bMessages).Delete(u64(2)) // c's second message: its chain breaks
 		tx.Bucket(bSessions).Put([]byte("c_ghost"), []byte("{}"))
+		tx.Bucket(bSessions).Put(ringKey(c.ID), []byte("short"))
 		return tx.Bucket(bTicketOpen).Delete([]byte(c.ID))
 	})
 	if err != nil {
@@ -247,6 +248,7 @@ func TestCheckFindsBrokenInvariants(t *testing.T) {
 		`identity "vk:9" points to missing contact "c_gone"`,
 		"(seq 2) missing",
 		`session of missing contact "c_ghost"`,
+		"event ring", // malformed: 5 bytes
 		"open ticket 1 is not the open-ticket index entry",
 	} {
 		if !strings.Contains(err.Error(), want) {

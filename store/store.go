@@ -101,11 +101,16 @@ type DB struct {
 type Stats struct {
 	Batches uint64 // committed transactions (each one fsync)
 	Writes  uint64 // requests they carried, failed ones included
+	// PageWrites counts bbolt's page writes (dirty pages, contiguous runs
+	// of an overflow value count once): the disk cost of the commits.
+	PageWrites uint64
 }
 
 // Stats returns the writer's counters since Open.
 func (db *DB) Stats() Stats {
-	return Stats{Batches: db.batches.Load(), Writes: db.writes.Load()}
+	bs := db.bolt.Stats()
+	return Stats{Batches: db.batches.Load(), Writes: db.writes.Load(),
+		PageWrites: uint64(bs.TxStats.GetWrite())}
 }
 
 // Open opens (creating if needed, with its directories) the store at path

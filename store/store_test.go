@@ -290,23 +290,63 @@ func TestDedupe(t *testing.T) {
 		t.Errorf("Enqueue for a missing contact: %v", err)
 	}
 
-	// Within the retention nothing is pruned; after it both keys are.
+	// Within the retention a key is remembered; after it, it is not.
 	clk.Advance(23 * time.Hour)
-	if n, err := db.PruneDedupe(ctx); n != 0 || err != nil {
-		t.Errorf("PruneDedupe inside retention = %d, %v", n, err)
-	}
 	if _, dup, _ := db.Enqueue(ctx, c.ID, "vk:ev3", nil); dup {
 		t.Error("vk:ev3 duplicate")
 	}
-	clk.Advance(2 * time.Hour)
-	if n, err := db.PruneDedupe(ctx); n != 2 || err != nil {
-		t.Errorf("PruneDedupe after retention = %d, %v; want 2 (ev1, ev2)", n, err)
+	if _, dup, _ := db.Enqueue(ctx, c.ID, "vk:ev1", nil); !dup {
+		t.Error("vk:ev1 forgotten inside the retention")
 	}
+	clk.Advance(2 * time.Hour)
 	if _, dup, _ := db.Enqueue(ctx, c.ID, "vk:ev1", nil); dup {
-		t.Error("pruned key still reported as duplicate")
+		t.Error("vk:ev1 still a duplicate after the retention")
 	}
 	if _, dup, _ := db.Enqueue(ctx, c.ID, "vk:ev3", nil); !dup {
-		t.Error("vk:ev3 pruned before its retention")
+		t.Error("vk:ev3 forgotten before its retention")
+	}
+	if err := db.Check(); err != nil {
+		t.Error(err)
+	}
+}
+
+// A contact's last 64 event keys are remembered: a redelivery comes for an
+// event the channel did not see acknowledged, and a contact's events are
+// acknowledged in order.
+func TestDedupeRememberesTheContactsRecentEvents(t *testing.T) {
+	db, _ := openClock(t)
+	a, b := mustContact(t, db, "telegram:1"), mustContact(t, db, "telegram:2")
+	for i := range 64 {
+		if _, dup, err := db.Enqueue(ctx, a.ID, fmt.Sprint("tg:", i), nil); dup || err != nil {
+			t.Fatalf("event %d: dup=%v err=%v", i, dup, err)
+		}
+	}
+	if _, dup, _ := db.Enqueue(ctx, a.ID, "tg:0", nil); !dup {
+		t.Error("the 64th most recent event is not recognised")
+	}
+	if _, dup, _ := db.Enqueue(ctx, b.ID, "tg:0", nil); dup {
+		t.Error("another contact's event key counts as a duplicate")
+	}
+	if _, dup, _ := db.Enqueue(ctx, a.ID, "tg:64", nil); dup {
+		t.Fatal("tg:64 duplicate")
+	}
+	if _, dup, _ := db.Enqueue(ctx, a.ID, "tg:0", nil); dup {
+		t.Error("an event 65 back is still remembered; the ring holds 64")
+	}
+	if _, dup, _ := db.Enqueue(ctx, a.ID, "tg:2", nil); !dup {
+		t.Error("tg:2 forgotten")
+	}
+	// A merge keeps both contacts' recent events on the survivor.
+	if _, err := db.MergeContacts(ctx, a.ID, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"tg:0", "tg:64"} {
+		if _, dup, _ := db.Enqueue(ctx, a.ID, k, nil); !dup {
+			t.Errorf("%s not recognised after the merge", k)
+		}
+	}
+	if err := db.Check(); err != nil {
+		t.Error(err)
 	}
 }
 
@@ -756,33 +796,3 @@ func TestContextCancelled(t *testing.T) {
 	}
 }
 
-// Expired dedupe keys are pruned by the store itself, starting at Open.
-func TestOpenPrunesExpiredDedupeKeys(t *testing.T) {
-	path := t.TempDir() + "/parley.db"
-	clk := storetest.NewClock(t0)
-	db, err := store.Open(path, store.Options{Clock: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := mustContact(t, db, "telegram:1")
-	if _, _, err := db.Enqueue(ctx, c.ID, "tg:1", nil); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	clk.Advance(8 * 24 * time.Hour) // past the default retention of 7 days
-	db, err = store.Open(path, store.Options{Clock: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for db.Stats().Batches == 0 { // the janitor's prune commit
-		if time.Now().After(deadline) {
-			t.Fatal("no prune within 5s of Open")
-		}
-		time.Sleep(time.Millisecond)
-	}
-	if _, dup, err := db.Enqueue(ctx, c.ID, "tg:1", nil); dup || err != nil {
-		t.Errorf("expired key: dup=%v err=%v; want it forgotten", dup, err)
-	}
-}

@@ -113,7 +113,8 @@ type preparedTurn struct {
 	outbox   [][]byte
 	open     *Ticket
 	now      time.Time
-	nanos    []byte // now as a dedupe time key
+	// dedupeFrom is the oldest time an event key is remembered from.
+	dedupeFrom time.Time
 }
 
 type preparedEvent struct {
@@ -151,7 +152,7 @@ func (db *DB) prepareTurn(t Turn) (*preparedTurn, error) {
 		return nil, where("event key of %d bytes, limit %d", len(t.EventKey), maxEventKey)
 	}
 	now := db.now()
-	p := &preparedTurn{t: t, now: now, nanos: timeKey(now)}
+	p := &preparedTurn{t: t, now: now, dedupeFrom: now.Add(-db.retain)}
 	if t.Session != nil {
 		if len(t.Session) > maxValue {
 			return nil, where("session of %d bytes, limit %d", len(t.Session), maxValue)
@@ -277,7 +278,7 @@ func (p *preparedTurn) apply(tx *bolt.Tx) (TurnResult, error) {
 		return res, fmt.Errorf("store: turn for contact %q: %w", cid, ErrNotFound)
 	}
 	if p.t.EventKey != "" {
-		if err := recordEventKey(tx, p.t.EventKey, p.nanos); err != nil {
+		if err := recordEventKey(tx, cid, p.t.EventKey, p.now, p.dedupeFrom); err != nil {
 			return res, err
 		}
 	}
@@ -395,8 +396,8 @@ const chunk = 512
 // outside any transaction (on copies), so it may take its time and write.
 func (db *DB) Sessions(fn func(contactID string, state []byte) error) error {
 	return scanChunks(db, bSessions, nil, nil, func(k, v []byte) error {
-		if isHeadKey(k) {
-			return nil // a history head (see history.go)
+		if _, aux := auxKey(k); aux {
+			return nil // a history head or event ring (history.go, dedupe.go)
 		}
 		return fn(string(k), v)
 	})
