@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/parley-chat/parley/flows/eval"
 	"github.com/parley-chat/parley/flows/nlu"
@@ -312,7 +313,17 @@ func normalize(s string) string {
 			letter = unicode.IsLetter(r) || unicode.IsDigit(r)
 		}
 		if letter {
-			b.WriteRune(r)
+			// Bytes written directly: WriteRune is not inlined, and these
+			// are most of the letters.
+			switch {
+			case r < utf8.RuneSelf:
+				b.WriteByte(byte(r))
+			case r < 0x800: // two bytes, Cyrillic among them
+				b.WriteByte(0xC0 | byte(r>>6))
+				b.WriteByte(0x80 | byte(r)&0x3F)
+			default:
+				b.WriteRune(r)
+			}
 			space = false
 		} else if !space {
 			b.WriteByte(' ')
