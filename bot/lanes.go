@@ -1,6 +1,9 @@
 package bot
 
-import "sync"
+import (
+	"context"
+	"sync"
+)
 
 // lanes runs jobs strictly in order per key (one contact's messages) and
 // different keys in parallel, with at most limit jobs running at once. A
@@ -52,29 +55,36 @@ func (l *lanes[J]) drain(key string) {
 }
 
 // tryAcquire claims key's lane for a job the caller runs itself, when the
-// lane is idle and a worker slot is free; it never waits. The caller must
-// call release when done.
-func (l *lanes[J]) tryAcquire(key string) bool {
-	select {
-	case l.sem <- struct{}{}:
-	default:
-		return false
-	}
+// lane is idle, and then waits for a worker slot (so a burst waits here,
+// in its callers, instead of queueing). It is false when the lane is busy,
+// or ctx ended before a slot was free. After true, call release.
+func (l *lanes[J]) tryAcquire(ctx context.Context, key string) bool {
 	l.mu.Lock()
 	if _, busy := l.queue[key]; busy {
 		l.mu.Unlock()
-		<-l.sem
 		return false
 	}
 	l.queue[key] = nil // busy, nothing queued behind
 	l.wg.Add(1)
 	l.mu.Unlock()
-	return true
+	select {
+	case l.sem <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		l.handOff(key)
+		return false
+	}
 }
 
 // release ends a tryAcquire: jobs pushed meanwhile run next, in order.
 func (l *lanes[J]) release(key string) {
 	<-l.sem
+	l.handOff(key)
+}
+
+// handOff gives up a claimed lane: to a drain for the jobs pushed behind
+// the claim, or back to idle.
+func (l *lanes[J]) handOff(key string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.queue[key]) == 0 {

@@ -1,10 +1,12 @@
 package bot
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestLanesKeepOrderPerKeyAndRunKeysInParallel(t *testing.T) {
@@ -83,7 +85,7 @@ func TestLanesInlineRunsKeepOrder(t *testing.T) {
 		wg.Go(func() {
 			key := fmt.Sprint(k)
 			for j := 0; j < jobs; j++ {
-				if j%5 != 4 && l.tryAcquire(key) { // every fifth is queued anyway
+				if j%5 != 4 && l.tryAcquire(context.Background(), key) { // every fifth is queued anyway
 					inline.Add(1)
 					run(key, j)
 					l.release(key)
@@ -114,5 +116,32 @@ func TestLanesInlineRunsKeepOrder(t *testing.T) {
 	}
 	if peak.Load() > 3 {
 		t.Errorf("peak concurrency %d exceeds limit 3", peak.Load())
+	}
+}
+
+// A caller waiting for a worker slot gives up with its context, leaving
+// the lane it claimed free again (or to the jobs queued behind it).
+func TestLanesSlotWaitEndsWithContext(t *testing.T) {
+	ran := make(chan string, 4)
+	l := newLanes(1, func(key string, _ int) { ran <- key })
+	if !l.tryAcquire(context.Background(), "a") {
+		t.Fatal("idle lane not acquired")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	got := make(chan bool)
+	go func() { got <- l.tryAcquire(ctx, "b") }()
+	time.Sleep(10 * time.Millisecond)
+	l.push("b", 1) // queued behind the waiting claim
+	cancel()
+	if <-got {
+		t.Fatal("tryAcquire returned true with no free slot and its context done")
+	}
+	l.release("a")
+	if k := <-ran; k != "b" {
+		t.Errorf("ran %q, want the job queued behind the abandoned claim", k)
+	}
+	l.wait()
+	if n := l.pending(); n != 0 {
+		t.Errorf("pending = %d, want 0", n)
 	}
 }

@@ -258,7 +258,7 @@ func (r *Runtime) HandleInbound(ctx context.Context, in channel.Inbound) error {
 	}
 	allowed, giveBack := r.flood.allow(c.ID, r.now())
 	item := inboxItem{Kind: kindMessage, In: &in, Flooded: !allowed}
-	if !in.Queue && !isLinkRequest(in) && !isLinkCode(in) && r.turns.tryAcquire(c.ID) {
+	if !in.Queue && !isLinkRequest(in) && !isLinkCode(in) && r.turns.tryAcquire(ctx, c.ID) {
 		return r.answerNow(ctx, &c, key, item, giveBack)
 	}
 	seq, dup, err := r.record(ctx, c.ID, key, item, giveBack)

@@ -72,7 +72,11 @@ func (r *Runtime) processJob(ctx context.Context, contactID string, j job) error
 	if err != nil {
 		return err
 	}
-	ts := &turnState{turn: store.Turn{ContactID: contactID, InboxSeq: j.seq, EventKey: j.key}, contact: c, inEvent: -1}
+	ts := &turnState{turn: store.Turn{ContactID: contactID, InboxSeq: j.seq, EventKey: j.key,
+		// Room for a typical turn: a message in, two out, their events.
+		Messages: make([]store.Message, 0, 4), Events: make([]store.Event, 0, 8),
+		Outbox: make([]store.OutboxEntry, 0, 3)}, contact: c, inEvent: -1,
+		outbound: make([]channel.Outbound, 0, 3)}
 	eng := r.engine.Load()
 	now := r.now()
 

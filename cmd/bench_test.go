@@ -1,22 +1,34 @@
 package cmd
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
 	"slices"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/coder/websocket"
 )
 
-// chatClient is one web chat visitor speaking the widget's protocol.
+// chatClient is one web chat visitor speaking the widget's protocol over a
+// minimal RFC 6455 client: the load generator shares the two cores with the
+// server it measures, so it does no more than the protocol needs (masked
+// frames out, whole frames in, nothing decoded but a turn's last reply).
 type chatClient struct {
-	ws   *websocket.Conn
+	conn net.Conn
+	r    *bufio.Reader
+	wmu  sync.Mutex
+	wbuf []byte
 	n    int
 	done chan time.Time // receives when the reply that ends a turn arrives
 }
@@ -26,40 +38,108 @@ type chatClient struct {
 const turnEnd = "Могу ещё чем-то помочь?"
 
 func dialChat(ctx context.Context, b testing.TB, addr string) *chatClient {
-	ws, _, err := websocket.Dial(ctx, "ws://"+addr+"/ws", nil)
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		b.Fatal(err)
 	}
-	c := &chatClient{ws: ws, done: make(chan time.Time, 16)}
-	if err := ws.Write(ctx, websocket.MessageText, []byte(`{"type":"hello"}`)); err != nil {
-		b.Fatal(err)
+	key := make([]byte, 16)
+	rand.Read(key)
+	fmt.Fprintf(conn, "GET /ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n", addr, base64.StdEncoding.EncodeToString(key))
+	c := &chatClient{conn: conn, r: bufio.NewReaderSize(conn, 16<<10), done: make(chan time.Time, 16)}
+	resp, err := http.ReadResponse(c.r, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		b.Fatalf("websocket handshake: %v %v", resp, err)
 	}
-	go func() {
-		for {
-			_, data, err := ws.Read(context.Background())
-			if err != nil {
-				return
-			}
-			// Only message frames that may end a turn are decoded: the
-			// clients share the machine with the server being measured.
-			if !bytes.Contains(data, []byte(`"type":"message"`)) || !bytes.Contains(data, []byte(`?"`)) {
-				continue
-			}
-			var f struct{ Type, Text string }
-			if json.Unmarshal(data, &f) == nil && f.Type == "message" && (f.Text == turnEnd || len(f.Text) > 0 && f.Text[len(f.Text)-1] == '?' && c.n == 1) {
-				c.done <- time.Now()
-			}
-		}
-	}()
+	c.writeFrame(b, []byte(`{"type":"hello"}`))
+	go c.readLoop()
 	return c
 }
 
-func (c *chatClient) send(ctx context.Context, b testing.TB, text string) {
-	c.n++
-	frame := fmt.Sprintf(`{"type":"message","id":"m%d","text":%q}`, c.n, text)
-	if err := c.ws.Write(ctx, websocket.MessageText, []byte(frame)); err != nil {
+// readLoop reads server frames (never masked) until the connection ends.
+func (c *chatClient) readLoop() {
+	var hdr [8]byte
+	var buf []byte
+	for {
+		if _, err := io.ReadFull(c.r, hdr[:2]); err != nil {
+			return
+		}
+		op, n := hdr[0]&0x0f, uint64(hdr[1]&0x7f)
+		switch n {
+		case 126:
+			if _, err := io.ReadFull(c.r, hdr[:2]); err != nil {
+				return
+			}
+			n = uint64(binary.BigEndian.Uint16(hdr[:2]))
+		case 127:
+			if _, err := io.ReadFull(c.r, hdr[:8]); err != nil {
+				return
+			}
+			n = binary.BigEndian.Uint64(hdr[:8])
+		}
+		if uint64(cap(buf)) < n {
+			buf = make([]byte, n)
+		}
+		data := buf[:n]
+		if _, err := io.ReadFull(c.r, data); err != nil {
+			return
+		}
+		switch op {
+		case 0x8: // close
+			return
+		case 0x9: // ping
+			c.write(0xA, data)
+			continue
+		case 0x1:
+		default:
+			continue
+		}
+		// Only message frames that may end a turn are decoded.
+		if !bytes.Contains(data, []byte(`"type":"message"`)) || !bytes.Contains(data, []byte(`?"`)) {
+			continue
+		}
+		var f struct{ Type, Text string }
+		if json.Unmarshal(data, &f) == nil && f.Type == "message" && (f.Text == turnEnd || len(f.Text) > 0 && f.Text[len(f.Text)-1] == '?' && c.n == 1) {
+			c.done <- time.Now()
+		}
+	}
+}
+
+// write sends one masked frame with opcode op.
+func (c *chatClient) write(op byte, payload []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	b := append(c.wbuf[:0], 0x80|op)
+	switch n := len(payload); {
+	case n < 126:
+		b = append(b, 0x80|byte(n))
+	case n <= 0xffff:
+		b = append(b, 0x80|126, byte(n>>8), byte(n))
+	default:
+		b = append(b, 0x80|127)
+		b = binary.BigEndian.AppendUint64(b, uint64(n))
+	}
+	var mask [4]byte
+	binary.LittleEndian.PutUint32(mask[:], mrand.Uint32())
+	b = append(b, mask[:]...)
+	for i, p := range payload {
+		b = append(b, p^mask[i&3])
+	}
+	c.wbuf = b
+	_, err := c.conn.Write(b)
+	return err
+}
+
+func (c *chatClient) writeFrame(b testing.TB, payload []byte) {
+	if err := c.write(0x1, payload); err != nil {
 		b.Error(err)
 	}
+}
+
+func (c *chatClient) send(_ context.Context, b testing.TB, text string) {
+	c.n++
+	c.writeFrame(b, fmt.Appendf(nil, `{"type":"message","id":"m%d","text":%q}`, c.n, text))
 }
 
 // startBenchServer runs serve on the demo with a durable database and no

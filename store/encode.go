@@ -20,7 +20,24 @@ import (
 // output gives exactly what decoding json.Marshal's output gives.
 
 func encodeMessage(m *Message) ([]byte, error) {
-	b := make([]byte, 0, 160+len(m.Text)+len(m.Payload))
+	return appendMessage(make([]byte, 0, messageSize(m)), m)
+}
+
+// messageSize is about the length of m's JSON, so one allocation holds it.
+func messageSize(m *Message) int {
+	n := 200 + len(m.ContactID) + len(m.Channel) + len(m.Address) + len(m.Text) + len(m.Payload) +
+		len(m.Sender) + len(m.SenderName) + 21*len(m.Via)
+	for _, bt := range m.Buttons {
+		n += 24 + len(bt.Text) + len(bt.Value)
+	}
+	for _, a := range m.Attachments {
+		n += 3 + len(a)
+	}
+	return n
+}
+
+// appendMessage appends m's JSON to b.
+func appendMessage(b []byte, m *Message) ([]byte, error) {
 	b = append(b, `{"contact_id":`...)
 	b = appendJSONString(b, m.ContactID)
 	if m.Seq != 0 {
@@ -78,7 +95,11 @@ func encodeMessage(m *Message) ([]byte, error) {
 }
 
 func encodeEvent(e *Event) ([]byte, error) {
-	b := make([]byte, 0, 128)
+	n := 112 + len(e.ContactID) + len(e.Type) + len(e.Flow) + len(e.Node)
+	for k, v := range e.Data {
+		n += 6 + len(k) + len(v)
+	}
+	b := make([]byte, 0, n)
 	b = append(b, '{')
 	if e.Seq != 0 {
 		b = append(b, `"seq":`...)
@@ -97,7 +118,8 @@ func encodeEvent(e *Event) ([]byte, error) {
 	b = appendOptString(b, `,"node":`, e.Node)
 	if len(e.Data) > 0 {
 		// Sorted like encoding/json, so equal events encode equally.
-		keys := make([]string, 0, len(e.Data))
+		var small [4]string
+		keys := small[:0]
 		for k := range e.Data {
 			keys = append(keys, k)
 		}
@@ -117,7 +139,7 @@ func encodeEvent(e *Event) ([]byte, error) {
 }
 
 func encodeOutbox(o *OutboxEntry) ([]byte, error) {
-	b := make([]byte, 0, 128+base64.StdEncoding.EncodedLen(len(o.Data)))
+	b := make([]byte, 0, 168+len(o.ContactID)+len(o.Address)+base64.StdEncoding.EncodedLen(len(o.Data)))
 	b = append(b, '{')
 	if o.ID != 0 {
 		b = append(b, `"id":`...)

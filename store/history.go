@@ -68,8 +68,8 @@ func withHeader(data []byte) []byte {
 	return append(make([]byte, msgHeader, msgHeader+len(data)), data...)
 }
 
-// appendMessages appends entries (built by withHeader; the header is filled
-// here) to contactID's history and returns their seqs.
+// appendMessages appends entries (JSON behind msgHeader bytes of room, which
+// are filled here) to contactID's history and returns their seqs.
 func appendMessages(tx *bolt.Tx, contactID string, entries [][]byte) ([]uint64, error) {
 	sessions := tx.Bucket(bSessions)
 	h, err := readHead(sessions, contactID)
@@ -239,11 +239,11 @@ func rewriteHistory(tx *bolt.Tx, cid string, ms []Message) error {
 	entries := make([][]byte, len(ms))
 	for i, m := range ms {
 		m.ContactID, m.Seq = cid, 0
-		data, err := encodeMessage(&m)
+		e, err := appendMessage(make([]byte, msgHeader, msgHeader+messageSize(&m)), &m)
 		if err != nil {
 			return fmt.Errorf("store: message of %q: %w", cid, err)
 		}
-		entries[i] = withHeader(data)
+		entries[i] = e
 	}
 	_, err := appendMessages(tx, cid, entries)
 	return err

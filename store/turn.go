@@ -187,14 +187,15 @@ func (db *DB) prepareTurn(t Turn) (*preparedTurn, error) {
 		}
 		m.At = m.At.UTC().Round(0)
 		m.Seq = 0
-		data, err := encodeMessage(&m)
+		// Encoded behind room for the log entry's header (history.go).
+		data, err := appendMessage(make([]byte, msgHeader, msgHeader+messageSize(&m)), &m)
 		if err != nil {
 			return nil, where("messages[%d]: %w", i, err)
 		}
-		if len(data) > maxValue {
-			return nil, where("messages[%d] of %d bytes, limit %d", i, len(data), maxValue)
+		if len(data)-msgHeader > maxValue {
+			return nil, where("messages[%d] of %d bytes, limit %d", i, len(data)-msgHeader, maxValue)
 		}
-		p.messages = append(p.messages, withHeader(data))
+		p.messages = append(p.messages, data)
 	}
 	for i, e := range t.Events {
 		if e.ContactID == "" {
