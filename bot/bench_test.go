@@ -3,12 +3,20 @@ package bot
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"os"
 	"path/filepath"
+	"runtime/debug"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/parley-chat/parley/bot/channel"
+	"github.com/parley-chat/parley/flows"
+	"github.com/parley-chat/parley/flows/demo"
 	"github.com/parley-chat/parley/store"
 )
 
@@ -32,10 +40,10 @@ func (s *signalSender) Send(_ context.Context, out channel.Outbound) error {
 }
 
 // BenchmarkDurableTurns measures whole durable turns: a customer message
-// recorded in the inbox (fsync), run through the flow engine, the turn
-// committed (fsync), the replies delivered and removed from the outbox —
-// with 1 and with 64 conversations at once, each waiting for its answer
-// before it writes again, as people do.
+// run through the flow engine and committed with its event key (one
+// fsync, shared by the turns of a group commit), the replies delivered and
+// removed from the outbox — with 1 and with 64 conversations at once, each
+// waiting for its answer before it writes again, as people do.
 func BenchmarkDurableTurns(b *testing.B) {
 	for _, conversations := range []int{1, 64} {
 		b.Run(fmt.Sprintf("conversations=%d", conversations), func(b *testing.B) {
@@ -84,6 +92,84 @@ func BenchmarkDurableTurns(b *testing.B) {
 				}(fmt.Sprint("v", c), n)
 			}
 			wg.Wait()
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "turns/s")
+		})
+	}
+}
+
+// demoOrders answers the demo's order lookups in memory.
+type demoOrders struct{}
+
+func (demoOrders) Do(r *http.Request) (*http.Response, error) {
+	return &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader(`{"status":"in_transit","eta":"7 января"}`))}, nil
+}
+
+type nopSender struct{}
+
+func (nopSender) Channel() channel.Name                        { return channel.Web }
+func (nopSender) Send(context.Context, channel.Outbound) error { return nil }
+
+// demoScript is the engine benchmark's mix (flows/bench_test.go) as
+// customer messages: greeting, buttons, typed questions through the NLU, a
+// misunderstanding, an order number looked up by the http node, a restart.
+var demoScript = []channel.Inbound{
+	{Text: "привет"}, {Text: "Доставка", Payload: "delivery"}, {Text: "3"}, {Text: "хочу вернуть товар"},
+	{Text: "абракадабра"}, {Text: "когда работаете?"}, {Text: "Где мой заказ?", Payload: "order_status"},
+	{Text: "12"}, {Text: "1234567"}, {Text: "/start"},
+}
+
+// BenchmarkDemoTurns is engine plus store: durable turns on the demo flows
+// through the runtime (HandleInbound returns once the turn is committed
+// with fsync), with 1 and with 64 conversations at once. Replies go to a
+// sender that drops them; their outbox entries are written and removed.
+func BenchmarkDemoTurns(b *testing.B) {
+	p, err := flows.LoadFS(demo.FS())
+	if err != nil {
+		b.Fatal(err)
+	}
+	if os.Getenv("GOGC") == "" {
+		// As `parley serve` runs (cmd/serve.go).
+		defer debug.SetGCPercent(debug.SetGCPercent(400))
+	}
+	for _, conversations := range []int{1, 64} {
+		b.Run(fmt.Sprintf("conversations=%d", conversations), func(b *testing.B) {
+			db, err := store.Open(filepath.Join(b.TempDir(), "bench.db"), store.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			var turns atomic.Int64
+			rt := New(Config{Logger: quietLogger(), FloodRate: -1,
+				Observe: func(string, []flows.Output) { turns.Add(1) }},
+				db, p.NewEngine(flows.Options{HTTP: demoOrders{}}), nopSender{})
+			rt.Start(context.Background())
+			defer rt.Shutdown(context.Background())
+			ctx := context.Background()
+			var next atomic.Int64
+			b.ResetTimer()
+			start := time.Now()
+			var wg sync.WaitGroup
+			for c := range conversations {
+				wg.Go(func() {
+					from := channel.Address{Channel: channel.Web, ID: fmt.Sprint("v", c)}
+					for i := 0; next.Add(1) <= int64(b.N); i++ {
+						in := demoScript[i%len(demoScript)]
+						in.From, in.EventID = from, fmt.Sprint(i)
+						if err := rt.HandleInbound(ctx, in); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			if err := rt.Flush(ctx); err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			if got := turns.Load(); got != int64(b.N) {
+				b.Fatalf("%d turns committed, want %d", got, b.N)
+			}
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "turns/s")
 		})
 	}
