@@ -174,3 +174,93 @@ func BenchmarkDemoTurns(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkEngineStore is a durable turn without the channels around it:
+// the session read from the store, one engine step on the demo flows, and
+// the turn (session, the message and the replies, events, outbox entries)
+// committed with fsync — with 1 and with 64 conversations at once, each
+// writing again once its turn is durable.
+func BenchmarkEngineStore(b *testing.B) {
+	p, err := flows.LoadFS(demo.FS())
+	if err != nil {
+		b.Fatal(err)
+	}
+	eng := p.NewEngine(flows.Options{HTTP: demoOrders{}})
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(400)) // as `parley serve` runs
+	}
+	for _, conversations := range []int{1, 64} {
+		b.Run(fmt.Sprintf("conversations=%d", conversations), func(b *testing.B) {
+			db, err := store.Open(filepath.Join(b.TempDir(), "bench.db"), store.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			ctx := context.Background()
+			var next atomic.Int64
+			b.ResetTimer()
+			start := time.Now()
+			var wg sync.WaitGroup
+			for c := range conversations {
+				wg.Go(func() {
+					addr := fmt.Sprint("web:v", c)
+					ct, _, err := db.ResolveContact(ctx, addr, "", "")
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					for i := 0; next.Add(1) <= int64(b.N); i++ {
+						if err := engineStoreTurn(ctx, db, eng, ct, addr, demoScript[i%len(demoScript)]); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "turns/s")
+		})
+	}
+}
+
+func engineStoreTurn(ctx context.Context, db *store.DB, eng *flows.Engine, c store.Contact, addr string, in channel.Inbound) error {
+	raw, err := db.Session(c.ID)
+	if err != nil {
+		return err
+	}
+	var st flows.State
+	if raw != nil {
+		if st, err = flows.UnmarshalState(raw); err != nil {
+			return err
+		}
+	}
+	now := time.Now()
+	next, outs, err := eng.Step(ctx, st, flows.Input{Text: in.Text, Payload: in.Payload, Channel: "web", Now: now,
+		Contact: flows.Contact{ID: c.ID, Name: c.Name, Lang: c.Lang, Fields: c.Fields}})
+	if err != nil {
+		return err
+	}
+	session, err := flows.MarshalState(next)
+	if err != nil {
+		return err
+	}
+	t := store.Turn{ContactID: c.ID, Session: session,
+		Messages: []store.Message{{Dir: store.DirIn, Channel: "web", Address: addr, Text: in.Text, Payload: in.Payload, Sender: "customer", At: now}},
+		Events:   []store.Event{{Type: "message_in", Data: map[string]string{"channel": "web"}}}}
+	for _, o := range outs {
+		switch {
+		case o.Kind == flows.Say:
+			var btns []store.Button
+			for _, b := range o.Buttons {
+				btns = append(btns, store.Button{Text: b.Text, Value: b.Value})
+			}
+			t.Messages = append(t.Messages, store.Message{Dir: store.DirOut, Channel: "web", Address: addr, Text: o.Text, Buttons: btns, Sender: "bot", At: now})
+			t.Outbox = append(t.Outbox, store.OutboxEntry{Address: addr, Data: []byte(o.Text)})
+		case o.Kind == flows.Event && o.Event != nil:
+			t.Events = append(t.Events, store.Event{Type: o.Event.Name, Flow: o.Event.Flow, Node: o.Event.Node, Data: o.Event.Data})
+		}
+	}
+	_, err = db.Commit(ctx, t)
+	return err
+}

@@ -145,7 +145,7 @@ func (db *DB) Contact(id string) (Contact, error) {
 	var c Contact
 	err := db.view(func(tx *bolt.Tx) error {
 		var err error
-		c, err = getContact(tx, id)
+		c, err = db.readContact(tx, id)
 		return err
 	})
 	return c, err
@@ -160,7 +160,7 @@ func (db *DB) ContactByIdentity(identity string) (Contact, error) {
 			return fmt.Errorf("store: identity %q: %w", identity, ErrNotFound)
 		}
 		var err error
-		c, err = getContact(tx, string(id))
+		c, err = db.readContact(tx, string(id))
 		return err
 	})
 	return c, err

@@ -90,6 +90,7 @@ type DB struct {
 	closeOnce sync.Once
 	closeErr  error
 
+	contacts    contactCache
 	outboxDepth atomic.Int64
 	lastCommit  time.Duration // writer goroutine only
 	active      int           // writer goroutine only: estimate of active writers

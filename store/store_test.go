@@ -796,3 +796,41 @@ func TestContextCancelled(t *testing.T) {
 	}
 }
 
+
+// Reads go through a cache of decoded contacts: a change is seen at once,
+// and what a caller does to its copy stays its own.
+func TestContactReadsSeeChangesAndOwnTheirCopies(t *testing.T) {
+	db, _ := openClock(t)
+	c := mustContact(t, db, "web:v1")
+	c.Fields = map[string]string{"city": "Омск", "order": "123"}
+	if _, err := db.Commit(ctx, store.Turn{ContactID: c.ID, Contact: &c}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.ContactByIdentity("web:v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.Fields["city"] = "changed by the caller"
+	got.Identities[0] = "changed:too"
+	again, _ := db.Contact(c.ID)
+	if again.Fields["city"] != "Омск" || again.Identities[0] != "web:v1" {
+		t.Errorf("a caller's changes leaked into the next read: %+v", again)
+	}
+	upd := again
+	upd.Fields = map[string]string{"order": "456"} // city removed
+	if _, err := db.Commit(ctx, store.Turn{ContactID: c.ID, Contact: &upd}); err != nil {
+		t.Fatal(err)
+	}
+	for _, read := range []func() (store.Contact, error){
+		func() (store.Contact, error) { return db.Contact(c.ID) },
+		func() (store.Contact, error) { return db.ContactByIdentity("web:v1") },
+	} {
+		got, err := read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(map[string]string{"order": "456"}, got.Fields); diff != "" {
+			t.Errorf("fields after an update (-want +got):\n%s", diff)
+		}
+	}
+}
