@@ -182,7 +182,7 @@ func (r *Runtime) engineFailed(ctx context.Context, ts *turnState, err error) er
 
 // applyEngine turns the engine's outputs into the turn's writes.
 func (r *Runtime) applyEngine(ctx context.Context, ts *turnState, next flows.State, outs []flows.Output) error {
-	data, err := json.Marshal(next)
+	data, err := flows.MarshalState(next)
 	if err != nil {
 		return fmt.Errorf("encode session: %w", err)
 	}
@@ -331,7 +331,7 @@ func (r *Runtime) loadState(contactID string) (flows.State, error) {
 		return st, fmt.Errorf("load session: %w", err)
 	}
 	if len(data) > 0 {
-		if err := json.Unmarshal(data, &st); err != nil {
+		if st, err = flows.UnmarshalState(data); err != nil {
 			// A session we cannot read must not wedge the customer: start over
 			// and say so in the event log.
 			r.log.Error().Err(err).Str("contact", contactID).Msg("undecodable session reset")

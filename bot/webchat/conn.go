@@ -213,7 +213,9 @@ func (a *Adapter) handleFrame(ctx context.Context, c *conn, h channel.Handler, b
 	}
 	// Durably recorded: only now may the widget mark it sent.
 	c.write(ctx, mustJSON(ackFrame{Type: "ack", ID: f.ID}))
-	a.broadcast(ctx, c.visitor, c, mustJSON(echoFrame{Type: "echo", ID: f.ID, Text: in.Text, At: now}))
+	if a.otherTabs(c) {
+		a.broadcast(ctx, c.visitor, c, mustJSON(echoFrame{Type: "echo", ID: f.ID, Text: in.Text, At: now}))
+	}
 	return true
 }
 
