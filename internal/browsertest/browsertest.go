@@ -98,27 +98,42 @@ func New(t testing.TB, size Size) context.Context {
 		chromedp.Flag("disable-default-apps", true),
 		chromedp.Flag("metrics-recording-only", true),
 		chromedp.Flag("password-store", "basic"),
-		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(size.Width, size.Height),
 	}
-	parent, cancelTimeout := context.WithTimeout(context.Background(), Timeout)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(parent, opts...)
-	ctx, cancelCtx := chromedp.NewContext(allocCtx, chromedp.WithErrorf(t.Logf))
-	col := &collector{}
-	ctx = context.WithValue(ctx, collectorKey{}, col)
-	// Cleanups run last-in first-out: the browser stops after the console
-	// check and the screenshot below.
-	t.Cleanup(func() {
+	// Start the browser and the tab now, so that the console subscription
+	// sees everything the page writes from its first navigation on. A
+	// chromium that exits while starting (seen on a loaded two-core machine,
+	// with two test binaries starting browsers at once) gets two more tries.
+	var ctx context.Context
+	var cancelCtx context.CancelFunc
+	for attempt := 1; ; attempt++ {
+		parent, cancelTimeout := context.WithTimeout(context.Background(), Timeout)
+		allocCtx, cancelAlloc := chromedp.NewExecAllocator(parent, append(opts, chromedp.UserDataDir(t.TempDir()))...)
+		var c context.Context
+		c, cancelCtx = chromedp.NewContext(allocCtx, chromedp.WithErrorf(t.Logf))
+		err := chromedp.Do(c, chromedp.EmulateViewport(int64(size.Width), int64(size.Height), viewportOpts(size)...))
+		if err == nil {
+			ctx = c
+			// Cleanups run last-in first-out: the browser stops after the
+			// console check and the screenshot below.
+			t.Cleanup(func() {
+				cancelCtx()
+				cancelAlloc()
+				cancelTimeout()
+			})
+			break
+		}
 		cancelCtx()
 		cancelAlloc()
 		cancelTimeout()
-	})
-
-	// Start the browser and the tab now, so that the console subscription
-	// sees everything the page writes from its first navigation on.
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(int64(size.Width), int64(size.Height), viewportOpts(size)...)); err != nil {
-		t.Fatalf("browsertest: start %s: %v", path, err)
+		if attempt == 3 {
+			t.Fatalf("browsertest: start %s: %v", path, err)
+		}
+		t.Logf("browsertest: start %s: %v; trying again", path, err)
+		time.Sleep(time.Duration(attempt) * 500 * time.Millisecond)
 	}
+	col := &collector{}
+	ctx = context.WithValue(ctx, collectorKey{}, col)
 	messages := chromedp.Console(ctx)
 	done := make(chan struct{})
 	go func() {
