@@ -796,7 +796,6 @@ func TestContextCancelled(t *testing.T) {
 	}
 }
 
-
 // Reads go through a cache of decoded contacts: a change is seen at once,
 // and what a caller does to its copy stays its own.
 func TestContactReadsSeeChangesAndOwnTheirCopies(t *testing.T) {
