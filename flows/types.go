@@ -1,7 +1,6 @@
 package flows
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -158,14 +157,4 @@ func (s State) WaitDeadline() (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return time.Unix(s.Deadline, 0), true
-}
-
-// MarshalState is json.Marshal for State, for symmetry with UnmarshalState.
-func MarshalState(s State) ([]byte, error) { return json.Marshal(s) }
-
-// UnmarshalState decodes a stored State.
-func UnmarshalState(b []byte) (State, error) {
-	var s State
-	err := json.Unmarshal(b, &s)
-	return s, err
 }
