@@ -20,11 +20,12 @@ test:
 	$(MAKE) fuzz-brief
 
 # A few seconds of real fuzzing for the parsers that take outside input: the YAML loader,
-# the template compiler and the channel decoders (longer runs: make fuzz).
+# the template compiler, the session codec and the channel decoders (longer runs: make fuzz).
 BRIEF ?= 4s
 fuzz-brief:
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(BRIEF) ./flows
 	$(GO) test -run '^$$' -fuzz '^FuzzStep$$' -fuzztime $(BRIEF) ./flows
+	$(GO) test -run '^$$' -fuzz '^FuzzStateCodec$$' -fuzztime $(BRIEF) ./flows
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(BRIEF) ./flows/syntax
 	$(GO) test -run '^$$' -fuzz '^FuzzTemplate$$' -fuzztime $(BRIEF) ./flows/eval
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeUpdate$$' -fuzztime $(BRIEF) ./bot/telegram

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -216,5 +217,51 @@ func TestTypingOnlyForSlowTurns(t *testing.T) {
 	}
 	if n := web.typing.Load(); n != 1 {
 		t.Errorf("a slow turn sent %d typing signals, want 1", n)
+	}
+}
+
+// syncingSender is a channel that shows the stored history on connect.
+type syncingSender struct{ recordingSender }
+
+func (*syncingSender) SyncsHistory() {}
+
+// Replies for a history-synced channel are pushed right after their turn,
+// keyed by their history seq, and take no outbox entry; one that cannot be
+// pushed is not retried (the history has it).
+func TestHistorySyncedRepliesSkipTheOutbox(t *testing.T) {
+	db := storetest.Open(t)
+	web := &syncingSender{recordingSender{name: channel.Web}}
+	web.fail = func(_ context.Context, n int, _ channel.Outbound) error {
+		if n == 3 {
+			return errors.New("tab closed")
+		}
+		return nil
+	}
+	rt := New(Config{Logger: quietLogger()}, db, echoEngine(t), web)
+	rt.Start(context.Background())
+	defer rt.Shutdown(context.Background())
+	from := channel.Address{Channel: channel.Web, ID: "v"}
+	ctx := context.Background()
+	for i, text := range []string{"hi", "ping"} {
+		if err := rt.HandleInbound(ctx, channel.Inbound{From: from, EventID: fmt.Sprint(i), Text: text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flush(t, rt)
+	var got []string
+	for _, o := range web.sent() {
+		got = append(got, o.Key+" "+o.Text)
+	}
+	// History: 1 hi, 2 hello, 3 say something, 4 ping, 5 echo ping, 6 say
+	// something; the third send ("echo ping") failed.
+	if diff := cmp.Diff([]string{"2 hello", "3 say something", "6 say something"}, got); diff != "" {
+		t.Errorf("pushed replies (-want +got):\n%s", diff)
+	}
+	if out, _ := db.PendingOutbox(); len(out) != 0 {
+		t.Errorf("outbox holds %d entries", len(out))
+	}
+	want := []string{"in: hi", "out: hello", "out: say something", "in: ping", "out: echo ping", "out: say something"}
+	if diff := cmp.Diff(want, historyTexts(t, db, "web:v")); diff != "" {
+		t.Errorf("history (-want +got):\n%s", diff)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -19,8 +20,16 @@ type turnState struct {
 	contact  store.Contact
 	addr     channel.Address
 	outbound []channel.Outbound // parallel to turn.Outbox
+	direct   []directReply      // replies pushed after the commit, no outbox (HistorySyncer)
 	inEvent  int                // index of the message_in event, -1 if none
 	after    []func(store.TurnResult)
+}
+
+// directReply is one part of a reply for a history-synced channel.
+type directReply struct {
+	msg  int // index in turn.Messages
+	part int // 0 for the first part of a split text
+	out  channel.Outbound
 }
 
 // runJob processes one inbox entry of a contact. It runs in the contact's
@@ -274,6 +283,7 @@ func (r *Runtime) say(ts *turnState, text string, buttons []flows.Button, image,
 		Text: text, Buttons: stored, Sender: sender, SenderName: senderName, At: now,
 	})
 	parts := splitText(text, r.maxText(ts.addr.Channel))
+	_, direct := r.senders[ts.addr.Channel].(channel.HistorySyncer)
 	for i, p := range parts {
 		ob := channel.Outbound{To: ts.addr, Text: p, Sender: senderName}
 		if i == 0 {
@@ -282,11 +292,41 @@ func (r *Runtime) say(ts *turnState, text string, buttons []flows.Button, image,
 		if i == len(parts)-1 {
 			ob.Buttons = btns
 		}
+		if direct {
+			ts.direct = append(ts.direct, directReply{msg: len(ts.turn.Messages) - 1, part: i, out: ob})
+			continue
+		}
 		data, _ := json.Marshal(ob)
 		ts.outbound = append(ts.outbound, ob)
 		ts.turn.Outbox = append(ts.turn.Outbox, store.OutboxEntry{
 			ContactID: ts.turn.ContactID, Address: ts.addr.String(), Data: data, CreatedAt: now, NotBefore: now,
 		})
+	}
+}
+
+// pushDirect sends a committed turn's replies for history-synced channels,
+// in order, from the turn's own goroutine (the contact's lane keeps them in
+// order with its next turn). A failure is only logged and counted: the
+// reply is in the history, which the channel shows on the next connect.
+func (r *Runtime) pushDirect(replies []directReply, seqs []uint64) {
+	for _, d := range replies {
+		out := d.out
+		if d.msg < len(seqs) {
+			out.Key = strconv.FormatUint(seqs[d.msg], 10)
+			if d.part > 0 {
+				out.Key += "." + strconv.Itoa(d.part+1)
+			}
+		}
+		ch := string(out.To.Channel)
+		ctx, cancel := context.WithTimeout(r.ctx, 30*time.Second)
+		err := r.senders[out.To.Channel].Send(ctx, out)
+		cancel()
+		if err != nil {
+			r.metrics.sendError(ch, "temporary")
+			r.log.Warn().Err(err).Str("address", out.To.String()).Msg("reply not pushed; the history has it")
+			continue
+		}
+		r.metrics.sent(ch)
 	}
 }
 
@@ -318,6 +358,7 @@ func (r *Runtime) commit(ctx context.Context, ts *turnState) error {
 		entries[i] = e
 	}
 	r.outbox.pushDecoded(entries, ts.outbound)
+	r.pushDirect(ts.direct, res.MessageSeqs)
 	for _, f := range ts.after {
 		f(res)
 	}

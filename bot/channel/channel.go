@@ -112,6 +112,18 @@ type Sender interface {
 	Send(ctx context.Context, out Outbound) error
 }
 
+// HistorySyncer is implemented by channels that show the stored
+// conversation whenever a customer connects (the web chat). The runtime
+// pushes their replies right after the turn commits instead of through the
+// outbox: the committed history is their durable copy, and a reply that
+// could not be pushed (no open tab, a dropped connection, a crash right
+// after the commit) is shown from it on the next connect. Such a reply's
+// Key is its history message's seq (a split part adds "." and the part
+// number), the id the history gives it too.
+type HistorySyncer interface {
+	SyncsHistory()
+}
+
 // TypingSender is implemented by channels that can show "typing...".
 type TypingSender interface {
 	SendTyping(ctx context.Context, to Address) error

@@ -77,7 +77,9 @@
 // visitor with none misses nothing, because the widget loads the history
 // (History) when it connects: the history replaces what the widget showed
 // (so a reconnect doubles nothing, whatever ids the history uses), except
-// messages still waiting for their ack. History items whose ids are the
-// EventID (inbound) and the outbox key (outbound) also let the widget match a
-// re-sent message to its recorded copy exactly.
+// messages still waiting for their ack. That is why the adapter is a
+// channel.HistorySyncer: the runtime pushes its replies right after the turn
+// commits, with the history message's seq as the id, instead of keeping
+// them in the outbox; a push that fails (a tab closing, a crash right after
+// the commit) is made good by the history on the next connect.
 package webchat

@@ -85,10 +85,9 @@ type History interface {
 
 // Item is one message of a visitor's history.
 type Item struct {
-	// ID identifies the message. For outbound items use the outbox key
-	// (channel.Outbound.Key) and for inbound ones the EventID
-	// ("web:<visitor>:<client id>"): the widget then recognises messages it
-	// already shows and never doubles them.
+	// ID identifies the message: for outbound items the key the reply was
+	// pushed with (channel.Outbound.Key: the runtime uses the history seq),
+	// so the widget recognises messages it already shows.
 	ID      string
 	Dir     string // "in" (from the customer) or "out" (to the customer)
 	Text    string
@@ -242,6 +241,10 @@ func (a *Adapter) Send(ctx context.Context, out channel.Outbound) error {
 	a.broadcast(ctx, out.To.ID, nil, frame)
 	return ctx.Err()
 }
+
+// SyncsHistory implements channel.HistorySyncer: a connecting widget gets
+// the conversation's history (History), so replies need no outbox.
+func (a *Adapter) SyncsHistory() {}
 
 // SendTyping shows the typing indicator in every open tab of the visitor.
 func (a *Adapter) SendTyping(ctx context.Context, to channel.Address) error {

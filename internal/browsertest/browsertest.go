@@ -288,17 +288,29 @@ func (c *collector) all() []chromedp.ConsoleMessage {
 // context with specified id" (code -32000); Open retries those, so tests do
 // not flake on them. Later steps on a loaded page do not see the race.
 func Open(ctx context.Context, url, ready string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
 	var err error
 	for try := 0; try < 3; try++ {
-		actx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		err = chromedp.Do(actx,
-			chromedp.Navigate(url),
-			chromedp.Poll[chromedp.Void](ready, chromedp.WithPollingTimeout(15*time.Second)),
-		)
-		cancel()
-		if err == nil || !strings.Contains(err.Error(), "(-32000)") {
-			return err
+		if err = chromedp.Do(ctx, chromedp.Navigate(url)); err == nil || !isNodeRace(err) {
+			break
 		}
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	// A page that redirects (the console to its login page) swaps the
+	// document under the poll: poll again, without navigating again, until
+	// the page settles or the time is up.
+	for {
+		err = chromedp.Do(ctx, chromedp.Poll[chromedp.Void](ready, chromedp.WithPollingTimeout(15*time.Second)))
+		if err == nil || !isNodeRace(err) || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
+
+// isNodeRace reports chromium's "No node with given id" and similar
+// (-32000) errors, which come from a document replaced under a command.
+func isNodeRace(err error) bool { return strings.Contains(err.Error(), "(-32000)") }
