@@ -106,8 +106,11 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#reply-send")),
 		poll(`document.querySelectorAll("#history .msg.agent").length === 1`),
 	)
-	if who := text("#history .msg.agent .who"); who != "Anna" {
-		t.Errorf("agent message shown as %q", who)
+	// Polled in the page: the history may be redrawn (a live update) between
+	// a node query and the read of its text.
+	whoJS := `(document.querySelector("#history .msg.agent .who") || {}).textContent`
+	if err := chromedp.Do(ctx, poll(whoJS+` === "Anna"`)); err != nil {
+		t.Errorf("agent message shown as %q: %v", get(t, ctx, chromedp.Evaluate[string](`String(`+whoJS+`)`)), err)
 	}
 	do("note",
 		chromedp.SendKeys(chromedp.CSS("#note-text"), "VIP customer, offer a refund"),
