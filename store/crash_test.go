@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -50,23 +51,41 @@ func TestCrashChild(t *testing.T) {
 			if s, err := db.Session(c.ID); err == nil && s != nil {
 				start, _ = strconv.Atoi(string(s))
 			}
+			// Odd workers take the runtime's one-write path: the turn itself
+			// records the event key. The last turn of the killed run,
+			// redelivered, must be refused.
+			oneWrite := w%2 == 1
+			if oneWrite && start > 0 {
+				_, err := db.Commit(ctx, store.Turn{ContactID: c.ID, EventKey: fmt.Sprintf("ev:%d:%d", w, start-1)})
+				if !errors.Is(err, store.ErrDuplicate) {
+					fmt.Println("fatal: redelivered turn", start-1, "of worker", w, "not refused:", err)
+					os.Exit(1)
+				}
+			}
 			for i := start; ; i++ {
 				key := fmt.Sprintf("ev:%d:%d", w, i)
-				seq, dup, err := db.Enqueue(ctx, c.ID, key, fmt.Appendf(nil, "%d", i))
-				if dup {
-					// Recorded by the killed run but not processed: resume it,
-					// as the runtime does with PendingInbox on start.
-					seq, err = pendingSeq(db, key)
-				}
-				if err != nil {
-					fmt.Println("fatal", err)
-					os.Exit(1)
+				var seq uint64
+				if !oneWrite {
+					var dup bool
+					seq, dup, err = db.Enqueue(ctx, c.ID, key, fmt.Appendf(nil, "%d", i))
+					if dup {
+						// Recorded by the killed run but not processed: resume it,
+						// as the runtime does with PendingInbox on start.
+						seq, err = pendingSeq(db, key)
+					}
+					if err != nil {
+						fmt.Println("fatal", err)
+						os.Exit(1)
+					}
 				}
 				turn := store.Turn{
 					ContactID: c.ID, InboxSeq: seq, Session: strconv.AppendInt(nil, int64(i+1), 10),
 					Messages: []store.Message{{Dir: "in", Text: fmt.Sprintf("in-%d", i)}, {Dir: "out", Text: fmt.Sprintf("out-%d", i)}},
 					Events:   []store.Event{{Type: "turn", Data: map[string]string{"i": strconv.Itoa(i)}}},
 					Outbox:   []store.OutboxEntry{{Address: "web:x", Data: fmt.Appendf(nil, "%d-%d", w, i)}},
+				}
+				if oneWrite {
+					turn.EventKey = key
 				}
 				if _, err := db.Commit(ctx, turn); err != nil {
 					fmt.Println("fatal", err)
