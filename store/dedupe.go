@@ -23,7 +23,8 @@ import (
 // A channel redelivers an event it did not see acknowledged, and a contact's
 // events are acknowledged in order, so a redelivery is among the contact's
 // latest events: the last dedupeRing of them, within the retention, are
-// kept. Keys recorded in the dedupe bucket by schema 3 are still honoured
+// kept. (The Telegram poller asks for at most that many updates a batch,
+// since a crash redelivers an unconfirmed batch whole.) Keys recorded in the dedupe bucket by schema 3 are still honoured
 // until PruneDedupe removes them.
 const (
 	dedupeRing = 64

@@ -216,7 +216,10 @@ type rawUpdate = json.RawMessage
 
 func (a *Adapter) getUpdates(ctx context.Context, offset int) ([]rawUpdate, error) {
 	allowed, _ := json.Marshal(allowedUpdates)
-	params := tgbotapi.Params{"limit": "100", "allowed_updates": string(allowed)}
+	// At most 64 per batch: the batch is confirmed by the next call, so a
+	// crash redelivers it whole, and the store recognises a contact's last
+	// 64 events (store/dedupe.go).
+	params := tgbotapi.Params{"limit": "64", "allowed_updates": string(allowed)}
 	if offset > 0 {
 		params["offset"] = strconv.Itoa(offset)
 	}

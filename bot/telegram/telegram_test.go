@@ -71,14 +71,14 @@ var pollStart = []exchange{
 }
 
 func getUpdates(offset string) url.Values {
-	v := form("limit", "100", "allowed_updates", `["message","callback_query"]`, "timeout", "1")
+	v := form("limit", "64", "allowed_updates", `["message","callback_query"]`, "timeout", "1")
 	if offset != "" {
 		v.Set("offset", offset)
 	}
 	return v
 }
 
-var shortPoll = form("limit", "100", "allowed_updates", `["message","callback_query"]`)
+var shortPoll = form("limit", "64", "allowed_updates", `["message","callback_query"]`)
 
 func withOffset(v url.Values, offset string) url.Values {
 	c := url.Values{}
