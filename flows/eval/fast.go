@@ -300,37 +300,9 @@ func fastBinary(b *ast.BinaryNode) *fast {
 			return strFast(func(e *Env) string { return x(e) + y(e) })
 		}
 	case kInt:
-		x, y := l.int, r.int
-		switch b.Operator {
-		case "==":
-			return boolFast(func(e *Env) bool { return x(e) == y(e) })
-		case "!=":
-			return boolFast(func(e *Env) bool { return x(e) != y(e) })
-		case "<":
-			return boolFast(func(e *Env) bool { return x(e) < y(e) })
-		case "<=":
-			return boolFast(func(e *Env) bool { return x(e) <= y(e) })
-		case ">":
-			return boolFast(func(e *Env) bool { return x(e) > y(e) })
-		case ">=":
-			return boolFast(func(e *Env) bool { return x(e) >= y(e) })
-		}
+		return ordered(b.Operator, l.int, r.int)
 	case kFloat:
-		x, y := l.flt, r.flt
-		switch b.Operator {
-		case "==":
-			return boolFast(func(e *Env) bool { return x(e) == y(e) })
-		case "!=":
-			return boolFast(func(e *Env) bool { return x(e) != y(e) })
-		case "<":
-			return boolFast(func(e *Env) bool { return x(e) < y(e) })
-		case "<=":
-			return boolFast(func(e *Env) bool { return x(e) <= y(e) })
-		case ">":
-			return boolFast(func(e *Env) bool { return x(e) > y(e) })
-		case ">=":
-			return boolFast(func(e *Env) bool { return x(e) >= y(e) })
-		}
+		return ordered(b.Operator, l.flt, r.flt)
 	}
 	return nil
 }
@@ -424,4 +396,24 @@ func fastMatches(b *ast.BinaryNode) *fast {
 	}
 	x := l.str
 	return boolFast(func(e *Env) bool { return re.MatchString(x(e)) })
+}
+
+// ordered is a comparison of two ints or two floats; nil for another
+// operator.
+func ordered[T int | float64](op string, x, y func(*Env) T) *fast {
+	switch op {
+	case "==":
+		return boolFast(func(e *Env) bool { return x(e) == y(e) })
+	case "!=":
+		return boolFast(func(e *Env) bool { return x(e) != y(e) })
+	case "<":
+		return boolFast(func(e *Env) bool { return x(e) < y(e) })
+	case "<=":
+		return boolFast(func(e *Env) bool { return x(e) <= y(e) })
+	case ">":
+		return boolFast(func(e *Env) bool { return x(e) > y(e) })
+	case ">=":
+		return boolFast(func(e *Env) bool { return x(e) >= y(e) })
+	}
+	return nil
 }
