@@ -170,23 +170,32 @@ func (db *DB) LastMessages(contactID string, n int) ([]Message, error) {
 	}
 	var out []Message
 	err := db.view(func(tx *bolt.Tx) error {
-		var derr error
-		err := walkHistory(tx, contactID, func(_, seq uint64, data []byte) bool {
-			m, err := decodeMessage(seq, data)
-			if err != nil {
-				derr = err
-				return false
-			}
-			out = append(out, m)
-			return len(out) < n
-		})
-		if err == nil {
-			err = derr
-		}
+		var err error
+		out, err = lastMessages(tx, contactID, n)
 		return err
 	})
-	slices.Reverse(out)
 	return out, err
+}
+
+// lastMessages reads the contact's last n messages (all for n <= 0) inside
+// tx, oldest first.
+func lastMessages(tx *bolt.Tx, cid string, n int) ([]Message, error) {
+	var ms []Message
+	var derr error
+	err := walkHistory(tx, cid, func(_, seq uint64, data []byte) bool {
+		m, err := decodeMessage(seq, data)
+		if err != nil {
+			derr = err
+			return false
+		}
+		ms = append(ms, m)
+		return n <= 0 || len(ms) < n
+	})
+	if err == nil {
+		err = derr
+	}
+	slices.Reverse(ms)
+	return ms, err
 }
 
 func decodeMessage(seq uint64, v []byte) (Message, error) {
@@ -199,24 +208,7 @@ func decodeMessage(seq uint64, v []byte) (Message, error) {
 }
 
 // loadHistory reads a contact's whole history inside tx, oldest first.
-func loadHistory(tx *bolt.Tx, cid string) ([]Message, error) {
-	var ms []Message
-	var derr error
-	err := walkHistory(tx, cid, func(_, seq uint64, data []byte) bool {
-		m, err := decodeMessage(seq, data)
-		if err != nil {
-			derr = err
-			return false
-		}
-		ms = append(ms, m)
-		return true
-	})
-	if err == nil {
-		err = derr
-	}
-	slices.Reverse(ms)
-	return ms, err
-}
+func loadHistory(tx *bolt.Tx, cid string) ([]Message, error) { return lastMessages(tx, cid, 0) }
 
 // rewriteHistory replaces cid's whole history with ms, renumbered 1..n.
 func rewriteHistory(tx *bolt.Tx, cid string, ms []Message) error {
