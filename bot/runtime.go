@@ -284,13 +284,18 @@ func (r *Runtime) record(ctx context.Context, contactID, key string, item inboxI
 		return 0, false, fmt.Errorf("bot: record inbound: %w", err)
 	}
 	if dup {
-		giveBack()
-		r.metrics.duplicate(ch)
-		r.log.Debug().Str("event", item.In.EventID).Msg("redelivered event dropped")
+		r.dropDuplicate(item, giveBack)
 		return 0, true, nil
 	}
 	r.metrics.inbound(ch)
 	return seq, false, nil
+}
+
+// dropDuplicate accounts for a redelivered event that is not processed.
+func (r *Runtime) dropDuplicate(item inboxItem, giveBack func()) {
+	giveBack()
+	r.metrics.duplicate(string(item.In.From.Channel))
+	r.log.Debug().Str("event", item.In.EventID).Msg("redelivered event dropped")
 }
 
 // answerNow runs a message's turn in the caller's goroutine while the
@@ -318,9 +323,7 @@ func (r *Runtime) answerNow(ctx context.Context, c *store.Contact, key string, i
 		r.metrics.turnSeconds(time.Since(start).Seconds())
 		return nil
 	case errors.Is(err, store.ErrDuplicate):
-		giveBack()
-		r.metrics.duplicate(ch)
-		r.log.Debug().Str("event", item.In.EventID).Msg("redelivered event dropped")
+		r.dropDuplicate(item, giveBack)
 		return nil
 	}
 	r.log.Warn().Err(err).Str("contact", contactID).Msg("turn not committed; message goes through the inbox")
