@@ -118,19 +118,26 @@ var demoScript = []channel.Inbound{
 	{Text: "12"}, {Text: "1234567"}, {Text: "/start"},
 }
 
-// BenchmarkDemoTurns is engine plus store: durable turns on the demo flows
-// through the runtime (HandleInbound returns once the turn is committed
-// with fsync), with 1 and with 64 conversations at once. Replies go to a
-// sender that drops them; their outbox entries are written and removed.
-func BenchmarkDemoTurns(b *testing.B) {
+// demoBench loads the demo project and, unless GOGC is set, runs the
+// benchmark with the GC setting `parley serve` uses (cmd/serve.go).
+func demoBench(b *testing.B) *flows.Project {
 	p, err := flows.LoadFS(demo.FS())
 	if err != nil {
 		b.Fatal(err)
 	}
 	if os.Getenv("GOGC") == "" {
-		// As `parley serve` runs (cmd/serve.go).
-		defer debug.SetGCPercent(debug.SetGCPercent(400))
+		old := debug.SetGCPercent(400)
+		b.Cleanup(func() { debug.SetGCPercent(old) })
 	}
+	return p
+}
+
+// BenchmarkDemoTurns is engine plus store: durable turns on the demo flows
+// through the runtime (HandleInbound returns once the turn is committed
+// with fsync), with 1 and with 64 conversations at once. Replies go to a
+// sender that drops them; their outbox entries are written and removed.
+func BenchmarkDemoTurns(b *testing.B) {
+	p := demoBench(b)
 	for _, conversations := range []int{1, 64} {
 		b.Run(fmt.Sprintf("conversations=%d", conversations), func(b *testing.B) {
 			db, err := store.Open(filepath.Join(b.TempDir(), "bench.db"), store.Options{})
@@ -181,14 +188,7 @@ func BenchmarkDemoTurns(b *testing.B) {
 // committed with fsync — with 1 and with 64 conversations at once, each
 // writing again once its turn is durable.
 func BenchmarkEngineStore(b *testing.B) {
-	p, err := flows.LoadFS(demo.FS())
-	if err != nil {
-		b.Fatal(err)
-	}
-	eng := p.NewEngine(flows.Options{HTTP: demoOrders{}})
-	if os.Getenv("GOGC") == "" {
-		defer debug.SetGCPercent(debug.SetGCPercent(400)) // as `parley serve` runs
-	}
+	eng := demoBench(b).NewEngine(flows.Options{HTTP: demoOrders{}})
 	for _, conversations := range []int{1, 64} {
 		b.Run(fmt.Sprintf("conversations=%d", conversations), func(b *testing.B) {
 			db, err := store.Open(filepath.Join(b.TempDir(), "bench.db"), store.Options{})

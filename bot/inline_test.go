@@ -45,6 +45,9 @@ func (s *countingStore) Commit(ctx context.Context, t store.Turn) (store.TurnRes
 	return s.DB.Commit(ctx, t)
 }
 
+// hiPingHistory is the echo flow's history after "hi" and "ping".
+var hiPingHistory = []string{"in: hi", "out: hello", "out: say something", "in: ping", "out: echo ping", "out: say something"}
+
 func historyTexts(t *testing.T, db *store.DB, identity string) []string {
 	t.Helper()
 	c, err := db.ContactByIdentity(identity)
@@ -88,7 +91,7 @@ func TestIdleContactIsAnsweredWithOneWrite(t *testing.T) {
 	if p, _ := db.PendingInbox(); len(p) != 0 {
 		t.Errorf("inbox holds %d entries", len(p))
 	}
-	want := []string{"in: hi", "out: hello", "out: say something", "in: ping", "out: echo ping", "out: say something"}
+	want := hiPingHistory
 	if diff := cmp.Diff(want, historyTexts(t, db, "web:v")); diff != "" {
 		t.Errorf("history (-want +got):\n%s", diff)
 	}
@@ -135,7 +138,7 @@ func TestRedeliveryWaitsForTheRunningTurn(t *testing.T) {
 		}
 	}
 	flush(t, rt)
-	want := []string{"in: hi", "out: hello", "out: say something", "in: ping", "out: echo ping", "out: say something"}
+	want := hiPingHistory
 	if diff := cmp.Diff(want, historyTexts(t, db, "web:v")); diff != "" {
 		t.Errorf("history (-want +got):\n%s", diff)
 	}
@@ -169,7 +172,7 @@ func TestFailedOrQueuedTurnsGoThroughTheInbox(t *testing.T) {
 		t.Errorf("after a queued event: %d inbox writes, want 2", n)
 	}
 	flush(t, rt)
-	want := []string{"in: hi", "out: hello", "out: say something", "in: ping", "out: echo ping", "out: say something"}
+	want := hiPingHistory
 	if diff := cmp.Diff(want, historyTexts(t, db, "web:v")); diff != "" {
 		t.Errorf("history (-want +got):\n%s", diff)
 	}
@@ -260,7 +263,7 @@ func TestHistorySyncedRepliesSkipTheOutbox(t *testing.T) {
 	if out, _ := db.PendingOutbox(); len(out) != 0 {
 		t.Errorf("outbox holds %d entries", len(out))
 	}
-	want := []string{"in: hi", "out: hello", "out: say something", "in: ping", "out: echo ping", "out: say something"}
+	want := hiPingHistory
 	if diff := cmp.Diff(want, historyTexts(t, db, "web:v")); diff != "" {
 		t.Errorf("history (-want +got):\n%s", diff)
 	}

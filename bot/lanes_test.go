@@ -9,23 +9,30 @@ import (
 	"time"
 )
 
-func TestLanesKeepOrderPerKeyAndRunKeysInParallel(t *testing.T) {
-	var mu sync.Mutex
-	got := map[string][]int{}
-	var running, peak atomic.Int32
-	l := newLanes(4, func(key string, j int) {
-		n := running.Add(1)
-		for {
-			p := peak.Load()
-			if n <= p || peak.CompareAndSwap(p, n) {
-				break
-			}
+// jobRecorder records the jobs run per key and the peak number running at once.
+type jobRecorder struct {
+	mu            sync.Mutex
+	got           map[string][]int
+	running, peak atomic.Int32
+}
+
+func (r *jobRecorder) run(key string, j int) {
+	n := r.running.Add(1)
+	for {
+		p := r.peak.Load()
+		if n <= p || r.peak.CompareAndSwap(p, n) {
+			break
 		}
-		mu.Lock()
-		got[key] = append(got[key], j)
-		mu.Unlock()
-		running.Add(-1)
-	})
+	}
+	r.mu.Lock()
+	r.got[key] = append(r.got[key], j)
+	r.mu.Unlock()
+	r.running.Add(-1)
+}
+
+func TestLanesKeepOrderPerKeyAndRunKeysInParallel(t *testing.T) {
+	rec := &jobRecorder{got: map[string][]int{}}
+	l := newLanes(4, rec.run)
 	const keys, jobs = 50, 200
 	var wg sync.WaitGroup
 	for k := 0; k < keys; k++ {
@@ -43,7 +50,7 @@ func TestLanesKeepOrderPerKeyAndRunKeysInParallel(t *testing.T) {
 		t.Fatalf("pending = %d after wait, want 0", l.pending())
 	}
 	for k := 0; k < keys; k++ {
-		seq := got[fmt.Sprint(k)]
+		seq := rec.got[fmt.Sprint(k)]
 		if len(seq) != jobs {
 			t.Fatalf("key %d ran %d jobs, want %d", k, len(seq), jobs)
 		}
@@ -53,30 +60,16 @@ func TestLanesKeepOrderPerKeyAndRunKeysInParallel(t *testing.T) {
 			}
 		}
 	}
-	if peak.Load() > 4 {
-		t.Errorf("peak concurrency %d exceeds limit 4", peak.Load())
+	if rec.peak.Load() > 4 {
+		t.Errorf("peak concurrency %d exceeds limit 4", rec.peak.Load())
 	}
 }
 
 // Jobs a producer runs itself (tryAcquire) and jobs it queues keep one
 // order per key, and inline runs count against the concurrency limit.
 func TestLanesInlineRunsKeepOrder(t *testing.T) {
-	var mu sync.Mutex
-	got := map[string][]int{}
-	var running, peak atomic.Int32
-	run := func(key string, j int) {
-		n := running.Add(1)
-		for {
-			p := peak.Load()
-			if n <= p || peak.CompareAndSwap(p, n) {
-				break
-			}
-		}
-		mu.Lock()
-		got[key] = append(got[key], j)
-		mu.Unlock()
-		running.Add(-1)
-	}
+	rec := &jobRecorder{got: map[string][]int{}}
+	run := rec.run
 	l := newLanes(3, run)
 	const keys, jobs = 20, 300
 	var inline atomic.Int32
@@ -101,7 +94,7 @@ func TestLanesInlineRunsKeepOrder(t *testing.T) {
 		t.Fatalf("pending = %d after wait, want 0", l.pending())
 	}
 	for k := 0; k < keys; k++ {
-		seq := got[fmt.Sprint(k)]
+		seq := rec.got[fmt.Sprint(k)]
 		if len(seq) != jobs {
 			t.Fatalf("key %d ran %d jobs, want %d", k, len(seq), jobs)
 		}
@@ -114,8 +107,8 @@ func TestLanesInlineRunsKeepOrder(t *testing.T) {
 	if inline.Load() == 0 {
 		t.Error("no job ran inline")
 	}
-	if peak.Load() > 3 {
-		t.Errorf("peak concurrency %d exceeds limit 3", peak.Load())
+	if rec.peak.Load() > 3 {
+		t.Errorf("peak concurrency %d exceeds limit 3", rec.peak.Load())
 	}
 }
 
