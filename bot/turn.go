@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -165,12 +166,22 @@ func (r *Runtime) routeMessage(ctx context.Context, ts *turnState, eng *flows.En
 		}
 		st, pre = resumed, outs
 	}
-	next, outs, err := eng.Step(ctx, st, in)
+	// The outputs are dead once applyEngine has copied them into the turn,
+	// unless an observer keeps them: only then does the engine allocate.
+	var buf *flows.Buffer
+	if r.cfg.Observe == nil {
+		buf = outputBuffers.Get().(*flows.Buffer)
+		defer outputBuffers.Put(buf)
+	}
+	next, outs, err := eng.StepInto(ctx, st, in, buf)
 	if err != nil {
 		return r.engineFailed(ctx, ts, err)
 	}
 	return r.applyEngine(ctx, ts, next, append(pre, outs...))
 }
+
+// outputBuffers are the engine's output buffers, one per turn in progress.
+var outputBuffers = sync.Pool{New: func() any { return new(flows.Buffer) }}
 
 // engineFailed records a turn the engine could not complete (step limit,
 // expression error): the customer's message is kept, the session is left as

@@ -18,8 +18,14 @@ var benchScript = []flows.Input{
 }
 
 // BenchmarkEngineTurn measures one customer message through the engine on
-// the demo flows (per core: run with -cpu 1 for the per-core figure).
-func BenchmarkEngineTurn(b *testing.B) {
+// the demo flows (per core: run with -cpu 1 for the per-core figure), with
+// the outputs written into a reused buffer as the runtime's workers do.
+func BenchmarkEngineTurn(b *testing.B) { benchEngineTurns(b, new(flows.Buffer)) }
+
+// BenchmarkEngineTurnFresh is the same with a new buffer per turn (Step).
+func BenchmarkEngineTurnFresh(b *testing.B) { benchEngineTurns(b, nil) }
+
+func benchEngineTurns(b *testing.B, buf *flows.Buffer) {
 	p := loadDemo(b)
 	e := p.NewEngine(flows.Options{HTTP: orders{}})
 	ctx := context.Background()
@@ -37,7 +43,7 @@ func BenchmarkEngineTurn(b *testing.B) {
 		in.Now = now
 		in.Contact = flows.Contact{ID: "c1", Name: "Анна"}
 		var err error
-		st, _, err = e.Step(ctx, st, in)
+		st, _, err = e.StepInto(ctx, st, in, buf)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -80,12 +86,13 @@ func BenchmarkEngineTurnParallel(b *testing.B) {
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
 		var st flows.State
+		var buf flows.Buffer
 		i := 0
 		for pb.Next() {
 			if i%len(benchScript) == 0 {
 				st = flows.State{}
 			}
-			st, _, _ = e.Step(ctx, st, benchScript[i%len(benchScript)])
+			st, _, _ = e.StepInto(ctx, st, benchScript[i%len(benchScript)], &buf)
 			i++
 		}
 	})

@@ -142,11 +142,24 @@ func (t *turn) value(p *eval.Program) (any, error) {
 	return p.Eval(t.vm, &t.env)
 }
 
-func (e *Engine) begin(ctx context.Context, st State, in Input) *turn {
+// Buffer is memory for the outputs of a step that a caller reuses from one
+// message to the next (StepInto): a worker that keeps one saves the largest
+// allocation of a turn. The zero value is ready to use.
+type Buffer struct{ b turnBuf }
+
+func (e *Engine) begin(ctx context.Context, st State, in Input, reuse *Buffer) *turn {
 	t := e.turns.Get().(*turn)
 	// The outputs and event records a typical turn makes come in one
 	// allocation; both belong to the caller once Step returns.
-	buf := new(turnBuf)
+	var buf *turnBuf
+	if reuse != nil {
+		buf = &reuse.b
+		// Nothing of the previous conversation stays reachable from here.
+		clear(buf.out[:])
+		clear(buf.evs[:])
+	} else {
+		buf = new(turnBuf)
+	}
 	// The pooled turn is zero but for its VM (finish cleared it).
 	t.e, t.ctx, t.st, t.out, t.evs = e, ctx, st, buf.out[:0], buf.evs[:0]
 	t.now = in.Now
@@ -242,10 +255,17 @@ func (t *turn) setLang(in Input) {
 
 // Step runs one customer message through the conversation.
 func (e *Engine) Step(ctx context.Context, st State, in Input) (State, []Output, error) {
+	return e.StepInto(ctx, st, in, nil)
+}
+
+// StepInto is Step with its outputs written into buf, which a caller reuses
+// for its next message; the outputs (and the event records they point to)
+// are only valid until then. A nil buf is Step.
+func (e *Engine) StepInto(ctx context.Context, st State, in Input, buf *Buffer) (State, []Output, error) {
 	if err := ctx.Err(); err != nil {
 		return st, nil, err
 	}
-	t := e.begin(ctx, st, in)
+	t := e.begin(ctx, st, in, buf)
 	t.st.Turns++
 	t.migrate()
 	t.understand()
@@ -288,7 +308,7 @@ func (e *Engine) Resume(ctx context.Context, st State, in Input) (State, []Outpu
 	if err := ctx.Err(); err != nil {
 		return st, nil, err
 	}
-	t := e.begin(ctx, st, in)
+	t := e.begin(ctx, st, in, nil)
 	t.migrate()
 	if !t.st.InHandoff {
 		return t.finish()
@@ -312,7 +332,7 @@ func (e *Engine) Timeout(ctx context.Context, st State, in Input) (State, []Outp
 	if err := ctx.Err(); err != nil {
 		return st, nil, err
 	}
-	t := e.begin(ctx, st, in)
+	t := e.begin(ctx, st, in, nil)
 	t.migrate()
 	if cur := t.current(); cur != nil && cur.onTimeout != nil && t.st.Waiting && !t.st.InHandoff && t.expired() {
 		t.timeout(cur)

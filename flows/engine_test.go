@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -302,5 +303,42 @@ func TestOutputJSON(t *testing.T) {
 	}
 	if diff := cmp.Diff(outs, back); diff != "" {
 		t.Fatal(diff)
+	}
+}
+
+// TestStepIntoReusedBuffer runs the benchmark conversation three times over
+// with one reused Buffer and compares every turn with Step's own: what a
+// previous turn left in the buffer must never leak into the next one.
+func TestStepIntoReusedBuffer(t *testing.T) {
+	p := loadDemo(t)
+	e := p.NewEngine(flows.Options{HTTP: orders{}})
+	ctx := context.Background()
+	now := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
+	var a, b flows.State
+	var buf flows.Buffer
+	var script []flows.Input
+	for range 3 {
+		script = append(script, benchScript...)
+	}
+	// A long turn first: its outputs outgrow the buffer's arrays.
+	script = append([]flows.Input{{Text: "/start"}, {Text: "Где мой заказ?", Payload: "order_status"}, {Text: "1234567"}}, script...)
+	for i, in := range script {
+		in.Now = now
+		in.Contact = flows.Contact{ID: "c1", Name: "Анна"}
+		na, want, err := e.Step(ctx, a, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nb, got, err := e.StepInto(ctx, b, in, &buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(na, nb) {
+			t.Fatalf("turn %d (%q): StepInto gave\n%+v\nStep gave\n%+v", i, in.Text, got, want)
+		}
+		if len(got) == 0 {
+			t.Fatalf("turn %d (%q): no outputs", i, in.Text)
+		}
+		a, b = na, nb
 	}
 }
