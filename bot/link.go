@@ -309,7 +309,7 @@ func (r *Runtime) redeemLink(ctx context.Context, ls linkStore, c store.Contact,
 		entries[i] = e
 	}
 	r.outbox.push(entries...)
-	r.pushDirect(ts.direct, res.Turn.MessageSeqs)
+	r.pushDirect(ts.sendCtx, ts.direct, res.Turn.MessageSeqs)
 	// The absorbed contact's queued messages are the survivor's now: they
 	// run in its lane (the absorbed lane finds its contact gone and drops
 	// them, see runJob).

@@ -112,6 +112,11 @@ type job struct {
 	key     string
 	item    inboxItem
 	contact *store.Contact // as HandleInbound resolved it, for a job it runs itself
+	// sendCtx is the context of the HandleInbound call a job it runs itself
+	// answers: the turn's direct replies are sent with its values (the web
+	// chat puts them in the frame that acknowledges the message), though not
+	// with its deadline. Nil for a job from the inbox.
+	sendCtx context.Context
 }
 
 // inboxItem is what the runtime stores in the inbox: a customer message, or
@@ -316,7 +321,7 @@ func (r *Runtime) answerNow(ctx context.Context, c *store.Contact, key string, i
 	}()
 	ch := string(item.In.From.Channel)
 	start := time.Now()
-	err := r.processJob(r.ctx, contactID, job{key: key, item: item, contact: c})
+	err := r.processJob(r.ctx, contactID, job{key: key, item: item, contact: c, sendCtx: ctx})
 	switch {
 	case err == nil:
 		r.metrics.inbound(ch)

@@ -23,6 +23,7 @@ type turnState struct {
 	outbound []channel.Outbound // parallel to turn.Outbox
 	direct   []directReply      // replies pushed after the commit, no outbox (HistorySyncer)
 	inEvent  int                // index of the message_in event, -1 if none
+	sendCtx  context.Context    // job.sendCtx
 	after    []func(store.TurnResult)
 }
 
@@ -86,7 +87,7 @@ func (r *Runtime) processJob(ctx context.Context, contactID string, j job) error
 		// Room for a typical turn: a message in, two out, their events.
 		Messages: make([]store.Message, 0, 4), Events: make([]store.Event, 0, 8),
 		Outbox: make([]store.OutboxEntry, 0, 3)}, contact: c, inEvent: -1,
-		outbound: make([]channel.Outbound, 0, 3)}
+		outbound: make([]channel.Outbound, 0, 3), sendCtx: j.sendCtx}
 	eng := r.engine.Load()
 	now := r.now()
 
@@ -319,7 +320,21 @@ func (r *Runtime) say(ts *turnState, text string, buttons []flows.Button, image,
 // in order, from the turn's own goroutine (the contact's lane keeps them in
 // order with its next turn). A failure is only logged and counted: the
 // reply is in the history, which the channel shows on the next connect.
-func (r *Runtime) pushDirect(replies []directReply, seqs []uint64) {
+func (r *Runtime) pushDirect(sendCtx context.Context, replies []directReply, seqs []uint64) {
+	if len(replies) == 0 {
+		return
+	}
+	ctx := r.ctx
+	if sendCtx != nil {
+		// The values of the call being answered, the runtime's cancellation.
+		ctx = context.WithoutCancel(sendCtx)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if sendCtx != nil {
+		stop := context.AfterFunc(r.ctx, cancel)
+		defer stop()
+	}
 	for _, d := range replies {
 		out := d.out
 		if d.msg < len(seqs) {
@@ -329,9 +344,7 @@ func (r *Runtime) pushDirect(replies []directReply, seqs []uint64) {
 			}
 		}
 		ch := string(out.To.Channel)
-		ctx, cancel := context.WithTimeout(r.ctx, 30*time.Second)
 		err := r.senders[out.To.Channel].Send(ctx, out)
-		cancel()
 		if err != nil {
 			r.metrics.sendError(ch, "temporary")
 			r.log.Warn().Err(err).Str("address", out.To.String()).Msg("reply not pushed; the history has it")
@@ -369,7 +382,7 @@ func (r *Runtime) commit(ctx context.Context, ts *turnState) error {
 		entries[i] = e
 	}
 	r.outbox.pushDecoded(entries, ts.outbound)
-	r.pushDirect(ts.direct, res.MessageSeqs)
+	r.pushDirect(ts.sendCtx, ts.direct, res.MessageSeqs)
 	for _, f := range ts.after {
 		f(res)
 	}

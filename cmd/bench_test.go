@@ -52,7 +52,7 @@ func dialChat(ctx context.Context, b testing.TB, addr string) *chatClient {
 	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
 		b.Fatalf("websocket handshake: %v %v", resp, err)
 	}
-	c.writeFrame(b, []byte(`{"type":"hello"}`))
+	c.writeFrame(b, []byte(`{"type":"hello","batch":true}`))
 	go c.readLoop()
 	return c
 }
@@ -95,13 +95,16 @@ func (c *chatClient) readLoop() {
 		default:
 			continue
 		}
-		// Only message frames that may end a turn are decoded.
-		if !bytes.Contains(data, []byte(`"type":"message"`)) || !bytes.Contains(data, []byte(`?"`)) {
-			continue
-		}
-		var f struct{ Type, Text string }
-		if json.Unmarshal(data, &f) == nil && f.Type == "message" && (f.Text == turnEnd || len(f.Text) > 0 && f.Text[len(f.Text)-1] == '?' && c.n == 1) {
-			c.done <- time.Now()
+		// A frame holds one object per line; only messages that may end a
+		// turn are decoded.
+		for line := range bytes.SplitSeq(data, []byte{'\n'}) {
+			if !bytes.Contains(line, []byte(`"type":"message"`)) || !bytes.Contains(line, []byte(`?"`)) {
+				continue
+			}
+			var f struct{ Type, Text string }
+			if json.Unmarshal(line, &f) == nil && f.Type == "message" && (f.Text == turnEnd || len(f.Text) > 0 && f.Text[len(f.Text)-1] == '?' && c.n == 1) {
+				c.done <- time.Now()
+			}
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -31,18 +32,20 @@ func newVisitor(t *testing.T, addr string) *wsVisitor {
 	}
 	t.Cleanup(func() { ws.CloseNow() })
 	v := &wsVisitor{ws: ws}
-	ws.Write(ctx, websocket.MessageText, []byte(`{"type":"hello"}`))
+	ws.Write(ctx, websocket.MessageText, []byte(`{"type":"hello","batch":true}`))
 	go func() {
 		for {
 			_, data, err := ws.Read(context.Background())
 			if err != nil {
 				return
 			}
-			var f struct{ Type, Text string }
-			if json.Unmarshal(data, &f) == nil && f.Type == "message" {
-				v.mu.Lock()
-				v.msgs = append(v.msgs, f.Text)
-				v.mu.Unlock()
+			for line := range bytes.SplitSeq(data, []byte{'\n'}) {
+				var f struct{ Type, Text string }
+				if json.Unmarshal(line, &f) == nil && f.Type == "message" {
+					v.mu.Lock()
+					v.msgs = append(v.msgs, f.Text)
+					v.mu.Unlock()
+				}
 			}
 		}
 	}()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -21,6 +22,59 @@ type conn struct {
 	ws      *websocket.Conn
 	visitor string
 	v       *visitor // set by register; guarded by Adapter.mu
+	batch   bool     // the client reads several objects per frame
+}
+
+// heldFrames collects what a message's own turn sends to the connection the
+// message came from (the runtime pushes its replies with the context
+// HandleInbound got), so the ack and the replies leave as one WebSocket
+// frame: one write and one wake-up of the browser instead of one per object.
+// Other tabs, the typing signal and agents' messages are written at once.
+type heldFrames struct {
+	c      *conn
+	mu     sync.Mutex
+	frames [][]byte
+	done   bool // flushed: later frames are written directly
+}
+
+type heldKey struct{}
+
+// hold adds frame if h is still collecting for c.
+func (h *heldFrames) hold(c *conn, frame []byte) bool {
+	if h == nil || h.c != c {
+		return false
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.done {
+		return false
+	}
+	h.frames = append(h.frames, frame)
+	return true
+}
+
+// flush writes first and the held frames as one frame, newline-separated,
+// and stops holding.
+func (h *heldFrames) flush(ctx context.Context, first []byte) error {
+	h.mu.Lock()
+	h.done = true
+	held := h.frames
+	h.frames = nil
+	h.mu.Unlock()
+	if len(held) == 0 {
+		return h.c.write(ctx, first)
+	}
+	n := len(first)
+	for _, f := range held {
+		n += 1 + len(f)
+	}
+	b := make([]byte, 0, n)
+	b = append(b, first...)
+	for _, f := range held {
+		b = append(b, '\n')
+		b = append(b, f...)
+	}
+	return h.c.write(ctx, b)
 }
 
 func (c *conn) write(ctx context.Context, frame []byte) error {
@@ -106,7 +160,7 @@ func (a *Adapter) handshake(ctx context.Context, ws *websocket.Conn) (*conn, err
 			visitorID = id
 		}
 	}
-	c := &conn{ws: ws, visitor: visitorID}
+	c := &conn{ws: ws, visitor: visitorID, batch: f.Batch}
 	if err := c.write(ctx, mustJSON(helloFrame{Type: typeHello, Token: token, Visitor: visitorID})); err != nil {
 		return nil, err
 	}
@@ -203,16 +257,22 @@ func (a *Adapter) handleFrame(ctx context.Context, c *conn, h channel.Handler, b
 			in.Text = f.Value
 		}
 	}
-	hctx, cancel := context.WithTimeout(ctx, handleTimeout)
+	held := &heldFrames{c: c, done: !c.batch}
+	hctx := ctx
+	if c.batch {
+		hctx = context.WithValue(ctx, heldKey{}, held)
+	}
+	hctx, cancel := context.WithTimeout(hctx, handleTimeout)
 	err = h.HandleInbound(hctx, in)
 	cancel()
 	if err != nil {
 		a.log.Error().Err(err).Str("visitor", c.visitor).Str("event", in.EventID).Msg("webchat: inbound not recorded")
-		c.write(ctx, mustJSON(errorFrame{Type: "error", ID: f.ID, Code: codeRetry, Error: "message not delivered yet; retrying"}))
+		held.flush(ctx, mustJSON(errorFrame{Type: "error", ID: f.ID, Code: codeRetry, Error: "message not delivered yet; retrying"}))
 		return true // not the client's fault
 	}
-	// Durably recorded: only now may the widget mark it sent.
-	c.write(ctx, mustJSON(ackFrame{Type: "ack", ID: f.ID}))
+	// Durably recorded: only now may the widget mark it sent. The replies
+	// of a turn run during HandleInbound follow the ack in the same frame.
+	held.flush(ctx, mustJSON(ackFrame{Type: "ack", ID: f.ID}))
 	if a.otherTabs(c) {
 		a.broadcast(ctx, c.visitor, c, mustJSON(echoFrame{Type: "echo", ID: f.ID, Text: in.Text, At: now}))
 	}

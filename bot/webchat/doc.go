@@ -33,11 +33,16 @@
 //
 // # Protocol
 //
-// One JSON object per WebSocket text frame.
+// One JSON object per WebSocket text frame from the client. From the server
+// to a client whose hello says "batch":true (the widget's does), a text
+// frame holds one JSON object or several separated by "\n" (JSON text never
+// contains a raw newline): the ack of a message comes in one frame with the
+// replies its turn produced, one write instead of one per object. Other
+// clients get one object per frame.
 //
 // Client to server:
 //
-//	{"type":"hello","token":"<token or omitted>","identity":{"id","ts","sig"} or omitted}   first frame, within 10 s
+//	{"type":"hello","token":"<token or omitted>","identity":{"id","ts","sig"} or omitted,"batch":true}   first frame, within 10 s
 //	{"type":"message","id":"<client msg id>","text":"..."}
 //	{"type":"button","id":"<client msg id>","value":"<button value>","text":"<label>"}
 //	{"type":"ping"}                                          keep-alive, every 25 s

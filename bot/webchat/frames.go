@@ -44,6 +44,10 @@ type clientFrame struct {
 	Token string `json:"token,omitempty"`
 	// Identity is a site-signed customer identity (identity.go).
 	Identity *identityFrame `json:"identity,omitempty"`
+	// Batch (hello) says the client reads several objects per frame, one
+	// per line; a client that does not say so (a widget loaded before the
+	// server was upgraded) gets one object per frame.
+	Batch bool `json:"batch,omitempty"`
 }
 
 // frameError is a client frame the server refuses; Code goes to the widget.

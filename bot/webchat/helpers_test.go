@@ -1,6 +1,7 @@
 package webchat
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -110,17 +111,20 @@ func dial(t *testing.T, srv *httptest.Server, header http.Header) (*client, erro
 	go func() {
 		defer close(c.done)
 		for {
-			var f frame
 			_, b, err := ws.Read(context.Background())
 			if err != nil {
 				c.err = err
 				return
 			}
-			if err := json.Unmarshal(b, &f); err != nil {
-				c.err = err
-				return
+			// A server frame holds one or more objects, one per line.
+			for line := range bytes.SplitSeq(b, []byte{'\n'}) {
+				var f frame
+				if err := json.Unmarshal(line, &f); err != nil {
+					c.err = err
+					return
+				}
+				c.frames <- f
 			}
-			c.frames <- f
 		}
 	}()
 	t.Cleanup(func() { ws.CloseNow() })

@@ -2,7 +2,9 @@ package webchat
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -464,5 +466,108 @@ func TestNewValidatesConfig(t *testing.T) {
 	}
 	if a.cfg.MaxMessageBytes != 4096 || a.cfg.RatePerSecond != 1 || a.cfg.Title != "Chat" {
 		t.Errorf("defaults: %+v", a.cfg)
+	}
+}
+
+type handlerFunc func(context.Context, channel.Inbound) error
+
+func (f handlerFunc) HandleInbound(ctx context.Context, in channel.Inbound) error { return f(ctx, in) }
+
+// TestTurnRepliesRideWithTheAck: what the handler sends with the context
+// it got goes out in the ack's frame for a tab that reads batches, and at
+// once, one object per frame, to the visitor's other tabs and to a tab that
+// did not ask for batches; a send after the handler returned is written on
+// its own, not lost.
+func TestTurnRepliesRideWithTheAck(t *testing.T) {
+	var a *Adapter
+	late := make(chan error, 1)
+	h := handlerFunc(func(ctx context.Context, in channel.Inbound) error {
+		for i, text := range []string{"Доставка 2–3 дня.", "Могу ещё чем-то помочь?"} {
+			out := channel.Outbound{To: in.From, Key: fmt.Sprint(i + 1), Text: text}
+			if err := a.Send(ctx, out); err != nil {
+				return err
+			}
+		}
+		go func() {
+			time.Sleep(50 * time.Millisecond)
+			late <- a.Send(context.WithoutCancel(ctx), channel.Outbound{To: in.From, Key: "3", Text: "позже"})
+		}()
+		return nil
+	})
+	a, srv := testServer(t, Config{}, h, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	open := func(hello string) *websocket.Conn {
+		ws, _, err := websocket.Dial(ctx, wsURL(srv), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ws.CloseNow() })
+		ws.Write(ctx, websocket.MessageText, []byte(hello))
+		return ws
+	}
+	// readFrame returns the objects of the next frame.
+	readFrame := func(ws *websocket.Conn) []frame {
+		t.Helper()
+		_, b, err := ws.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fs []frame
+		for _, line := range strings.Split(string(b), "\n") {
+			var f frame
+			if err := json.Unmarshal([]byte(line), &f); err != nil {
+				t.Fatalf("frame line %q: %v", line, err)
+			}
+			fs = append(fs, f)
+		}
+		return fs
+	}
+	// read returns them as "type id text".
+	read := func(ws *websocket.Conn) []string {
+		t.Helper()
+		var got []string
+		for _, f := range readFrame(ws) {
+			got = append(got, strings.TrimSpace(f.Type+" "+f.ID+" "+f.Text))
+		}
+		return got
+	}
+	tab1 := open(`{"type":"hello","batch":true}`)
+	hello := readFrame(tab1)[0]
+	read(tab1) // history
+	tab2 := open(`{"type":"hello","token":"` + hello.Token + `"}`)
+	read(tab2)
+	read(tab2)
+	waitFor(t, "2 connections", func() bool { return a.Connections() == 2 })
+
+	tab1.Write(ctx, websocket.MessageText, []byte(`{"type":"message","id":"q1","text":"доставка"}`))
+	want := []string{"ack q1", "message 1 Доставка 2–3 дня.", "message 2 Могу ещё чем-то помочь?"}
+	if diff := cmp.Diff(want, read(tab1)); diff != "" {
+		t.Errorf("the sending tab's frame (-want +got):\n%s", diff)
+	}
+	if err := <-late; err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"message 3 позже"}, read(tab1)); diff != "" {
+		t.Errorf("the late send (-want +got):\n%s", diff)
+	}
+	var got []string
+	for range 4 {
+		got = append(got, read(tab2)...)
+	}
+	want = []string{"message 1 Доставка 2–3 дня.", "message 2 Могу ещё чем-то помочь?", "echo q1 доставка", "message 3 позже"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("the other tab, a frame per object (-want +got):\n%s", diff)
+	}
+
+	// The tab without batches sends: its ack comes on its own.
+	tab2.Write(ctx, websocket.MessageText, []byte(`{"type":"message","id":"q2","text":"доставка"}`))
+	got = nil
+	for range 3 {
+		got = append(got, read(tab2)...)
+	}
+	want = []string{"message 1 Доставка 2–3 дня.", "message 2 Могу ещё чем-то помочь?", "ack q2"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("a tab without batches (-want +got):\n%s", diff)
 	}
 }

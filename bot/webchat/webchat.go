@@ -303,7 +303,11 @@ func (a *Adapter) broadcast(ctx context.Context, visitorID string, skip *conn, f
 		}
 	}
 	a.mu.Unlock()
+	held, _ := ctx.Value(heldKey{}).(*heldFrames)
 	for _, c := range targets {
+		if held.hold(c, frame) {
+			continue
+		}
 		if err := c.write(ctx, frame); err != nil && ctx.Err() == nil {
 			a.log.Debug().Err(err).Str("visitor", visitorID).Msg("webchat: write failed; closing connection")
 			c.ws.CloseNow()

@@ -350,20 +350,24 @@
     }
     ws = sock;
     sock.onopen = () => {
-      const hello = { type: 'hello' };
+      const hello = { type: 'hello', batch: true };
       const token = load(keyToken, '');
       if (token) hello.token = token;
       if (identity) hello.identity = identity;
       sock.send(JSON.stringify(hello));
     };
     sock.onmessage = (ev) => {
-      let f;
-      try {
-        f = JSON.parse(ev.data);
-      } catch (e) {
-        return;
+      // One frame may carry several objects, one per line (an ack with
+      // the replies of its turn).
+      for (const line of String(ev.data).split('\n')) {
+        let f;
+        try {
+          f = JSON.parse(line);
+        } catch (e) {
+          continue;
+        }
+        receive(f);
       }
-      receive(f);
     };
     sock.onclose = (ev) => {
       if (ws !== sock) return;
