@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/parley-chat/parley/internal/jsonx"
 )
 
 // The session State is stored after every turn and read before the next,
@@ -79,15 +81,15 @@ func appendState(b []byte, s *State) ([]byte, bool) {
 	start := len(b)
 	if s.Flow != "" {
 		b = append(b, `,"flow":`...)
-		b = appendString(b, s.Flow)
+		b = jsonx.AppendString(b, s.Flow)
 	}
 	if s.Node != "" {
 		b = append(b, `,"node":`...)
-		b = appendString(b, s.Node)
+		b = jsonx.AppendString(b, s.Node)
 	}
 	if s.Version != "" {
 		b = append(b, `,"version":`...)
-		b = appendString(b, s.Version)
+		b = jsonx.AppendString(b, s.Version)
 	}
 	if len(s.Stack) > 0 {
 		b = append(b, `,"stack":[`...)
@@ -96,9 +98,9 @@ func appendState(b []byte, s *State) ([]byte, bool) {
 				b = append(b, ',')
 			}
 			b = append(b, `{"flow":`...)
-			b = appendString(b, f.Flow)
+			b = jsonx.AppendString(b, f.Flow)
 			b = append(b, `,"node":`...)
-			b = appendString(b, f.Node)
+			b = jsonx.AppendString(b, f.Node)
 			b = append(b, '}')
 		}
 		b = append(b, ']')
@@ -118,7 +120,7 @@ func appendState(b []byte, s *State) ([]byte, bool) {
 	}
 	if s.Resume != "" {
 		b = append(b, `,"resume":`...)
-		b = appendString(b, s.Resume)
+		b = jsonx.AppendString(b, s.Resume)
 	}
 	if s.Ended {
 		b = append(b, `,"ended":true`...)
@@ -133,7 +135,7 @@ func appendState(b []byte, s *State) ([]byte, bool) {
 	}
 	if s.Lang != "" {
 		b = append(b, `,"lang":`...)
-		b = appendString(b, s.Lang)
+		b = jsonx.AppendString(b, s.Lang)
 	}
 	if len(s.Buttons) > 0 {
 		b = append(b, `,"buttons":[`...)
@@ -142,9 +144,9 @@ func appendState(b []byte, s *State) ([]byte, bool) {
 				b = append(b, ',')
 			}
 			b = append(b, `{"text":`...)
-			b = appendString(b, btn.Text)
+			b = jsonx.AppendString(b, btn.Text)
 			b = append(b, `,"value":`...)
-			b = appendString(b, btn.Value)
+			b = jsonx.AppendString(b, btn.Value)
 			b = append(b, '}')
 		}
 		b = append(b, ']')
@@ -176,7 +178,7 @@ func appendValue(b []byte, v any, depth int) ([]byte, bool) {
 	case nil:
 		return append(b, "null"...), true
 	case string:
-		return appendString(b, x), true
+		return jsonx.AppendString(b, x), true
 	case bool:
 		return strconv.AppendBool(b, x), true
 	case float64:
@@ -194,7 +196,7 @@ func appendValue(b []byte, v any, depth int) ([]byte, bool) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, e)
+			b = jsonx.AppendString(b, e)
 		}
 		return append(b, ']'), true
 	case []any:
@@ -244,7 +246,7 @@ func appendObject(b []byte, m map[string]any, depth int) ([]byte, bool) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, k)
+		b = jsonx.AppendString(b, k)
 		b = append(b, ':')
 		var ok bool
 		if b, ok = appendValue(b, m[k], depth+1); !ok {
@@ -274,72 +276,6 @@ func appendFloat(b []byte, f float64) ([]byte, bool) {
 	return b, true
 }
 
-const hexDigits = "0123456789abcdef"
-
-// plainASCII marks the ASCII bytes encoding/json writes as they are: it
-// escapes control characters, quote, backslash and (HTML-safe) <, >, &.
-var plainASCII = func() (t [utf8.RuneSelf]bool) {
-	for c := ' '; c < utf8.RuneSelf; c++ {
-		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
-	}
-	return t
-}()
-
-// appendString quotes s exactly as encoding/json does, invalid UTF-8
-// becoming U+FFFD and U+2028/U+2029 escaped for JSONP.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if plainASCII[c] {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		if 0xC2 <= c && c <= 0xDF && i+1 < len(s) && s[i+1]&0xC0 == 0x80 {
-			i += 2 // a valid two-byte rune (Cyrillic, say): nothing to escape
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
 
 // maxNesting is encoding/json's limit on nested arrays and objects.
 const maxNesting = 10000

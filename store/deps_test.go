@@ -6,11 +6,12 @@ import (
 	"testing"
 )
 
-// store is a leaf: the standard library and bbolt, nothing of ours (it
-// must never learn about channels, flows or handoff).
+// store is a leaf: the standard library, bbolt and the shared JSON quoting,
+// nothing else of ours (it must never learn about channels, flows or
+// handoff).
 func TestStoreIsALeaf(t *testing.T) {
 	for dir, allowed := range map[string][]string{
-		".":         {"go.etcd.io/bbolt"},
+		".":         {"go.etcd.io/bbolt", "github.com/parley-chat/parley/internal/jsonx"},
 		"storetest": {"github.com/parley-chat/parley/store"},
 	} {
 		pkg, err := build.ImportDir(dir, 0)

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/parley-chat/parley/internal/jsonx"
 )
 
 // Hand-written JSON encoders for the records every turn writes (messages,
@@ -39,13 +41,13 @@ func messageSize(m *Message) int {
 // appendMessage appends m's JSON to b.
 func appendMessage(b []byte, m *Message) ([]byte, error) {
 	b = append(b, `{"contact_id":`...)
-	b = appendJSONString(b, m.ContactID)
+	b = jsonx.AppendString(b, m.ContactID)
 	if m.Seq != 0 {
 		b = append(b, `,"seq":`...)
 		b = strconv.AppendUint(b, m.Seq, 10)
 	}
 	b = append(b, `,"dir":`...)
-	b = appendJSONString(b, m.Dir)
+	b = jsonx.AppendString(b, m.Dir)
 	b = appendOptString(b, `,"channel":`, m.Channel)
 	b = appendOptString(b, `,"address":`, m.Address)
 	b = appendOptString(b, `,"text":`, m.Text)
@@ -57,9 +59,9 @@ func appendMessage(b []byte, m *Message) ([]byte, error) {
 				b = append(b, ',')
 			}
 			b = append(b, `{"text":`...)
-			b = appendJSONString(b, bt.Text)
+			b = jsonx.AppendString(b, bt.Text)
 			b = append(b, `,"value":`...)
-			b = appendJSONString(b, bt.Value)
+			b = jsonx.AppendString(b, bt.Value)
 			b = append(b, '}')
 		}
 		b = append(b, ']')
@@ -70,7 +72,7 @@ func appendMessage(b []byte, m *Message) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, a)
+			b = jsonx.AppendString(b, a)
 		}
 		b = append(b, ']')
 	}
@@ -113,7 +115,7 @@ func encodeEvent(e *Event) ([]byte, error) {
 	}
 	b = appendOptString(b, `,"contact_id":`, e.ContactID)
 	b = append(b, `,"type":`...)
-	b = appendJSONString(b, e.Type)
+	b = jsonx.AppendString(b, e.Type)
 	b = appendOptString(b, `,"flow":`, e.Flow)
 	b = appendOptString(b, `,"node":`, e.Node)
 	if len(e.Data) > 0 {
@@ -129,9 +131,9 @@ func encodeEvent(e *Event) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, k)
+			b = jsonx.AppendString(b, k)
 			b = append(b, ':')
-			b = appendJSONString(b, e.Data[k])
+			b = jsonx.AppendString(b, e.Data[k])
 		}
 		b = append(b, '}')
 	}
@@ -147,9 +149,9 @@ func encodeOutbox(o *OutboxEntry) ([]byte, error) {
 		b = append(b, ',')
 	}
 	b = append(b, `"contact_id":`...)
-	b = appendJSONString(b, o.ContactID)
+	b = jsonx.AppendString(b, o.ContactID)
 	b = append(b, `,"address":`...)
-	b = appendJSONString(b, o.Address)
+	b = jsonx.AppendString(b, o.Address)
 	b = append(b, `,"data":`...)
 	if o.Data == nil {
 		b = append(b, "null"...)
@@ -180,7 +182,7 @@ func appendOptString(b []byte, key, s string) []byte {
 	if s == "" {
 		return b
 	}
-	return appendJSONString(append(b, key...), s)
+	return jsonx.AppendString(append(b, key...), s)
 }
 
 // appendJSONTime writes t as encoding/json does (RFC 3339 with nanoseconds),
@@ -198,56 +200,13 @@ func appendJSONTime(b []byte, t interface {
 
 const hexDigits = "0123456789abcdef"
 
-// appendJSONString quotes s as a JSON string. Invalid UTF-8 becomes U+FFFD,
-// as encoding/json does, so the stored text decodes the same either way.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
-
 // encodeInboxTail encodes e without its leading {"seq":N (the writer
 // assigns N), in encoding/json's field order so inboxOwnedBy's fast path
 // also matches records written before this encoder existed.
 func encodeInboxTail(e *InboxEntry) ([]byte, error) {
 	b := make([]byte, 0, 96+len(e.EventKey)+base64.StdEncoding.EncodedLen(len(e.Data)))
 	b = append(b, `,"contact_id":`...)
-	b = appendJSONString(b, e.ContactID)
+	b = jsonx.AppendString(b, e.ContactID)
 	b = appendOptString(b, `,"event_key":`, e.EventKey)
 	b = append(b, `,"data":`...)
 	if e.Data == nil {

@@ -272,7 +272,7 @@ func (a *Adapter) handleFrame(ctx context.Context, c *conn, h channel.Handler, b
 	}
 	// Durably recorded: only now may the widget mark it sent. The replies
 	// of a turn run during HandleInbound follow the ack in the same frame.
-	held.flush(ctx, mustJSON(ackFrame{Type: "ack", ID: f.ID}))
+	held.flush(ctx, ackJSON(f.ID))
 	if a.otherTabs(c) {
 		a.broadcast(ctx, c.visitor, c, mustJSON(echoFrame{Type: "echo", ID: f.ID, Text: in.Text, At: now}))
 	}

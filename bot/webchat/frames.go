@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/parley-chat/parley/bot/channel"
+	"github.com/parley-chat/parley/internal/jsonx"
 )
 
 // Client frame types.
@@ -185,6 +186,42 @@ type messageFrame struct {
 	At      time.Time        `json:"at"`
 }
 
+// appendJSON appends f as json.Marshal writes it: the frame of every reply,
+// encoded without reflection.
+func (f *messageFrame) appendJSON(b []byte) []byte {
+	b = append(b, `{"type":`...)
+	b = jsonx.AppendString(b, f.Type)
+	b = append(b, `,"id":`...)
+	b = jsonx.AppendString(b, f.ID)
+	b = append(b, `,"text":`...)
+	b = jsonx.AppendString(b, f.Text)
+	if len(f.Buttons) > 0 {
+		b = append(b, `,"buttons":[`...)
+		for i, btn := range f.Buttons {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"text":`...)
+			b = jsonx.AppendString(b, btn.Text)
+			b = append(b, `,"value":`...)
+			b = jsonx.AppendString(b, btn.Value)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	if f.Image != "" {
+		b = append(b, `,"image":`...)
+		b = jsonx.AppendString(b, f.Image)
+	}
+	if f.Sender != "" {
+		b = append(b, `,"sender":`...)
+		b = jsonx.AppendString(b, f.Sender)
+	}
+	b = append(b, `,"at":"`...)
+	b = f.At.AppendFormat(b, time.RFC3339Nano)
+	return append(b, `"}`...)
+}
+
 type echoFrame struct {
 	Type string    `json:"type"`
 	ID   string    `json:"id"`
@@ -192,9 +229,13 @@ type echoFrame struct {
 	At   time.Time `json:"at"`
 }
 
-type ackFrame struct {
-	Type string `json:"type"`
-	ID   string `json:"id"`
+// ackJSON is the ack frame for the client message id (ids are checked to
+// be letters, digits, - and _, which need no quoting).
+func ackJSON(id string) []byte {
+	b := make([]byte, 0, 24+len(id))
+	b = append(b, `{"type":"ack","id":`...)
+	b = jsonx.AppendString(b, id)
+	return append(b, '}')
 }
 
 type errorFrame struct {

@@ -1,10 +1,14 @@
 package webchat
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
+
+	"github.com/parley-chat/parley/bot/channel"
 )
 
 func FuzzDecodeClientFrame(f *testing.F) {
@@ -88,5 +92,35 @@ func TestTokens(t *testing.T) {
 	}
 	if _, err := (signer{secret: []byte("some-other-secret-key")}).verify(tok); err == nil {
 		t.Error("a token verified under another secret")
+	}
+}
+
+// TestFrameEncodersMatchEncodingJSON: the hand-written encoders of the hot
+// frames write what json.Marshal writes for the same frame.
+func TestFrameEncodersMatchEncodingJSON(t *testing.T) {
+	at := time.Date(2026, 12, 2, 10, 4, 5, 120000000, time.UTC)
+	for _, f := range []messageFrame{
+		{Type: typeMessage, ID: "17", Text: "Привет! Чем помочь?", At: at},
+		{Type: typeMessage, ID: "17.2", Text: "<b>\"x\" & y</b>\n\t\u2028 \xff", At: at.Truncate(time.Second),
+			Buttons: []channel.Button{{Text: "Доставка", Value: "delivery"}, {Text: "a\"b", Value: "<v>"}},
+			Image: "https://example.com/a.png?x=1&y=2", Sender: "Анна"},
+		{Type: typeMessage, ID: "m-00ff", Text: "", Sender: "Bob", At: time.Date(2026, 1, 2, 3, 4, 5, 6, time.FixedZone("x", 3600))},
+	} {
+		want, err := json.Marshal(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := f.appendJSON(nil); string(got) != string(want) {
+			t.Errorf("appendJSON:\n got %s\nwant %s", got, want)
+		}
+	}
+	for _, id := range []string{"c-1", "abcDEF_0123456789"} {
+		want, _ := json.Marshal(struct {
+			Type string `json:"type"`
+			ID   string `json:"id"`
+		}{"ack", id})
+		if got := ackJSON(id); string(got) != string(want) {
+			t.Errorf("ackJSON(%q) = %s, want %s", id, got, want)
+		}
 	}
 }

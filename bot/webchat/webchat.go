@@ -236,8 +236,9 @@ func (a *Adapter) Send(ctx context.Context, out channel.Outbound) error {
 		// history later; it still shows it once.
 		id = "m-" + randomHex(8)
 	}
-	frame := mustJSON(messageFrame{Type: typeMessage, ID: id, Text: out.Text, Buttons: out.Buttons,
-		Image: safeImage(out.Image), Sender: out.Sender, At: time.Now().UTC()})
+	f := messageFrame{Type: typeMessage, ID: id, Text: out.Text, Buttons: out.Buttons,
+		Image: safeImage(out.Image), Sender: out.Sender, At: time.Now().UTC()}
+	frame := f.appendJSON(make([]byte, 0, 96+len(out.Text)+len(out.Sender)+48*len(out.Buttons)))
 	a.broadcast(ctx, out.To.ID, nil, frame)
 	return ctx.Err()
 }

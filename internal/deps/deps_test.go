@@ -19,12 +19,12 @@ var allowed = map[string][]string{
 	"bot/channel":  {},
 	"bot/telegram": {"bot/channel"},
 	"bot/vk":       {"bot/channel"},
-	"bot/webchat":  {"bot/channel"},
+	"bot/webchat":  {"bot/channel", "internal/jsonx"},
 	"bot":          {"bot/channel", "flows", "handoff", "store"},
 	"flows/nlu":    {},
-	"flows":        {"flows"}, // its own sub-packages only
+	"flows":        {"flows", "internal/jsonx"}, // its own sub-packages only
 	"handoff":      {"handoff", "store", "bot/channel"},
-	"store":        {"store"},
+	"store":        {"store", "internal/jsonx"},
 	"internal":     {"internal"},
 	"cmd":          {""}, // anything
 }
