@@ -276,7 +276,6 @@ func appendFloat(b []byte, f float64) ([]byte, bool) {
 	return b, true
 }
 
-
 // maxNesting is encoding/json's limit on nested arrays and objects.
 const maxNesting = 10000
 

@@ -103,7 +103,7 @@ func TestFrameEncodersMatchEncodingJSON(t *testing.T) {
 		{Type: typeMessage, ID: "17", Text: "Привет! Чем помочь?", At: at},
 		{Type: typeMessage, ID: "17.2", Text: "<b>\"x\" & y</b>\n\t\u2028 \xff", At: at.Truncate(time.Second),
 			Buttons: []channel.Button{{Text: "Доставка", Value: "delivery"}, {Text: "a\"b", Value: "<v>"}},
-			Image: "https://example.com/a.png?x=1&y=2", Sender: "Анна"},
+			Image:   "https://example.com/a.png?x=1&y=2", Sender: "Анна"},
 		{Type: typeMessage, ID: "m-00ff", Text: "", Sender: "Bob", At: time.Date(2026, 1, 2, 3, 4, 5, 6, time.FixedZone("x", 3600))},
 	} {
 		want, err := json.Marshal(f)
