@@ -2,6 +2,8 @@ package flows_test
 
 import (
 	"context"
+	"os"
+	"runtime/debug"
 	"testing"
 	"time"
 
@@ -26,6 +28,7 @@ func BenchmarkEngineTurn(b *testing.B) { benchEngineTurns(b, new(flows.Buffer)) 
 func BenchmarkEngineTurnFresh(b *testing.B) { benchEngineTurns(b, nil) }
 
 func benchEngineTurns(b *testing.B, buf *flows.Buffer) {
+	servingGC(b)
 	p := loadDemo(b)
 	e := p.NewEngine(flows.Options{HTTP: orders{}})
 	ctx := context.Background()
@@ -59,9 +62,11 @@ func BenchmarkEngineTurnButtons(b *testing.B) {
 		{Text: "Доставка", Payload: "delivery"}, {Text: "3"}, {Text: "4"},
 		{Text: "Где мой заказ?", Payload: "order_status"},
 	}
+	servingGC(b)
 	p := loadDemo(b)
 	e := p.NewEngine(flows.Options{HTTP: orders{}})
 	ctx := context.Background()
+	var buf flows.Buffer
 	st, _, _ := e.Step(ctx, flows.State{}, flows.Input{Text: "/start"})
 	start := st
 	b.ReportAllocs()
@@ -71,14 +76,26 @@ func BenchmarkEngineTurnButtons(b *testing.B) {
 		if i%len(script) == 0 {
 			st = start
 		}
-		st, _, _ = e.Step(ctx, st, script[i%len(script)])
+		st, _, _ = e.StepInto(ctx, st, script[i%len(script)], &buf)
 		i++
 	}
 	b.ReportMetric(float64(b.N)/time.Since(t0).Seconds(), "turns/s")
 }
 
+// servingGC runs the benchmark with the collector set as parley serve sets
+// it (GOGC=400 unless GOGC is given: cmd/serve.go), since that is where the
+// engine runs; with the default the small heap of a benchmark is collected
+// far more often than a server's.
+func servingGC(b *testing.B) {
+	if os.Getenv("GOGC") == "" {
+		old := debug.SetGCPercent(400)
+		b.Cleanup(func() { debug.SetGCPercent(old) })
+	}
+}
+
 // BenchmarkEngineTurnParallel measures throughput with every core busy.
 func BenchmarkEngineTurnParallel(b *testing.B) {
+	servingGC(b)
 	p := loadDemo(b)
 	e := p.NewEngine(flows.Options{HTTP: orders{}})
 	ctx := context.Background()
