@@ -20,7 +20,8 @@ test:
 	$(MAKE) fuzz-brief
 
 # A few seconds of real fuzzing for the parsers that take outside input: the YAML loader,
-# the template compiler, the session codec and the channel decoders (longer runs: make fuzz).
+# the template compiler, the session codec, the channel decoders and the JSON quoting the
+# hand-written encoders share (longer runs: make fuzz).
 # A count, not a duration: with -fuzztime 4s the fuzzer now and then ends a run with "context
 # deadline exceeded" when a worker is busy as the time runs out (seen on a loaded CI machine).
 BRIEF ?= 6000x
@@ -33,6 +34,7 @@ fuzz-brief:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeUpdate$$' -fuzztime $(BRIEF) ./bot/telegram
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(BRIEF) ./bot/vk
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeClientFrame$$' -fuzztime $(BRIEF) ./bot/webchat
+	$(GO) test -run '^$$' -fuzz '^FuzzAppendString$$' -fuzztime $(BRIEF) ./internal/jsonx
 
 # Benchmarks with the figures we track (see README "Performance").
 bench:
