@@ -178,7 +178,10 @@ func (r *Runtime) routeMessage(ctx context.Context, ts *turnState, eng *flows.En
 	if err != nil {
 		return r.engineFailed(ctx, ts, err)
 	}
-	return r.applyEngine(ctx, ts, next, append(pre, outs...))
+	if len(pre) > 0 {
+		outs = append(pre, outs...)
+	}
+	return r.applyEngine(ctx, ts, next, outs)
 }
 
 // outputBuffers are the engine's output buffers, one per turn in progress.

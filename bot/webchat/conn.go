@@ -16,13 +16,28 @@ import (
 
 // conn is one open WebSocket (one browser tab). It keeps no buffers of its
 // own: an idle connection costs the socket, coder/websocket's state with the
-// two bufio buffers of the hijacked HTTP connection, and one goroutine
-// blocked in Read.
+// two bufio buffers of the hijacked HTTP connection, one goroutine blocked in
+// Read and two timers.
+//
+// The read and write time limits are timers that close the connection, not
+// contexts with deadlines: coder/websocket arms a callback on every
+// cancellable context it is given, which a busy connection would pay for on
+// every frame.
 type conn struct {
 	ws      *websocket.Conn
 	visitor string
 	v       *visitor // set by register; guarded by Adapter.mu
 	batch   bool     // the client reads several objects per frame
+
+	wmu    sync.Mutex  // one write at a time, so one timer bounds it
+	wtimer *time.Timer // closes the connection when a write outlasts writeTimeout
+}
+
+func newConn(ws *websocket.Conn, visitor string, batch bool) *conn {
+	c := &conn{ws: ws, visitor: visitor, batch: batch}
+	c.wtimer = time.AfterFunc(writeTimeout, func() { ws.CloseNow() })
+	c.wtimer.Stop()
+	return c
 }
 
 // heldFrames collects what a message's own turn sends to the connection the
@@ -77,10 +92,19 @@ func (h *heldFrames) flush(ctx context.Context, first []byte) error {
 	return h.c.write(ctx, b)
 }
 
+// write sends one text frame. A client that does not take it within
+// writeTimeout is disconnected (the widget reconnects and reloads the
+// history); ctx only stops a write that has not begun.
 func (c *conn) write(ctx context.Context, frame []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
-	defer cancel()
-	return c.ws.Write(ctx, websocket.MessageText, frame)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.wtimer.Reset(writeTimeout)
+	err := c.ws.Write(context.WithoutCancel(ctx), websocket.MessageText, frame)
+	c.wtimer.Stop()
+	return err
 }
 
 // readLimit is the largest frame accepted: the text limit with room for JSON
@@ -160,7 +184,7 @@ func (a *Adapter) handshake(ctx context.Context, ws *websocket.Conn) (*conn, err
 			visitorID = id
 		}
 	}
-	c := &conn{ws: ws, visitor: visitorID, batch: f.Batch}
+	c := newConn(ws, visitorID, f.Batch)
 	if err := c.write(ctx, mustJSON(helloFrame{Type: typeHello, Token: token, Visitor: visitorID})); err != nil {
 		return nil, err
 	}
@@ -196,10 +220,14 @@ func (a *Adapter) address(c *conn) channel.Address {
 // readLoop handles the frames of one connection in order until it closes.
 func (a *Adapter) readLoop(ctx context.Context, c *conn, h channel.Handler) {
 	strikes := 0
+	// The idle limit runs while the connection waits for a frame, not
+	// while one is handled.
+	idle := time.AfterFunc(a.cfg.IdleTimeout, func() { c.ws.CloseNow() })
+	defer idle.Stop()
+	rctx := context.WithoutCancel(ctx) // Adapter.Close and idle end the read
 	for {
-		rctx, cancel := context.WithTimeout(ctx, a.cfg.IdleTimeout)
 		typ, b, err := c.ws.Read(rctx)
-		cancel()
+		idle.Stop()
 		if err != nil {
 			if errors.Is(err, websocket.ErrMessageTooBig) {
 				a.log.Info().Str("visitor", c.visitor).Msg("webchat: frame over the read limit; connection closed")
@@ -217,6 +245,7 @@ func (a *Adapter) readLoop(ctx context.Context, c *conn, h channel.Handler) {
 			c.ws.Close(websocket.StatusPolicyViolation, "too many refused frames")
 			return
 		}
+		idle.Reset(a.cfg.IdleTimeout)
 	}
 }
 

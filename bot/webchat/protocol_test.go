@@ -571,3 +571,35 @@ func TestTurnRepliesRideWithTheAck(t *testing.T) {
 		t.Errorf("a tab without batches (-want +got):\n%s", diff)
 	}
 }
+
+// TestIdleConnectionClosed: a connection that sends nothing for IdleTimeout
+// is closed; one that pings more often stays, and so does one whose message
+// takes longer than IdleTimeout to handle.
+func TestIdleConnectionClosed(t *testing.T) {
+	slow := &recorder{fn: func(channel.Inbound) error { time.Sleep(1500 * time.Millisecond); return nil }}
+	_, srv := testServer(t, Config{IdleTimeout: time.Second}, slow, nil)
+	quiet, _, _ := connect(t, srv, "")
+	pinging, _, _ := connect(t, srv, "")
+	busy, _, _ := connect(t, srv, "")
+	busy.send(map[string]string{"type": "message", "id": "b1", "text": "долго"})
+	for range 4 {
+		time.Sleep(400 * time.Millisecond)
+		pinging.send(map[string]string{"type": "ping"})
+		if f := pinging.next(); f.Type != "pong" {
+			t.Fatalf("got %+v, want pong", f)
+		}
+	}
+	if f := busy.next(); f.Type != "ack" || f.ID != "b1" {
+		t.Fatalf("busy tab got %+v, want the ack of b1", f)
+	}
+	select {
+	case <-quiet.done:
+	case <-time.After(3 * time.Second):
+		t.Fatal("the quiet connection is still open after 3 s with a 1 s idle limit")
+	}
+	select {
+	case <-pinging.done:
+		t.Fatalf("the pinging connection was closed: %v", pinging.err)
+	default:
+	}
+}
