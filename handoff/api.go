@@ -122,13 +122,13 @@ func (s *Service) sessionOf(r *http.Request) (*session, bool) {
 	if err != nil {
 		return nil, false
 	}
-	sess, ok := s.sessions.get(c.Value)
+	sess, ok := s.sessions.get(r.Context(), c.Value)
 	if !ok {
 		return nil, false
 	}
 	a, err := s.st.Agent(sess.agentID)
 	if err != nil {
-		s.sessions.delete(sess.token)
+		s.sessions.delete(r.Context(), sess.token)
 		return nil, false
 	}
 	sess.agent = a
@@ -174,7 +174,7 @@ func (s *Service) apiLogin(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusUnauthorized, "wrong name or password")
 		return
 	}
-	cookie, sess := s.sessions.create(a.ID)
+	cookie, sess := s.sessions.create(r.Context(), a.ID)
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: cookie, Path: "/", HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, Secure: s.cfg.SecureCookies || r.TLS != nil,
@@ -191,7 +191,7 @@ func (s *Service) apiLogin(w http.ResponseWriter, r *http.Request) {
 
 func (s *Service) apiLogout(w http.ResponseWriter, r *http.Request) {
 	sess := sessionFrom(r)
-	s.sessions.delete(sess.token)
+	s.sessions.delete(r.Context(), sess.token)
 	s.presence.set(sess.agentID, PresenceOffline)
 	s.hub.publish(liveEvent{Type: "presence", AgentID: sess.agentID})
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1,

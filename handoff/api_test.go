@@ -440,3 +440,71 @@ func TestAgentPasswordReset(t *testing.T) {
 		t.Error("adding an existing name without Replace succeeded")
 	}
 }
+
+// TestConsoleSessionsSurviveRestart: a new Service on the same file keeps
+// signed-in consoles signed in, with the expiry they slid to, and never
+// brings back a session that logged out, that a password change ended (in
+// the console or offline, as the CLI does), or that expired.
+func TestConsoleSessionsSurviveRestart(t *testing.T) {
+	e := newEnv(t, Config{SessionTTL: 10 * time.Hour})
+	e.agent("anna", RoleAgent)
+	e.agent("boris", RoleAgent)
+	srv := e.server()
+	a1, a2, b1, b2 := newClient(t, srv), newClient(t, srv), newClient(t, srv), newClient(t, srv)
+	a1.login("anna")
+	a2.login("anna")
+	b1.login("boris")
+	b2.login("boris")
+	b2.call("POST", "/api/logout", nil, 200, nil)
+	a1.call("POST", "/api/password", map[string]string{"old": testPassword, "new": "a brand new password"}, 200, nil)
+	a2.call("GET", "/api/me", nil, 401, nil)
+	e.clock.Advance(2 * time.Hour)
+	a1.call("GET", "/api/me", nil, 200, nil) // slides anna's expiry to +12h, and stores it
+
+	restart := func() {
+		t.Helper()
+		e.svc.Close()
+		e.svc = e.service(e.db)
+		srv := httptest.NewServer(e.svc.Handler())
+		t.Cleanup(srv.Close)
+		for _, c := range []*client{a1, a2, b1, b2} {
+			c.base = srv.URL // same host, so the cookie jars still send the cookies
+		}
+	}
+	e.clock.Advance(time.Hour)
+	restart()
+	var me meJSON
+	a1.call("GET", "/api/me", nil, 200, &me)
+	if me.Name != "anna" || me.CSRF != a1.csrf {
+		t.Errorf("anna after the restart: %+v, want her with the same CSRF token", me)
+	}
+	a1.call("POST", "/api/presence", map[string]string{"status": "away"}, 200, nil) // the CSRF token still works
+	b1.call("GET", "/api/me", nil, 200, nil)
+	a2.call("GET", "/api/me", nil, 401, nil)
+	b2.call("GET", "/api/me", nil, 401, nil)
+
+	// 11h after signing in, anna is signed in only because the expiry her
+	// request at 2h slid to was stored.
+	e.clock.Advance(8 * time.Hour)
+	restart()
+	a1.call("GET", "/api/me", nil, 200, nil)
+	b1.call("GET", "/api/me", nil, 200, nil)
+
+	// The CLI resets boris's password while the server is stopped.
+	if _, err := AddAgent(context.Background(), e.db, NewAgent{Name: "boris", Role: RoleAgent,
+		Password: "another long password", Replace: true}, bcrypt.MinCost, e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	restart()
+	b1.call("GET", "/api/me", nil, 401, nil)
+	a1.call("GET", "/api/me", nil, 200, nil)
+
+	// Anna's session ends 10h after her last request; what expired is
+	// deleted from the file when the next server starts.
+	e.clock.Advance(10*time.Hour + time.Minute)
+	restart()
+	a1.call("GET", "/api/me", nil, 401, nil)
+	if left, err := e.db.ConsoleSessions(); err != nil || len(left) != 0 {
+		t.Errorf("stored sessions after they all ended: %+v, %v", left, err)
+	}
+}

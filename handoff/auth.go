@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rs/zerolog"
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/time/rate"
 
@@ -119,7 +120,7 @@ func GeneratePassword() string {
 func (s *Service) AddAgent(ctx context.Context, n NewAgent) (store.Agent, error) {
 	a, err := AddAgent(ctx, s.st, n, s.cfg.BcryptCost, s.now())
 	if err == nil && n.Replace {
-		s.sessions.deleteAgent(a.ID)
+		s.sessions.deleteAgent(ctx, a.ID)
 	}
 	return a, err
 }
@@ -144,12 +145,14 @@ func (s *Service) authenticate(name, password string) (store.Agent, bool) {
 
 // session is a logged-in console. The cookie carries a random token; the map
 // is keyed by its SHA-256 so a timing side channel on lookups reveals
-// nothing useful. Sessions live in memory: a restart logs agents out.
+// nothing useful, and the store keeps the same key, so a restart does not
+// sign agents out while a copy of the file signs nobody in.
 type session struct {
 	token   string // SHA-256 of the cookie value (raw bytes in a string)
 	agentID string
 	csrf    string
 	expires time.Time
+	stored  time.Time   // the expiry the store has
 	agent   store.Agent // filled per request by sessionOf
 }
 
@@ -162,15 +165,71 @@ func withSession(ctx context.Context, s *session) context.Context {
 // sessionFrom returns the session the auth check put on an authed request.
 func sessionFrom(r *http.Request) *session { return r.Context().Value(sessionKey{}).(*session) }
 
+// SessionStore keeps console sessions across restarts; *store.DB
+// implements it. PutAgent with a new password hash must delete the agent's
+// sessions (the store does it in the same transaction).
+type SessionStore interface {
+	PutConsoleSession(ctx context.Context, s store.ConsoleSession) error
+	DeleteConsoleSessions(ctx context.Context, keys ...string) error
+	ConsoleSessions() ([]store.ConsoleSession, error)
+}
+
+// sessions are the live console sessions. The map answers every request;
+// the store is written when a session starts or ends, and when its sliding
+// expiry has moved on by more than a tenth of the TTL, so an active agent
+// costs a write every hour or so, not one per request.
 type sessions struct {
 	mu  sync.Mutex
 	ttl time.Duration
 	now func() time.Time
 	m   map[string]*session
+	st  SessionStore
+	log zerolog.Logger
 }
 
-func newSessions(ttl time.Duration, now func() time.Time) *sessions {
-	return &sessions{ttl: ttl, now: now, m: map[string]*session{}}
+func newSessions(ttl time.Duration, now func() time.Time, st SessionStore, log zerolog.Logger) *sessions {
+	ss := &sessions{ttl: ttl, now: now, m: map[string]*session{}, st: st, log: log}
+	ss.load()
+	return ss
+}
+
+// load takes the stored sessions that have not expired and deletes the rest.
+func (ss *sessions) load() {
+	all, err := ss.st.ConsoleSessions()
+	if err != nil {
+		ss.log.Error().Err(err).Msg("console sessions not loaded; agents sign in again")
+		return
+	}
+	now := ss.now()
+	var expired []string
+	for _, s := range all {
+		if now.After(s.Expires) {
+			expired = append(expired, s.Key)
+			continue
+		}
+		ss.m[s.Key] = &session{token: s.Key, agentID: s.AgentID, csrf: s.CSRF, expires: s.Expires, stored: s.Expires}
+	}
+	ss.forget(context.Background(), expired...)
+}
+
+func (ss *sessions) save(ctx context.Context, s session) {
+	err := ss.st.PutConsoleSession(ctx, store.ConsoleSession{Key: s.token, AgentID: s.agentID, CSRF: s.csrf, Expires: s.expires})
+	if err != nil {
+		// The session works until the next restart.
+		ss.log.Warn().Err(err).Str("agent", s.agentID).Msg("console session not stored")
+	}
+}
+
+// forget deletes sessions from the store. The caller has removed them from
+// the map, so they are refused from now on whatever the store says; a
+// failure is logged loudly because a restart would bring them back.
+func (ss *sessions) forget(ctx context.Context, tokens ...string) {
+	if len(tokens) == 0 {
+		return
+	}
+	if err := ss.st.DeleteConsoleSessions(context.WithoutCancel(ctx), tokens...); err != nil {
+		ss.log.Error().Err(err).Int("sessions", len(tokens)).Msg("ended console sessions not deleted from the store; they come back after a restart")
+	}
 }
 
 func randomToken() string {
@@ -185,39 +244,55 @@ func tokenKey(cookie string) string {
 }
 
 // create starts a session and returns the cookie value.
-func (ss *sessions) create(agentID string) (cookie string, s *session) {
+func (ss *sessions) create(ctx context.Context, agentID string) (cookie string, s *session) {
 	ss.mu.Lock()
-	defer ss.mu.Unlock()
 	now := ss.now()
+	var expired []string
 	for k, v := range ss.m { // sweep expired sessions while we hold the lock
 		if now.After(v.expires) {
 			delete(ss.m, k)
+			expired = append(expired, k)
 		}
 	}
 	cookie = randomToken()
 	s = &session{token: tokenKey(cookie), agentID: agentID, csrf: randomToken(), expires: now.Add(ss.ttl)}
+	s.stored = s.expires
 	ss.m[s.token] = s
-	return cookie, s
+	cp := *s
+	ss.mu.Unlock()
+	ss.forget(ctx, expired...)
+	ss.save(ctx, cp)
+	return cookie, &cp
 }
 
 // get returns the live session for a cookie value and slides its expiry.
-func (ss *sessions) get(cookie string) (*session, bool) {
+func (ss *sessions) get(ctx context.Context, cookie string) (*session, bool) {
 	if cookie == "" {
 		return nil, false
 	}
 	ss.mu.Lock()
-	defer ss.mu.Unlock()
 	s, ok := ss.m[tokenKey(cookie)]
 	if !ok {
+		ss.mu.Unlock()
 		return nil, false
 	}
 	now := ss.now()
 	if now.After(s.expires) {
 		delete(ss.m, s.token)
+		ss.mu.Unlock()
+		ss.forget(ctx, s.token)
 		return nil, false
 	}
 	s.expires = now.Add(ss.ttl)
+	persist := s.expires.Sub(s.stored) > ss.ttl/10
+	if persist {
+		s.stored = s.expires
+	}
 	cp := *s
+	ss.mu.Unlock()
+	if persist {
+		ss.save(ctx, cp)
+	}
 	return &cp, true
 }
 
@@ -228,32 +303,41 @@ func (ss *sessions) valid(token string) bool {
 	return ok && !ss.now().After(s.expires)
 }
 
-func (ss *sessions) delete(token string) {
+func (ss *sessions) delete(ctx context.Context, token string) {
 	ss.mu.Lock()
-	defer ss.mu.Unlock()
 	delete(ss.m, token)
+	ss.mu.Unlock()
+	ss.forget(ctx, token)
 }
 
 // deleteAgent ends every session of an agent (password reset, removal).
-func (ss *sessions) deleteAgent(agentID string) {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	for k, v := range ss.m {
-		if v.agentID == agentID {
-			delete(ss.m, k)
-		}
-	}
+func (ss *sessions) deleteAgent(ctx context.Context, agentID string) {
+	ss.deleteAgentExcept(ctx, agentID, "")
 }
 
 // deleteAgentExcept ends every session of an agent but the one with token
-// (the console that just changed the password stays signed in).
-func (ss *sessions) deleteAgentExcept(agentID, token string) {
+// (the console that just changed the password stays signed in; the store
+// dropped it with the others when the new password was saved, so it is
+// stored again).
+func (ss *sessions) deleteAgentExcept(ctx context.Context, agentID, token string) {
 	ss.mu.Lock()
-	defer ss.mu.Unlock()
+	var ended []string
+	var kept *session
 	for k, v := range ss.m {
-		if v.agentID == agentID && k != token {
+		switch {
+		case v.agentID != agentID:
+		case k == token:
+			cp := *v
+			kept = &cp
+		default:
 			delete(ss.m, k)
+			ended = append(ended, k)
 		}
+	}
+	ss.mu.Unlock()
+	ss.forget(ctx, ended...)
+	if kept != nil {
+		ss.save(ctx, *kept)
 	}
 }
 

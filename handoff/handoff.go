@@ -40,6 +40,7 @@ type Store interface {
 	Agent(id string) (store.Agent, error)
 	AgentByName(name string) (store.Agent, error)
 	Agents() ([]store.Agent, error)
+	SessionStore
 }
 
 // Deliverer is implemented by the runtime. Deliver sends a message to the
@@ -193,9 +194,9 @@ func New(st Store, cfg Config, d Deliverer, log zerolog.Logger) (*Service, error
 		log:      log.With().Str("component", "handoff").Logger(),
 		hub:      newHub(),
 		presence: newPresence(cfg.PresenceTTL, cfg.Now),
-		sessions: newSessions(cfg.SessionTTL, cfg.Now),
 		logins:   newLoginLimiter(cfg.LoginEvery, cfg.LoginBurst, cfg.Now),
 	}
+	s.sessions = newSessions(cfg.SessionTTL, cfg.Now, st, s.log)
 	s.handler = s.routes()
 	return s, nil
 }

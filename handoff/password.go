@@ -100,7 +100,7 @@ func (s *Service) apiPassword(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	s.sessions.deleteAgentExcept(a.ID, sess.token)
+	s.sessions.deleteAgentExcept(r.Context(), a.ID, sess.token)
 	s.log.Info().Str("agent", a.ID).Bool("was_one_time", wasOneTime).Msg("console password changed")
 	if wasOneTime {
 		s.comeOnline(r.Context(), a.ID)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -82,6 +83,13 @@ func (db *DB) PutAgent(ctx context.Context, a Agent) error {
 			}
 			if rec.CreatedAt.IsZero() {
 				rec.CreatedAt = old.CreatedAt
+			}
+			if !bytes.Equal(old.Hash, rec.Hash) {
+				// A new password signs the agent out everywhere, also when
+				// it is set offline with the CLI.
+				if err := deleteAgentSessions(tx, a.ID); err != nil {
+					return err
+				}
 			}
 			if oldName := strings.ToLower(old.Name); oldName != string(name) {
 				if err := names.Delete([]byte(oldName)); err != nil {

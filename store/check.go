@@ -45,7 +45,7 @@ func (db *DB) Check() error {
 		}
 		for _, name := range [][]byte{bMeta, bContacts, bIdentities, bSessions, bMessages, bEvents, bInbox,
 			bDedupe, bDedupeTime, bOutbox, bTickets, bTicketOpen, bTicketContact, bAgents, bAgentNames,
-			bMerges, bLinkCodes, bLinkAttempts} {
+			bMerges, bLinkCodes, bLinkAttempts, bConsoleSessions} {
 			if tx.Bucket(name) == nil {
 				add("bucket %s missing", name)
 			}
@@ -58,6 +58,7 @@ func (db *DB) Check() error {
 		checkOwned(tx, add)
 		checkDedupe(tx, add)
 		checkTickets(tx, add)
+		checkConsoleSessions(tx, add)
 		checkAgents(tx, add)
 		checkLinks(tx, add)
 		return nil

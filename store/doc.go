@@ -40,7 +40,7 @@
 // copies a file no process holds; a server's exclusive file lock makes it
 // fail with ErrLocked, which is how `parley backup` tells the two apart.
 //
-// # Layout (schema version 4)
+// # Layout (schema version 5)
 //
 //	meta            "schema" -> BE(version)
 //	contacts        contact id -> JSON Contact
@@ -64,6 +64,7 @@
 //	merges          BE(id) -> JSON MergeRecord (what a merge changed, for undo)
 //	link_codes      SHA-256(code) -> JSON LinkCode (live link codes and tokens)
 //	link_attempts   contact id -> JSON failed link attempts in the current window
+//	console_sessions SHA-256(cookie) -> JSON ConsoleSession (signed-in agent consoles)
 //
 // Composite keys with big-endian numbers sort bytewise in numeric order;
 // DEPENDENCIES.md measured them 2x faster to write than a bucket per contact.

@@ -11,25 +11,26 @@ import (
 
 // Bucket names.
 var (
-	bMeta          = []byte("meta")
-	bContacts      = []byte("contacts")
-	bIdentities    = []byte("identities")
-	bSessions      = []byte("sessions")
-	bHistory       = []byte("history") // schema < 4; see migrateV4
-	bMessages      = []byte("messages")
-	bEvents        = []byte("events")
-	bInbox         = []byte("inbox")
-	bDedupe        = []byte("dedupe")
-	bDedupeTime    = []byte("dedupe_time")
-	bOutbox        = []byte("outbox")
-	bTickets       = []byte("tickets")
-	bTicketOpen    = []byte("ticket_open")
-	bTicketContact = []byte("ticket_contact")
-	bAgents        = []byte("agents")
-	bAgentNames    = []byte("agent_names")
-	bMerges        = []byte("merges")
-	bLinkCodes     = []byte("link_codes")
-	bLinkAttempts  = []byte("link_attempts")
+	bMeta            = []byte("meta")
+	bContacts        = []byte("contacts")
+	bIdentities      = []byte("identities")
+	bSessions        = []byte("sessions")
+	bHistory         = []byte("history") // schema < 4; see migrateV4
+	bMessages        = []byte("messages")
+	bEvents          = []byte("events")
+	bInbox           = []byte("inbox")
+	bDedupe          = []byte("dedupe")
+	bDedupeTime      = []byte("dedupe_time")
+	bOutbox          = []byte("outbox")
+	bTickets         = []byte("tickets")
+	bTicketOpen      = []byte("ticket_open")
+	bTicketContact   = []byte("ticket_contact")
+	bAgents          = []byte("agents")
+	bAgentNames      = []byte("agent_names")
+	bMerges          = []byte("merges")
+	bLinkCodes       = []byte("link_codes")
+	bLinkAttempts    = []byte("link_attempts")
+	bConsoleSessions = []byte("console_sessions")
 
 	keySchema = []byte("schema")
 )
@@ -50,6 +51,7 @@ var migrations = []migration{
 	{2, "derived indexes: open tickets, tickets per contact, agent names, dedupe by time", migrateV2},
 	{3, "contact linking: merge records, link codes, link attempts", migrateV3},
 	{4, "history as one log with per-contact chains", migrateV4},
+	{5, "agent console sessions", migrateV5},
 }
 
 // SchemaVersion is the schema this binary writes.
