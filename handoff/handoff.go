@@ -33,7 +33,7 @@ type Store interface {
 	AppendEvents(ctx context.Context, evs ...store.Event) error
 	Ticket(id uint64) (store.Ticket, error)
 	OpenTicketFor(contactID string) (store.Ticket, bool, error)
-	LastTicketFor(contactID string) (store.Ticket, bool, error)
+	TicketStateFor(contactID string) (store.TicketState, error)
 	Tickets(status string) ([]store.Ticket, error)
 	UpdateTicket(ctx context.Context, id uint64, fn func(*store.Ticket) error) (store.Ticket, error)
 	PutAgent(ctx context.Context, a store.Agent) error

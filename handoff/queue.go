@@ -259,18 +259,15 @@ func (s *Service) CustomerMessage(ctx context.Context, t store.Ticket, m store.M
 // question is recorded; a message within the reopen window after a ticket
 // that ended reopens it; anything else goes to the bot.
 func (s *Service) Route(ctx context.Context, contactID, text, payload string) (Decision, error) {
-	open, ok, err := s.st.OpenTicketFor(contactID)
+	ts, err := s.st.TicketStateFor(contactID)
 	if err != nil {
 		return Decision{}, fmt.Errorf("handoff: route %s: %w", contactID, err)
 	}
-	if ok {
-		return Decision{Owner: OwnerTicket, Ticket: open}, nil
+	if ts.HasOpen {
+		return Decision{Owner: OwnerTicket, Ticket: ts.Open}, nil
 	}
-	last, ok, err := s.st.LastTicketFor(contactID)
-	if err != nil {
-		return Decision{}, fmt.Errorf("handoff: route %s: %w", contactID, err)
-	}
-	if !ok || last.Status != StatusResolved {
+	last := ts.Last
+	if !ts.HasLast || last.Status != StatusResolved {
 		return Decision{Owner: OwnerBot}, nil
 	}
 	now := s.now()

@@ -639,6 +639,14 @@ func TestTickets(t *testing.T) {
 	if got, ok, _ := db.OpenTicketFor(c.ID); !ok || got.ID != tk.ID {
 		t.Errorf("OpenTicketFor after reopen = %+v, %v", got, ok)
 	}
+	// The routing read sees both: the reopened ticket is open and older
+	// than the last one.
+	if st, err := db.TicketStateFor(c.ID); err != nil || !st.HasOpen || st.Open.ID != tk.ID || !st.HasLast || st.Last.ID != tk2.ID {
+		t.Errorf("TicketStateFor after reopen = %+v, %v; want open %d, last %d", st, err, tk.ID, tk2.ID)
+	}
+	if st, err := db.TicketStateFor(mustContact(t, db, "web:3").ID); err != nil || st.HasOpen || st.HasLast {
+		t.Errorf("TicketStateFor without tickets = %+v, %v", st, err)
+	}
 	if _, err := db.UpdateTicket(ctx, tk.ID, func(t *store.Ticket) error { t.ContactID = d.ID; return nil }); err == nil {
 		t.Error("UpdateTicket moved a ticket to another contact")
 	}

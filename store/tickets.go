@@ -239,6 +239,39 @@ func (db *DB) LastTicketFor(contactID string) (Ticket, bool, error) {
 	return t, ok, err
 }
 
+// TicketState is what routing a customer's message needs to know of the
+// contact's tickets.
+type TicketState struct {
+	Open    Ticket // the non-resolved ticket, if HasOpen
+	HasOpen bool
+	Last    Ticket // the most recent ticket of any status, if HasLast
+	HasLast bool
+}
+
+// TicketStateFor reads OpenTicketFor and LastTicketFor in one transaction
+// (the runtime asks on every customer message).
+func (db *DB) TicketStateFor(contactID string) (TicketState, error) {
+	var ts TicketState
+	err := db.view(func(tx *bolt.Tx) error {
+		if id := tx.Bucket(bTicketOpen).Get([]byte(contactID)); id != nil {
+			t, err := getTicket(tx, be64(id))
+			if err != nil {
+				return err
+			}
+			ts.Open, ts.HasOpen = t, true
+		}
+		if id := lastComposite(tx.Bucket(bTicketContact), contactID); id != 0 {
+			t, err := getTicket(tx, id)
+			if err != nil {
+				return err
+			}
+			ts.Last, ts.HasLast = t, true
+		}
+		return nil
+	})
+	return ts, err
+}
+
 // Tickets returns the tickets with the given status ("" for all) in ID
 // order. Queued and assigned tickets are found through the open-ticket
 // index, so the agent console's queue does not scan resolved history.
