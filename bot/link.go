@@ -122,9 +122,20 @@ func (r *Runtime) handleLink(ctx context.Context, c store.Contact, st flows.Stat
 		return true, r.issueLink(ctx, ls, c, st, seq, in)
 	}
 	if code, ok := linkCodeIn(in); ok {
-		return true, r.redeemLink(ctx, ls, c, st, seq, in, code)
+		return r.redeemLink(ctx, ls, c, st, seq, in, code)
 	}
 	return false, nil
+}
+
+// mayAnswerFlow reports whether a code-shaped message could be the answer
+// to the question the flow waits on (an order number such as "AB234567"):
+// typed without the dash the codes are shown with, not after /link, not
+// from a deep link. Such a message links when it is a live code; otherwise
+// it goes to the flow instead of being refused as a wrong code, or the
+// customer could never give that answer.
+func mayAnswerFlow(st flows.State, in channel.Inbound) bool {
+	t := strings.ToLower(strings.TrimSpace(in.Text))
+	return st.Waiting && !st.InHandoff && in.Ref == "" && !strings.Contains(t, "-") && !strings.HasPrefix(t, "/link")
 }
 
 // isLinkCode reports whether a message presents a link code; such messages
@@ -246,29 +257,43 @@ func (r *Runtime) sayMasked(ts *turnState, text string, codes []string) {
 	}
 }
 
-func (r *Runtime) redeemLink(ctx context.Context, ls linkStore, c store.Contact, st flows.State, seq uint64, in channel.Inbound, code string) error {
+// redeemLink links the contact with the owner of a presented code. handled
+// is false when the message goes to the flow after all (mayAnswerFlow).
+func (r *Runtime) redeemLink(ctx context.Context, ls linkStore, c store.Contact, st flows.State, seq uint64, in channel.Inbound, code string) (handled bool, err error) {
 	cfg := r.cfg.Link.withDefaults()
 	en := linkLang(c, st) == "en"
+	answer := mayAnswerFlow(st, in)
 	n, err := ls.LinkAttempts(c.ID, cfg.Window)
 	if err != nil {
-		return err
+		return true, err
 	}
 	if n >= cfg.MaxAttempts {
-		return r.linkRefused(ctx, c, seq, in, code, "limit", en, false)
+		if answer {
+			return false, nil // no code is tried: guessing stays blocked
+		}
+		return true, r.linkRefused(ctx, c, seq, in, code, "limit", en, false)
 	}
 	owner, err := ls.LookupLinkCode(code, c.ID)
 	if err != nil {
 		if !errors.Is(err, store.ErrLinkCode) {
-			return err
+			return true, err
 		}
-		return r.linkRefused(ctx, c, seq, in, code, refusalReason(owner, c, r.now()), en, true)
+		reason := refusalReason(owner, c, r.now())
+		if reason == "unknown" && answer {
+			// Still an attempt, so an answer cannot be used to guess.
+			if _, err := ls.LinkFailed(ctx, c.ID, cfg.Window); err != nil {
+				return true, err
+			}
+			return false, nil
+		}
+		return true, r.linkRefused(ctx, c, seq, in, code, reason, en, true)
 	}
 	// Replies go to the channel the code came from and to the one that
 	// asked for it; the store re-owns them for the surviving contact.
 	ts := r.linkTurn(c, seq, in, code)
 	other, err := r.replyAddress(owner.ContactID)
 	if err != nil {
-		return err
+		return true, err
 	}
 	done := "Готово! Мы связали ваши каналы: теперь это одна переписка, и повторять ничего не нужно."
 	if en {
@@ -293,11 +318,11 @@ func (r *Runtime) redeemLink(ctx context.Context, ls linkStore, c store.Contact,
 	switch {
 	case errors.Is(err, store.ErrLinkCode), errors.Is(err, store.ErrLinkLimit):
 		// Used or expired between the lookup and now.
-		return r.linkRefused(ctx, c, seq, in, code, "unknown", en, true)
+		return true, r.linkRefused(ctx, c, seq, in, code, "unknown", en, true)
 	case errors.Is(err, store.ErrTicketOpen):
-		return r.linkRefused(ctx, c, seq, in, code, "tickets", en, false)
+		return true, r.linkRefused(ctx, c, seq, in, code, "tickets", en, false)
 	case err != nil:
-		return fmt.Errorf("link contacts: %w", err)
+		return true, fmt.Errorf("link contacts: %w", err)
 	}
 	r.log.Info().Str("contact", res.Contact.ID).Str("absorbed", res.Absorbed).Uint64("merge", res.Record.ID).Msg("contacts linked")
 	entries := make([]store.OutboxEntry, len(ts.turn.Outbox))
@@ -327,7 +352,7 @@ func (r *Runtime) redeemLink(ctx context.Context, ls linkStore, c store.Contact,
 	if next, err := r.loadState(res.Contact.ID); err == nil {
 		r.scheduleTimeout(res.Contact.ID, next)
 	}
-	return nil
+	return true, nil
 }
 
 // refusalReason names why a code was refused, for the event log.

@@ -343,3 +343,42 @@ func TestCodeMessageLinksOnlyIntoOtherChannels(t *testing.T) {
 		t.Errorf("a Telegram deep link offered in Telegram itself: %q", msg)
 	}
 }
+
+// TestCodeShapedAnswerGoesToTheFlow: while the flow waits for an answer, a
+// code-shaped message typed without the dash (an order number like
+// "HJKM2345") that is no live code is the flow's answer, though it still
+// counts as an attempt; the same text with the dash, or after /link, is
+// refused as before, and a live code typed without the dash still links.
+func TestCodeShapedAnswerGoesToTheFlow(t *testing.T) {
+	g := newLinkRig(t, LinkConfig{MaxAttempts: 3, Window: 15 * time.Minute})
+	g.send(tgAddr, "hi", "") // the flow asks for the city
+	g.send(tgAddr, "HJKM2345", "")
+	if got := last(t, g.tg); got != "We deliver to HJKM2345. What would you like?" {
+		t.Errorf("code-shaped answer got %q, want the flow's next question", got)
+	}
+	g.send(tgAddr, "HJKM-2346", "")
+	if got := last(t, g.tg); !strings.Contains(got, "wrong or has expired") {
+		t.Errorf("a dashed wrong code answered %q", got)
+	}
+	g.send(tgAddr, "/link hjkm2347", "")
+	if got := last(t, g.tg); !strings.Contains(got, "wrong or has expired") {
+		t.Errorf("/link with a wrong code answered %q", got)
+	}
+	// Three attempts are used up: a code-shaped answer still reaches the
+	// flow, and even a live code is refused until the window passes.
+	g.send(tgAddr, "HJKM2348", "")
+	if sent := g.tg.sent(); len(sent) < 2 || sent[len(sent)-2].Text != "Noted: HJKM2348 to HJKM2345" {
+		t.Errorf("a code-shaped answer past the limit got %q", last(t, g.tg))
+	}
+	code := g.askCode(webAddr, g.web)
+	g.send(tgAddr, code, "")
+	if got := last(t, g.tg); !strings.Contains(got, "Too many wrong codes") {
+		t.Errorf("a live code past the limit answered %q", got)
+	}
+	g.clk.Advance(15 * time.Minute)
+	code = g.askCode(webAddr, g.web)
+	g.send(tgAddr, strings.ToLower(strings.ReplaceAll(code, "-", "")), "")
+	if g.contact(tgAddr).ID != g.contact(webAddr).ID {
+		t.Errorf("a live code typed without the dash did not link: %q", last(t, g.tg))
+	}
+}
