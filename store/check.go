@@ -154,13 +154,20 @@ func checkOwned(tx *bolt.Tx, add addFunc) {
 		return nil
 	})
 	_ = tx.Bucket(bEvents).ForEach(func(k, v []byte) error {
-		var e Event
 		if len(k) != 16 {
 			add("event key %x: malformed", k)
-		} else if err := json.Unmarshal(v, &e); err != nil {
+			return nil
+		}
+		evs, err := decodeEvents(v)
+		if err != nil {
 			add("event %d: %v", be64(k[8:]), err)
-		} else if !bytes.Equal(k[:8], timeKey(e.At)) {
-			add("event %d: key time differs from At %v", be64(k[8:]), e.At)
+		} else if len(evs) == 0 {
+			add("event %d: an empty record", be64(k[8:]))
+		}
+		for _, e := range evs {
+			if !bytes.Equal(k[:8], timeKey(e.At)) {
+				add("event %d: key time differs from At %v", be64(k[8:]), e.At)
+			}
 		}
 		return nil
 	})

@@ -51,7 +51,8 @@
 //	                SHA-256(key) + BE32(unix seconds) each, oldest first (dedupe.go)
 //	messages        BE(log seq) -> BE(contact's previous log seq) + BE(seq) + JSON Message
 //	                (one append-only log for every contact; seq dense from 1 per contact)
-//	events          BE(unix nanos) + BE(seq) -> JSON Event (time ordered)
+//	events          BE(unix nanos) + BE(seq) -> JSON Event, or a JSON array of the events
+//	                of one turn, which share its time (time ordered)
 //	inbox           BE(seq) -> JSON InboxEntry
 //	dedupe          event key -> BE(unix nanos recorded)  (schema 3's; read and pruned only)
 //	dedupe_time     BE(unix nanos) + event key -> empty (pruning index of dedupe)

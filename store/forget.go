@@ -111,12 +111,14 @@ func (db *DB) ExportContact(id string) (ContactExport, error) {
 		return ContactExport{}, err
 	}
 	err = scanChunks(db, bEvents, nil, nil, func(_, v []byte) error {
-		var e Event
-		if err := json.Unmarshal(v, &e); err != nil {
+		evs, err := decodeEvents(v)
+		if err != nil {
 			return fmt.Errorf("store: event: %w", err)
 		}
-		if e.ContactID == id {
-			out.Events = append(out.Events, e)
+		for _, e := range evs {
+			if e.ContactID == id {
+				out.Events = append(out.Events, e)
+			}
 		}
 		return nil
 	})
@@ -347,24 +349,39 @@ func anonymiseEvents(tx *bolt.Tx, ids, names map[string]bool, anon string) (int,
 	b := tx.Bucket(bEvents)
 	type kv struct{ k, v []byte }
 	var changed []kv
+	n := 0
 	err := b.ForEach(func(k, v []byte) error {
-		var e Event
-		if err := json.Unmarshal(v, &e); err != nil {
+		evs, err := decodeEvents(v)
+		if err != nil {
 			return fmt.Errorf("store: event %d: %w", be64(k[8:]), err)
 		}
-		if !ids[e.ContactID] {
-			return nil
-		}
-		e.ContactID = anon
-		for key, val := range e.Data {
-			switch {
-			case names[val]:
-				e.Data[key] = anon
-			case key == "error" || key == "address" || key == "text":
-				e.Data[key] = redacted
+		hit := 0
+		for i := range evs {
+			e := &evs[i]
+			if !ids[e.ContactID] {
+				continue
+			}
+			hit++
+			e.ContactID = anon
+			for key, val := range e.Data {
+				switch {
+				case names[val]:
+					e.Data[key] = anon
+				case key == "error" || key == "address" || key == "text":
+					e.Data[key] = redacted
+				}
 			}
 		}
-		data, err := json.Marshal(e)
+		if hit == 0 {
+			return nil
+		}
+		n += hit
+		var data []byte
+		if v[0] == '[' {
+			data, err = json.Marshal(evs)
+		} else {
+			data, err = json.Marshal(evs[0])
+		}
 		if err != nil {
 			return err
 		}
@@ -379,7 +396,7 @@ func anonymiseEvents(tx *bolt.Tx, ids, names map[string]bool, anon string) (int,
 			return 0, err
 		}
 	}
-	return len(changed), nil
+	return n, nil
 }
 
 // CompactFile rewrites the store file at path into a fresh file holding

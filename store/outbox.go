@@ -104,8 +104,9 @@ func (db *DB) RescheduleOutbox(ctx context.Context, id uint64, attempts int, not
 func (db *DB) OutboxDepth() int { return int(db.outboxDepth.Load()) }
 
 // Events calls fn for every event with from <= At < to, in time order (ties
-// in Seq order). A zero from starts at the beginning, a zero to has no end.
-// fn runs outside any transaction.
+// in Seq order, and in recording order within a turn, whose events share
+// one Seq). A zero from starts at the beginning, a zero to has no end. fn
+// runs outside any transaction.
 func (db *DB) Events(from, to time.Time, fn func(Event) error) error {
 	var lo, hi []byte
 	if !from.IsZero() {
@@ -115,16 +116,36 @@ func (db *DB) Events(from, to time.Time, fn func(Event) error) error {
 		hi = timeKey(to)
 	}
 	return scanChunks(db, bEvents, lo, hi, func(k, v []byte) error {
-		var e Event
 		if len(k) != 16 {
 			return fmt.Errorf("store: event key %x: want 16 bytes", k)
 		}
-		if err := json.Unmarshal(v, &e); err != nil {
+		evs, err := decodeEvents(v)
+		if err != nil {
 			return fmt.Errorf("store: event %d: %w", be64(k[8:]), err)
 		}
-		e.Seq = be64(k[8:])
-		return fn(e)
+		for _, e := range evs {
+			e.Seq = be64(k[8:])
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
+}
+
+// decodeEvents reads an events record: one event, or the JSON array of a
+// turn's events.
+func decodeEvents(v []byte) ([]Event, error) {
+	if len(v) > 0 && v[0] == '[' {
+		var evs []Event
+		err := json.Unmarshal(v, &evs)
+		return evs, err
+	}
+	var e Event
+	if err := json.Unmarshal(v, &e); err != nil {
+		return nil, err
+	}
+	return []Event{e}, nil
 }
 
 // AppendEvents records analytics events outside a turn (for example from

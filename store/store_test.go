@@ -530,6 +530,82 @@ func TestEventsByTime(t *testing.T) {
 	}
 }
 
+// TestTurnEventsAreOneRecord: a turn's events are stored as one record
+// under one time; they read back one by one, in order, with the turn's
+// time, beside single events; export and forget see each of them.
+func TestTurnEventsAreOneRecord(t *testing.T) {
+	db, clk := openClock(t)
+	c := mustContact(t, db, "telegram:7")
+	d := mustContact(t, db, "telegram:8")
+	if err := db.AppendEvents(ctx, store.Event{Type: "before", ContactID: d.ID}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Second)
+	turnAt := clk.Now()
+	_, err := db.Commit(ctx, store.Turn{ContactID: c.ID, Events: []store.Event{
+		{Type: "message_in", Data: map[string]string{"address": "telegram:7"}},
+		{Type: "node", Flow: "main", Node: "menu", At: turnAt.Add(time.Millisecond)},
+		{Type: "message_out", At: turnAt.Add(2 * time.Millisecond)},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Second)
+	if _, err := db.Commit(ctx, store.Turn{ContactID: d.ID, Events: []store.Event{{Type: "single"}}}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	err = db.Events(time.Time{}, time.Time{}, func(e store.Event) error {
+		got = append(got, fmt.Sprintf("%s %s@%d %s", e.Type, e.ContactID, e.Seq, e.At.Sub(t0)))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"before " + d.ID + "@1 0s",
+		"message_in " + c.ID + "@2 1s", "node " + c.ID + "@2 1s", "message_out " + c.ID + "@2 1s",
+		"single " + d.ID + "@3 2s",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+	// A time range cuts between records, never inside a turn's.
+	got = nil
+	db.Events(turnAt, turnAt.Add(time.Nanosecond), func(e store.Event) error { got = append(got, e.Type); return nil })
+	if diff := cmp.Diff([]string{"message_in", "node", "message_out"}, got); diff != "" {
+		t.Errorf("events of the turn's instant (-want +got):\n%s", diff)
+	}
+	if err := db.Check(); err != nil {
+		t.Fatal(err)
+	}
+	exp, err := db.ExportContact(c.ID)
+	if err != nil || len(exp.Events) != 3 {
+		t.Fatalf("export has %d events (%v), want the turn's 3", len(exp.Events), err)
+	}
+	res, err := db.ForgetContact(ctx, c.ID, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Events != 3 {
+		t.Errorf("forget anonymised %d events, want 3", res.Events)
+	}
+	got = nil
+	db.Events(time.Time{}, time.Time{}, func(e store.Event) error {
+		if e.ContactID == c.ID || e.Data["address"] == "telegram:7" {
+			t.Errorf("event %+v still names the forgotten contact", e)
+		}
+		got = append(got, e.Type)
+		return nil
+	})
+	if diff := cmp.Diff([]string{"before", "message_in", "node", "message_out", "single", "contact_forgotten"}, got); diff != "" {
+		t.Errorf("events after forget (-want +got):\n%s", diff)
+	}
+	if err := db.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestSessionsIteratesInChunks(t *testing.T) {
 	db := storetest.OpenWith(t, store.Options{NoSync: true})
 	const n = 1300 // more than two read chunks

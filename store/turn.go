@@ -197,15 +197,40 @@ func (db *DB) prepareTurn(t Turn) (*preparedTurn, error) {
 		}
 		p.messages = append(p.messages, data)
 	}
+	// A turn's events share one time and are stored as one record (a JSON
+	// array): one key instead of one per event, on the hottest write.
+	var at time.Time
+	size := 0
 	for i, e := range t.Events {
 		if e.ContactID == "" {
 			e.ContactID = t.ContactID
+		}
+		if i == 0 {
+			if e.At.IsZero() {
+				e.At = now
+			}
+			at = e.At
+		} else {
+			e.At = at
 		}
 		pe, err := prepareEvent(e, now)
 		if err != nil {
 			return nil, where("events[%d]: %w", i, err)
 		}
 		p.events = append(p.events, pe)
+		size += len(pe.data) + 1
+	}
+	if len(p.events) > 1 && size+1 <= maxValue {
+		batch := make([]byte, 0, size+1)
+		for i, pe := range p.events {
+			batch = append(batch, ',')
+			if i == 0 {
+				batch[0] = '['
+			}
+			batch = append(batch, pe.data...)
+		}
+		batch = append(batch, ']')
+		p.events = []preparedEvent{{at: p.events[0].at, data: batch}}
 	}
 	for i, o := range t.Outbox {
 		if o.ContactID == "" {
