@@ -35,6 +35,7 @@ var commands = map[string]command{
 	"tickets":  {"tickets list [--status S] [--json] [--db FILE]", runTickets},
 	"stats":    {"stats [--from DATE] [--to DATE] [--json] [--db FILE]  analytics of a period", runStats},
 	"contacts": {"contacts export|forget ID [--db FILE]  a customer's data: all of it as JSON, or erase it", runContacts},
+	"compact":  {"compact [--db FILE]        rewrite the database without free pages (after an erasure in the console)", runCompact},
 }
 
 // Main runs the parley command with os.Args and returns the exit code.

@@ -22,11 +22,63 @@ type mergeStore interface {
 	UndoMerge(ctx context.Context, mergeID uint64, by string) (store.MergeRecord, error)
 }
 
+// forgetStore erases a contact; *store.DB has it.
+type forgetStore interface {
+	ForgetContact(ctx context.Context, id, by string) (store.ForgetResult, error)
+}
+
 func (s *Service) contactRoutes() []route {
 	return []route{
 		{"GET", "/api/contacts/{id}/merges", false, s.apiMerges},
 		{"POST", "/api/merges/{id}/undo", false, s.apiUndoMerge},
+		{"POST", "/api/contacts/{id}/forget", false, s.apiForget},
 	}
+}
+
+// compactHint is what an online erasure leaves to do: bbolt keeps freed
+// pages, with the erased text in them, until the file is rewritten.
+const compactHint = "the records are erased; stop the server and run `parley compact` to remove their bytes from the database file (backups taken before keep them)"
+
+// apiForget answers POST /api/contacts/{id}/forget, for admins: a
+// customer's erasure request while the server runs (store.ForgetContact
+// says what goes and what is kept anonymised). The body repeats the contact
+// id, {"confirm": "<id>"}, so a stray request erases nothing. A message the
+// customer sends afterwards starts a new contact.
+func (s *Service) apiForget(w http.ResponseWriter, r *http.Request) {
+	sess := sessionFrom(r)
+	if sess.agent.Role != RoleAdmin {
+		writeErr(w, http.StatusForbidden, "erasing a customer's data is for admins")
+		return
+	}
+	fs, ok := s.st.(forgetStore)
+	if !ok {
+		writeErr(w, http.StatusNotImplemented, "this store cannot erase contacts")
+		return
+	}
+	id := r.PathValue("id")
+	var in struct {
+		Confirm string `json:"confirm"`
+	}
+	if !readJSON(w, r, &in) {
+		return
+	}
+	if in.Confirm != id {
+		writeErr(w, http.StatusBadRequest, fmt.Sprintf(`"confirm" must repeat the contact id %q`, id))
+		return
+	}
+	res, err := fs.ForgetContact(r.Context(), id, sess.agentID)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	s.log.Info().Str("agent", sess.agentID).Str("contact", id).Str("anonymous", res.Anonymous).
+		Int("messages", res.Messages).Int("tickets", res.Tickets).Msg("contact erased")
+	if res.Tickets > 0 {
+		// Its tickets are anonymised and an open one resolved: consoles
+		// reload their queue.
+		s.hub.publish(liveEvent{Type: "ticket"})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"forgotten": res, "next": compactHint})
 }
 
 // mergeJSON is one merge as the console shows it: who was joined to whom,

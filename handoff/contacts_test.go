@@ -72,3 +72,64 @@ func TestLeadUndoesALink(t *testing.T) {
 		}
 	}
 }
+
+// TestAdminErasesAContact: only an admin erases, and only with the contact
+// id repeated; the contact and its history are gone at once, its ticket is
+// kept anonymised and resolved, and the queue hears about it.
+func TestAdminErasesAContact(t *testing.T) {
+	e := newEnv(t, Config{})
+	srv := e.server()
+	e.agent("lena", RoleLead)
+	e.agent("root", RoleAdmin)
+	olga := e.contact("telegram:5", "Olga", "en")
+	e.say(olga, "my address is 1 Main St")
+	e.botSays(olga, "thanks")
+	tk, _ := e.escalate(olga, "requested", "normal")
+	other := e.contact("telegram:6", "Ivan", "en")
+	e.say(other, "hello")
+
+	lena, root := newClient(t, srv), newClient(t, srv)
+	lena.login("lena")
+	root.login("root")
+	path := "/api/contacts/" + olga.ID + "/forget"
+	lena.call("POST", path, map[string]string{"confirm": olga.ID}, 403, nil)
+	root.call("POST", path, map[string]string{"confirm": "c_other"}, 400, nil)
+	root.call("POST", path, map[string]string{}, 400, nil)
+	if _, err := e.db.Contact(olga.ID); err != nil {
+		t.Fatalf("a refused erasure erased: %v", err)
+	}
+
+	before, err := e.db.History(olga.ID, 0, 0)
+	if err != nil || len(before) < 2 {
+		t.Fatalf("history before: %d messages, %v", len(before), err)
+	}
+	live := e.svc.hub.subscribe()
+	defer e.svc.hub.unsubscribe(live)
+	var out struct {
+		Forgotten store.ForgetResult
+		Next      string
+	}
+	root.call("POST", path, map[string]string{"confirm": olga.ID}, 200, &out)
+	if out.Forgotten.ContactID != olga.ID || out.Forgotten.Messages != len(before) || out.Forgotten.Tickets != 1 ||
+		!cmp.Equal(out.Forgotten.Identities, []string{"telegram:5"}) || out.Next == "" {
+		t.Errorf("erasure = %+v", out)
+	}
+	if _, err := e.db.Contact(olga.ID); err == nil {
+		t.Error("the contact is still there")
+	}
+	if got := e.ticket(tk.ID); got.ContactID != out.Forgotten.Anonymous || got.Status != StatusResolved {
+		t.Errorf("ticket after erasure: contact %q status %q, want %q resolved", got.ContactID, got.Status, out.Forgotten.Anonymous)
+	}
+	select {
+	case ev := <-live:
+		if ev.Type != "ticket" {
+			t.Errorf("live event %+v, want a ticket event", ev)
+		}
+	default:
+		t.Error("no live event for the consoles")
+	}
+	if h, err := e.db.History(other.ID, 0, 0); err != nil || len(h) != 1 {
+		t.Errorf("another customer's history: %d messages, %v", len(h), err)
+	}
+	root.call("POST", path, map[string]string{"confirm": olga.ID}, 404, nil)
+}

@@ -111,6 +111,7 @@ function renderQueue() {
 
 async function openTicket(id) {
   showError("");
+  $("forget-done").hidden = true;
   state.current = await api("GET", "/api/tickets/" + id);
   renderTicket();
   renderQueue();
@@ -155,6 +156,7 @@ function renderTicket() {
 
   const mine = t.status === "assigned" && t.agent_id === state.me.id;
   const lead = state.me.role === "lead" || state.me.role === "admin";
+  $("forget").hidden = state.me.role !== "admin";
   $("claim").hidden = t.status !== "queued";
   $("reply-box").hidden = !mine;
   $("transfer").parentElement.hidden = !(t.status !== "resolved" && (mine || lead));
@@ -327,6 +329,20 @@ async function main() {
     ev.target.value = "";
     $("reply-text").focus();
   });
+  // An admin erases the customer's data (an erasure request): the contact
+  // id must be typed back, since nothing brings the data back.
+  $("forget").addEventListener("click", () => act(async () => {
+    if (!state.current) return;
+    const cid = state.current.contact.id;
+    const typed = prompt("Erase this customer's history, channels, session and name for good? Type the contact id " + cid + " to confirm.");
+    if (typed === null) return;
+    if (typed.trim() !== cid) throw new Error("the contact id did not match; nothing was erased");
+    const res = await api("POST", "/api/contacts/" + encodeURIComponent(cid) + "/forget", { confirm: cid });
+    $("forget-done").textContent = "Erased " + res.forgotten.messages + " messages of " + cid + " (now " + res.forgotten.anonymous_id + "). " + res.next;
+    $("forget-done").hidden = false;
+    await refreshTicket();
+    await loadQueue();
+  }));
   const id = () => state.current.id;
   $("claim").addEventListener("click", () => act(async () => {
     state.current = await api("POST", "/api/tickets/" + id() + "/claim");

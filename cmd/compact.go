@@ -1,0 +1,54 @@
+package cmd
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/parley-chat/parley/store"
+)
+
+// runCompact rewrites the database into a fresh file that holds only live
+// data (store.CompactFile):
+//
+//	parley compact [--db FILE]
+//
+// bbolt reuses freed pages but never clears them, so text erased while the
+// server ran (an admin's "Erase customer data" in the console) stays in the
+// file until it is compacted; the file also shrinks to its data. It needs
+// the server stopped.
+func runCompact(args []string, stdio IO) int {
+	fs := flag.NewFlagSet("parley compact", flag.ContinueOnError)
+	fs.SetOutput(stdio.Stderr)
+	dbPath := dbFlag(fs)
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return 2
+	}
+	if len(pos) != 0 {
+		fmt.Fprintln(stdio.Stderr, "usage: parley compact [--db FILE]")
+		return 2
+	}
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stdio.Stderr, "parley compact: "+format+"\n", a...)
+		return 1
+	}
+	switch si, err := os.Stat(*dbPath); {
+	case errors.Is(err, os.ErrNotExist):
+		return fail("no database at %s (set --db or PARLEY_DB)", *dbPath)
+	case err != nil:
+		return fail("%v", err)
+	case si.IsDir():
+		return fail("%s is a directory, not a database file", *dbPath)
+	}
+	before, after, err := store.CompactFile(*dbPath)
+	switch {
+	case errors.Is(err, store.ErrLocked):
+		return fail("%s is in use by a running parley server; stop it first", *dbPath)
+	case err != nil:
+		return fail("%v", err)
+	}
+	fmt.Fprintf(stdio.Stdout, "compacted %s: %d -> %d bytes\n", *dbPath, before, after)
+	return 0
+}
