@@ -382,3 +382,34 @@ func TestCodeShapedAnswerGoesToTheFlow(t *testing.T) {
 		t.Errorf("a live code typed without the dash did not link: %q", last(t, g.tg))
 	}
 }
+
+// TestForgottenContactStartsOver: a contact erased while the runtime runs
+// (an admin in the console) leaves no state behind in it: the customer's
+// next message makes a new contact with a new conversation, and the store
+// stays consistent.
+func TestForgottenContactStartsOver(t *testing.T) {
+	g := newLinkRig(t, LinkConfig{})
+	g.send(tgAddr, "hi", "")
+	g.send(tgAddr, "Berlin", "")
+	if got := last(t, g.tg); got != "We deliver to Berlin. What would you like?" {
+		t.Fatalf("before: %q", got)
+	}
+	old := g.contact(tgAddr)
+	if _, err := g.db.ForgetContact(context.Background(), old.ID, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	g.send(tgAddr, "hi again", "")
+	if got := last(t, g.tg); got != "Which city do we deliver to?" {
+		t.Errorf("after the erasure the bot answered %q, want a new conversation", got)
+	}
+	now := g.contact(tgAddr)
+	if now.ID == old.ID {
+		t.Error("the erased contact id came back")
+	}
+	if h, err := g.db.History(now.ID, 0, 0); err != nil || len(h) != 2 || h[0].Text != "hi again" {
+		t.Errorf("new history = %+v, %v", h, err)
+	}
+	if err := g.db.Check(); err != nil {
+		t.Error(err)
+	}
+}
