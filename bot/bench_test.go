@@ -199,7 +199,7 @@ func BenchmarkEngineStore(b *testing.B) {
 			ctx := context.Background()
 			var next atomic.Int64
 			b.ResetTimer()
-			start := time.Now()
+			start, st0 := time.Now(), db.Stats()
 			var wg sync.WaitGroup
 			for c := range conversations {
 				wg.Go(func() {
@@ -220,6 +220,9 @@ func BenchmarkEngineStore(b *testing.B) {
 			wg.Wait()
 			b.StopTimer()
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "turns/s")
+			if st := db.Stats(); st.Batches > st0.Batches {
+				b.ReportMetric(float64(st.Writes-st0.Writes)/float64(st.Batches-st0.Batches), "turns/fsync")
+			}
 		})
 	}
 }
