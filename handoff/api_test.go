@@ -508,3 +508,19 @@ func TestConsoleSessionsSurviveRestart(t *testing.T) {
 		t.Errorf("stored sessions after they all ended: %+v, %v", left, err)
 	}
 }
+
+// TestLateSaveDoesNotReviveASession: a sliding-expiry save that lost the
+// race with a logout does not store the session again.
+func TestLateSaveDoesNotReviveASession(t *testing.T) {
+	e := newEnv(t, Config{})
+	ss := e.svc.sessions
+	ctx := context.Background()
+	_, s := ss.create(ctx, "anna")
+	late := *s
+	late.expires = late.expires.Add(time.Hour)
+	ss.delete(ctx, s.token)
+	ss.save(ctx, late)
+	if left, err := e.db.ConsoleSessions(); err != nil || len(left) != 0 {
+		t.Errorf("stored after logout: %+v, %v", left, err)
+	}
+}

@@ -185,6 +185,10 @@ type sessions struct {
 	m   map[string]*session
 	st  SessionStore
 	log zerolog.Logger
+	// stMu orders the store writes: a session is saved only while it is
+	// still in the map, so a save racing a logout cannot store it again
+	// after its deletion (a restart would bring it back).
+	stMu sync.Mutex
 }
 
 func newSessions(ttl time.Duration, now func() time.Time, st SessionStore, log zerolog.Logger) *sessions {
@@ -213,7 +217,15 @@ func (ss *sessions) load() {
 }
 
 func (ss *sessions) save(ctx context.Context, s session) {
-	err := ss.st.PutConsoleSession(ctx, store.ConsoleSession{Key: s.token, AgentID: s.agentID, CSRF: s.csrf, Expires: s.expires})
+	ss.stMu.Lock()
+	defer ss.stMu.Unlock()
+	ss.mu.Lock()
+	_, live := ss.m[s.token]
+	ss.mu.Unlock()
+	if !live {
+		return // ended meanwhile; its deletion is stored or on its way
+	}
+	err := ss.st.PutConsoleSession(context.WithoutCancel(ctx), store.ConsoleSession{Key: s.token, AgentID: s.agentID, CSRF: s.csrf, Expires: s.expires})
 	if err != nil {
 		// The session works until the next restart.
 		ss.log.Warn().Err(err).Str("agent", s.agentID).Msg("console session not stored")
@@ -227,6 +239,8 @@ func (ss *sessions) forget(ctx context.Context, tokens ...string) {
 	if len(tokens) == 0 {
 		return
 	}
+	ss.stMu.Lock()
+	defer ss.stMu.Unlock()
 	if err := ss.st.DeleteConsoleSessions(context.WithoutCancel(ctx), tokens...); err != nil {
 		ss.log.Error().Err(err).Int("sessions", len(tokens)).Msg("ended console sessions not deleted from the store; they come back after a restart")
 	}
