@@ -63,16 +63,16 @@ func (db *DB) DeleteConsoleSessions(ctx context.Context, keys ...string) error {
 }
 
 // ConsoleSessions returns every stored console session, expired ones too
-// (the caller drops those).
+// (the caller drops those). A record that does not decode is skipped, not
+// an error: it signs nobody in, and the others stay usable (Check reports
+// it).
 func (db *DB) ConsoleSessions() ([]ConsoleSession, error) {
 	var out []ConsoleSession
 	err := db.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bConsoleSessions).ForEach(func(k, v []byte) error {
-			s, err := decodeConsoleSession(k, v)
-			if err != nil {
-				return err
+			if s, err := decodeConsoleSession(k, v); err == nil {
+				out = append(out, s)
 			}
-			out = append(out, s)
 			return nil
 		})
 	})
@@ -121,7 +121,7 @@ func migrateV5(tx *bolt.Tx) error {
 }
 
 // checkConsoleSessions reports stored sessions that do not decode.
-func checkConsoleSessions(tx *bolt.Tx, add func(string, ...any)) {
+func checkConsoleSessions(tx *bolt.Tx, add addFunc) {
 	_ = tx.Bucket(bConsoleSessions).ForEach(func(k, v []byte) error {
 		if _, err := decodeConsoleSession(k, v); err != nil {
 			add("%v", err)

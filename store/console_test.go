@@ -110,4 +110,8 @@ func TestConsoleSessions(t *testing.T) {
 	if err := db.Check(); err == nil || !strings.Contains(err.Error(), "console session") {
 		t.Fatalf("Check on a broken session record = %v", err)
 	}
+	put("ok", "ivan")
+	if got := agentsOf(); !slices.Equal(got, []string{"ivan:ok"}) {
+		t.Fatalf("with a broken record beside it: %q, want the good one", got)
+	}
 }
