@@ -85,8 +85,10 @@ type Turn struct {
 	// contact owns it); removing one releases it.
 	Contact  *Contact
 	Messages []Message
-	Events   []Event
-	Outbox   []OutboxEntry
+	// Events are recorded at the first one's At (now if zero): a turn's
+	// events share one time and one record.
+	Events []Event
+	Outbox []OutboxEntry
 	// OpenTicket opens a ticket with the turn (ErrTicketOpen if the contact
 	// has a non-resolved one). It is applied after UpdateTicket.
 	OpenTicket *Ticket
