@@ -40,23 +40,32 @@ func newConn(ws *websocket.Conn, visitor string, batch bool) *conn {
 	return c
 }
 
-// heldFrames collects what a message's own turn sends to the connection the
-// message came from (the runtime pushes its replies with the context
-// HandleInbound got), so the ack and the replies leave as one WebSocket
-// frame: one write and one wake-up of the browser instead of one per object.
-// Other tabs, the typing signal and agents' messages are written at once.
+// heldFrames collects what a message's own turn sends to the visitor (the
+// runtime pushes its replies with the context HandleInbound got) until the
+// message is acknowledged. Then the tab the message came from gets the ack
+// and the replies in one WebSocket frame (one write and one wake-up of the
+// browser instead of one per object), and the visitor's other tabs get the
+// echo of the message before the replies to it. The typing signal and
+// agents' messages are written at once.
 type heldFrames struct {
-	c      *conn
+	c      *conn // the tab the message came from
 	mu     sync.Mutex
-	frames [][]byte
+	frames []heldFrame
 	done   bool // flushed: later frames are written directly
+}
+
+// heldFrame is a broadcast frame and the connection it was not meant for.
+type heldFrame struct {
+	skip  *conn
+	frame []byte
 }
 
 type heldKey struct{}
 
-// hold adds frame if h is still collecting for c.
-func (h *heldFrames) hold(c *conn, frame []byte) bool {
-	if h == nil || h.c != c {
+// hold keeps a frame broadcast to visitorID if h is still collecting for
+// that visitor.
+func (h *heldFrames) hold(visitorID string, skip *conn, frame []byte) bool {
+	if h == nil || h.c.visitor != visitorID {
 		return false
 	}
 	h.mu.Lock()
@@ -64,37 +73,65 @@ func (h *heldFrames) hold(c *conn, frame []byte) bool {
 	if h.done {
 		return false
 	}
-	h.frames = append(h.frames, frame)
+	h.frames = append(h.frames, heldFrame{skip, frame})
 	return true
 }
 
-// flush writes first and the held frames as one frame, newline-separated,
-// and stops holding.
-func (h *heldFrames) flush(ctx context.Context, first []byte) error {
+// flush stops holding and writes: to the sending tab first (the ack or an
+// error) and the held frames; to the visitor's other tabs echo (if any) and
+// the held frames. A tab that reads batches gets them in one frame.
+func (h *heldFrames) flush(ctx context.Context, a *Adapter, first, echo []byte) {
 	h.mu.Lock()
 	h.done = true
 	held := h.frames
 	h.frames = nil
 	h.mu.Unlock()
-	if len(held) == 0 {
-		return h.c.write(ctx, first)
+	a.writeBatch(ctx, h.c, first, held)
+	if echo == nil && len(held) == 0 {
+		return
 	}
-	n := len(first)
-	for _, f := range held {
-		n += 1 + len(f)
+	for _, t := range a.connsOf(h.c.visitor, h.c) {
+		a.writeBatch(ctx, t, echo, held)
 	}
-	b := make([]byte, 0, n)
-	b = append(b, first...)
-	for _, f := range held {
-		b = append(b, '\n')
-		b = append(b, f...)
-	}
-	return h.c.write(ctx, b)
 }
 
-// write sends one text frame. A client that does not take it within
-// writeTimeout is disconnected (the widget reconnects and reloads the
-// history); ctx only stops a write that has not begun.
+// writeBatch writes first (if not nil) and the held frames meant for c:
+// as one newline-separated frame when c reads batches, else one by one.
+func (a *Adapter) writeBatch(ctx context.Context, c *conn, first []byte, held []heldFrame) {
+	var frames [][]byte
+	if first != nil {
+		frames = append(frames, first)
+	}
+	for _, f := range held {
+		if f.skip != c {
+			frames = append(frames, f.frame)
+		}
+	}
+	if len(frames) == 0 {
+		return
+	}
+	if !c.batch || len(frames) == 1 {
+		for _, f := range frames {
+			if !a.writeOrClose(ctx, c, f) {
+				return
+			}
+		}
+		return
+	}
+	n := len(frames) - 1
+	for _, f := range frames {
+		n += len(f)
+	}
+	b := make([]byte, 0, n)
+	for i, f := range frames {
+		if i > 0 {
+			b = append(b, '\n')
+		}
+		b = append(b, f...)
+	}
+	a.writeOrClose(ctx, c, b)
+}
+
 func (c *conn) write(ctx context.Context, frame []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -286,25 +323,23 @@ func (a *Adapter) handleFrame(ctx context.Context, c *conn, h channel.Handler, b
 			in.Text = f.Value
 		}
 	}
-	held := &heldFrames{c: c, done: !c.batch}
-	hctx := ctx
-	if c.batch {
-		hctx = context.WithValue(ctx, heldKey{}, held)
-	}
-	hctx, cancel := context.WithTimeout(hctx, handleTimeout)
+	held := &heldFrames{c: c}
+	hctx, cancel := context.WithTimeout(context.WithValue(ctx, heldKey{}, held), handleTimeout)
 	err = h.HandleInbound(hctx, in)
 	cancel()
 	if err != nil {
 		a.log.Error().Err(err).Str("visitor", c.visitor).Str("event", in.EventID).Msg("webchat: inbound not recorded")
-		held.flush(ctx, mustJSON(errorFrame{Type: "error", ID: f.ID, Code: codeRetry, Error: "message not delivered yet; retrying"}))
+		held.flush(ctx, a, mustJSON(errorFrame{Type: "error", ID: f.ID, Code: codeRetry, Error: "message not delivered yet; retrying"}), nil)
 		return true // not the client's fault
 	}
-	// Durably recorded: only now may the widget mark it sent. The replies
-	// of a turn run during HandleInbound follow the ack in the same frame.
-	held.flush(ctx, ackJSON(f.ID))
+	// Durably recorded: only now may the widget mark it sent, and the
+	// other tabs show it. The replies of a turn run during HandleInbound
+	// follow the ack (and the echo) in the same frame.
+	var echo []byte
 	if a.otherTabs(c) {
-		a.broadcast(ctx, c.visitor, c, mustJSON(echoFrame{Type: "echo", ID: f.ID, Text: in.Text, At: now}))
+		echo = mustJSON(echoFrame{Type: "echo", ID: f.ID, Text: in.Text, At: now})
 	}
+	held.flush(ctx, a, ackJSON(f.ID), echo)
 	return true
 }
 

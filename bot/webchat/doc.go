@@ -37,8 +37,9 @@
 // to a client whose hello says "batch":true (the widget's does), a text
 // frame holds one JSON object or several separated by "\n" (JSON text never
 // contains a raw newline): the ack of a message comes in one frame with the
-// replies its turn produced, one write instead of one per object. Other
-// clients get one object per frame.
+// replies its turn produced, one write instead of one per object, and the
+// visitor's other tabs get the echo of the message before those replies.
+// Other clients get one object per frame, in the same order.
 //
 // Client to server:
 //

@@ -474,10 +474,11 @@ type handlerFunc func(context.Context, channel.Inbound) error
 func (f handlerFunc) HandleInbound(ctx context.Context, in channel.Inbound) error { return f(ctx, in) }
 
 // TestTurnRepliesRideWithTheAck: what the handler sends with the context
-// it got goes out in the ack's frame for a tab that reads batches, and at
-// once, one object per frame, to the visitor's other tabs and to a tab that
-// did not ask for batches; a send after the handler returned is written on
-// its own, not lost.
+// it got waits until the message is acknowledged: then a tab that reads
+// batches gets the ack and the replies in one frame, the visitor's other
+// tabs get the echo before the replies, and a tab that did not ask for
+// batches gets one object per frame. A send after the handler returned is
+// written on its own, not lost.
 func TestTurnRepliesRideWithTheAck(t *testing.T) {
 	var a *Adapter
 	late := make(chan error, 1)
@@ -538,37 +539,50 @@ func TestTurnRepliesRideWithTheAck(t *testing.T) {
 	tab2 := open(`{"type":"hello","token":"` + hello.Token + `"}`)
 	read(tab2)
 	read(tab2)
-	waitFor(t, "2 connections", func() bool { return a.Connections() == 2 })
+	tab3 := open(`{"type":"hello","batch":true,"token":"` + hello.Token + `"}`)
+	read(tab3)
+	read(tab3)
+	waitFor(t, "3 connections", func() bool { return a.Connections() == 3 })
 
 	tab1.Write(ctx, websocket.MessageText, []byte(`{"type":"message","id":"q1","text":"доставка"}`))
 	want := []string{"ack q1", "message 1 Доставка 2–3 дня.", "message 2 Могу ещё чем-то помочь?"}
 	if diff := cmp.Diff(want, read(tab1)); diff != "" {
 		t.Errorf("the sending tab's frame (-want +got):\n%s", diff)
 	}
+	want = []string{"echo q1 доставка", "message 1 Доставка 2–3 дня.", "message 2 Могу ещё чем-то помочь?"}
+	if diff := cmp.Diff(want, read(tab3)); diff != "" {
+		t.Errorf("another tab that reads batches (-want +got):\n%s", diff)
+	}
+	var got []string
+	for range 3 {
+		got = append(got, read(tab2)...)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("a tab without batches, a frame per object (-want +got):\n%s", diff)
+	}
 	if err := <-late; err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"message 3 позже"}, read(tab1)); diff != "" {
-		t.Errorf("the late send (-want +got):\n%s", diff)
-	}
-	var got []string
-	for range 4 {
-		got = append(got, read(tab2)...)
-	}
-	want = []string{"message 1 Доставка 2–3 дня.", "message 2 Могу ещё чем-то помочь?", "echo q1 доставка", "message 3 позже"}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("the other tab, a frame per object (-want +got):\n%s", diff)
+	for i, tab := range []*websocket.Conn{tab1, tab2, tab3} {
+		if diff := cmp.Diff([]string{"message 3 позже"}, read(tab)); diff != "" {
+			t.Errorf("tab %d, the late send (-want +got):\n%s", i+1, diff)
+		}
 	}
 
-	// The tab without batches sends: its ack comes on its own.
+	// The tab without batches sends: the ack first, then the replies, each
+	// on its own.
 	tab2.Write(ctx, websocket.MessageText, []byte(`{"type":"message","id":"q2","text":"доставка"}`))
 	got = nil
 	for range 3 {
 		got = append(got, read(tab2)...)
 	}
-	want = []string{"message 1 Доставка 2–3 дня.", "message 2 Могу ещё чем-то помочь?", "ack q2"}
+	want = []string{"ack q2", "message 1 Доставка 2–3 дня.", "message 2 Могу ещё чем-то помочь?"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("a tab without batches (-want +got):\n%s", diff)
+	}
+	want = []string{"echo q2 доставка", "message 1 Доставка 2–3 дня.", "message 2 Могу ещё чем-то помочь?"}
+	if diff := cmp.Diff(want, read(tab1)); diff != "" {
+		t.Errorf("the first tab sees the second tab's message before the replies (-want +got):\n%s", diff)
 	}
 }
 

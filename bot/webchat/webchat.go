@@ -290,30 +290,44 @@ func (a *Adapter) otherTabs(c *conn) bool {
 	return v != nil && len(v.conns) > 1
 }
 
-// broadcast writes frame to every connection of the visitor except skip.
+// broadcast writes frame to every connection of the visitor except skip,
+// or holds it for the message being handled (heldFrames).
 func (a *Adapter) broadcast(ctx context.Context, visitorID string, skip *conn, frame []byte) {
+	if held, _ := ctx.Value(heldKey{}).(*heldFrames); held.hold(visitorID, skip, frame) {
+		return
+	}
+	for _, c := range a.connsOf(visitorID, skip) {
+		a.writeOrClose(ctx, c, frame)
+	}
+}
+
+// connsOf returns the open connections of the visitor except skip.
+func (a *Adapter) connsOf(visitorID string, skip *conn) []*conn {
 	a.mu.Lock()
+	defer a.mu.Unlock()
 	v := a.visitors[visitorID]
-	var targets []*conn
-	if v != nil {
-		targets = make([]*conn, 0, len(v.conns))
-		for c := range v.conns {
-			if c != skip {
-				targets = append(targets, c)
-			}
+	if v == nil {
+		return nil
+	}
+	targets := make([]*conn, 0, len(v.conns))
+	for c := range v.conns {
+		if c != skip {
+			targets = append(targets, c)
 		}
 	}
-	a.mu.Unlock()
-	held, _ := ctx.Value(heldKey{}).(*heldFrames)
-	for _, c := range targets {
-		if held.hold(c, frame) {
-			continue
-		}
-		if err := c.write(ctx, frame); err != nil && ctx.Err() == nil {
-			a.log.Debug().Err(err).Str("visitor", visitorID).Msg("webchat: write failed; closing connection")
-			c.ws.CloseNow()
-		}
+	return targets
+}
+
+// writeOrClose writes frame to c; a connection that cannot take it is
+// closed (the widget reconnects and reloads the history). It reports
+// whether the write went through.
+func (a *Adapter) writeOrClose(ctx context.Context, c *conn, frame []byte) bool {
+	err := c.write(ctx, frame)
+	if err != nil && ctx.Err() == nil {
+		a.log.Debug().Err(err).Str("visitor", c.visitor).Msg("webchat: write failed; closing connection")
+		c.ws.CloseNow()
 	}
+	return err == nil
 }
 
 // register adds c to its visitor, making the visitor if needed.
