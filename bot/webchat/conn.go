@@ -132,6 +132,9 @@ func (a *Adapter) writeBatch(ctx context.Context, c *conn, first []byte, held []
 	a.writeOrClose(ctx, c, b)
 }
 
+// write sends one text frame. A client that does not take it within
+// writeTimeout is disconnected (the widget reconnects and reloads the
+// history); ctx only stops a write that has not begun.
 func (c *conn) write(ctx context.Context, frame []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
