@@ -32,14 +32,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	ctx := browsertest.New(t, browsertest.Desktop)
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		actx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		defer cancel()
-		if err := chromedp.Do(actx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	poll := func(expr string) chromedp.Action[chromedp.Void] {
-		return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(15*time.Second))
+		doSteps(t, ctx, what, steps...)
 	}
 	text := func(sel string) string { return get(t, ctx, chromedp.Text(chromedp.CSS(sel))) }
 
@@ -48,7 +41,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	// A JS poll, not WaitVisible: the redirect to the login page can swap
 	// the document under a node-based wait (-32000 "No node with given id").
-	do("login form", poll(`(() => { const f = document.querySelector("#login-form"); return f !== null && f.offsetParent !== null })()`))
+	do("login form", pollJS(`(() => { const f = document.querySelector("#login-form"); return f !== null && f.offsetParent !== null })()`))
 	if loc := get(t, ctx, chromedp.Location()); !strings.HasSuffix(loc, "/console/login") {
 		t.Fatalf("without a session the console went to %s, want the login page", loc)
 	}
@@ -57,7 +50,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#login-password"), testPassword),
 		chromedp.Click(chromedp.CSS("#login-submit")),
 		chromedp.WaitVisible(chromedp.CSS("#queue-empty")),
-		poll(`document.getElementById("live").classList.contains("on")`),
+		pollJS(`document.getElementById("live").classList.contains("on")`),
 	)
 	if me := text("#me"); me != "Anna (agent)" {
 		t.Errorf("#me = %q", me)
@@ -70,7 +63,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	do("open ticket",
 		chromedp.Click(chromedp.CSS(item)),
 		chromedp.WaitVisible(chromedp.CSS("#ticket")),
-		poll(`document.querySelectorAll("#history .msg").length >= 5`),
+		pollJS(`document.querySelectorAll("#history .msg").length >= 5`),
 	)
 	if reason, evidence := text("#reason"), text("#evidence"); reason != "negative" || evidence != "this is terrible service" {
 		t.Errorf("reason %q evidence %q", reason, evidence)
@@ -101,26 +94,26 @@ func TestConsoleInBrowser(t *testing.T) {
 	do("claim, canned reply",
 		chromedp.Click(chromedp.CSS("#claim")),
 		chromedp.WaitVisible(chromedp.CSS("#reply-box")),
-		poll(selectJS("#canned", "sorry")),
-		poll(`document.getElementById("reply-text").value.startsWith("I'm sorry")`),
+		pollJS(selectJS("#canned", "sorry")),
+		pollJS(`document.getElementById("reply-text").value.startsWith("I'm sorry")`),
 		chromedp.Click(chromedp.CSS("#reply-send")),
-		poll(`document.querySelectorAll("#history .msg.agent").length === 1`),
+		pollJS(`document.querySelectorAll("#history .msg.agent").length === 1`),
 	)
 	// Polled in the page: the history may be redrawn (a live update) between
 	// a node query and the read of its text.
 	whoJS := `(document.querySelector("#history .msg.agent .who") || {}).textContent`
-	if err := chromedp.Do(ctx, poll(whoJS+` === "Anna"`)); err != nil {
+	if err := chromedp.Do(ctx, pollJS(whoJS+` === "Anna"`)); err != nil {
 		t.Errorf("agent message shown as %q: %v", get(t, ctx, chromedp.Evaluate[string](`String(`+whoJS+`)`)), err)
 	}
 	do("note",
 		chromedp.SendKeys(chromedp.CSS("#note-text"), "VIP customer, offer a refund"),
 		chromedp.Click(chromedp.CSS("#note-add")),
-		poll(`document.getElementById("notes").textContent.includes("offer a refund")`),
+		pollJS(`document.getElementById("notes").textContent.includes("offer a refund")`),
 	)
 	do("resolve with CSAT",
-		poll(selectJS("#resolve-outcome", "csat")),
+		pollJS(selectJS("#resolve-outcome", "csat")),
 		chromedp.Click(chromedp.CSS("#resolve")),
-		poll(`document.getElementById("t-status").dataset.status === "resolved"`),
+		pollJS(`document.getElementById("t-status").dataset.status === "resolved"`),
 	)
 
 	if os.Getenv("PARLEY_SHOTS") != "" {
@@ -138,6 +131,24 @@ func TestConsoleInBrowser(t *testing.T) {
 	if final := e.ticket(tk.ID); final.Status != StatusResolved || final.Outcome != OutcomeCSAT || len(final.Notes) != 1 || final.FirstReplyAt.IsZero() {
 		t.Errorf("final ticket = %+v", final)
 	}
+}
+
+// doSteps runs browser steps within 20 s, failing the test with what on
+// an error.
+func doSteps(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	actx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(actx, steps...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// pollJS waits up to 15 s for a JavaScript expression to be true in the
+// page (a poll in the page, where a node-based wait could see a document
+// swapped under it).
+func pollJS(expr string) chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(15*time.Second))
 }
 
 // get runs one browser action that yields a value, failing the test on error.

@@ -32,14 +32,7 @@ func TestConsoleUndoLinkInBrowser(t *testing.T) {
 	ctx := browsertest.New(t, browsertest.Desktop)
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		actx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		defer cancel()
-		if err := chromedp.Do(actx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	poll := func(expr string) chromedp.Action[chromedp.Void] {
-		return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(15*time.Second))
+		doSteps(t, ctx, what, steps...)
 	}
 	item := fmt.Sprintf(`.ticket-item[data-id="%d"]`, tk.ID)
 	if err := browsertest.Open(ctx, srv.URL+"/console/login", `document.querySelector("#login-form") !== null`); err != nil {
@@ -53,8 +46,8 @@ func TestConsoleUndoLinkInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(item)),
 		chromedp.Click(chromedp.CSS(item)),
 		chromedp.WaitVisible(chromedp.CSS("#ticket")),
-		poll(`document.querySelectorAll("#history .msg").length === 3`),
-		poll(`document.querySelector("#links .undo-link") !== null`),
+		pollJS(`document.querySelectorAll("#history .msg").length === 3`),
+		pollJS(`document.querySelector("#links .undo-link") !== null`),
 	)
 	links := get(t, ctx, chromedp.Text(chromedp.CSS("#links")))
 	if !strings.Contains(links, "linked web:v1 (link_code") {
@@ -64,11 +57,11 @@ func TestConsoleUndoLinkInBrowser(t *testing.T) {
 		t.Error("customer HTML became an element")
 	}
 	do("undo the link",
-		poll(`(() => { window.confirm = () => true; return true })()`),
+		pollJS(`(() => { window.confirm = () => true; return true })()`),
 		chromedp.Click(chromedp.CSS("#links .undo-link")),
-		poll(`!document.getElementById("channels").textContent.includes("web:v1")`),
-		poll(`document.querySelectorAll("#links li").length === 0`),
-		poll(`document.querySelectorAll("#history .msg").length === 2`), // the web message went back
+		pollJS(`!document.getElementById("channels").textContent.includes("web:v1")`),
+		pollJS(`document.querySelectorAll("#links li").length === 0`),
+		pollJS(`document.querySelectorAll("#history .msg").length === 2`), // the web message went back
 	)
 	if c, _ := e.db.ContactByIdentity("web:v1"); c.ID != web.ID {
 		t.Errorf("web:v1 -> %s after the undo, want %s", c.ID, web.ID)

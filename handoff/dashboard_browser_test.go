@@ -46,9 +46,6 @@ func TestDashboardInBrowser(t *testing.T) {
 			t.Fatalf("%s: %v", what, err)
 		}
 	}
-	poll := func(expr string) chromedp.Action[chromedp.Void] {
-		return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(15*time.Second))
-	}
 	strs := func(expr string) []string { return get(t, ctx, chromedp.Evaluate[[]string](expr)) }
 	text := func(sel string) string { return get(t, ctx, chromedp.Text(chromedp.CSS(sel))) }
 	signIn := func(name string) {
@@ -67,7 +64,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#dashboard-link")),
 		chromedp.Click(chromedp.CSS("#dashboard-link")),
 	)
-	do("dashboard drawn", chromedp.WaitVisible(chromedp.CSS("#kpis .kpi")), poll(`document.body.dataset.ready === "1"`))
+	do("dashboard drawn", chromedp.WaitVisible(chromedp.CSS("#kpis .kpi")), pollJS(`document.body.dataset.ready === "1"`))
 	// The default period is the last 14 days up to the server's today.
 	if from, to := get(t, ctx, chromedp.Evaluate[string](`document.getElementById("from").value`)),
 		get(t, ctx, chromedp.Evaluate[string](`document.getElementById("to").value`)); from != "2026-11-10" || to != "2026-11-23" {
@@ -173,14 +170,14 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	// The order flow has no graph here (not in the project given): its
 	// funnel is still shown, as a table.
-	do("show the order flow", poll(selectJS("#flow-select", "order")), chromedp.WaitVisible(chromedp.CSS("#flow-empty")))
+	do("show the order flow", pollJS(selectJS("#flow-select", "order")), chromedp.WaitVisible(chromedp.CSS("#flow-empty")))
 	if row := text(`#funnel-table tr[data-node="ask_number"]`); strings.Join(strings.Fields(row), " ") != "ask_number 1 1 1 100.0% 1 0" {
 		t.Errorf("order funnel row %q", row)
 	}
 	do("back to main without the funnel",
-		poll(selectJS("#flow-select", "main")),
+		pollJS(selectJS("#flow-select", "main")),
 		chromedp.Click(chromedp.CSS("#show-funnel")),
-		poll(`document.querySelectorAll("#flow-graph g.node").length === 7 && document.querySelectorAll("#flow-graph .node-stats").length === 0`),
+		pollJS(`document.querySelectorAll("#flow-graph g.node").length === 7 && document.querySelectorAll("#flow-graph .node-stats").length === 0`),
 	)
 
 	agents := strs(`[...document.querySelectorAll("#agents-table tbody tr")].map(r => [...r.cells].map(c => c.textContent).join("|"))`)
@@ -192,7 +189,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS("#from"), "2026-11-19"),
 		chromedp.SetValue(chromedp.CSS("#to"), "2026-11-19"),
 		chromedp.Click(chromedp.CSS("#apply")),
-		poll(`document.querySelectorAll("#chart-containment circle.point").length === 1`),
+		pollJS(`document.querySelectorAll("#chart-containment circle.point").length === 1`),
 	)
 	if reasons := strs(`[...document.querySelectorAll("#chart-reasons g.bar-row")].map(g => g.dataset.reason + "=" + g.dataset.count)`); !slices.Equal(reasons, []string{"negative=1"}) {
 		t.Errorf("one day: reasons %q", reasons)

@@ -1,11 +1,9 @@
 package handoff
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
@@ -44,21 +42,14 @@ func TestAdminErasesACustomerInBrowser(t *testing.T) {
 	}()
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		actx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		defer cancel()
-		if err := chromedp.Do(actx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	poll := func(expr string) chromedp.Action[chromedp.Void] {
-		return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(15*time.Second))
+		doSteps(t, ctx, what, steps...)
 	}
 	if err := browsertest.Open(ctx, srv.URL+"/console/", `document.querySelector("#login-form") !== null`); err != nil {
 		t.Fatalf("open console: %v", err)
 	}
 	item := fmt.Sprintf(`.ticket-item[data-id="%d"]`, tk.ID)
 	do("sign in and open the ticket",
-		poll(`(() => { const f = document.querySelector("#login-form"); return f !== null && f.offsetParent !== null })()`),
+		pollJS(`(() => { const f = document.querySelector("#login-form"); return f !== null && f.offsetParent !== null })()`),
 		chromedp.SendKeys(chromedp.CSS("#login-name"), "root"),
 		chromedp.SendKeys(chromedp.CSS("#login-password"), testPassword),
 		chromedp.Click(chromedp.CSS("#login-submit")),
@@ -68,14 +59,14 @@ func TestAdminErasesACustomerInBrowser(t *testing.T) {
 	)
 	do("a wrong contact id erases nothing",
 		chromedp.Click(chromedp.CSS("#forget")),
-		poll(`document.getElementById("action-error").textContent.includes("did not match")`),
+		pollJS(`document.getElementById("action-error").textContent.includes("did not match")`),
 	)
 	if _, err := e.db.Contact(cust.ID); err != nil {
 		t.Fatalf("erased after a wrong confirmation: %v", err)
 	}
 	do("erase",
 		chromedp.Click(chromedp.CSS("#forget")),
-		poll(`!document.getElementById("forget-done").hidden`),
+		pollJS(`!document.getElementById("forget-done").hidden`),
 	)
 	done := get(t, ctx, chromedp.Text(chromedp.CSS("#forget-done")))
 	if !strings.Contains(done, "Erased 2 messages of "+cust.ID) || !strings.Contains(done, "parley compact") {

@@ -1,11 +1,9 @@
 package handoff
 
 import (
-	"context"
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -25,14 +23,7 @@ func TestConsoleFirstLoginForcesPasswordChange(t *testing.T) {
 	ctx := browsertest.New(t, browsertest.Desktop)
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		actx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		defer cancel()
-		if err := chromedp.Do(actx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	poll := func(expr string) chromedp.Action[chromedp.Void] {
-		return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(15*time.Second))
+		doSteps(t, ctx, what, steps...)
 	}
 	visible := func(sel string) bool {
 		return get(t, ctx, chromedp.Evaluate[bool](`(() => { const e = document.querySelector(`+jsString(sel)+`); return !!e && e.offsetParent !== null })()`))
@@ -77,18 +68,18 @@ func TestConsoleFirstLoginForcesPasswordChange(t *testing.T) {
 	if got := errText(); got != "The two new passwords differ." {
 		t.Errorf("mismatch error %q", got)
 	}
-	do("too short", fill(oneTimePassword, "short", "short", poll(`document.getElementById("pw-error").textContent.includes("at least")`))...)
+	do("too short", fill(oneTimePassword, "short", "short", pollJS(`document.getElementById("pw-error").textContent.includes("at least")`))...)
 	if got := errText(); got != "new password: want at least 10 characters" {
 		t.Errorf("short password error %q", got)
 	}
-	do("wrong one-time password", fill("not it at all", "my own password", "my own password", poll(`document.getElementById("pw-error").textContent.includes("wrong")`))...)
+	do("wrong one-time password", fill("not it at all", "my own password", "my own password", pollJS(`document.getElementById("pw-error").textContent.includes("wrong")`))...)
 	if a, _ := e.db.Agent("anna"); !a.PasswordOneTime {
 		t.Fatal("a refused change cleared the one-time mark")
 	}
 
 	do("change and continue", fill(oneTimePassword, "my own password", "my own password",
 		chromedp.WaitVisible(chromedp.CSS("#queue-empty")),
-		poll(`document.getElementById("live").classList.contains("on")`))...)
+		pollJS(`document.getElementById("live").classList.contains("on")`))...)
 	if visible("#pw-change") {
 		t.Error("the change form is still shown after the change")
 	}
