@@ -79,31 +79,11 @@ func stateSizeHint(s State) int {
 // leading comma; the first one becomes the opening brace.
 func appendState(b []byte, s *State) ([]byte, bool) {
 	start := len(b)
-	if s.Flow != "" {
-		b = append(b, `,"flow":`...)
-		b = jsonx.AppendString(b, s.Flow)
-	}
-	if s.Node != "" {
-		b = append(b, `,"node":`...)
-		b = jsonx.AppendString(b, s.Node)
-	}
-	if s.Version != "" {
-		b = append(b, `,"version":`...)
-		b = jsonx.AppendString(b, s.Version)
-	}
+	b = jsonx.AppendOptField(b, `,"flow":`, s.Flow)
+	b = jsonx.AppendOptField(b, `,"node":`, s.Node)
+	b = jsonx.AppendOptField(b, `,"version":`, s.Version)
 	if len(s.Stack) > 0 {
-		b = append(b, `,"stack":[`...)
-		for i, f := range s.Stack {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"flow":`...)
-			b = jsonx.AppendString(b, f.Flow)
-			b = append(b, `,"node":`...)
-			b = jsonx.AppendString(b, f.Node)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
+		b = jsonx.AppendPairs(b, `,"stack":`, `{"flow":`, `,"node":`, s.Stack, func(f Frame) (string, string) { return f.Flow, f.Node })
 	}
 	if len(s.Vars) > 0 {
 		b = append(b, `,"vars":`...)
@@ -118,10 +98,7 @@ func appendState(b []byte, s *State) ([]byte, bool) {
 	if s.InHandoff {
 		b = append(b, `,"in_handoff":true`...)
 	}
-	if s.Resume != "" {
-		b = append(b, `,"resume":`...)
-		b = jsonx.AppendString(b, s.Resume)
-	}
+	b = jsonx.AppendOptField(b, `,"resume":`, s.Resume)
 	if s.Ended {
 		b = append(b, `,"ended":true`...)
 	}
@@ -133,23 +110,9 @@ func appendState(b []byte, s *State) ([]byte, bool) {
 		b = append(b, `,"fallbacks":`...)
 		b = strconv.AppendInt(b, int64(s.Fallbacks), 10)
 	}
-	if s.Lang != "" {
-		b = append(b, `,"lang":`...)
-		b = jsonx.AppendString(b, s.Lang)
-	}
+	b = jsonx.AppendOptField(b, `,"lang":`, s.Lang)
 	if len(s.Buttons) > 0 {
-		b = append(b, `,"buttons":[`...)
-		for i, btn := range s.Buttons {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"text":`...)
-			b = jsonx.AppendString(b, btn.Text)
-			b = append(b, `,"value":`...)
-			b = jsonx.AppendString(b, btn.Value)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
+		b = jsonx.AppendPairs(b, `,"buttons":`, `{"text":`, `,"value":`, s.Buttons, func(x Button) (string, string) { return x.Text, x.Value })
 	}
 	if s.Deadline != 0 {
 		b = append(b, `,"deadline":`...)

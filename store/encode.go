@@ -48,10 +48,10 @@ func appendMessage(b []byte, m *Message) ([]byte, error) {
 	}
 	b = append(b, `,"dir":`...)
 	b = jsonx.AppendString(b, m.Dir)
-	b = appendOptString(b, `,"channel":`, m.Channel)
-	b = appendOptString(b, `,"address":`, m.Address)
-	b = appendOptString(b, `,"text":`, m.Text)
-	b = appendOptString(b, `,"payload":`, m.Payload)
+	b = jsonx.AppendOptField(b, `,"channel":`, m.Channel)
+	b = jsonx.AppendOptField(b, `,"address":`, m.Address)
+	b = jsonx.AppendOptField(b, `,"text":`, m.Text)
+	b = jsonx.AppendOptField(b, `,"payload":`, m.Payload)
 	if len(m.Buttons) > 0 {
 		b = append(b, `,"buttons":[`...)
 		for i, bt := range m.Buttons {
@@ -76,8 +76,8 @@ func appendMessage(b []byte, m *Message) ([]byte, error) {
 		}
 		b = append(b, ']')
 	}
-	b = appendOptString(b, `,"sender":`, m.Sender)
-	b = appendOptString(b, `,"sender_name":`, m.SenderName)
+	b = jsonx.AppendOptField(b, `,"sender":`, m.Sender)
+	b = jsonx.AppendOptField(b, `,"sender_name":`, m.SenderName)
 	b = append(b, `,"at":`...)
 	b, err := appendJSONTime(b, m.At)
 	if err != nil {
@@ -113,11 +113,11 @@ func encodeEvent(e *Event) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	b = appendOptString(b, `,"contact_id":`, e.ContactID)
+	b = jsonx.AppendOptField(b, `,"contact_id":`, e.ContactID)
 	b = append(b, `,"type":`...)
 	b = jsonx.AppendString(b, e.Type)
-	b = appendOptString(b, `,"flow":`, e.Flow)
-	b = appendOptString(b, `,"node":`, e.Node)
+	b = jsonx.AppendOptField(b, `,"flow":`, e.Flow)
+	b = jsonx.AppendOptField(b, `,"node":`, e.Node)
 	if len(e.Data) > 0 {
 		// Sorted like encoding/json, so equal events encode equally.
 		var small [4]string
@@ -178,13 +178,6 @@ func encodeOutbox(o *OutboxEntry) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-func appendOptString(b []byte, key, s string) []byte {
-	if s == "" {
-		return b
-	}
-	return jsonx.AppendString(append(b, key...), s)
-}
-
 // appendJSONTime writes t as encoding/json does (RFC 3339 with nanoseconds),
 // with its errors for years outside 0..9999.
 func appendJSONTime(b []byte, t interface {
@@ -207,7 +200,7 @@ func encodeInboxTail(e *InboxEntry) ([]byte, error) {
 	b := make([]byte, 0, 96+len(e.EventKey)+base64.StdEncoding.EncodedLen(len(e.Data)))
 	b = append(b, `,"contact_id":`...)
 	b = jsonx.AppendString(b, e.ContactID)
-	b = appendOptString(b, `,"event_key":`, e.EventKey)
+	b = jsonx.AppendOptField(b, `,"event_key":`, e.EventKey)
 	b = append(b, `,"data":`...)
 	if e.Data == nil {
 		b = append(b, "null"...)

@@ -189,34 +189,14 @@ type messageFrame struct {
 // appendJSON appends f as json.Marshal writes it: the frame of every reply,
 // encoded without reflection.
 func (f *messageFrame) appendJSON(b []byte) []byte {
-	b = append(b, `{"type":`...)
-	b = jsonx.AppendString(b, f.Type)
-	b = append(b, `,"id":`...)
-	b = jsonx.AppendString(b, f.ID)
-	b = append(b, `,"text":`...)
-	b = jsonx.AppendString(b, f.Text)
+	b = jsonx.AppendField(b, `{"type":`, f.Type)
+	b = jsonx.AppendField(b, `,"id":`, f.ID)
+	b = jsonx.AppendField(b, `,"text":`, f.Text)
 	if len(f.Buttons) > 0 {
-		b = append(b, `,"buttons":[`...)
-		for i, btn := range f.Buttons {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"text":`...)
-			b = jsonx.AppendString(b, btn.Text)
-			b = append(b, `,"value":`...)
-			b = jsonx.AppendString(b, btn.Value)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
+		b = jsonx.AppendPairs(b, `,"buttons":`, `{"text":`, `,"value":`, f.Buttons, func(x channel.Button) (string, string) { return x.Text, x.Value })
 	}
-	if f.Image != "" {
-		b = append(b, `,"image":`...)
-		b = jsonx.AppendString(b, f.Image)
-	}
-	if f.Sender != "" {
-		b = append(b, `,"sender":`...)
-		b = jsonx.AppendString(b, f.Sender)
-	}
+	b = jsonx.AppendOptField(b, `,"image":`, f.Image)
+	b = jsonx.AppendOptField(b, `,"sender":`, f.Sender)
 	b = append(b, `,"at":"`...)
 	b = f.At.AppendFormat(b, time.RFC3339Nano)
 	return append(b, `"}`...)
@@ -232,10 +212,7 @@ type echoFrame struct {
 // ackJSON is the ack frame for the client message id (ids are checked to
 // be letters, digits, - and _, which need no quoting).
 func ackJSON(id string) []byte {
-	b := make([]byte, 0, 24+len(id))
-	b = append(b, `{"type":"ack","id":`...)
-	b = jsonx.AppendString(b, id)
-	return append(b, '}')
+	return append(jsonx.AppendField(make([]byte, 0, 24+len(id)), `{"type":"ack","id":`, id), '}')
 }
 
 type errorFrame struct {

@@ -72,3 +72,36 @@ func AppendString(b []byte, s string) []byte {
 	b = append(b, s[start:]...)
 	return append(b, '"')
 }
+
+// AppendField appends key, written out with its quotes, colon and any
+// leading comma (`,"node":`), and s quoted.
+func AppendField(b []byte, key, s string) []byte {
+	return AppendString(append(b, key...), s)
+}
+
+// AppendOptField is AppendField for a field tagged omitempty: nothing when
+// s is empty.
+func AppendOptField(b []byte, key, s string) []byte {
+	if s == "" {
+		return b
+	}
+	return AppendField(b, key, s)
+}
+
+// AppendPairs appends key (as for AppendField) and list as an array of
+// objects with two string fields, named by k1 and k2 (`{"text":` and
+// `,"value":`), as encoding/json writes a slice of such structs.
+func AppendPairs[T any](b []byte, key, k1, k2 string, list []T, pair func(T) (string, string)) []byte {
+	b = append(b, key...)
+	b = append(b, '[')
+	for i, x := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		v1, v2 := pair(x)
+		b = AppendField(b, k1, v1)
+		b = AppendField(b, k2, v2)
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
