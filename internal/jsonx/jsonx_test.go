@@ -33,3 +33,32 @@ func FuzzAppendString(f *testing.F) {
 		}
 	})
 }
+
+// TestFieldsAndPairsAreEncodingJSON: a struct written with AppendField,
+// AppendOptField and AppendPairs reads as json.Marshal writes it.
+func TestFieldsAndPairsAreEncodingJSON(t *testing.T) {
+	type pair struct {
+		Text  string `json:"text"`
+		Value string `json:"value"`
+	}
+	type msg struct {
+		ID      string `json:"id"`
+		Image   string `json:"image,omitempty"`
+		Sender  string `json:"sender,omitempty"`
+		Buttons []pair `json:"buttons"`
+	}
+	for _, m := range []msg{
+		{ID: "1", Buttons: []pair{}},
+		{ID: "<2>", Sender: "Анна", Buttons: []pair{{"Да", "yes"}, {"a\"b", "\u2028"}}},
+	} {
+		want, _ := json.Marshal(m)
+		b := AppendField(nil, `{"id":`, m.ID)
+		b = AppendOptField(b, `,"image":`, m.Image)
+		b = AppendOptField(b, `,"sender":`, m.Sender)
+		b = AppendPairs(b, `,"buttons":`, `{"text":`, `,"value":`, m.Buttons, func(p pair) (string, string) { return p.Text, p.Value })
+		b = append(b, '}')
+		if string(b) != string(want) {
+			t.Errorf("got  %s\nwant %s", b, want)
+		}
+	}
+}
