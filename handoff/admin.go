@@ -19,9 +19,8 @@ func (s *Service) apiBackup(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusForbidden, "backups are for admins")
 		return
 	}
-	src, ok := s.st.(backupSource)
+	src, ok := storeAs[backupSource](s, w, "this store cannot stream a backup")
 	if !ok {
-		writeErr(w, http.StatusNotImplemented, "this store cannot stream a backup")
 		return
 	}
 	s.log.Info().Str("agent", sessionFrom(r).agentID).Msg("hot backup taken")

@@ -635,6 +635,16 @@ func writeErr(w http.ResponseWriter, code int, msg string) {
 
 // fail maps an operation error to an HTTP status; internal errors are logged
 // and not shown.
+// storeAs returns the store as T, the optional part of the store a route
+// needs, or answers 501 with missing and reports false.
+func storeAs[T any](s *Service, w http.ResponseWriter, missing string) (T, bool) {
+	v, ok := s.st.(T)
+	if !ok {
+		writeErr(w, http.StatusNotImplemented, missing)
+	}
+	return v, ok
+}
+
 func (s *Service) fail(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, ErrBadRequest):

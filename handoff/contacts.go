@@ -50,9 +50,8 @@ func (s *Service) apiForget(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusForbidden, "erasing a customer's data is for admins")
 		return
 	}
-	fs, ok := s.st.(forgetStore)
+	fs, ok := storeAs[forgetStore](s, w, "this store cannot erase contacts")
 	if !ok {
-		writeErr(w, http.StatusNotImplemented, "this store cannot erase contacts")
 		return
 	}
 	id := r.PathValue("id")
@@ -105,19 +104,11 @@ func toMergeJSON(m store.MergeRecord) mergeJSON {
 		FromIdentities: ids, Reason: m.Reason, By: m.By, UndoneAt: tsPtr(m.UndoneAt), UndoneBy: m.UndoneBy}
 }
 
-func (s *Service) mergeStore(w http.ResponseWriter) (mergeStore, bool) {
-	ms, ok := s.st.(mergeStore)
-	if !ok {
-		writeErr(w, http.StatusNotImplemented, "this store keeps no merge records")
-	}
-	return ms, ok
-}
-
 // apiMerges answers GET /api/contacts/{id}/merges: the contact's merges,
 // oldest first, for every signed-in agent (the channels are on the ticket
 // anyway).
 func (s *Service) apiMerges(w http.ResponseWriter, r *http.Request) {
-	ms, ok := s.mergeStore(w)
+	ms, ok := storeAs[mergeStore](s, w, "this store keeps no merge records")
 	if !ok {
 		return
 	}
@@ -148,7 +139,7 @@ func (s *Service) apiUndoMerge(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusForbidden, "undoing a link is for leads")
 		return
 	}
-	ms, ok := s.mergeStore(w)
+	ms, ok := storeAs[mergeStore](s, w, "this store keeps no merge records")
 	if !ok {
 		return
 	}

@@ -89,9 +89,8 @@ func (s *Service) apiStats(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	src, ok := s.st.(analytics.Source)
+	src, ok := storeAs[analytics.Source](s, w, "this store keeps no event log")
 	if !ok {
-		writeErr(w, http.StatusNotImplemented, "this store keeps no event log")
 		return
 	}
 	rep, err := analytics.Compute(src, analytics.Options{From: from, To: to, Now: s.now()})
