@@ -20,8 +20,8 @@ test:
 	$(MAKE) fuzz-brief
 
 # A few seconds of real fuzzing for the parsers that take outside input: the YAML loader,
-# the template compiler, the session codec, the channel decoders and the JSON quoting the
-# hand-written encoders share (longer runs: make fuzz).
+# the template compiler, the session codec, the channel decoders, the JSON quoting the
+# hand-written encoders share and the event records' fast decoder (longer runs: make fuzz).
 # A count, not a duration: with -fuzztime 4s the fuzzer now and then ends a run with "context
 # deadline exceeded" when a worker is busy as the time runs out (seen on a loaded CI machine).
 BRIEF ?= 6000x
@@ -35,6 +35,7 @@ fuzz-brief:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(BRIEF) ./bot/vk
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeClientFrame$$' -fuzztime $(BRIEF) ./bot/webchat
 	$(GO) test -run '^$$' -fuzz '^FuzzAppendString$$' -fuzztime $(BRIEF) ./internal/jsonx
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeEvents$$' -fuzztime $(BRIEF) ./store
 
 # Benchmarks with the figures we track (see README "Performance").
 bench:

@@ -133,21 +133,6 @@ func (db *DB) Events(from, to time.Time, fn func(Event) error) error {
 	})
 }
 
-// decodeEvents reads an events record: one event, or the JSON array of a
-// turn's events.
-func decodeEvents(v []byte) ([]Event, error) {
-	if len(v) > 0 && v[0] == '[' {
-		var evs []Event
-		err := json.Unmarshal(v, &evs)
-		return evs, err
-	}
-	var e Event
-	if err := json.Unmarshal(v, &e); err != nil {
-		return nil, err
-	}
-	return []Event{e}, nil
-}
-
 // AppendEvents records analytics events outside a turn (for example from
 // the handoff queue). Events without At get the current time.
 func (db *DB) AppendEvents(ctx context.Context, evs ...Event) error {
