@@ -199,7 +199,7 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 	if cfg.VK.Token != "" {
 		vkA, err = vk.New(vk.Config{
 			Token: cfg.VK.Token, GroupID: cfg.VK.GroupID, APIURL: cfg.VK.APIURL, Mode: cfg.VK.Mode,
-			Secret: cfg.VK.Secret, Confirmation: cfg.VK.Confirmation,
+			Secret: cfg.VK.Secret, Confirmation: cfg.VK.Confirmation, Positions: s.db,
 			Logger: log.With().Str("channel", "vk").Logger(),
 		})
 		if err != nil {

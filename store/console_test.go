@@ -115,3 +115,34 @@ func TestConsoleSessions(t *testing.T) {
 		t.Fatalf("with a broken record beside it: %q, want the good one", got)
 	}
 }
+
+// TestPositions: a position survives reopening the file, a bad key is
+// refused, and the meta bucket's other content is untouched.
+func TestPositions(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "p.db")
+	db, err := Open(path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := db.Position("vk.longpoll.1"); err != nil || v != "" {
+		t.Fatalf("unset position = %q, %v", v, err)
+	}
+	if err := db.SetPosition(ctx, "vk.longpoll.1", "42"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetPosition(ctx, "", "1"); err == nil {
+		t.Error("an empty key was accepted")
+	}
+	db.Close()
+	if db, err = Open(path, Options{NoSync: true}); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if v, err := db.Position("vk.longpoll.1"); err != nil || v != "42" {
+		t.Errorf("after reopening = %q, %v", v, err)
+	}
+	if err := db.Check(); err != nil {
+		t.Error(err)
+	}
+}

@@ -27,7 +27,10 @@ import (
 // fetched again after a backoff (the runtime deduplicates the events that
 // were already recorded). failed=1 takes the new ts, failed=2 fetches a new
 // key, failed=3 a new key and ts, as
-// https://dev.vk.com/ru/api/bots-long-poll/getting-started describes.
+// https://dev.vk.com/ru/api/bots-long-poll/getting-started describes. With
+// Config.Positions the ts is stored after each batch and a restart resumes
+// from it, so what customers wrote while the server was down is fetched
+// too (if VK still has it: otherwise failed=1, logged).
 // Run returns an error only when VK refuses the token or the community
 // (codes 5, 7, 15, 27, 100), which retrying cannot fix.
 func (a *Adapter) Run(ctx context.Context, h channel.Handler) error {
@@ -76,6 +79,11 @@ func (a *Adapter) poll(ctx context.Context, h channel.Handler) error {
 		needTS   = true // also take the server's ts
 		failures = 0
 	)
+	// Resume where the last run stopped: VK keeps some history, and answers
+	// failed=1 when the stored position is too old.
+	if ts := a.loadPosition(); ts != "" {
+		srv.TS, needTS = lpTS(ts), false
+	}
 	for ctx.Err() == nil {
 		if needKey {
 			s, err := a.longPollServer(ctx)
@@ -112,6 +120,7 @@ func (a *Adapter) poll(ctx context.Context, h channel.Handler) error {
 			// History is gone or ts is off: events in between are lost.
 			a.log.Warn().Str("ts", string(resp.TS)).Msg("vk: long poll failed=1, continuing from the new ts")
 			srv.TS = resp.TS
+			a.savePosition(ctx, srv.TS)
 			continue
 		case 2:
 			needKey = true
@@ -129,10 +138,44 @@ func (a *Adapter) poll(ctx context.Context, h channel.Handler) error {
 			a.sleep(ctx, failures)
 			continue
 		}
+		if resp.TS != srv.TS {
+			// After the batch is recorded: a crash before this write
+			// fetches it again, and the runtime drops what it has.
+			a.savePosition(ctx, resp.TS)
+		}
 		srv.TS = resp.TS
 		failures = 0
 	}
 	return nil
+}
+
+// positionKey names the community's long poll position in the store.
+func (a *Adapter) positionKey() string {
+	return "vk.longpoll." + strconv.FormatInt(a.cfg.GroupID, 10)
+}
+
+func (a *Adapter) loadPosition() string {
+	if a.cfg.Positions == nil {
+		return ""
+	}
+	ts, err := a.cfg.Positions.Position(a.positionKey())
+	if err != nil {
+		a.log.Warn().Err(err).Msg("vk: stored long poll position not read; starting from VK's current one")
+		return ""
+	}
+	return ts
+}
+
+func (a *Adapter) savePosition(ctx context.Context, ts lpTS) {
+	if a.cfg.Positions == nil {
+		return
+	}
+	// Stored also while shutting down: the batch before it is recorded.
+	if err := a.cfg.Positions.SetPosition(context.WithoutCancel(ctx), a.positionKey(), string(ts)); err != nil {
+		// Not fatal: a restart would fetch from an older position, and the
+		// runtime drops what it has already recorded.
+		a.log.Warn().Err(err).Msg("vk: long poll position not stored")
+	}
 }
 
 // handleUpdates records every update in order and stops at the first one

@@ -72,6 +72,17 @@ type Config struct {
 	HTTPClient   *http.Client
 	Logger       zerolog.Logger
 	PollWait     time.Duration // Bots Long Poll wait, default 25s, at most 90s
+	// Positions keeps the Bots Long Poll position across restarts (the
+	// runtime's store). Without it a restart starts from the position VK
+	// reports then, and what customers wrote while the server was down is
+	// not fetched.
+	Positions PositionStore
+}
+
+// PositionStore keeps named positions durably; *store.DB implements it.
+type PositionStore interface {
+	Position(key string) (string, error)
+	SetPosition(ctx context.Context, key, value string) error
 }
 
 // Adapter is the VK channel. It is safe for concurrent use.

@@ -56,6 +56,28 @@ type adapterCase struct {
 	api         []call            // body "file:NAME" is a protocol sample sent as is
 	wantIn      []channel.Inbound // every HandleInbound call, in order
 	trimURLs    bool              // compare attachment URLs by their size= parameter only
+	// position is the stored long poll position before Run ("" none);
+	// wantPosition, when set, the one stored at the end.
+	position, wantPosition string
+}
+
+// memPositions is a PositionStore in memory.
+type memPositions struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (p *memPositions) Position(key string) (string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.m[key], nil
+}
+
+func (p *memPositions) SetPosition(_ context.Context, key, value string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.m[key] = value
+	return nil
 }
 
 func rid(key string) string { return strconv.Itoa(int(randomID(key))) }
@@ -390,6 +412,35 @@ func TestAdapter(t *testing.T) {
 			wantIn: []channel.Inbound{inMessageNew, inButtonPress, inMessageNew, inButtonPress},
 		},
 		{
+			name:         "long poll: resumes from the stored position and stores the next one",
+			mode:         ModeLongPoll,
+			stopAfter:    1,
+			position:     "7",
+			wantPosition: "12",
+			steps:        []step{{poll: true}},
+			api: []call{
+				{Method: "groups.getLongPollServer", Params: map[string]string{"group_id": "4242", "v": DefaultAPIVersion}, body: lpServerBody},
+				{Method: "a_check", Params: map[string]string{"key": testLPKey, "ts": "7", "wait": "25"},
+					body: `{"ts":"12","updates":[` + strings.Replace(messageNewBody, `"secret":"s3cret-callback",`, "", 1) + `]}`},
+			},
+			wantIn: []channel.Inbound{inMessageNew},
+		},
+		{
+			name:         "long poll: a stored position VK no longer has is replaced by the one it gives (failed=1)",
+			mode:         ModeLongPoll,
+			stopAfter:    1,
+			position:     "3",
+			wantPosition: "21",
+			steps:        []step{{poll: true}},
+			api: []call{
+				{Method: "groups.getLongPollServer", Params: map[string]string{"group_id": "4242", "v": DefaultAPIVersion}, body: lpServerBody},
+				{Method: "a_check", Params: map[string]string{"key": testLPKey, "ts": "3", "wait": "25"}, body: `{"failed":1,"ts":"20"}`},
+				{Method: "a_check", Params: map[string]string{"key": testLPKey, "ts": "20", "wait": "25"},
+					body: `{"ts":"21","updates":[` + strings.Replace(messageNewBody, `"secret":"s3cret-callback",`, "", 1) + `]}`},
+			},
+			wantIn: []channel.Inbound{inMessageNew},
+		},
+		{
 			name:  "long poll: a refused token stops Run with an error",
 			mode:  ModeLongPoll,
 			steps: []step{{poll: true, wantErr: "error 5"}},
@@ -417,12 +468,20 @@ func runCase(t *testing.T, tc adapterCase) {
 	if mode == "" {
 		mode = ModeCallback
 	}
-	a, err := New(Config{
+	cfg := Config{
 		Token: testToken, GroupID: testGroup, APIURL: fake.srv.URL, Mode: mode,
 		Secret: testSecret, Confirmation: testConfirmation,
 		HTTPClient: testClient(),
 		Logger:     zerolog.New(&logs),
-	})
+	}
+	positions := &memPositions{m: map[string]string{}}
+	if tc.position != "" {
+		positions.m["vk.longpoll.4242"] = tc.position
+	}
+	if tc.position != "" || tc.wantPosition != "" {
+		cfg.Positions = positions
+	}
+	a, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -506,6 +565,11 @@ func runCase(t *testing.T, tc adapterCase) {
 		}
 	}
 
+	if tc.wantPosition != "" {
+		if p, _ := positions.Position("vk.longpoll.4242"); p != tc.wantPosition {
+			t.Errorf("stored position %q, want %q", p, tc.wantPosition)
+		}
+	}
 	mu.Lock()
 	got := gotIn
 	mu.Unlock()
