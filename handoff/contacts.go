@@ -72,10 +72,10 @@ func (s *Service) apiForget(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info().Str("agent", sess.agentID).Str("contact", id).Str("anonymous", res.Anonymous).
 		Int("messages", res.Messages).Int("tickets", res.Tickets).Msg("contact erased")
-	if res.Tickets > 0 {
-		// Its tickets are anonymised and an open one resolved: consoles
-		// reload their queue.
-		s.hub.publish(liveEvent{Type: "ticket"})
+	for _, id := range res.TicketIDs {
+		// Anonymised, and resolved if it was open: consoles reload their
+		// queue and a view of the ticket.
+		s.hub.publish(liveEvent{Type: "ticket", TicketID: id, Status: StatusResolved})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"forgotten": res, "next": compactHint})
 }

@@ -111,7 +111,7 @@ func TestAdminErasesAContact(t *testing.T) {
 	}
 	root.call("POST", path, map[string]string{"confirm": olga.ID}, 200, &out)
 	if out.Forgotten.ContactID != olga.ID || out.Forgotten.Messages != len(before) || out.Forgotten.Tickets != 1 ||
-		!cmp.Equal(out.Forgotten.Identities, []string{"telegram:5"}) || out.Next == "" {
+		!cmp.Equal(out.Forgotten.Identities, []string{"telegram:5"}) || !cmp.Equal(out.Forgotten.TicketIDs, []uint64{tk.ID}) || out.Next == "" {
 		t.Errorf("erasure = %+v", out)
 	}
 	if _, err := e.db.Contact(olga.ID); err == nil {
@@ -122,8 +122,8 @@ func TestAdminErasesAContact(t *testing.T) {
 	}
 	select {
 	case ev := <-live:
-		if ev.Type != "ticket" {
-			t.Errorf("live event %+v, want a ticket event", ev)
+		if ev.Type != "ticket" || ev.TicketID != tk.ID {
+			t.Errorf("live event %+v, want one for ticket %d", ev, tk.ID)
 		}
 	default:
 		t.Error("no live event for the consoles")

@@ -152,6 +152,7 @@ type ForgetResult struct {
 	Identities []string `json:"identities"`
 	Messages   int      `json:"messages"`
 	Tickets    int      `json:"tickets_anonymised"`
+	TicketIDs  []uint64 `json:"ticket_ids,omitempty"` // the anonymised tickets, for live views
 	Events     int      `json:"events_anonymised"`
 	Merges     int      `json:"merge_records"`
 	Queued     int      `json:"inbox_outbox_entries"`
@@ -247,6 +248,7 @@ func (db *DB) ForgetContact(ctx context.Context, id, by string) (ForgetResult, e
 				return err
 			}
 			res.Tickets++
+			res.TicketIDs = append(res.TicketIDs, n)
 		}
 		if res.Events, err = anonymiseEvents(tx, ids, names, anon); err != nil {
 			return err
