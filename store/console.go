@@ -92,27 +92,13 @@ func decodeConsoleSession(k, v []byte) (ConsoleSession, error) {
 }
 
 // deleteAgentSessions deletes agentID's console sessions (a new password).
+// A record that does not decode is dropped with them: it can sign nobody in
+// either way.
 func deleteAgentSessions(tx *bolt.Tx, agentID string) error {
-	b := tx.Bucket(bConsoleSessions)
-	var keys [][]byte
-	err := b.ForEach(func(k, v []byte) error {
+	return deleteWhere(tx.Bucket(bConsoleSessions), func(v []byte) bool {
 		var s ConsoleSession
-		// A record that does not decode is dropped with the rest: it
-		// can sign nobody in either way.
-		if json.Unmarshal(v, &s) != nil || s.AgentID == agentID {
-			keys = append(keys, k)
-		}
-		return nil
+		return json.Unmarshal(v, &s) != nil || s.AgentID == agentID
 	})
-	if err != nil {
-		return err
-	}
-	for _, k := range keys {
-		if err := b.Delete(k); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func migrateV5(tx *bolt.Tx) error {

@@ -15,6 +15,11 @@ func decodeEvents(v []byte) ([]Event, error) {
 	if evs, ok := decodeEventsFast(v); ok {
 		return evs, nil
 	}
+	return decodeEventsJSON(v)
+}
+
+// decodeEventsJSON reads an events record with encoding/json.
+func decodeEventsJSON(v []byte) ([]Event, error) {
 	if len(v) > 0 && v[0] == '[' {
 		var evs []Event
 		err := json.Unmarshal(v, &evs)

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/json"
 	"reflect"
 	"testing"
 	"time"
@@ -48,14 +47,7 @@ func checkEventRecord(t *testing.T, b []byte) {
 	if err != nil {
 		t.Fatalf("decodeEvents(%s): %v", b, err)
 	}
-	var want []Event
-	if b[0] == '[' {
-		err = json.Unmarshal(b, &want)
-	} else {
-		var e Event
-		err = json.Unmarshal(b, &e)
-		want = []Event{e}
-	}
+	want, err := decodeEventsJSON(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,15 +70,7 @@ func FuzzDecodeEvents(f *testing.F) {
 		if !ok {
 			return
 		}
-		var want []Event
-		var err error
-		if len(b) > 0 && b[0] == '[' {
-			err = json.Unmarshal(b, &want)
-		} else {
-			var e Event
-			err = json.Unmarshal(b, &e)
-			want = []Event{e}
-		}
+		want, err := decodeEventsJSON(b)
 		if err != nil {
 			t.Fatalf("fast path read %s, encoding/json refuses it: %v", b, err)
 		}

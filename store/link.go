@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -147,21 +148,12 @@ func (db *DB) IssueLinkCode(ctx context.Context, contactID, kind string, ttl tim
 			return fmt.Errorf("store: link code for contact %q: %w", contactID, ErrNotFound)
 		}
 		b := tx.Bucket(bLinkCodes)
-		var drop [][]byte
-		err := b.ForEach(func(k, v []byte) error {
+		err := deleteWhere(b, func(v []byte) bool {
 			var c LinkCode
-			if json.Unmarshal(v, &c) != nil || !c.ExpiresAt.After(now) || (c.ContactID == contactID && c.Kind == kind) {
-				drop = append(drop, append([]byte(nil), k...))
-			}
-			return nil
+			return json.Unmarshal(v, &c) != nil || !c.ExpiresAt.After(now) || (c.ContactID == contactID && c.Kind == kind)
 		})
 		if err != nil {
 			return err
-		}
-		for _, k := range drop {
-			if err := b.Delete(k); err != nil {
-				return err
-			}
 		}
 		return putJSON(b, linkKey(lc.Code), lc)
 	})
@@ -380,22 +372,33 @@ func reown(t Turn, cid string) Turn {
 
 // dropLinkState removes a contact's link codes and attempt counter.
 func dropLinkState(tx *bolt.Tx, cid string) error {
-	b := tx.Bucket(bLinkCodes)
-	var drop [][]byte
-	err := b.ForEach(func(k, v []byte) error {
+	err := deleteWhere(tx.Bucket(bLinkCodes), func(v []byte) bool {
 		var c LinkCode
-		if json.Unmarshal(v, &c) != nil || c.ContactID == cid {
-			drop = append(drop, append([]byte(nil), k...))
+		return json.Unmarshal(v, &c) != nil || c.ContactID == cid
+	})
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bLinkAttempts).Delete([]byte(cid))
+}
+
+// deleteWhere deletes the records of b whose value drop picks. The keys are
+// collected (as copies) first: a bucket must not change under ForEach.
+func deleteWhere(b *bolt.Bucket, drop func(v []byte) bool) error {
+	var keys [][]byte
+	err := b.ForEach(func(k, v []byte) error {
+		if drop(v) {
+			keys = append(keys, bytes.Clone(k))
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	for _, k := range drop {
+	for _, k := range keys {
 		if err := b.Delete(k); err != nil {
 			return err
 		}
 	}
-	return tx.Bucket(bLinkAttempts).Delete([]byte(cid))
+	return nil
 }
