@@ -69,6 +69,21 @@ func dbFlag(fs *flag.FlagSet) *string {
 
 // openStoreFor opens the database for an operator command, explaining the
 // usual failure: a running server holds the file lock.
+// statDB checks that path names a database file, with the messages the
+// commands that read one offline share.
+func statDB(path string) (os.FileInfo, error) {
+	si, err := os.Stat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil, fmt.Errorf("no database at %s (set --db or PARLEY_DB)", path)
+	case err != nil:
+		return nil, err
+	case si.IsDir():
+		return nil, fmt.Errorf("%s is a directory, not a database file", path)
+	}
+	return si, nil
+}
+
 func openStoreFor(cmd, path string, readOnly bool) (*store.DB, error) {
 	db, err := store.Open(path, store.Options{ReadOnly: readOnly})
 	if errors.Is(err, store.ErrLocked) {

@@ -42,14 +42,9 @@ func runBackup(args []string, stdio IO) int {
 		fmt.Fprintf(stdio.Stderr, "parley backup: "+format+"\n", a...)
 		return 1
 	}
-	si, err := os.Stat(src)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return fail("no database at %s (set --db or PARLEY_DB)", src)
-	case err != nil:
+	si, err := statDB(src)
+	if err != nil {
 		return fail("%v", err)
-	case si.IsDir():
-		return fail("%s is a directory, not a database file", src)
 	}
 	if di, err := os.Stat(dst); err == nil {
 		if os.SameFile(si, di) {

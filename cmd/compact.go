@@ -4,7 +4,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
 
 	"github.com/parley-chat/parley/store"
 )
@@ -34,13 +33,8 @@ func runCompact(args []string, stdio IO) int {
 		fmt.Fprintf(stdio.Stderr, "parley compact: "+format+"\n", a...)
 		return 1
 	}
-	switch si, err := os.Stat(*dbPath); {
-	case errors.Is(err, os.ErrNotExist):
-		return fail("no database at %s (set --db or PARLEY_DB)", *dbPath)
-	case err != nil:
+	if _, err := statDB(*dbPath); err != nil {
 		return fail("%v", err)
-	case si.IsDir():
-		return fail("%s is a directory, not a database file", *dbPath)
 	}
 	before, after, err := store.CompactFile(*dbPath)
 	switch {

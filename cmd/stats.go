@@ -2,12 +2,9 @@ package cmd
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -76,11 +73,8 @@ func parseStatsTime(flagName, s string, end bool) (time.Time, error) {
 }
 
 func statsReport(stdio IO, path string, from, to time.Time, asJSON bool) int {
-	if st, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		fmt.Fprintf(stdio.Stderr, "parley stats: no database at %s (set --db or PARLEY_DB)\n", path)
-		return 1
-	} else if err == nil && st.IsDir() {
-		fmt.Fprintf(stdio.Stderr, "parley stats: %s is a directory, not a database file\n", path)
+	if _, err := statDB(path); err != nil {
+		fmt.Fprintf(stdio.Stderr, "parley stats: %v\n", err)
 		return 1
 	}
 	db, err := openStoreFor("stats", path, true)
