@@ -209,16 +209,20 @@ func (db *DB) OpenTicketFor(contactID string) (Ticket, bool, error) {
 	var t Ticket
 	var ok bool
 	err := db.view(func(tx *bolt.Tx) error {
-		id := tx.Bucket(bTicketOpen).Get([]byte(contactID))
-		if id == nil {
-			return nil
-		}
 		var err error
-		t, err = getTicket(tx, be64(id))
-		ok = err == nil
+		t, ok, err = openTicketOf(tx, contactID)
 		return err
 	})
 	return t, ok, err
+}
+
+func openTicketOf(tx *bolt.Tx, contactID string) (Ticket, bool, error) {
+	id := tx.Bucket(bTicketOpen).Get([]byte(contactID))
+	if id == nil {
+		return Ticket{}, false, nil
+	}
+	t, err := getTicket(tx, be64(id))
+	return t, err == nil, err
 }
 
 // LastTicketFor returns the contact's most recent ticket of any status (for
@@ -227,16 +231,20 @@ func (db *DB) LastTicketFor(contactID string) (Ticket, bool, error) {
 	var t Ticket
 	var ok bool
 	err := db.view(func(tx *bolt.Tx) error {
-		id := lastComposite(tx.Bucket(bTicketContact), contactID)
-		if id == 0 {
-			return nil
-		}
 		var err error
-		t, err = getTicket(tx, id)
-		ok = err == nil
+		t, ok, err = lastTicketOf(tx, contactID)
 		return err
 	})
 	return t, ok, err
+}
+
+func lastTicketOf(tx *bolt.Tx, contactID string) (Ticket, bool, error) {
+	id := lastComposite(tx.Bucket(bTicketContact), contactID)
+	if id == 0 {
+		return Ticket{}, false, nil
+	}
+	t, err := getTicket(tx, id)
+	return t, err == nil, err
 }
 
 // TicketState is what routing a customer's message needs to know of the
@@ -253,21 +261,12 @@ type TicketState struct {
 func (db *DB) TicketStateFor(contactID string) (TicketState, error) {
 	var ts TicketState
 	err := db.view(func(tx *bolt.Tx) error {
-		if id := tx.Bucket(bTicketOpen).Get([]byte(contactID)); id != nil {
-			t, err := getTicket(tx, be64(id))
-			if err != nil {
-				return err
-			}
-			ts.Open, ts.HasOpen = t, true
+		var err error
+		if ts.Open, ts.HasOpen, err = openTicketOf(tx, contactID); err != nil {
+			return err
 		}
-		if id := lastComposite(tx.Bucket(bTicketContact), contactID); id != 0 {
-			t, err := getTicket(tx, id)
-			if err != nil {
-				return err
-			}
-			ts.Last, ts.HasLast = t, true
-		}
-		return nil
+		ts.Last, ts.HasLast, err = lastTicketOf(tx, contactID)
+		return err
 	})
 	return ts, err
 }

@@ -225,9 +225,10 @@ func (db *DB) prepareTurn(t Turn) (*preparedTurn, error) {
 	if len(p.events) > 1 && size+1 <= maxValue {
 		batch := make([]byte, 0, size+1)
 		for i, pe := range p.events {
-			batch = append(batch, ',')
 			if i == 0 {
-				batch[0] = '['
+				batch = append(batch, '[')
+			} else {
+				batch = append(batch, ',')
 			}
 			batch = append(batch, pe.data...)
 		}
