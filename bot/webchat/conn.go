@@ -78,20 +78,26 @@ func (h *heldFrames) hold(visitorID string, skip *conn, frame []byte) bool {
 }
 
 // flush stops holding and writes: to the sending tab first (the ack or an
-// error) and the held frames; to the visitor's other tabs echo (if any) and
-// the held frames. A tab that reads batches gets them in one frame.
-func (h *heldFrames) flush(ctx context.Context, a *Adapter, first, echo []byte) {
+// error) and the held frames; to the visitor's other tabs the echo (built
+// by echo, if not nil, only when there are such tabs) and the held frames.
+// A tab that reads batches gets them in one frame.
+func (h *heldFrames) flush(ctx context.Context, a *Adapter, first []byte, echo func() []byte) {
 	h.mu.Lock()
 	h.done = true
 	held := h.frames
 	h.frames = nil
 	h.mu.Unlock()
 	a.writeBatch(ctx, h.c, first, held)
-	if echo == nil && len(held) == 0 {
+	others := a.connsOf(h.c.visitor, h.c)
+	if len(others) == 0 {
 		return
 	}
-	for _, t := range a.connsOf(h.c.visitor, h.c) {
-		a.writeBatch(ctx, t, echo, held)
+	var e []byte
+	if echo != nil {
+		e = echo()
+	}
+	for _, t := range others {
+		a.writeBatch(ctx, t, e, held)
 	}
 }
 
@@ -338,11 +344,9 @@ func (a *Adapter) handleFrame(ctx context.Context, c *conn, h channel.Handler, b
 	// Durably recorded: only now may the widget mark it sent, and the
 	// other tabs show it. The replies of a turn run during HandleInbound
 	// follow the ack (and the echo) in the same frame.
-	var echo []byte
-	if a.otherTabs(c) {
-		echo = mustJSON(echoFrame{Type: "echo", ID: f.ID, Text: in.Text, At: now})
-	}
-	held.flush(ctx, a, ackJSON(f.ID), echo)
+	held.flush(ctx, a, ackJSON(f.ID), func() []byte {
+		return mustJSON(echoFrame{Type: "echo", ID: f.ID, Text: in.Text, At: now})
+	})
 	return true
 }
 

@@ -281,15 +281,6 @@ func (a *Adapter) Close() error {
 	return nil
 }
 
-// otherTabs reports whether c's visitor has other connections open (the
-// echo of a customer's message is built only for them).
-func (a *Adapter) otherTabs(c *conn) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	v := a.visitors[c.visitor]
-	return v != nil && len(v.conns) > 1
-}
-
 // broadcast writes frame to every connection of the visitor except skip,
 // or holds it for the message being handled (heldFrames).
 func (a *Adapter) broadcast(ctx context.Context, visitorID string, skip *conn, frame []byte) {
