@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,6 +16,8 @@ import (
 	"github.com/parley-chat/parley/flows"
 	"github.com/parley-chat/parley/flows/demo"
 	"github.com/parley-chat/parley/store"
+
+	"github.com/parley-chat/parley/internal/servegc"
 )
 
 // signalSender tells each conversation when its turn's last reply went out.
@@ -125,10 +125,7 @@ func demoBench(b *testing.B) *flows.Project {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if os.Getenv("GOGC") == "" {
-		old := debug.SetGCPercent(400)
-		b.Cleanup(func() { debug.SetGCPercent(old) })
-	}
+	servegc.ForBenchmark(b)
 	return p
 }
 

@@ -12,13 +12,13 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
-	"os"
-	"runtime/debug"
 	"slices"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/parley-chat/parley/internal/servegc"
 )
 
 // chatClient is one web chat visitor speaking the widget's protocol over a
@@ -158,11 +158,7 @@ func startBenchServer(b *testing.B) *server {
 	cfg.Web.RatePerSecond = 1e6
 	cfg.FloodRate = -1
 	cfg.LogLevel = "error"
-	if os.Getenv("GOGC") == "" {
-		// As parley serve does (serve.go).
-		old := debug.SetGCPercent(400)
-		b.Cleanup(func() { debug.SetGCPercent(old) })
-	}
+	servegc.ForBenchmark(b)
 	s, err := newServer(context.Background(), cfg, newLogger(discard{}, "error", "json"), IO{Stdout: discard{}, Stderr: discard{}})
 	if err != nil {
 		b.Fatal(err)

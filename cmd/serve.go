@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -29,6 +28,8 @@ import (
 	"github.com/parley-chat/parley/flows"
 	"github.com/parley-chat/parley/handoff"
 	"github.com/parley-chat/parley/store"
+
+	"github.com/parley-chat/parley/internal/servegc"
 )
 
 func runServe(args []string, stdio IO) int {
@@ -75,12 +76,7 @@ func runServe(args []string, stdio IO) int {
 		return 2
 	}
 	log := newLogger(stdio.Stderr, cfg.LogLevel, cfg.LogFormat)
-	if os.Getenv("GOGC") == "" {
-		// The live heap is small (sessions are on disk) and the message path
-		// allocates a lot of short-lived JSON: collecting less often was
-		// measured at +40% messages/s end to end (BenchmarkEndToEndWebChat).
-		debug.SetGCPercent(400)
-	}
+	servegc.Apply()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -2,12 +2,12 @@ package flows_test
 
 import (
 	"context"
-	"os"
-	"runtime/debug"
 	"testing"
 	"time"
 
 	"github.com/parley-chat/parley/flows"
+
+	"github.com/parley-chat/parley/internal/servegc"
 )
 
 // benchScript is a realistic mix on the demo flows: greeting, button
@@ -28,7 +28,7 @@ func BenchmarkEngineTurn(b *testing.B) { benchEngineTurns(b, new(flows.Buffer)) 
 func BenchmarkEngineTurnFresh(b *testing.B) { benchEngineTurns(b, nil) }
 
 func benchEngineTurns(b *testing.B, buf *flows.Buffer) {
-	servingGC(b)
+	servegc.ForBenchmark(b)
 	p := loadDemo(b)
 	e := p.NewEngine(flows.Options{HTTP: orders{}})
 	ctx := context.Background()
@@ -62,7 +62,7 @@ func BenchmarkEngineTurnButtons(b *testing.B) {
 		{Text: "Доставка", Payload: "delivery"}, {Text: "3"}, {Text: "4"},
 		{Text: "Где мой заказ?", Payload: "order_status"},
 	}
-	servingGC(b)
+	servegc.ForBenchmark(b)
 	p := loadDemo(b)
 	e := p.NewEngine(flows.Options{HTTP: orders{}})
 	ctx := context.Background()
@@ -82,20 +82,9 @@ func BenchmarkEngineTurnButtons(b *testing.B) {
 	b.ReportMetric(float64(b.N)/time.Since(t0).Seconds(), "turns/s")
 }
 
-// servingGC runs the benchmark with the collector set as parley serve sets
-// it (GOGC=400 unless GOGC is given: cmd/serve.go), since that is where the
-// engine runs; with the default the small heap of a benchmark is collected
-// far more often than a server's.
-func servingGC(b *testing.B) {
-	if os.Getenv("GOGC") == "" {
-		old := debug.SetGCPercent(400)
-		b.Cleanup(func() { debug.SetGCPercent(old) })
-	}
-}
-
 // BenchmarkEngineTurnParallel measures throughput with every core busy.
 func BenchmarkEngineTurnParallel(b *testing.B) {
-	servingGC(b)
+	servegc.ForBenchmark(b)
 	p := loadDemo(b)
 	e := p.NewEngine(flows.Options{HTTP: orders{}})
 	ctx := context.Background()
