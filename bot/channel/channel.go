@@ -69,6 +69,15 @@ type Inbound struct {
 	// wants "ok" within seconds). Otherwise the handler may run the turn
 	// before it returns, which costs one durable write instead of two.
 	Queue bool `json:"-"`
+	// Greeted says the channel showed this customer the conversation's
+	// opening (the greeting and its buttons) before this event, without
+	// the runtime knowing: the web chat shows it when a new visitor opens
+	// the chat, before any contact exists. The runtime passes it to the
+	// flow engine (flows.Input.Greeted), which then starts a new
+	// conversation without repeating the greeting and answers this first
+	// message, typed or a pressed opening button. It is kept with the
+	// event in the inbox, so a turn that runs later sees it too.
+	Greeted bool `json:",omitempty"`
 }
 
 // Button is a choice the bot offers; Value comes back as Inbound.Payload.
