@@ -128,6 +128,10 @@ type turn struct {
 	// have is what of Env's costly parts is computed for this message.
 	have eval.Uses
 	evs  []EventRecord
+	// greeted is Input.Greeted; first is set while the first message of a
+	// conversation is being answered (first.go).
+	greeted bool
+	first   firstTurn
 }
 
 // cond runs a condition, computing first what it reads of the message's
@@ -185,23 +189,29 @@ func (e *Engine) begin(ctx context.Context, st State, in Input, reuse *Buffer) *
 	// A number answers the Nth button of the last message (channels that
 	// show buttons as a numbered list); a typed label answers its button.
 	if env.Payload == "" && len(st.Buttons) > 0 {
-		s := strings.TrimSpace(text)
-		if k, ok := buttonNumber(s); ok && k >= 1 && k <= len(st.Buttons) {
-			env.Payload = st.Buttons[k-1].Value
-		} else {
-			// EqualFold matches rune for rune: a label with another number
-			// of runes cannot match, and counting is cheaper than folding.
-			n := utf8.RuneCountInString(s)
-			for _, b := range st.Buttons {
-				if l := strings.TrimSpace(b.Text); utf8.RuneCountInString(l) == n && strings.EqualFold(l, s) {
-					env.Payload = b.Value
-					break
-				}
-			}
-		}
+		env.Payload = buttonPayload(st.Buttons, text)
 	}
+	t.greeted = in.Greeted
 	t.setLang(in)
 	return t
+}
+
+// buttonPayload is the value of the button text answers: its number in
+// the list or its label; "" when it answers none.
+func buttonPayload(buttons []Button, text string) string {
+	s := strings.TrimSpace(text)
+	if k, ok := buttonNumber(s); ok && k >= 1 && k <= len(buttons) {
+		return buttons[k-1].Value
+	}
+	// EqualFold matches rune for rune: a label with another number of
+	// runes cannot match, and counting is cheaper than folding.
+	n := utf8.RuneCountInString(s)
+	for _, b := range buttons {
+		if l := strings.TrimSpace(b.Text); utf8.RuneCountInString(l) == n && strings.EqualFold(l, s) {
+			return b.Value
+		}
+	}
+	return ""
 }
 
 // buttonNumber reads a number of at most two characters as strconv.Atoi
@@ -380,7 +390,7 @@ func (t *turn) restart() {
 	t.env.Vars, t.varsOwned = nil, false
 	t.env.Fallbacks, t.env.Retries = 0, 0
 	f := t.e.p.flows[t.e.p.StartFlow]
-	t.run(f.start)
+	t.start(f.start)
 }
 
 // matchTrigger returns the first global trigger, by priority, whose

@@ -119,6 +119,10 @@ func (t *turn) misunderstood(n *node, noMatch bool) bool {
 // run executes nodes from n until one waits, hands off or ends.
 func (t *turn) run(n *node) {
 	for n != nil {
+		if t.first.active && n == t.e.p.flows[t.e.p.StartFlow].start && t.first.silent(t.out) {
+			t.backToGreeting()
+			return
+		}
 		t.steps++
 		if t.steps > t.e.opts.MaxSteps {
 			t.errorEvent(n, "run", fmt.Errorf("step limit %d reached: a loop without a wait?", t.e.opts.MaxSteps))

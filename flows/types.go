@@ -20,6 +20,10 @@ type Input struct {
 	Channel string // web, telegram, vk
 	Now     time.Time
 	Contact Contact
+	// Greeted says the channel already showed this customer the opening
+	// (Engine.Opening): a new conversation starts without repeating it, and
+	// the first message, typed or a pressed opening button, is answered.
+	Greeted bool
 }
 
 // Contact is the customer.

@@ -76,7 +76,7 @@ func TestPassingTest(t *testing.T) {
     http:
       - {url: "https://api.example.com/orders/1", body: {status: в пути}}
     turns:
-      - user: hi
+      - user: /start
         bot: [{text: "Привет!", buttons: [Заказ, Человек]}]
       - tap: Заказ
         bot: ["Статус: в пути"]
