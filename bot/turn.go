@@ -112,7 +112,7 @@ func (r *Runtime) processJob(ctx context.Context, contactID string, j job) error
 		}
 		input := flows.Input{
 			Text: in.Text, Payload: in.Payload, Channel: string(in.From.Channel), Now: now,
-			Contact: flowContact(c),
+			Contact: flowContact(c), Greeted: in.Greeted,
 		}
 		if err := r.routeMessage(ctx, ts, eng, st, input); err != nil {
 			return err
