@@ -87,7 +87,7 @@ var enLexicon = map[float64]string{
 		racist racism loser losers idiotic killed murder murdered terrorist terrorism dead death
 		died evil cruel vile nasty toxic shameless`,
 	-2.5: `bad poor poorly sucks suck sucked annoying annoyed angry anger furious mad
-		ridiculous stupid idiot idiots dumb moron joke lousy crappy shitty broken fail failed
+		ridiculous stupid idiot idiots dumb moron lousy crappy shitty broken fail failed
 		failing failure disappointed disappointing disappointment frustrated frustrating
 		frustration upset rude ripoff ugly sick worse mess messed screwed complaint complain
 		complaining waste wasted wasting boring lame fake unhappy dissatisfied irritated
@@ -132,7 +132,8 @@ var complaintLexicon = map[float64]string{
 		в прокуратуру, в цб, в центробанк, сколько можно, это беспредел, вы издеваетесь,
 		издеваетесь, refund now, want my money back, give me my money back, money back now,
 		demand a refund, file a complaint, filing a complaint, report you, sue you, never again,
-		worst service, worst customer service, this is ridiculous, what a joke, are you kidding`,
+		worst service, worst customer service, this is ridiculous, what a joke, is a joke,
+		such a joke, are a joke, are you kidding`,
 	-2.5: `не могу дозвониться, невозможно дозвониться, не дозвониться, не дозвонишься,
 		до сих пор, опять не, снова не, опять, третий час, второй час, уже час, уже два часа,
 		уснули, ни в какие ворота, третий день, второй день, уже год, все нет, все еще нет,

@@ -31,6 +31,10 @@ type Scorer struct {
 	exact      map[string]float64 // words with short stems, matched as written
 	complaints *phraseMatcher
 	valence    []float64 // per complaint phrase
+	// idiom marks complaint phrases that are also ordinary questions
+	// ("сколько можно ждать" against "сколько можно заказать"): they count
+	// only where idiomHolds.
+	idiom []bool
 	// neutralAfterNegation: words that follow a negator in polite or plain
 	// questions ("не могли бы", "не подскажете", "no problem").
 	neutralAfterNegation map[string]bool
@@ -69,6 +73,7 @@ func NewScorer() *Scorer {
 			if p = strings.TrimSpace(p); p != "" {
 				phrases = append(phrases, p)
 				s.valence = append(s.valence, v)
+				s.idiom = append(s.idiom, complaintIdioms[p])
 			}
 		}
 	}
@@ -101,7 +106,7 @@ func (s *Scorer) ScorePrepared(p *Prepared) Sentiment {
 	negatedVerb := false
 	var pos float64
 	complaint := false
-	asks := asksForHelp(p.Text)
+	asks := asksForHelp(p.Text) || asksHow(p.toks)
 	// Scratch on the stack for a short message, so that p stays read-only.
 	// Scratch from a pool rather than from p, so that p stays read-only.
 	cs := clausePool.Get().(*clauseScratch)
@@ -231,7 +236,7 @@ func (s *Scorer) scoreClause(p *Prepared, c clauseSpan, question bool, cs *claus
 	cs.spans = s.complaints.appendSpans(cs.spans[:0], stems)
 	used := cs.used
 	for _, sp := range cs.spans {
-		if used[sp.from] {
+		if used[sp.from] || s.idiom[sp.phrase] && !idiomHolds(toks, sp) {
 			continue
 		}
 		for i := sp.from; i < sp.to; i++ {
@@ -246,12 +251,24 @@ func (s *Scorer) scoreClause(p *Prepared, c clauseSpan, question bool, cs *claus
 		*ev = append(*ev, "complaint: "+strings.Join(toks[sp.from:sp.to], " "))
 	}
 
+	// A customer who says they will not come back: "больше никогда у вас
+	// ничего не куплю", "never ordering from you again".
+	if from, to, ok := lostCustomer(toks); ok && !used[from] {
+		for i := from; i < to; i++ {
+			used[i] = true
+		}
+		sum += lostCustomerValence
+		complaint = true
+		*ev = append(*ev, "lost customer: "+strings.Join(toks[from:to], " "))
+	}
+
 	butAt := -1
 	for i, t := range toks {
 		if contrastWords[t] {
 			butAt = i
 		}
 	}
+	lastTone := -1 // a negator before the last tone word was spent on it
 	for i, t := range toks {
 		if used[i] {
 			continue
@@ -274,12 +291,21 @@ func (s *Scorer) scoreClause(p *Prepared, c clauseSpan, question bool, cs *claus
 		// Negation within three words before flips and damps (VADER uses
 		// -0.74; "не плохо" is mildly positive, not glowing). Swearing is
 		// not negated: "не хватало, блять" is no praise.
-		for j := i - 1; j >= max(0, i-3) && !strings.HasPrefix(label, "profanity"); j-- {
+		// A negator is spent on the first tone word after it: in "не
+		// опоздал, вежливый" only "опоздал" is negated.
+		for j := i - 1; j >= max(0, i-3, lastTone+1) && !strings.HasPrefix(label, "profanity"); j-- {
 			if negators[toks[j]] {
 				v *= -0.6
 				label += " (negated)"
 				break
 			}
+		}
+		lastTone = i
+		// Defects and delays named in a question ("как вернуть бракованный
+		// товар?") are what the customer asks about, not how they feel.
+		if question && v < 0 && v > -2 {
+			v *= 0.5
+			label += " (in a question)"
 		}
 		// After "но"/"but" the clause decides the tone.
 		if butAt >= 0 {
