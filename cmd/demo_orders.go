@@ -1,48 +1,74 @@
 package cmd
 
 import (
+	"bytes"
 	"encoding/json"
 	"hash/fnv"
-	"net"
+	"io"
 	"net/http"
 	"regexp"
+	"strings"
 	"time"
 )
 
-// demoSettings points the embedded demo's order lookups at this server's
-// own demo order service (addr is the listener's address).
-func demoSettings(addr string) (map[string]any, []string) {
-	host, port, _ := net.SplitHostPort(addr)
-	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-		host = "127.0.0.1"
-	}
-	return map[string]any{"orders_api": "http://" + net.JoinHostPort(host, port) + "/demo/api"}, []string{host}
+// DemoOrdersHost is the order service the demo project's parley.yaml
+// names. example.com is reserved (RFC 2606): no real shop answers there, so
+// Parley answers it itself, in-process, wherever a project runs (serve, chat,
+// a project fresh from `parley init`) and without a network. A project that
+// points settings.orders_api at its own service never reaches this.
+const DemoOrdersHost = "orders.example.com"
+
+// demoTransport answers requests for DemoOrdersHost from demoOrder and
+// sends every other request through next.
+type demoTransport struct {
+	next http.RoundTripper
+	now  func() time.Time
 }
 
-// demoOrders stands in for a shop's order service so the demo bot's order
-// lookup works on a machine with no network: GET /demo/api/orders/{id}
-// answers a status derived from the number (the same number, the same
-// answer); numbers starting with 9 are "not found". Served only with the
-// embedded demo project.
-func demoOrders(now func() time.Time) http.HandlerFunc {
-	valid := regexp.MustCompile(`^[0-9]{6,10}$`)
-	statuses := []string{"created", "assembling", "in_transit", "ready", "delivered"}
-	return func(w http.ResponseWriter, r *http.Request) {
-		id := r.PathValue("id")
-		w.Header().Set("Content-Type", "application/json")
-		if !valid.MatchString(id) || id[0] == '9' {
-			w.WriteHeader(http.StatusNotFound)
-			json.NewEncoder(w).Encode(map[string]string{"error": "order not found"})
-			return
-		}
-		h := fnv.New32a()
-		h.Write([]byte(id))
-		n := int(h.Sum32())
-		status := statuses[n%len(statuses)]
-		body := map[string]string{"id": id, "status": status}
-		if status != "delivered" {
-			body["eta"] = now().AddDate(0, 0, 1+n%5).Format("02.01.2006")
-		}
-		json.NewEncoder(w).Encode(body)
+var demoOrderPath = regexp.MustCompile(`^(?:/[^/]+)*/orders/([^/]+)$`)
+
+func (d demoTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if !strings.EqualFold(r.URL.Hostname(), DemoOrdersHost) {
+		return d.next.RoundTrip(r)
 	}
+	if r.Body != nil {
+		r.Body.Close()
+	}
+	status, body := http.StatusNotFound, []byte(`{"error":"not found"}`)
+	if m := demoOrderPath.FindStringSubmatch(r.URL.Path); m != nil && r.Method == http.MethodGet {
+		status, body = demoOrder(m[1], d.now())
+	}
+	return &http.Response{
+		Status:        http.StatusText(status),
+		StatusCode:    status,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        http.Header{"Content-Type": {"application/json"}},
+		Body:          io.NopCloser(bytes.NewReader(body)),
+		ContentLength: int64(len(body)),
+		Request:       r,
+	}, nil
+}
+
+var demoOrderID = regexp.MustCompile(`^[0-9]{6,10}$`)
+
+// demoOrder stands in for a shop's order service: a status derived from
+// the number (the same number, the same answer); numbers starting with 9
+// are "not found".
+func demoOrder(id string, now time.Time) (int, []byte) {
+	if !demoOrderID.MatchString(id) || id[0] == '9' {
+		return http.StatusNotFound, []byte(`{"error":"order not found"}`)
+	}
+	statuses := []string{"created", "assembling", "in_transit", "ready", "delivered"}
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	n := int(h.Sum32())
+	status := statuses[n%len(statuses)]
+	body := map[string]string{"id": id, "status": status}
+	if status != "delivered" {
+		body["eta"] = now.AddDate(0, 0, 1+n%5).Format("02.01.2006")
+	}
+	b, _ := json.Marshal(body) // a map of strings always encodes
+	return http.StatusOK, b
 }

@@ -130,8 +130,8 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 	}
 	cleanups = append(cleanups, func() { s.db.Close() })
 
-	// 2. The listener, early: the embedded demo's order lookups call back
-	// into this server, so its address goes into the flow settings.
+	// 2. The listener, early: a port in use is reported before anything
+	// else starts.
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
@@ -144,11 +144,7 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 	if err != nil {
 		return nil, err
 	}
-	opts := engineOptions()
-	if cfg.Flows == "" {
-		opts.Settings, opts.AllowedHosts = demoSettings(s.addr)
-	}
-	engine := project.NewEngine(opts)
+	engine := project.NewEngine(engineOptions())
 	log.Info().Str("project", project.Name).Str("version", project.Version).Msg("flows loaded")
 
 	// 4. Channels.
@@ -244,9 +240,6 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 	mux.Handle("/console", hh)
 	mux.Handle("/api/", hh)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	if cfg.Flows == "" {
-		mux.Handle("GET /demo/api/orders/{id}", demoOrders(time.Now))
-	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", s.readyz)
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}

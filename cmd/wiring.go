@@ -40,9 +40,11 @@ func loadProject(dir string) (*flows.Project, error) {
 }
 
 // engineOptions are the flow engine's options in production: http nodes get
-// a client with a timeout (the node's own timeout applies per call too).
+// a client with a timeout (the node's own timeout applies per call too),
+// and the demo's order service (orders.example.com) answered in-process.
 func engineOptions() flows.Options {
-	return flows.Options{HTTP: &http.Client{Timeout: 30 * time.Second}}
+	return flows.Options{HTTP: &http.Client{Timeout: 30 * time.Second,
+		Transport: demoTransport{next: http.DefaultTransport, now: time.Now}}}
 }
 
 // historyAdapter shows a web chat visitor their conversation from the store.
