@@ -42,6 +42,12 @@ func jsonValue(v any) any {
 			out[i] = e
 		}
 		return out
+	case []float64: // numbers()
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = e
+		}
+		return out
 	}
 	// Anything else (times, typed maps) goes through JSON itself.
 	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Func || rv.Kind() == reflect.Chan {

@@ -156,7 +156,7 @@ func (c *Compiler) compile(s *syntax.Str, path, src string, line, col int, cond 
 		c.R.Errorf(at(l, cl), path, "expression nested deeper than %d brackets", MaxNesting)
 		return nil
 	}
-	opts := []expr.Option{expr.Env(envType), expr.MaxNodes(MaxNodes)}
+	opts := append([]expr.Option{expr.Env(envType), expr.MaxNodes(MaxNodes)}, funcOpts...)
 	if cond {
 		opts = append(opts, expr.AsBool())
 	}
@@ -185,8 +185,19 @@ func (c *Compiler) compile(s *syntax.Str, path, src string, line, col int, cond 
 	// Positions of names and literals come from the tree before the
 	// optimiser folds constants.
 	refs := &refVisitor{}
-	if tree, err := parser.Parse(src); err == nil {
+	if tree, err := parser.ParseWithConfig(src, parseConfig); err == nil {
 		ast.Walk(&tree.Node, refs)
+	}
+	bad := false
+	for _, pat := range refs.patterns {
+		if err := compileLiteral(pat.name); err != nil {
+			l, cl := offsetPos(src, pat.from)
+			c.R.Errorf(at(l, cl), path, "%s: invalid pattern %q: %s", pat.root, pat.name, regexpMessage(err))
+			bad = true
+		}
+	}
+	if bad {
+		return nil
 	}
 	for _, lit := range refs.lits {
 		l, cl := offsetPos(src, lit.from)
@@ -222,7 +233,10 @@ type varRef struct {
 	from       int // rune offset in the source
 }
 
-type refVisitor struct{ refs, lits []varRef }
+// refVisitor collects reads of vars and settings, literals compared with
+// payload, intent and faq.id, and literal patterns of find and find_all
+// (root is then the function's name).
+type refVisitor struct{ refs, lits, patterns []varRef }
 
 // compared names the operand a literal is compared with, or "".
 func compared(n ast.Node) string {
@@ -242,6 +256,15 @@ func compared(n ast.Node) string {
 }
 
 func (v *refVisitor) Visit(n *ast.Node) {
+	if call, ok := (*n).(*ast.CallNode); ok {
+		id, ok := call.Callee.(*ast.IdentifierNode)
+		if ok && patternFuncs[id.Value] && len(call.Arguments) == 2 {
+			if s, ok := call.Arguments[1].(*ast.StringNode); ok {
+				v.patterns = append(v.patterns, varRef{root: id.Value, name: s.Value, from: s.Location().From})
+			}
+		}
+		return
+	}
 	if b, ok := (*n).(*ast.BinaryNode); ok {
 		lit := func(name string, x ast.Node) {
 			if s, ok := x.(*ast.StringNode); ok && name != "" {
@@ -386,7 +409,14 @@ func (p *Program) Eval(m *vm.VM, env *Env) (any, error) {
 		}
 	}
 	m.MemoryBudget = MemoryBudget
-	return m.Run(p.prog, env)
+	v, err := m.Run(p.prog, env)
+	var fe *file.Error
+	if err != nil && errors.As(err, &fe) {
+		// The VM's error repeats the source with a caret on more lines;
+		// the error event already says which expression, in one line.
+		err = errors.New(clean(fe.Message))
+	}
+	return v, err
 }
 
 // Bool runs a condition.
@@ -415,4 +445,4 @@ var goNames = strings.NewReplacer(
 	"map[string]interface {}", "map", "interface {}", "any",
 )
 
-func clean(msg string) string { return goNames.Replace(msg) }
+func clean(msg string) string { return strings.TrimSpace(goNames.Replace(msg)) }

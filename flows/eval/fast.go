@@ -17,7 +17,9 @@ import (
 // optimised tree, into Go closures over *Env that read fields directly.
 // Only operators whose meaning is plain Go on operands of one known type
 // are taken (strings, bools, ints, floats, and vars/settings values as a
-// whole), and the string builtins trim, replace, lower and upper; anything
+// whole), the string builtins trim, replace, lower and upper, and the
+// extraction functions that yield a string (find, digits, email, phone)
+// with literal patterns and bounds; anything
 // else (other calls, optional chaining, mixed types, values read out of
 // vars) keeps the VM, so results and errors stay expr-lang's.
 
@@ -155,6 +157,8 @@ func fastNode(n ast.Node) *fast {
 		if n.Map == nil {
 			f = fastBuiltin(n.Name, n.Arguments)
 		}
+	case *ast.CallNode:
+		f = fastCall(n)
 	}
 	if f == nil || !sameKind(n.Type(), f.kind) {
 		return nil
@@ -333,6 +337,46 @@ func fastBuiltin(name string, in []ast.Node) *fast {
 	case name == "upper" && len(args) == 1:
 		s := args[0]
 		return strFast(func(e *Env) string { return strings.ToUpper(s(e)) })
+	}
+	return nil
+}
+
+// fastCall is an extraction function that yields a string, with its
+// pattern or its bounds written as literals (checked here as the VM's call
+// would check them; otherwise the VM words the error).
+func fastCall(c *ast.CallNode) *fast {
+	id, ok := c.Callee.(*ast.IdentifierNode)
+	if !ok || len(c.Arguments) == 0 {
+		return nil
+	}
+	x := fastNode(c.Arguments[0])
+	if x == nil || x.kind != kString {
+		return nil
+	}
+	s := x.str
+	switch {
+	case id.Value == "email" && len(c.Arguments) == 1:
+		return strFast(func(e *Env) string { return Email(s(e)) })
+	case id.Value == "phone" && len(c.Arguments) == 1:
+		return strFast(func(e *Env) string { return Phone(s(e)) })
+	case id.Value == "find" && len(c.Arguments) == 2:
+		p, ok := c.Arguments[1].(*ast.StringNode)
+		if !ok {
+			return nil
+		}
+		re, err := pattern(p.Value)
+		if err != nil {
+			return nil
+		}
+		return strFast(func(e *Env) string { return Find(s(e), re) })
+	case id.Value == "digits" && len(c.Arguments) == 3:
+		lo, ok1 := c.Arguments[1].(*ast.IntegerNode)
+		hi, ok2 := c.Arguments[2].(*ast.IntegerNode)
+		if !ok1 || !ok2 || lo.Value < 1 || hi.Value < lo.Value || hi.Value > maxDigits {
+			return nil
+		}
+		a, b := lo.Value, hi.Value
+		return strFast(func(e *Env) string { return Digits(s(e), a, b) })
 	}
 	return nil
 }

@@ -69,6 +69,18 @@ var fastCases = []struct {
 	{`contact`, false},
 	{`evidence`, false},
 	{`lang == "ru" ? 1 : "x"`, false},
+
+	// Extraction functions: those yielding a string with literal patterns
+	// and bounds are closures; lists, built patterns and bad bounds the VM's.
+	{`find(text, "(\\d+)")`, true},
+	{`find(lower(text), "жал")`, true},
+	{`digits(text, 6, 10) != ""`, true},
+	{`email(text) + phone(norm)`, true},
+	{`digits(text, 0, 10)`, false},
+	{`find(text, vars.s)`, false},
+	{`find_all(text, "\\d")`, false},
+	{`numbers(text)`, false},
+	{`find(vars.s, "a")`, false},
 }
 
 func fastEnvs() []*Env {
@@ -93,6 +105,10 @@ func fastEnvs() []*Env {
 			Contact:  Contact{Name: ""},
 			Vars:     map[string]any{"s": "zzz", "order_found": false},
 			Response: Response{Status: 404},
+		},
+		{
+			Text: "Где заказ 555-01-23? a@b.ru, 8 (912) 345-67-89", Norm: "где заказ 555 01 23 a b ru 8 912 345 67 89",
+			Vars: map[string]any{"s": "(\\d+)"},
 		},
 	}
 }
@@ -211,7 +227,7 @@ func randomExpr(r *rand.Rand, depth int) string {
 		return atoms[r.Intn(len(atoms))]
 	}
 	a, b := randomExpr(r, depth-1), randomExpr(r, depth-1)
-	switch r.Intn(14) {
+	switch r.Intn(17) {
 	case 0:
 		return "!(" + a + ")"
 	case 1:
@@ -226,6 +242,12 @@ func randomExpr(r *rand.Rand, depth int) string {
 		return "(" + a + `) in ["a", "", "Анна", "main"]`
 	case 6:
 		return "(" + a + `) matches "^[а-яa]+$"`
+	case 7:
+		return "find(" + a + `, "([а-яa]+)")`
+	case 8:
+		return "digits(" + a + ", 1, 4)"
+	case 9:
+		return "email(" + a + ") + phone(" + b + ")"
 	}
 	ops := []string{"==", "!=", "<", "<=", ">", ">=", "&&", "||", "+", "contains", "startsWith", "endsWith", "??", "and", "or"}
 	return "(" + a + ") " + ops[r.Intn(len(ops))] + " (" + b + ")"
