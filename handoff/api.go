@@ -163,22 +163,27 @@ func (s *Service) apiLogin(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &in) {
 		return
 	}
-	if ok, wait := s.logins.allow(clientIP(r), in.Name); !ok {
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-		writeErr(w, http.StatusTooManyRequests, "too many login attempts; try again later")
+	release, ok := s.signinGate(w, r, in.Name)
+	if !ok {
 		return
 	}
-	a, ok := s.authenticate(in.Name, in.Password)
-	if !ok {
-		s.log.Info().Str("name", clip(in.Name, 32)).Str("ip", clientIP(r)).Msg("console login failed")
-		writeErr(w, http.StatusUnauthorized, "wrong name or password")
+	a, err := s.authenticate(r.Context(), in.Name, in.Password)
+	release()
+	switch {
+	case errors.Is(err, errWrongPassword), errors.Is(err, errOneTimeRefused):
+		s.metrics.failed.Inc()
+		s.log.Info().Str("name", clip(in.Name, 32)).Str("ip", clientIP(r)).Bool("one_time_refused", errors.Is(err, errOneTimeRefused)).Msg("console login failed")
+		writeErr(w, http.StatusUnauthorized, strings.TrimSuffix(err.Error(), ": "+errOneTimeRefused.Error()))
+		return
+	case err != nil:
+		s.fail(w, err)
 		return
 	}
 	cookie, sess := s.sessions.create(r.Context(), a.ID)
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: cookie, Path: "/", HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, Secure: s.cfg.SecureCookies || r.TLS != nil,
-		MaxAge: int(s.cfg.SessionTTL.Seconds()),
+		MaxAge: int(s.cfg.SessionMaxAge.Seconds()),
 	})
 	s.log.Info().Str("agent", a.ID).Bool("one_time_password", a.PasswordOneTime).Msg("console login")
 	if a.PasswordOneTime {
@@ -186,7 +191,7 @@ func (s *Service) apiLogin(w http.ResponseWriter, r *http.Request) {
 	} else {
 		s.comeOnline(r.Context(), a.ID)
 	}
-	writeJSON(w, http.StatusOK, s.meJSON(a, sess.csrf))
+	s.writeJSON(w, http.StatusOK, s.meJSON(a, sess.csrf))
 }
 
 func (s *Service) apiLogout(w http.ResponseWriter, r *http.Request) {
@@ -196,7 +201,7 @@ func (s *Service) apiLogout(w http.ResponseWriter, r *http.Request) {
 	s.hub.publish(liveEvent{Type: "presence", AgentID: sess.agentID})
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.cfg.SecureCookies || r.TLS != nil})
-	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	s.writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }
 
 type meJSON struct {
@@ -220,7 +225,7 @@ func (s *Service) meJSON(a store.Agent, csrf string) meJSON {
 
 func (s *Service) apiMe(w http.ResponseWriter, r *http.Request) {
 	sess := sessionFrom(r)
-	writeJSON(w, http.StatusOK, s.meJSON(sess.agent, sess.csrf))
+	s.writeJSON(w, http.StatusOK, s.meJSON(sess.agent, sess.csrf))
 }
 
 func (s *Service) apiPresence(w http.ResponseWriter, r *http.Request) {
@@ -238,7 +243,7 @@ func (s *Service) apiPresence(w http.ResponseWriter, r *http.Request) {
 	if in.Status == PresenceOnline {
 		s.autoAssign(r.Context())
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"presence": s.presence.status(sess.agentID)})
+	s.writeJSON(w, http.StatusOK, map[string]string{"presence": s.presence.status(sess.agentID)})
 }
 
 // ticketItem is one row of the queue view.
@@ -334,7 +339,7 @@ func (s *Service) apiQueue(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"tickets": out})
+	s.writeJSON(w, http.StatusOK, map[string]any{"tickets": out})
 }
 
 type noteJSON struct {
@@ -410,7 +415,7 @@ func (s *Service) apiTicket(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.ticketJSON(t))
+	s.writeJSON(w, http.StatusOK, s.ticketJSON(t))
 }
 
 type messageJSON struct {
@@ -475,7 +480,7 @@ func (s *Service) apiHistory(w http.ResponseWriter, r *http.Request) {
 			Buttons: m.Buttons, Attachments: m.Attachments, Sender: sender, SenderID: sid,
 			SenderName: m.SenderName, At: m.At})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"messages": out})
+	s.writeJSON(w, http.StatusOK, map[string]any{"messages": out})
 }
 
 // ticketOp runs one state-changing operation and answers with the ticket.
@@ -492,7 +497,7 @@ func (s *Service) ticketOp(w http.ResponseWriter, r *http.Request, in any, op fu
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.ticketJSON(t))
+	s.writeJSON(w, http.StatusOK, s.ticketJSON(t))
 }
 
 func (s *Service) apiClaim(w http.ResponseWriter, r *http.Request) {
@@ -562,7 +567,7 @@ func (s *Service) apiCanned(w http.ResponseWriter, r *http.Request) {
 	if out == nil {
 		out = []Canned{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"canned": out})
+	s.writeJSON(w, http.StatusOK, map[string]any{"canned": out})
 }
 
 type agentJSON struct {
@@ -604,7 +609,7 @@ func (s *Service) apiAgents(w http.ResponseWriter, r *http.Request) {
 		out = append(out, j)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	writeJSON(w, http.StatusOK, map[string]any{"agents": out})
+	s.writeJSON(w, http.StatusOK, map[string]any{"agents": out})
 }
 
 // readJSON decodes a JSON body of at most maxBody bytes. Requiring the JSON
@@ -622,15 +627,34 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
-func writeJSON(w http.ResponseWriter, code int, v any) {
+// writeJSON answers v as JSON. It is encoded before anything is written,
+// so a value that cannot be encoded (a bug) is logged and answered with a
+// 500 rather than a 200 with a cut body; a failed write means the client
+// has gone, which is logged at debug.
+func (s *Service) writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		s.log.Error().Err(err).Int("status", code).Msg("console api: answer not encodable")
+		writeErr(w, http.StatusInternalServerError, "internal error")
+		return
+	}
+	if err := writeBody(w, code, append(b, '\n')); err != nil {
+		s.log.Debug().Err(err).Msg("console api: answer not written")
+	}
+}
+
+// writeErr answers {"error": msg}; a string map always encodes.
+func writeErr(w http.ResponseWriter, code int, msg string) {
+	b, _ := json.Marshal(map[string]string{"error": msg})
+	writeBody(w, code, append(b, '\n'))
+}
+
+func writeBody(w http.ResponseWriter, code int, b []byte) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(v)
-}
-
-func writeErr(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, map[string]string{"error": msg})
+	_, err := w.Write(b)
+	return err
 }
 
 // fail maps an operation error to an HTTP status; internal errors are logged

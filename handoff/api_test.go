@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/rs/zerolog"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -522,5 +524,47 @@ func TestLateSaveDoesNotReviveASession(t *testing.T) {
 	ss.save(ctx, late)
 	if left, err := e.db.ConsoleSessions(); err != nil || len(left) != 0 {
 		t.Errorf("stored after logout: %+v, %v", left, err)
+	}
+}
+
+// A console session ends SessionMaxAge (7 days by default) after sign-in
+// however active it is, also across restarts.
+func TestSessionAbsoluteLifetime(t *testing.T) {
+	e := newEnv(t, Config{})
+	srv := e.server()
+	e.agent("anna", RoleAgent)
+	c := newClient(t, srv)
+	c.login("anna")
+	for range 14 { // 154 h, a request every 11 h
+		e.clock.Advance(11 * time.Hour)
+		c.call("GET", "/api/me", nil, 200, nil)
+	}
+	e.svc.Close()
+	e.svc = e.service(e.db)
+	srv2 := httptest.NewServer(e.svc.Handler())
+	t.Cleanup(srv2.Close)
+	c.base = srv2.URL
+	e.clock.Advance(11 * time.Hour) // 165 h
+	c.call("GET", "/api/me", nil, 200, nil)
+	e.clock.Advance(4 * time.Hour) // 169 h: past the 7 days, 4 h after the last request
+	c.call("GET", "/api/me", nil, 401, nil)
+}
+
+// An answer that cannot be encoded is a 500 and an error in the log, not a
+// 200 with an empty body.
+func TestWriteJSONEncodeError(t *testing.T) {
+	var logs bytes.Buffer
+	svc, err := New(newEnv(t, Config{}).db, Config{BcryptCost: bcrypt.MinCost}, nil, zerolog.New(&logs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	w := httptest.NewRecorder()
+	svc.writeJSON(w, http.StatusOK, map[string]any{"x": math.Inf(1)})
+	if w.Code != http.StatusInternalServerError || !strings.Contains(w.Body.String(), "internal error") {
+		t.Errorf("unencodable answer = %d %q, want 500 internal error", w.Code, w.Body)
+	}
+	if !strings.Contains(logs.String(), "answer not encodable") || !strings.Contains(logs.String(), "unsupported value") {
+		t.Errorf("log = %q, want the encode error", logs.String())
 	}
 }

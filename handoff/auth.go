@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -36,8 +37,9 @@ type NewAgent struct {
 	// failing; the account keeps its id.
 	Replace bool
 	// OneTime marks a password the operator did not choose (generated and
-	// printed): it opens one sign-in, and the console then makes the agent
-	// choose their own before anything else.
+	// printed): it opens one sign-in within Config.OneTimeTTL of now, and
+	// the console then makes the agent choose their own before anything
+	// else.
 	OneTime bool
 }
 
@@ -73,6 +75,9 @@ func AddAgent(ctx context.Context, st AgentStore, n NewAgent, cost int, now time
 	hash, err := bcrypt.GenerateFromPassword([]byte(n.Password), cost)
 	if err != nil {
 		return store.Agent{}, fmt.Errorf("hash password: %w", err)
+	}
+	if n.OneTime {
+		hash = oneTimeHash(hash, now, time.Time{})
 	}
 	a := store.Agent{ID: n.Name, Name: n.Name, DisplayName: strings.TrimSpace(n.DisplayName),
 		Role: n.Role, PasswordHash: hash, PasswordOneTime: n.OneTime, CreatedAt: now}
@@ -125,22 +130,32 @@ func (s *Service) AddAgent(ctx context.Context, n NewAgent) (store.Agent, error)
 	return a, err
 }
 
-// authenticate checks a name and password. An unknown name costs a bcrypt
-// comparison too (against a hash of the configured cost, made once), so
-// timing does not reveal which names exist.
-func (s *Service) authenticate(name, password string) (store.Agent, bool) {
-	a, err := s.st.AgentByName(strings.ToLower(strings.TrimSpace(name)))
+// errWrongPassword is the one answer to an unknown name and a wrong
+// password alike.
+var errWrongPassword = errors.New("wrong name or password")
+
+// authenticate checks a name and password; the caller holds a hashing slot.
+// An unknown name costs a bcrypt comparison too (against a hash of the
+// configured cost, made once), so timing does not reveal which names exist.
+// A one-time password that matches is spent here (see spendOneTime); one
+// already spent or expired is refused with a message saying so, which only
+// someone who knows that password gets to read.
+func (s *Service) authenticate(ctx context.Context, name, password string) (store.Agent, error) {
+	a, err := s.st.AgentByName(normName(name))
 	if err != nil {
 		s.dummyOnce.Do(func() {
 			s.dummyHash, _ = bcrypt.GenerateFromPassword([]byte(randomToken()), s.cfg.BcryptCost)
 		})
 		bcrypt.CompareHashAndPassword(s.dummyHash, []byte(password))
-		return store.Agent{}, false
+		return store.Agent{}, errWrongPassword
 	}
-	if bcrypt.CompareHashAndPassword(a.PasswordHash, []byte(password)) != nil {
-		return store.Agent{}, false
+	if !passwordMatches(a.PasswordHash, password) {
+		return store.Agent{}, errWrongPassword
 	}
-	return a, true
+	if a.PasswordOneTime {
+		return s.spendOneTime(ctx, a)
+	}
+	return a, nil
 }
 
 // session is a logged-in console. The cookie carries a random token; the map
@@ -151,7 +166,8 @@ type session struct {
 	token   string // SHA-256 of the cookie value (raw bytes in a string)
 	agentID string
 	csrf    string
-	expires time.Time
+	expires time.Time   // slides with use, up to deadline
+	end     time.Time   // sign-in + the absolute lifetime (SessionMaxAge)
 	stored  time.Time   // the expiry the store has
 	agent   store.Agent // filled per request by sessionOf
 }
@@ -179,20 +195,21 @@ type SessionStore interface {
 // expiry has moved on by more than a tenth of the TTL, so an active agent
 // costs a write every hour or so, not one per request.
 type sessions struct {
-	mu  sync.Mutex
-	ttl time.Duration
-	now func() time.Time
-	m   map[string]*session
-	st  SessionStore
-	log zerolog.Logger
+	mu     sync.Mutex
+	ttl    time.Duration
+	maxAge time.Duration
+	now    func() time.Time
+	m      map[string]*session
+	st     SessionStore
+	log    zerolog.Logger
 	// stMu orders the store writes: a session is saved only while it is
 	// still in the map, so a save racing a logout cannot store it again
 	// after its deletion (a restart would bring it back).
 	stMu sync.Mutex
 }
 
-func newSessions(ttl time.Duration, now func() time.Time, st SessionStore, log zerolog.Logger) *sessions {
-	ss := &sessions{ttl: ttl, now: now, m: map[string]*session{}, st: st, log: log}
+func newSessions(ttl, maxAge time.Duration, now func() time.Time, st SessionStore, log zerolog.Logger) *sessions {
+	ss := &sessions{ttl: ttl, maxAge: maxAge, now: now, m: map[string]*session{}, st: st, log: log}
 	ss.load()
 	return ss
 }
@@ -207,11 +224,12 @@ func (ss *sessions) load() {
 	now := ss.now()
 	var expired []string
 	for _, s := range all {
-		if now.After(s.Expires) {
+		end := ss.signedIn(s.CSRF, now).Add(ss.maxAge)
+		if now.After(s.Expires) || now.After(end) {
 			expired = append(expired, s.Key)
 			continue
 		}
-		ss.m[s.Key] = &session{token: s.Key, agentID: s.AgentID, csrf: s.CSRF, expires: s.Expires, stored: s.Expires}
+		ss.m[s.Key] = &session{token: s.Key, agentID: s.AgentID, csrf: s.CSRF, expires: s.Expires, end: end, stored: s.Expires}
 	}
 	ss.forget(context.Background(), expired...)
 }
@@ -246,6 +264,38 @@ func (ss *sessions) forget(ctx context.Context, tokens ...string) {
 	}
 }
 
+// The CSRF token carries the sign-in time after a ".", so the absolute
+// lifetime survives a restart without a field in the stored session (the
+// token is shown to the agent's own console only, which knows when it
+// signed in).
+func newCSRF(now time.Time) string {
+	return randomToken() + "." + strconv.FormatInt(now.Unix(), 36)
+}
+
+// signedIn reads the sign-in time from a CSRF token; a token from before
+// it was kept there counts as signed in now.
+func (ss *sessions) signedIn(csrf string, now time.Time) time.Time {
+	_, t, ok := strings.Cut(csrf, ".")
+	if !ok {
+		return now
+	}
+	n, err := strconv.ParseInt(t, 36, 64)
+	if err != nil {
+		return now
+	}
+	return time.Unix(n, 0)
+}
+
+// slide is the expiry after a request at now: the idle TTL on, but never
+// past the session's end.
+func (ss *sessions) slide(s *session, now time.Time) time.Time {
+	e := now.Add(ss.ttl)
+	if e.After(s.end) {
+		return s.end
+	}
+	return e
+}
+
 func randomToken() string {
 	b := make([]byte, 32)
 	rand.Read(b)
@@ -269,7 +319,8 @@ func (ss *sessions) create(ctx context.Context, agentID string) (cookie string, 
 		}
 	}
 	cookie = randomToken()
-	s = &session{token: tokenKey(cookie), agentID: agentID, csrf: randomToken(), expires: now.Add(ss.ttl)}
+	s = &session{token: tokenKey(cookie), agentID: agentID, csrf: newCSRF(now), end: now.Add(ss.maxAge)}
+	s.expires = ss.slide(s, now)
 	s.stored = s.expires
 	ss.m[s.token] = s
 	cp := *s
@@ -297,7 +348,7 @@ func (ss *sessions) get(ctx context.Context, cookie string) (*session, bool) {
 		ss.forget(ctx, s.token)
 		return nil, false
 	}
-	s.expires = now.Add(ss.ttl)
+	s.expires = ss.slide(s, now)
 	persist := s.expires.Sub(s.stored) > ss.ttl/10
 	if persist {
 		s.stored = s.expires
@@ -360,9 +411,10 @@ func (s *session) csrfOK(header string) bool {
 	return header != "" && subtle.ConstantTimeCompare([]byte(header), []byte(s.csrf)) == 1
 }
 
-// loginLimiter limits login attempts per client IP and agent name, so
-// guessing one agent's password is slow while a shared office IP does not
-// lock everyone out.
+// loginLimiter limits attempts per key: client IP and account, so guessing
+// one agent's password is slow while a shared office IP does not lock
+// everyone out; and client IP alone, with a larger burst, so a stream of
+// new names from one address is slow too (signin.go).
 type loginLimiter struct {
 	mu    sync.Mutex
 	every time.Duration
@@ -380,9 +432,9 @@ func newLoginLimiter(every time.Duration, burst int, now func() time.Time) *logi
 	return &loginLimiter{every: every, burst: burst, now: now, m: map[string]*limitEntry{}}
 }
 
-// allow spends one attempt for ip+name; when none is left it says how long
-// to wait.
-func (l *loginLimiter) allow(ip, name string) (bool, time.Duration) {
+// allow spends one attempt for key; when none is left it says how long to
+// wait.
+func (l *loginLimiter) allow(key string) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -393,7 +445,6 @@ func (l *loginLimiter) allow(ip, name string) (bool, time.Duration) {
 			}
 		}
 	}
-	key := ip + "\x00" + strings.ToLower(name)
 	e := l.m[key]
 	if e == nil {
 		e = &limitEntry{lim: rate.NewLimiter(rate.Every(l.every), l.burst)}

@@ -2,9 +2,11 @@ package handoff
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -38,10 +40,27 @@ type Config struct {
 	SecureCookies bool
 	// SessionTTL is how long an idle console session lives (0 = 12h).
 	SessionTTL time.Duration
+	// SessionMaxAge is how long a console session lives after sign-in
+	// however active it is (0 = 7 days).
+	SessionMaxAge time.Duration
+	// OneTimeTTL is how long a generated one-time password opens its one
+	// sign-in (0 = 24h).
+	OneTimeTTL time.Duration
 	// LoginEvery and LoginBurst limit login attempts per client IP and agent
 	// name (0 = one attempt per 12s, burst 5).
 	LoginEvery time.Duration
 	LoginBurst int
+	// AddressEvery and AddressBurst limit sign-in attempts per client IP
+	// whatever the name, before any hashing (0 = one per 3s, burst 20).
+	AddressEvery time.Duration
+	AddressBurst int
+	// MaxHashing caps the password hashes (bcrypt) running at once (0 = the
+	// number of CPUs); a sign-in waits at most HashWait for a slot (0 =
+	// 500ms), then gets 503 with Retry-After.
+	MaxHashing int
+	HashWait   time.Duration
+	// Metrics, when set, gets the sign-in guards' collectors.
+	Metrics prometheus.Registerer
 	// PresenceTTL: an agent whose console has not been seen for this long
 	// counts as offline (0 = 90s).
 	PresenceTTL time.Duration
@@ -133,6 +152,35 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.SessionTTL == 0 {
 		c.SessionTTL = 12 * time.Hour
+	}
+	if c.SessionMaxAge == 0 {
+		c.SessionMaxAge = 7 * 24 * time.Hour
+	}
+	if c.OneTimeTTL == 0 {
+		c.OneTimeTTL = DefaultOneTimeTTL
+	}
+	if c.AddressEvery == 0 {
+		c.AddressEvery = 3 * time.Second
+	}
+	if c.AddressBurst == 0 {
+		c.AddressBurst = 20
+	}
+	if c.MaxHashing == 0 {
+		c.MaxHashing = runtime.GOMAXPROCS(0)
+	}
+	if c.HashWait == 0 {
+		c.HashWait = 500 * time.Millisecond
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"session max age", c.SessionMaxAge}, {"one-time password TTL", c.OneTimeTTL}, {"sign-in address interval", c.AddressEvery}, {"hash wait", c.HashWait}} {
+		if d.v < 0 {
+			return c, fmt.Errorf("handoff config: %s %v: want a positive duration", d.name, d.v)
+		}
+	}
+	if c.AddressBurst < 0 || c.MaxHashing < 0 {
+		return c, fmt.Errorf("handoff config: sign-in address burst %d, max hashing %d: want at least 1", c.AddressBurst, c.MaxHashing)
 	}
 	if c.LoginEvery == 0 {
 		c.LoginEvery = 12 * time.Second

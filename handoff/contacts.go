@@ -77,7 +77,7 @@ func (s *Service) apiForget(w http.ResponseWriter, r *http.Request) {
 		// queue and a view of the ticket.
 		s.hub.publish(liveEvent{Type: "ticket", TicketID: id, Status: StatusResolved})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"forgotten": res, "next": compactHint})
+	s.writeJSON(w, http.StatusOK, map[string]any{"forgotten": res, "next": compactHint})
 }
 
 // mergeJSON is one merge as the console shows it: who was joined to whom,
@@ -105,8 +105,10 @@ func toMergeJSON(m store.MergeRecord) mergeJSON {
 }
 
 // apiMerges answers GET /api/contacts/{id}/merges: the contact's merges,
-// oldest first, for every signed-in agent (the channels are on the ticket
-// anyway).
+// oldest first. They name the absorbed contact and its channels, also after
+// an undo, so leads and admins read every contact's, and an agent only
+// those of a contact with a ticket they can open: its open ticket when it is
+// queued or theirs, or its last ticket when that was theirs.
 func (s *Service) apiMerges(w http.ResponseWriter, r *http.Request) {
 	ms, ok := storeAs[mergeStore](s, w, "this store keeps no merge records")
 	if !ok {
@@ -117,6 +119,17 @@ func (s *Service) apiMerges(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
+	if a := sessionFrom(r).agent; !isLead(a) {
+		ts, err := s.st.TicketStateFor(id)
+		if err != nil {
+			s.fail(w, err)
+			return
+		}
+		if !(ts.HasOpen && canView(a, ts.Open)) && !(ts.HasLast && canView(a, ts.Last)) {
+			writeErr(w, http.StatusForbidden, "a contact's links are for leads, and for agents with a ticket of that contact")
+			return
+		}
+	}
 	recs, err := ms.Merges(id)
 	if err != nil {
 		s.fail(w, err)
@@ -126,7 +139,7 @@ func (s *Service) apiMerges(w http.ResponseWriter, r *http.Request) {
 	for _, m := range recs {
 		out = append(out, toMergeJSON(m))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"merges": out})
+	s.writeJSON(w, http.StatusOK, map[string]any{"merges": out})
 }
 
 // apiUndoMerge answers POST /api/merges/{id}/undo, for leads and admins:
@@ -158,5 +171,5 @@ func (s *Service) apiUndoMerge(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info().Str("agent", sess.agentID).Uint64("merge", id).Str("contact", rec.From.ID).Msg("contact link undone")
-	writeJSON(w, http.StatusOK, map[string]any{"merge": toMergeJSON(rec)})
+	s.writeJSON(w, http.StatusOK, map[string]any{"merge": toMergeJSON(rec)})
 }

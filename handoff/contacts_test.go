@@ -3,6 +3,7 @@ package handoff
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -132,4 +133,111 @@ func TestAdminErasesAContact(t *testing.T) {
 		t.Errorf("another customer's history: %d messages, %v", len(h), err)
 	}
 	root.call("POST", path, map[string]string{"confirm": olga.ID}, 404, nil)
+}
+
+// Merge records name the absorbed contact and its channels, so an agent
+// reads them only for a contact with a ticket they can open (queued, or
+// theirs); leads and admins read every contact's.
+func TestMergeRecordsNeedATicket(t *testing.T) {
+	e := newEnv(t, Config{})
+	srv := e.server()
+	anna, boris := e.agent("anna", RoleAgent), e.agent("boris", RoleAgent)
+	e.agent("lena", RoleLead)
+	tg := e.contact("telegram:1", "Olga", "en")
+	web := e.contact("web:v1", "", "en")
+	if _, err := e.db.Merge(context.Background(), tg.ID, web.ID, store.MergeOptions{Reason: "link_code", By: "customer"}); err != nil {
+		t.Fatal(err)
+	}
+	path := "/api/contacts/" + tg.ID + "/merges"
+	ca, cb, cl := newClient(t, srv), newClient(t, srv), newClient(t, srv)
+	ca.login("anna")
+	cb.login("boris")
+	cl.login("lena")
+	var errBody struct{ Error string }
+	ca.call("GET", path, nil, 403, &errBody) // no ticket at all
+	if errBody.Error == "" {
+		t.Error("403 without a message")
+	}
+	cl.call("GET", path, nil, 200, nil)
+
+	tk, _ := e.escalate(tg, "requested", "")
+	ca.call("GET", path, nil, 200, nil) // queued: any agent may open it
+	if _, err := e.svc.Claim(context.Background(), anna, tk.ID); err != nil {
+		t.Fatal(err)
+	}
+	ca.call("GET", path, nil, 200, nil)
+	cb.call("GET", path, nil, 403, nil) // anna's now
+	if _, err := e.svc.Resolve(context.Background(), anna, tk.ID, OutcomeEnd); err != nil {
+		t.Fatal(err)
+	}
+	ca.call("GET", path, nil, 200, nil) // her resolved ticket
+	cb.call("GET", path, nil, 403, nil)
+	_ = boris
+}
+
+// The scenario: a web chat and a Telegram chat are linked, the
+// customer asks for a person from Telegram, an agent claims the ticket and
+// a lead undoes the link. The Telegram chat is another contact now, so the
+// agent's reply must not go there (nor land in the web contact's history):
+// it is refused with a message that says why, and the notices of claim and
+// resolve are not sent there either.
+func TestReplyAfterUndoneMergeStaysWithTheContact(t *testing.T) {
+	e := newEnv(t, Config{})
+	srv := e.server()
+	anna := e.agent("anna", RoleAgent)
+	e.agent("lena", RoleLead)
+	web := e.contact("web:v1", "Olga", "en")
+	tg := e.contact("telegram:42", "", "en")
+	res, err := e.db.Merge(context.Background(), web.ID, tg.ID, store.MergeOptions{Reason: "link_code", By: "customer"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	tk, notices, err := e.svc.Escalate(ctx, Request{ContactID: web.ID, Address: "telegram:42", Lang: "en", Reason: "requested", ResumeNode: "menu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	turn := store.Turn{ContactID: web.ID, OpenTicket: &tk}
+	for _, n := range notices {
+		turn.Messages = append(turn.Messages, store.Message{Dir: store.DirOut, Address: "telegram:42", Text: n.Text, Sender: "bot"})
+	}
+	cr, err := e.db.Commit(ctx, turn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk = e.ticket(cr.TicketID)
+
+	lena := newClient(t, srv)
+	lena.login("lena")
+	lena.call("POST", fmt.Sprintf("/api/merges/%d/undo", res.Record.ID), nil, 200, nil)
+	if c, _ := e.db.ContactByIdentity("telegram:42"); c.ID != tg.ID {
+		t.Fatalf("telegram:42 -> %s after the undo, want %s", c.ID, tg.ID)
+	}
+	e.rec.reset()
+
+	ca := newClient(t, srv)
+	ca.login("anna")
+	ca.call("POST", fmt.Sprintf("/api/tickets/%d/claim", tk.ID), nil, 200, nil)
+	var errBody struct{ Error string }
+	ca.call("POST", fmt.Sprintf("/api/tickets/%d/reply", tk.ID), map[string]string{"text": "Your order 1234567 ships today"}, 409, &errBody)
+	if !strings.Contains(errBody.Error, "telegram:42") || !strings.Contains(errBody.Error, "undone") {
+		t.Errorf("reply after the undo: %q, want a message naming the channel and the undone link", errBody.Error)
+	}
+	if _, err := e.svc.Resolve(ctx, anna, tk.ID, OutcomeEnd); err != nil {
+		t.Fatalf("resolve after the undo: %v", err)
+	}
+	if got := e.ticket(tk.ID); got.Status != StatusResolved {
+		t.Errorf("ticket after resolve = %+v", got)
+	}
+	for _, d := range e.rec.deliveries() {
+		if d.Address == "telegram:42" {
+			t.Errorf("sent to telegram:42 on behalf of %s after the undo: %q", d.ContactID, d.Text)
+		}
+	}
+	msgs, _ := e.db.History(web.ID, 0, 100)
+	for _, m := range msgs {
+		if m.Address == "telegram:42" && strings.Contains(m.Text, "1234567") {
+			t.Errorf("the reply is in the web contact's history: %+v", m)
+		}
+	}
 }

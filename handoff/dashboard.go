@@ -100,7 +100,7 @@ func (s *Service) apiStats(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q, oldest, online := s.QueueStats()
-	writeJSON(w, http.StatusOK, statsJSON{Report: rep,
+	s.writeJSON(w, http.StatusOK, statsJSON{Report: rep,
 		Live: liveJSON{Queued: q, OldestWaitSeconds: oldest.Round(time.Second).Seconds(), AgentsOnline: online}})
 }
 
@@ -110,7 +110,7 @@ func (s *Service) apiFlows(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusForbidden, "the dashboard is for leads and admins")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"flows": s.flowGraphs()})
+	s.writeJSON(w, http.StatusOK, map[string]any{"flows": s.flowGraphs()})
 }
 
 // statsPeriod reads the from/to days of a dashboard request: [from, to+1d).

@@ -156,7 +156,13 @@ type Service struct {
 	hub      *hub
 	presence *presence
 	sessions *sessions
-	logins   *loginLimiter
+	logins   *loginLimiter // per address and account
+	// addrLimit, hashing and metrics guard sign-in (signin.go).
+	addrLimit *loginLimiter
+	hashing   *hashSlots
+	metrics   *signinMetrics
+	// oneTimeMu makes spending a one-time password one at a time.
+	oneTimeMu sync.Mutex
 
 	dummyOnce sync.Once
 	dummyHash []byte
@@ -188,15 +194,23 @@ func New(st Store, cfg Config, d Deliverer, log zerolog.Logger) (*Service, error
 		return nil, err
 	}
 	s := &Service{
-		st:       st,
-		cfg:      cfg,
-		d:        d,
-		log:      log.With().Str("component", "handoff").Logger(),
-		hub:      newHub(),
-		presence: newPresence(cfg.PresenceTTL, cfg.Now),
-		logins:   newLoginLimiter(cfg.LoginEvery, cfg.LoginBurst, cfg.Now),
+		st:        st,
+		cfg:       cfg,
+		d:         d,
+		log:       log.With().Str("component", "handoff").Logger(),
+		hub:       newHub(),
+		presence:  newPresence(cfg.PresenceTTL, cfg.Now),
+		logins:    newLoginLimiter(cfg.LoginEvery, cfg.LoginBurst, cfg.Now),
+		addrLimit: newLoginLimiter(cfg.AddressEvery, cfg.AddressBurst, cfg.Now),
+		metrics:   newSigninMetrics(),
 	}
-	s.sessions = newSessions(cfg.SessionTTL, cfg.Now, st, s.log)
+	s.hashing = newHashSlots(cfg.MaxHashing, cfg.HashWait, s.metrics.hashing)
+	if cfg.Metrics != nil {
+		if err := s.metrics.register(cfg.Metrics); err != nil {
+			return nil, fmt.Errorf("handoff: metrics: %w", err)
+		}
+	}
+	s.sessions = newSessions(cfg.SessionTTL, cfg.SessionMaxAge, cfg.Now, st, s.log)
 	s.handler = s.routes()
 	return s, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -72,12 +73,39 @@ func (s *Service) assigned(ctx context.Context, t store.Ticket, a store.Agent, h
 	if s.d == nil {
 		return
 	}
+	if owned, err := s.addressOwned(t); !owned {
+		s.log.Warn().Err(err).Uint64("ticket", t.ID).Str("address", t.Address).Msg("assignment notice not sent: the ticket's channel is no longer its contact's")
+		return
+	}
 	tx := s.cfg.texts(s.contactLang(t.ContactID))
 	err := s.d.Deliver(ctx, Delivery{ContactID: t.ContactID, Address: t.Address,
 		Text: expand(tx.Assigned, "{agent}", displayName(a))})
 	if err != nil {
 		s.log.Error().Err(err).Uint64("ticket", t.ID).Msg("notify customer of assignment")
 	}
+}
+
+// addressOwned reports whether ticket t's address (the channel it was
+// opened from) still belongs to its contact. A lead may have undone the link
+// that brought that channel to the contact: it is another contact's then,
+// and a message sent there would reach another person and be kept in this
+// contact's history. (store.UndoMerge leaves a ticket opened after the
+// link with the survivor.)
+func (s *Service) addressOwned(t store.Ticket) (bool, error) {
+	if t.Address == "" {
+		return true, nil // the runtime picks the contact's own channel
+	}
+	c, err := s.st.Contact(t.ContactID)
+	if err != nil {
+		return false, fmt.Errorf("ticket %d: contact %s: %w", t.ID, t.ContactID, err)
+	}
+	return slices.Contains(c.Identities, t.Address), nil
+}
+
+// errNotOwned explains a message refused by addressOwned.
+func errNotOwned(t store.Ticket) error {
+	return fmt.Errorf("ticket %d was opened from %s, which belongs to another contact now that a link was undone; nothing was sent: resolve this ticket and answer that customer in a ticket of their own: %w",
+		t.ID, t.Address, ErrConflict)
 }
 
 func displayName(a store.Agent) string {
@@ -104,6 +132,11 @@ func (s *Service) Reply(ctx context.Context, a store.Agent, id uint64, text stri
 	}
 	if s.d == nil {
 		return store.Ticket{}, fmt.Errorf("reply: no deliverer configured")
+	}
+	if owned, err := s.addressOwned(t); err != nil {
+		return store.Ticket{}, err
+	} else if !owned {
+		return store.Ticket{}, errNotOwned(t)
 	}
 	now := s.now()
 	first := false
@@ -232,15 +265,7 @@ func (s *Service) Resolve(ctx context.Context, a store.Agent, id uint64, outcome
 		x.Status, x.Outcome, x.ResolvedAt = StatusResolved, outcome, now
 		return nil
 	}}
-	tx := s.cfg.texts(s.contactLang(t.ContactID))
-	d := Delivery{ContactID: t.ContactID, Address: t.Address, Text: tx.Resolved, Ticket: change}
-	if outcome == OutcomeCSAT {
-		d.Text = tx.CSATQuestion
-		for i := 1; i <= 5; i++ {
-			d.Buttons = append(d.Buttons, channel.Button{Text: strconv.Itoa(i), Value: "csat:" + strconv.Itoa(i)})
-		}
-	}
-	if err := s.d.Deliver(ctx, d); err != nil {
+	if err := s.closeWith(ctx, t, outcome, change); err != nil {
 		return store.Ticket{}, fmt.Errorf("resolve ticket %d: %w", id, err)
 	}
 	t, err = s.st.Ticket(id)
@@ -259,6 +284,30 @@ func (s *Service) Resolve(ctx context.Context, a store.Agent, id uint64, outcome
 	}
 	s.autoAssign(ctx) // the agent has room for the next one
 	return t, nil
+}
+
+// closeWith commits a resolve: with the closing message (or the CSAT
+// question) in the same turn, or, when the ticket's channel is no longer
+// its contact's (addressOwned), without a message.
+func (s *Service) closeWith(ctx context.Context, t store.Ticket, outcome string, change *store.TicketChange) error {
+	owned, err := s.addressOwned(t)
+	if err != nil {
+		return err
+	}
+	if !owned {
+		s.log.Warn().Uint64("ticket", t.ID).Str("address", t.Address).Msg("resolved without the closing message: the ticket's channel is no longer its contact's")
+		_, err := s.st.UpdateTicket(ctx, t.ID, change.Fn)
+		return err
+	}
+	tx := s.cfg.texts(s.contactLang(t.ContactID))
+	d := Delivery{ContactID: t.ContactID, Address: t.Address, Text: tx.Resolved, Ticket: change}
+	if outcome == OutcomeCSAT {
+		d.Text = tx.CSATQuestion
+		for i := 1; i <= 5; i++ {
+			d.Buttons = append(d.Buttons, channel.Button{Text: strconv.Itoa(i), Value: "csat:" + strconv.Itoa(i)})
+		}
+	}
+	return s.d.Deliver(ctx, d)
 }
 
 // autoAssign hands queued tickets, highest priority first and then oldest,

@@ -1,11 +1,14 @@
 package handoff
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -14,11 +17,113 @@ import (
 
 // A generated password (parley agents add without --password-stdin, serve
 // --demo-agent) was printed to a terminal and may sit in a scrollback or a
-// chat with the operator, so it opens exactly one door: the form where the
-// agent chooses their own. Until they do, the session reaches only the
+// chat with the operator, so it opens exactly one door, once and within
+// Config.OneTimeTTL: the form where the agent chooses their own. Until they do, the session reaches only the
 // routes below; everything else answers 403 errPasswordChange.
 
 const errPasswordChange = "password change required"
+
+// The one-time mark and its times live in the stored hash, ahead of the
+// bcrypt part: "otp1:<issued>:<spent>:<bcrypt hash>", unix seconds, spent 0
+// until the sign-in it opens. store.Agent has no fields for them, and the
+// hash is the value every change of which already signs the agent out
+// everywhere (PutAgent), which is what spending it must do too.
+const otpPrefix = "otp1:"
+
+// DefaultOneTimeTTL is how long a one-time password opens a sign-in.
+const DefaultOneTimeTTL = 24 * time.Hour
+
+func oneTimeHash(hash []byte, issued, spent time.Time) []byte {
+	unix := func(t time.Time) string {
+		if t.IsZero() {
+			return "0"
+		}
+		return strconv.FormatInt(t.Unix(), 10)
+	}
+	return fmt.Appendf(nil, "%s%s:%s:%s", otpPrefix, unix(issued), unix(spent), hash)
+}
+
+// OneTime is the state of an agent's one-time password.
+type OneTime struct {
+	Issued, Expires time.Time
+	Spent           time.Time // zero until it opened its sign-in
+}
+
+// OneTimeOf reports the state of a's one-time password with the given
+// lifetime (0 = DefaultOneTimeTTL); ok is false when a chose their own. A
+// one-time password stored before the times were kept counts as issued
+// when the account was created.
+func OneTimeOf(a store.Agent, ttl time.Duration) (o OneTime, ok bool) {
+	if !a.PasswordOneTime {
+		return OneTime{}, false
+	}
+	if ttl <= 0 {
+		ttl = DefaultOneTimeTTL
+	}
+	o.Issued = a.CreatedAt
+	if rest, found := bytes.CutPrefix(a.PasswordHash, []byte(otpPrefix)); found {
+		parts := bytes.SplitN(rest, []byte(":"), 3)
+		if len(parts) == 3 {
+			o.Issued = fromUnix(parts[0])
+			o.Spent = fromUnix(parts[1])
+		}
+	}
+	o.Expires = o.Issued.Add(ttl)
+	return o, true
+}
+
+func fromUnix(b []byte) time.Time {
+	n, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil || n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(n, 0).UTC()
+}
+
+// bcryptPart is the bcrypt hash inside a stored one.
+func bcryptPart(stored []byte) []byte {
+	rest, found := bytes.CutPrefix(stored, []byte(otpPrefix))
+	if !found {
+		return stored
+	}
+	parts := bytes.SplitN(rest, []byte(":"), 3)
+	return parts[len(parts)-1]
+}
+
+// passwordMatches compares a password with a stored hash in bcrypt's time.
+func passwordMatches(stored []byte, password string) bool {
+	return bcrypt.CompareHashAndPassword(bcryptPart(stored), []byte(password)) == nil
+}
+
+// errOneTimeRefused ends the message of a spent or expired one-time password.
+var errOneTimeRefused = errors.New("one-time password refused")
+
+// spendOneTime lets a matching one-time password open its one sign-in:
+// refused when it expired or opened one already, else marked spent before
+// the session is created. The lock and the re-read make two sign-ins at
+// once with the same password open one session, not two.
+func (s *Service) spendOneTime(ctx context.Context, a store.Agent) (store.Agent, error) {
+	s.oneTimeMu.Lock()
+	defer s.oneTimeMu.Unlock()
+	cur, err := s.st.Agent(a.ID)
+	if err != nil || !bytes.Equal(cur.PasswordHash, a.PasswordHash) {
+		return store.Agent{}, errWrongPassword // changed meanwhile
+	}
+	o, _ := OneTimeOf(cur, s.cfg.OneTimeTTL)
+	now := s.now()
+	reset := fmt.Sprintf("ask an admin for a new one (parley agents add %s --role %s --reset)", cur.Name, cur.Role)
+	switch {
+	case !o.Spent.IsZero():
+		return store.Agent{}, fmt.Errorf("this one-time password was already used to sign in; %s: %w", reset, errOneTimeRefused)
+	case !now.Before(o.Expires):
+		return store.Agent{}, fmt.Errorf("this one-time password expired at %s; %s: %w", o.Expires.Format(time.RFC3339), reset, errOneTimeRefused)
+	}
+	cur.PasswordHash = oneTimeHash(bcryptPart(cur.PasswordHash), o.Issued, now)
+	if err := s.st.PutAgent(ctx, cur); err != nil {
+		return store.Agent{}, fmt.Errorf("spend one-time password of %q: %w", cur.ID, err)
+	}
+	return cur, nil
+}
 
 // passwordChangeRoutes are the API routes a session signed in with a
 // one-time password may use (the patterns of routeTable).
@@ -59,7 +164,7 @@ func (s *Service) ChangePassword(ctx context.Context, agentID, current, next str
 	if err != nil {
 		return store.Agent{}, err
 	}
-	if bcrypt.CompareHashAndPassword(a.PasswordHash, []byte(current)) != nil {
+	if !passwordMatches(a.PasswordHash, current) {
 		return store.Agent{}, fmt.Errorf("current password is wrong: %w", ErrForbidden)
 	}
 	if err := checkPassword(next); err != nil {
@@ -89,13 +194,13 @@ func (s *Service) apiPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sess := sessionFrom(r)
-	if ok, wait := s.logins.allow(clientIP(r), sess.agent.Name); !ok {
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-		writeErr(w, http.StatusTooManyRequests, "too many attempts; try again later")
+	release, ok := s.signinGate(w, r, sess.agent.Name)
+	if !ok {
 		return
 	}
 	wasOneTime := sess.agent.PasswordOneTime
 	a, err := s.ChangePassword(r.Context(), sess.agentID, in.Old, in.New)
+	release()
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -105,7 +210,7 @@ func (s *Service) apiPassword(w http.ResponseWriter, r *http.Request) {
 	if wasOneTime {
 		s.comeOnline(r.Context(), a.ID)
 	}
-	writeJSON(w, http.StatusOK, s.meJSON(a, sess.csrf))
+	s.writeJSON(w, http.StatusOK, s.meJSON(a, sess.csrf))
 }
 
 // comeOnline marks a signed-in agent online: they may take queued tickets

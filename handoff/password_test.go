@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -54,8 +56,8 @@ func TestOneTimePasswordMustBeChanged(t *testing.T) {
 	if got := e.ticket(tk.ID); got.Status != StatusQueued {
 		t.Fatalf("an agent who must change the password was auto-assigned: %+v", got)
 	}
-	other := newClient(t, srv) // a second console signed in with the same printed password
-	other.loginWith("anna", oneTimePassword)
+	other := newClient(t, srv) // a second console cannot sign in with the same printed password
+	other.call("POST", "/api/login", map[string]string{"name": "anna", "password": oneTimePassword}, 401, nil)
 
 	// Every API route but the three answers 403 with the same message.
 	for _, rt := range e.svc.routeTable() {
@@ -121,7 +123,7 @@ func TestOneTimePasswordMustBeChanged(t *testing.T) {
 	if len(q.Tickets) != 1 {
 		t.Errorf("queue after the change = %+v", q.Tickets)
 	}
-	other.call("GET", "/api/me", nil, 401, nil) // the other console is signed out
+	other.call("GET", "/api/me", nil, 401, nil)
 
 	anna.call("POST", "/api/logout", nil, 200, nil)
 	anna.call("POST", "/api/login", map[string]string{"name": "anna", "password": oneTimePassword}, 401, nil)
@@ -175,5 +177,63 @@ func TestPasswordChangeRateLimited(t *testing.T) {
 	res, _ := bob.do("POST", "/api/password", map[string]string{"old": testPassword, "new": "whatever you like"}, nil)
 	if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") == "" {
 		t.Errorf("third attempt = %d (Retry-After %q), want 429 with Retry-After", res.StatusCode, res.Header.Get("Retry-After"))
+	}
+}
+
+// A one-time password opens exactly one sign-in: a second one with it is
+// refused with a message that says what to do, also after a restart, and
+// the console it opened can still choose the agent's own password.
+func TestOneTimePasswordUsed(t *testing.T) {
+	e := newEnv(t, Config{})
+	srv := e.server()
+	e.oneTimeAgent("anna", RoleAgent)
+	first := newClient(t, srv)
+	first.loginWith("anna", oneTimePassword)
+
+	second := newClient(t, srv)
+	var errBody struct{ Error string }
+	second.call("POST", "/api/login", map[string]string{"name": "anna", "password": oneTimePassword}, 401, &errBody)
+	if !strings.Contains(errBody.Error, "already used") || !strings.Contains(errBody.Error, "parley agents add anna --role agent --reset") {
+		t.Errorf("second sign-in with the one-time password: %q, want it to say it was used and how to get a new one", errBody.Error)
+	}
+	// A wrong password still gets the usual answer: the message above is
+	// only for whoever knows the printed password.
+	second.call("POST", "/api/login", map[string]string{"name": "anna", "password": "not the password"}, 401, &errBody)
+	if errBody.Error != "wrong name or password" {
+		t.Errorf("wrong password for a used one-time password: %q", errBody.Error)
+	}
+
+	e.svc.Close()
+	e.svc = e.service(e.db)
+	srv2 := httptest.NewServer(e.svc.Handler())
+	t.Cleanup(srv2.Close)
+	first.base, second.base = srv2.URL, srv2.URL
+	second.call("POST", "/api/login", map[string]string{"name": "anna", "password": oneTimePassword}, 401, nil)
+	var me meJSON
+	first.call("POST", "/api/password", map[string]string{"old": oneTimePassword, "new": "anna's very own secret"}, 200, &me)
+	if me.PasswordChangeRequired {
+		t.Errorf("after the change me = %+v", me)
+	}
+	second.loginWith("anna", "anna's very own secret")
+}
+
+// A one-time password expires (OneTimeTTL, 24 h by default) whether or not
+// it was used; a reset issues a fresh one.
+func TestOneTimePasswordExpires(t *testing.T) {
+	e := newEnv(t, Config{})
+	srv := e.server()
+	e.oneTimeAgent("anna", RoleAgent)
+	e.clock.Advance(24*time.Hour + time.Minute)
+	c := newClient(t, srv)
+	var errBody struct{ Error string }
+	c.call("POST", "/api/login", map[string]string{"name": "anna", "password": oneTimePassword}, 401, &errBody)
+	if !strings.Contains(errBody.Error, "expired") || !strings.Contains(errBody.Error, "parley agents add anna --role agent --reset") {
+		t.Errorf("sign-in with an expired one-time password: %q, want it to say it expired and how to get a new one", errBody.Error)
+	}
+	if _, err := e.svc.AddAgent(context.Background(), NewAgent{Name: "anna", Role: RoleAgent, Password: oneTimePassword, Replace: true, OneTime: true}); err != nil {
+		t.Fatal(err)
+	}
+	if me := c.loginWith("anna", oneTimePassword); !me.PasswordChangeRequired {
+		t.Errorf("after a reset me = %+v, want password_change_required", me)
 	}
 }
