@@ -2,17 +2,20 @@ package cmd
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/goccy/go-yaml"
+	"github.com/rs/zerolog"
 )
 
 // Config is everything `parley serve` needs. It is built in this order:
-// defaults, then the config file (parley.yaml in the project directory, or
-// --config FILE), then PARLEY_* environment variables, then flags. Secrets
+// defaults, then the server's settings file (--config FILE or
+// PARLEY_CONFIG; never the project's parley.yaml), then PARLEY_* environment
+// variables, then flags. Secrets
 // belong in the environment, never in flow files.
 type Config struct {
 	HTTPAddr  string `yaml:"http_addr"`
@@ -133,7 +136,13 @@ func defaultConfig() Config {
 func loadConfigFile(cfg *Config, path string) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return err
+		return fmt.Errorf("config file: %w", err)
+	}
+	// A file with nothing set (empty, or comments only) keeps the defaults:
+	// decoding its null document would zero them.
+	var probe map[string]any
+	if err := yaml.Unmarshal(data, &probe); err == nil && len(probe) == 0 {
+		return nil
 	}
 	if err := yaml.UnmarshalWithOptions(data, cfg, yaml.Strict()); err != nil {
 		return fmt.Errorf("%s: %s", path, yaml.FormatError(err, false, true))
@@ -222,6 +231,17 @@ func (cfg *Config) validate() error {
 		default:
 			errs = append(errs, fmt.Sprintf("PARLEY_VK_MODE=%q: want callback or longpoll", cfg.VK.Mode))
 		}
+	}
+	if _, err := zerolog.ParseLevel(cfg.LogLevel); err != nil || cfg.LogLevel == "" {
+		errs = append(errs, fmt.Sprintf("PARLEY_LOG_LEVEL=%q: want trace, debug, info, warn, error or disabled", cfg.LogLevel))
+	}
+	if cfg.LogFormat != "json" && cfg.LogFormat != "console" {
+		errs = append(errs, fmt.Sprintf("PARLEY_LOG_FORMAT=%q: want json or console", cfg.LogFormat))
+	}
+	if _, port, err := net.SplitHostPort(cfg.HTTPAddr); err != nil || port == "" {
+		errs = append(errs, fmt.Sprintf("PARLEY_HTTP_ADDR=%q: want HOST:PORT, e.g. 127.0.0.1:8080", cfg.HTTPAddr))
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		errs = append(errs, fmt.Sprintf("PARLEY_HTTP_ADDR=%q: port %q is not a number from 0 to 65535", cfg.HTTPAddr, port))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("config: %s", strings.Join(errs, "; "))

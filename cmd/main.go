@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"sort"
 )
 
@@ -36,6 +38,7 @@ var commands = map[string]command{
 	"stats":    {"stats [--from DATE] [--to DATE] [--json] [--db FILE]  analytics of a period", runStats},
 	"contacts": {"contacts export|forget ID [--db FILE]  a customer's data: all of it as JSON, or erase it", runContacts},
 	"compact":  {"compact [--db FILE]        rewrite the database without free pages (after an erasure in the console)", runCompact},
+	"version":  {"version                   print the version and build of this binary", runVersion},
 }
 
 // Main runs the parley command with os.Args and returns the exit code.
@@ -52,13 +55,68 @@ func Run(args []string, stdio IO) int {
 		}
 		return 0
 	}
+	if args[0] == "--version" || args[0] == "-version" {
+		return runVersion(nil, stdio)
+	}
 	c, ok := commands[args[0]]
 	if !ok {
 		fmt.Fprintf(stdio.Stderr, "parley: unknown command %q\n", args[0])
 		usage(stdio.Stderr)
 		return 2
 	}
-	return c.run(args[1:], stdio)
+	code := c.run(args[1:], stdio)
+	if code == 2 && asksHelp(args[1:]) {
+		return 0 // the usage printed is what was asked for
+	}
+	return code
+}
+
+// asksHelp reports whether args hold -h or --help before any "--".
+func asksHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
+}
+
+// runVersion prints the module version and the VCS revision the binary
+// was built from, as Go records them.
+func runVersion(args []string, stdio IO) int {
+	if len(args) > 0 {
+		fmt.Fprintln(stdio.Stderr, "usage: parley version")
+		return 2
+	}
+	version, rev, modified, goVersion := "(devel)", "", false, runtime.Version()
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" {
+			version = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				modified = s.Value == "true"
+			}
+		}
+	}
+	line := "parley " + version
+	if rev != "" {
+		if len(rev) > 12 {
+			rev = rev[:12]
+		}
+		line += " " + rev
+		if modified {
+			line += "+modified"
+		}
+	}
+	fmt.Fprintln(stdio.Stdout, line+" "+goVersion)
+	return 0
 }
 
 func usage(w io.Writer) {

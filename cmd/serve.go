@@ -35,20 +35,26 @@ import (
 func runServe(args []string, stdio IO) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stdio.Stderr)
-	configPath := fs.String("config", "", "config file (default: DIR/parley.yaml when present)")
+	configPath := fs.String("config", os.Getenv("PARLEY_CONFIG"), "the server's settings file (default $PARLEY_CONFIG; none: defaults, environment and flags)")
 	addr := fs.String("addr", "", "HTTP listen address (overrides PARLEY_HTTP_ADDR)")
 	dbPath := fs.String("db", "", "database file (overrides PARLEY_DB)")
 	demoAgent := fs.Bool("demo-agent", false, "create an agent \"demo\" with a one-time password when there is no agent")
-	if err := fs.Parse(args); err != nil {
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return 2
+	}
+	if len(pos) > 1 {
+		fmt.Fprintln(stdio.Stderr, "usage: parley serve [DIR] [--config FILE] [--addr HOST:PORT] [--db FILE] [--demo-agent]")
 		return 2
 	}
 	cfg := defaultConfig()
-	dir := fs.Arg(0)
-	if *configPath == "" && dir != "" {
-		if p := filepath.Join(dir, "parley.yaml"); fileExists(p) {
-			*configPath = p
-		}
+	dir := ""
+	if len(pos) == 1 {
+		dir = pos[0]
 	}
+	// DIR/parley.yaml is the project's file (flows, FAQ, texts), read by the
+	// flow loader; the server's own settings (addresses, database, tokens)
+	// come from --config, the environment and flags.
 	if *configPath != "" {
 		if err := loadConfigFile(&cfg, *configPath); err != nil {
 			fmt.Fprintf(stdio.Stderr, "parley serve: %v\n", err)
@@ -82,7 +88,7 @@ func runServe(args []string, stdio IO) int {
 	defer stop()
 	srv, err := newServer(ctx, cfg, log, stdio)
 	if err != nil {
-		log.Error().Err(err).Msg("start failed")
+		fmt.Fprintf(stdio.Stderr, "parley serve: %v\n", err)
 		return 1
 	}
 	fmt.Fprintf(stdio.Stdout, "parley: web chat at http://%s/  agent console at http://%s/console/\n", srv.addr, srv.addr)
@@ -112,8 +118,10 @@ type server struct {
 	engineMu sync.Mutex
 }
 
-func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO) (s *server, err error) {
-	s = &server{log: log, cfg: cfg}
+func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO) (_ *server, err error) {
+	// s is not the named result: the cleanups below use it after a failed
+	// start has returned nil.
+	s := &server{log: log, cfg: cfg}
 	var cleanups []func()
 	defer func() {
 		if err != nil {
@@ -126,7 +134,7 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 	// 1. Store.
 	s.db, err = store.Open(cfg.DB, store.Options{})
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", cfg.DB, err)
+		return nil, fmt.Errorf("database %s (--db, PARLEY_DB or db): %w", cfg.DB, err)
 	}
 	cleanups = append(cleanups, func() { s.db.Close() })
 
@@ -134,7 +142,7 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 	// else starts.
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
-		return nil, fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
+		return nil, fmt.Errorf("cannot listen on %s (--addr, PARLEY_HTTP_ADDR or http_addr): %w; choose a free HOST:PORT", cfg.HTTPAddr, unwrapOp(err))
 	}
 	cleanups = append(cleanups, func() { ln.Close() })
 	s.addr = ln.Addr().String()
@@ -329,4 +337,13 @@ func (s *server) webSecret() ([]byte, error) {
 func fileExists(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && !st.IsDir()
+}
+
+// unwrapOp drops the "listen tcp ADDR:" prefix a *net.OpError repeats.
+func unwrapOp(err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Err
+	}
+	return err
 }
