@@ -4,7 +4,6 @@ import (
 	"context"
 	"github.com/parley-chat/parley/flows/nlu"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -253,13 +252,7 @@ func (t *turn) finish() (State, []Output, error) {
 }
 
 func (t *turn) setLang(in Input) {
-	p := t.e.p
-	if l := langCode(in.Contact.Lang); l != "" && slices.Contains(p.Languages, l) {
-		t.st.Lang = l
-	}
-	if t.st.Lang == "" {
-		t.st.Lang = t.detectLang(in.Text)
-	}
+	t.st.Lang = t.replyLang(in)
 	t.env.Lang = t.st.Lang
 }
 

@@ -270,11 +270,52 @@ func (t *turn) evidenceFor(reason string) []string {
 	return nil
 }
 
+// replyLang is the language of this turn's replies and after: the
+// message's own when it is clear and the project has it, so a customer who
+// changes language is answered in the new one; else the conversation's
+// (digits, "ok?", a pressed button's label keep it); else the language the
+// channel reports for the contact; else the project's default.
+func (t *turn) replyLang(in Input) string {
+	p := t.e.p
+	if in.Payload == "" {
+		if l := t.detectLang(in.Text); l != "" {
+			return l
+		}
+	}
+	if t.st.Lang != "" {
+		return t.st.Lang
+	}
+	if l := langCode(in.Contact.Lang); l != "" && slices.Contains(p.Languages, l) {
+		return l
+	}
+	return p.DefaultLang
+}
+
+// minLangLetters is the fewest letters a message needs to change the
+// conversation's language: "ok", "abc" or "x" say nothing of it.
+const minLangLetters = 4
+
+// detectLang is the message's language when nlu is sure of it and the
+// project has it, else "". A command ("/start") is in no language.
 func (t *turn) detectLang(text string) string {
+	if len(t.e.p.Languages) < 2 || len(text) < minLangLetters || text[0] == '/' {
+		return "" // nothing to switch between, or too short to tell
+	}
+	letters := 0
+	for _, r := range text {
+		if unicode.IsLetter(r) {
+			if letters++; letters == minLangLetters {
+				break
+			}
+		}
+	}
+	if letters < minLangLetters {
+		return ""
+	}
 	if l := nlu.DetectLanguage(text); l != "" && slices.Contains(t.e.p.Languages, l) {
 		return l
 	}
-	return t.e.p.DefaultLang
+	return ""
 }
 
 // normalize lower-cases, folds ё to е, turns punctuation into spaces and
