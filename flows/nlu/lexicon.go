@@ -59,7 +59,9 @@ var ruLexicon = map[float64]string{
 		обидно обиделась страдаю страдать
 		очередь очереди очередей сожалею провал провалился опасно убыток санкции санкционный отключили отключил отключена
 		отключение перебои перебой приостановил приостановили прекратил прекратили подорожали
-		подорожает подорожание запрещено запретили невозможно невозможность ограничили убытки потерял потеряла коллекторы подорожание`,
+		подорожает подорожание запрещено запретили невозможно невозможность ограничили убытки потерял потеряла коллекторы подорожание
+		спам спамер спамеры спамят незаконно незаконный нарушение нарушают банкрот банкротство кризис
+		пострадают пострадали пострадал пострадала`,
 	-0.8: `проблема проблемы проблемный ошибка ошибки сбой сбои штраф штрафы списали списание заблокировали блокировка блокируют отменили отменен отменить
 		отказ отказали отказывают отказались сожалению комиссия претензия закрыли заблокирован
 		сложно ждать жду ждем ожидание долго блин черт лень weird
@@ -92,7 +94,7 @@ var enLexicon = map[float64]string{
 		frustration upset rude ripoff ugly sick worse mess messed screwed complaint complain
 		complaining waste wasted wasting boring lame fake unhappy dissatisfied irritated
 		irritating hopeless ignored ignoring shame shameful unreliable wrong hateful jealous
-		bitter crazy insane violence violent attack attacked fight fighting kill killing
+		bitter crazy insane violence violent attack attacked kill killing ugh
 		ruined ruin destroy destroyed sadly depressed depressing depression miserable lonely
 		hurts exhausted sucky suckers pissed cursed blame blamed stupidity nonsense ridiculous
 		awkward worthless greedy corrupt corruption lies cheat cheated cheating threat threats`,
@@ -103,9 +105,12 @@ var enLexicon = map[float64]string{
 		crying mistake expensive unfair difficulty trouble damaged defective crash
 		crashed crashes outage tired sick disease dying loss
 		bored boring annoyance dislike disliked doubt unfortunate struggling struggle
-		rejected reject scary horror terror war`,
+		rejected reject scary horror terror bother bothered bothers bothering regret regrets
+		regretting regretted desperate desperation die dies meh smh stinks stinking stinky
+		bashing bashed`,
+
 	-0.8: `problem problems issue issues error errors bug bugs glitch delay delayed charged overcharged penalty declined blocked cancelled canceled refused denied
-		missing wait waiting fee fees cancel refund lost locked hard
+		missing wait waiting fee fees cancel refund lost locked hard war fight fighting
 		`,
 	2.0: `good nice thanks thank thankful grateful glad happy enjoy
 		enjoyed polite friendly fast quick easy smooth convenient
@@ -138,7 +143,8 @@ var complaintLexicon = map[float64]string{
 		до сих пор, опять не, снова не, опять, третий час, второй час, уже час, уже два часа,
 		уснули, ни в какие ворота, третий день, второй день, уже год, все нет, все еще нет,
 		все равно нет, still no, still nothing, где мои деньги, where is my money, third time, second time,
-		once again, yet again, уже неделю, уже месяц, уже второй, уже третий,
+		once again, yet again, уже неделю, уже месяц, уже второй, уже третий, вторую неделю,
+		третью неделю, которую неделю, уже две недели, уже три недели, for weeks, weeks now,
 		который день, который раз, в который раз, никто не отвечает, никто не помогает,
 		не решили, не помогли, не помогает, не вернули, не возвращают, не зачислили,
 		списали деньги, сняли деньги, списали дважды, дважды списали, без спроса, без предупреждения, отмените подписку,
@@ -147,14 +153,18 @@ var complaintLexicon = map[float64]string{
 		waste of time, waste of money, sick of, tired of, fed up, cant stand, pissed off,
 		shut up, go to hell, screw you, how dare you, какого черта, какого хрена, идите вы, надоело, достало, сил нет, сил больше нет, dont like,
 		do not like, didnt like, did not like, не нравится, не понравилось, не устраивает,
-		не устроило`,
+		не устроило, так и не, ничего не изменилось, ничего не поменялось, ситуация не изменилась,
+		воз и ныне там, не дождешься, не дождался, не дождалась, никакой реакции, ноль реакции,
+		никто не перезвонил, повысили тарифы, повысил тарифы, повышает тарифы, повышение тарифов,
+		подняли тарифы, подняли цены, повысили цены, повышение цен, raised prices, price hike`,
 	-1.0: `не работает, не работают, не работал, не работало, не приходит, не пришло, не пришел,
 		не пришла, не приходят, не отвечает, не отвечают, не отвечаете, не ловит, нет связи,
 		нет сети, нет интернета, не обслуживают, не подключается, не подключили, не принимает,
 		не принимают, не проходит, не проходят, не грузит, не грузится, не загружается,
 		не открывается, не показывает, не получается, не получил, не получила, не могу получить,
 		не могу оплатить, не могу войти, не могу зайти, не доступен, не дает, не дают,
-		не звонит, doesnt work, does not work, not working, stopped working, didnt work,
+		не звонит, не перезвонили, не перезванивают, связи нет, сети нет, интернета нет, нет ответа,
+		без ответа, doesnt work, does not work, not working, stopped working, didnt work,
 		doesnt load, wont load, not loading, cant connect, no signal, no service,
 		not responding, cant access, cant log in, cant login, didnt receive, did not receive,
 		havent received, not received, didnt arrive, hasnt arrived`,
@@ -198,8 +208,8 @@ var posEmoticons = []string{":)", ":-)", ":D", "😊", "😀", "😁", "😃", "
 // intensifier) is checked first.
 var (
 	profanityPraise   = []string{"охуенн", "охуительн", "ахуенн", "пиздат", "офигенн", "офигительн", "заебис"}
-	profanityRoots    = []string{"хуй", "хуе", "хуё", "хуя", "хуи", "хрен", "пизд", "ебан", "ебал", "ебат", "ебуч", "еби", "бля", "сука", "суки", "сучк", "сучар", "мудак", "мудил", "мудо", "гандон", "гондон", "говн", "дерьм", "шлюх", "пидор", "пидар", "жопа", "жопу", "fuck", "shit", "bullshit", "crap", "damn", "asshole", "bitch", "bastard", "wtf", "stfu", "dick", "piss", "pissed", "motherfucker"}
-	profanityPrefixes = []string{"", "за", "на", "от", "по", "вы", "у", "о", "об", "до", "пере", "раз", "рас", "при", "с", "под", "ах", "ох", "ни", "до"}
+	profanityRoots    = []string{"хуй", "хуе", "хуё", "хуя", "хуи", "хрен", "пизд", "ебан", "ебал", "ебат", "ебуч", "еби", "ебн", "ебыв", "ублюд", "бля", "сука", "суки", "сучк", "сучар", "мудак", "мудил", "мудо", "гандон", "гондон", "говн", "дерьм", "шлюх", "пидор", "пидар", "жопа", "жопу", "fuck", "shit", "bullshit", "crap", "damn", "asshole", "bitch", "bastard", "wtf", "stfu", "dick", "piss", "pissed", "motherfucker"}
+	profanityPrefixes = []string{"", "за", "на", "от", "по", "вы", "у", "о", "об", "до", "пере", "раз", "рас", "при", "с", "под", "ах", "ох", "ни", "до", "изъ", "въ", "съ", "объ", "из"}
 )
 
 // profanityValence reports a swear word's valence: strongly negative, or

@@ -103,7 +103,7 @@ func (s *Scorer) Score(text string) Sentiment {
 func (s *Scorer) ScorePrepared(p *Prepared) Sentiment {
 	var ev []string
 	var sum float64
-	negatedVerb := false
+	negatedVerb := -1 // word index of the first negated ordinary verb
 	var pos float64
 	complaint := false
 	asks := asksForHelp(p.Text) || asksHow(p.toks)
@@ -116,7 +116,9 @@ func (s *Scorer) ScorePrepared(p *Prepared) Sentiment {
 		sum += v
 		pos += ps
 		complaint = complaint || cm
-		negatedVerb = negatedVerb || nv
+		if negatedVerb < 0 {
+			negatedVerb = nv
+		}
 	}
 	// A complaint stays a complaint when it is polite: "спасибо" and "хорошего
 	// дня" around "не работает интернет" count for little.
@@ -126,9 +128,9 @@ func (s *Scorer) ScorePrepared(p *Prepared) Sentiment {
 	sum += pos
 	// A negated ordinary verb ("не отвечает", "doesn't load") leans negative
 	// but alone stays under the threshold; it tips mixed messages.
-	if negatedVerb && sum <= 0 {
+	if negatedVerb >= 0 && sum <= 0 {
 		sum -= negatedVerbValence
-		ev = append(ev, "negation")
+		ev = append(ev, "negation: "+p.toks[negatedVerb-1]+" "+p.toks[negatedVerb])
 	}
 	sum += s.signals(p.Text, sum, &ev)
 	score := sum / math.Sqrt(sum*sum+15)
@@ -226,10 +228,12 @@ func splitClauses(text string) []clause {
 	return out
 }
 
-// scoreClause returns the clause's negative and positive valence apart, and
-// whether a complaint phrase or a negated ordinary verb was seen.
-func (s *Scorer) scoreClause(p *Prepared, c clauseSpan, question bool, cs *clauseScratch, ev *[]string) (sum, pos float64, complaint, negatedVerb bool) {
+// scoreClause returns the clause's negative and positive valence apart,
+// whether a complaint phrase was seen, and the word index in p of the first
+// negated ordinary verb ("не отвечает"), or -1.
+func (s *Scorer) scoreClause(p *Prepared, c clauseSpan, question bool, cs *clauseScratch, ev *[]string) (sum, pos float64, complaint bool, negatedVerb int) {
 	toks, stems, words := p.toks[c.from:c.to], p.stems[c.from:c.to], p.words[c.from:c.to]
+	negatedVerb = -1
 
 	// Complaint phrases first; their words are not scored again.
 	cs.used = append(cs.used[:0], make([]bool, len(toks))...)
@@ -276,7 +280,9 @@ func (s *Scorer) scoreClause(p *Prepared, c clauseSpan, question bool, cs *claus
 		v, label := s.wordValence(t, words[i])
 		if v == 0 {
 			if i > 0 && negators[toks[i-1]] && !negators[t] && !s.neutralAfterNegation[t] && runeLen(t) > 3 {
-				negatedVerb = true
+				if negatedVerb < 0 {
+					negatedVerb = c.from + i
+				}
 			}
 			continue
 		}

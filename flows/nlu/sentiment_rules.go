@@ -56,8 +56,8 @@ func asksHow(toks []string) bool {
 		if !howWords[t] {
 			continue
 		}
-		if t == "как" && i+1 < len(toks) && notHow[toks[i+1]] {
-			continue
+		if t == "как" && i+1 < len(toks) && notHow[toks[i+1]] || t == "можно" && i > 0 && toks[i-1] == "сколько" {
+			continue // "как всегда", the outcry "сколько можно"
 		}
 		if t == "can" || t == "could" || t == "how" || t == "where" {
 			if i+1 < len(toks) && (toks[i+1] == "i" || toks[i+1] == "you" || toks[i+1] == "we" || toks[i+1] == "do" || toks[i+1] == "to") {
