@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -28,6 +30,12 @@ type conn struct {
 	visitor string
 	v       *visitor // set by register; guarded by Adapter.mu
 	batch   bool     // the client reads several objects per frame
+	fresh   bool     // a new visitor: the hello had no token and no identity
+	lang    string   // the browser's language from the hello, for the opening
+	// greeted: this connection showed the opening, and the visitor has not
+	// had a message recorded since; the next inbound says so
+	// (channel.Inbound.Greeted). Used by the connection's own goroutine only.
+	greeted bool
 
 	wmu    sync.Mutex  // one write at a time, so one timer bounds it
 	wtimer *time.Timer // closes the connection when a write outlasts writeTimeout
@@ -162,6 +170,13 @@ func (a *Adapter) readLimit() int64 {
 }
 
 func (a *Adapter) serveWS(w http.ResponseWriter, r *http.Request, h channel.Handler) {
+	// Counted from before the upgrade, so handshakes in progress count
+	// against the caps too.
+	addr := clientAddr(r, a.cfg.TrustedProxies)
+	refusal := a.guard.open(addr)
+	if refusal == "" {
+		defer a.guard.closed(addr)
+	}
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		OriginPatterns:  a.cfg.AllowedOrigins,
 		CompressionMode: websocket.CompressionDisabled, // deflate state costs tens of KB per connection
@@ -173,8 +188,14 @@ func (a *Adapter) serveWS(w http.ResponseWriter, r *http.Request, h channel.Hand
 	}
 	ws.SetReadLimit(a.readLimit())
 	defer ws.CloseNow()
+	if refusal != "" {
+		// Accepted only to say why: a browser shows no HTTP status to the
+		// page, but the widget reads a close reason.
+		a.refuse(ws, addr, refusal)
+		return
+	}
 
-	c, err := a.handshake(r.Context(), ws)
+	c, err := a.handshake(r.Context(), ws, addr)
 	if err != nil {
 		return
 	}
@@ -183,14 +204,29 @@ func (a *Adapter) serveWS(w http.ResponseWriter, r *http.Request, h channel.Hand
 		return
 	}
 	defer a.unregister(c)
-	a.sendHistory(r.Context(), c)
+	op, _ := h.(Opener)
+	a.sendHistory(r.Context(), c, op)
 	a.readLoop(r.Context(), c, h)
+}
+
+// refuseWait bounds the wait for the client's answer to a refusal's close
+// frame: a flooding client that never answers holds no goroutine longer.
+const refuseWait = time.Second
+
+// refuse closes a connection over a flood limit with 1013 (try again
+// later) and the limit's reason. It is logged at debug only: a flood
+// would otherwise be a flood of log lines too (the metrics count them).
+func (a *Adapter) refuse(ws *websocket.Conn, addr netip.Prefix, reason string) {
+	a.log.Debug().Str("addr", addr.String()).Str("limit", reason).Msg("webchat: connection refused by a flood limit")
+	t := time.AfterFunc(refuseWait, func() { ws.CloseNow() })
+	defer t.Stop()
+	ws.Close(websocket.StatusTryAgainLater, closeReasons[reason])
 }
 
 // handshake waits for the client's hello and answers with the visitor's
 // token and id. A token that does not verify closes the connection with a
 // policy violation: the client never picks its own id.
-func (a *Adapter) handshake(ctx context.Context, ws *websocket.Conn) (*conn, error) {
+func (a *Adapter) handshake(ctx context.Context, ws *websocket.Conn, addr netip.Prefix) (*conn, error) {
 	hctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
 	defer cancel()
 	_, b, err := ws.Read(hctx)
@@ -206,7 +242,8 @@ func (a *Adapter) handshake(ctx context.Context, ws *websocket.Conn) (*conn, err
 		return nil, err
 	}
 	var visitorID, token string
-	if f.Token == "" {
+	fresh := f.Token == ""
+	if fresh {
 		visitorID, token = a.signer.issue()
 	} else {
 		visitorID, err = a.signer.verify(f.Token)
@@ -227,17 +264,24 @@ func (a *Adapter) handshake(ctx context.Context, ws *websocket.Conn) (*conn, err
 				ws.Close(websocket.StatusPolicyViolation, truncate(err.Error(), 120))
 				return nil, err
 			}
-			visitorID = id
+			visitorID, fresh = id, false
 		}
 	}
+	if fresh && !a.guard.newVisitor(addr) {
+		a.refuse(ws, addr, refusedNewVisitors)
+		return nil, errors.New(closeReasons[refusedNewVisitors])
+	}
 	c := newConn(ws, visitorID, f.Batch)
+	c.fresh, c.lang = fresh, langCode(f.Lang)
 	if err := c.write(ctx, mustJSON(helloFrame{Type: typeHello, Token: token, Visitor: visitorID})); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-func (a *Adapter) sendHistory(ctx context.Context, c *conn) {
+// sendHistory sends the visitor's history, or, to a visitor without one,
+// the opening of op (if not nil) in a history frame marked "opening".
+func (a *Adapter) sendHistory(ctx context.Context, c *conn, op Opener) {
 	items := []itemFrame{}
 	if a.hist != nil {
 		got, err := a.hist.History(ctx, a.address(c), a.cfg.HistoryLimit)
@@ -256,7 +300,29 @@ func (a *Adapter) sendHistory(ctx context.Context, c *conn) {
 			items = append(items, itemFrame{ID: id, Dir: it.Dir, Text: it.Text, Buttons: it.Buttons, Sender: it.Sender, At: it.At.UTC()})
 		}
 	}
-	c.write(ctx, mustJSON(historyFrame{Type: "history", Items: items}))
+	// Without a History every returning visitor would look new: then only
+	// a visitor who is new gets the opening.
+	opening := false
+	if op != nil && len(items) == 0 && (a.hist != nil || c.fresh) {
+		items = a.opening(ctx, op, c.lang)
+		opening = len(items) > 0
+		c.greeted = opening
+	}
+	c.write(ctx, mustJSON(historyFrame{Type: "history", Items: items, Opening: opening}))
+}
+
+// opening asks op for the opening and makes it history items with the ids
+// "opening-1", "opening-2", ...: a reconnect shows the same ids again,
+// which the widget replaces without doubling anything.
+func (a *Adapter) opening(ctx context.Context, op Opener, lang string) []itemFrame {
+	outs := op.Opening(ctx, channel.Web, lang)
+	items := make([]itemFrame, 0, len(outs))
+	now := time.Now().UTC()
+	for i, o := range outs {
+		items = append(items, itemFrame{ID: "opening-" + strconv.Itoa(i+1), Dir: DirOut, Text: o.Text,
+			Buttons: o.Buttons, Image: safeImage(o.Image), At: now})
+	}
+	return items
 }
 
 func (a *Adapter) address(c *conn) channel.Address {
@@ -325,6 +391,7 @@ func (a *Adapter) handleFrame(ctx context.Context, c *conn, h channel.Handler, b
 		EventID: "web:" + c.visitor + ":" + f.ID,
 		Text:    f.Text,
 		At:      now,
+		Greeted: c.greeted,
 	}
 	if f.Type == typeButton {
 		in.Payload = f.Value
@@ -341,6 +408,8 @@ func (a *Adapter) handleFrame(ctx context.Context, c *conn, h channel.Handler, b
 		held.flush(ctx, a, mustJSON(errorFrame{Type: "error", ID: f.ID, Code: codeRetry, Error: "message not delivered yet; retrying"}), nil)
 		return true // not the client's fault
 	}
+	// The conversation has begun: later messages answer it, not the opening.
+	c.greeted = false
 	// Durably recorded: only now may the widget mark it sent, and the
 	// other tabs show it. The replies of a turn run during HandleInbound
 	// follow the ack (and the echo) in the same frame.

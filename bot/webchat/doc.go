@@ -43,7 +43,7 @@
 //
 // Client to server:
 //
-//	{"type":"hello","token":"<token or omitted>","identity":{"id","ts","sig"} or omitted,"batch":true}   first frame, within 10 s
+//	{"type":"hello","token":"<token or omitted>","identity":{"id","ts","sig"} or omitted,"lang":"ru-RU","batch":true}   first frame, within 10 s
 //	{"type":"message","id":"<client msg id>","text":"..."}
 //	{"type":"button","id":"<client msg id>","value":"<button value>","text":"<label>"}
 //	{"type":"ping"}                                          keep-alive, every 25 s
@@ -55,7 +55,7 @@
 // Server to client:
 //
 //	{"type":"hello","token":"...","visitor":"..."}
-//	{"type":"history","items":[{"id","dir":"in"|"out","text","buttons","sender","at"}]}   oldest first
+//	{"type":"history","items":[{"id","dir":"in"|"out","text","buttons","image","sender","at"}],"opening":true or omitted}   oldest first
 //	{"type":"message","id":"...","text":"...","buttons":[{"text","value"}],"image":"...","sender":"...","at":"..."}
 //	{"type":"typing"}
 //	{"type":"ack","id":"<client msg id>"}
@@ -64,12 +64,36 @@
 //	{"type":"pong"}
 //
 // "sender" is empty for the bot and the agent's display name for a human.
+// "lang" is the browser's language (navigator.language).
+//
+// # The opening
+//
+// A visitor with no history (a new one, or one who never wrote) gets the
+// opening of a conversation in the history frame, marked "opening":true:
+// the bot's greeting and its buttons (ids "opening-1", ...), in the
+// browser's language when the bot speaks it, from the Handler when it is
+// an Opener (the runtime is). Nothing is stored and no contact is made
+// until the visitor writes or presses a button; that first message
+// carries channel.Inbound.Greeted, so the bot answers it without greeting
+// again. A visitor with history gets the history, and no opening.
 // Error codes: too_big (the text is over Config.MaxMessageBytes; the message
 // is dropped), rate_limited (over Config.RatePerSecond for the visitor; the
 // widget waits and re-sends), retry (the runtime could not record the
 // message; the widget re-sends), bad_frame (malformed; dropped). Twenty
 // refused frames in a row, or a frame larger than about six times the text
 // limit, close the connection.
+//
+// # Flood limits
+//
+// Per network address (an IPv4 address, an IPv6 /64; behind a reverse
+// proxy listed in Config.TrustedProxies, the X-Forwarded-For address): at
+// most Config.NewVisitorRate new visitors a second (burst
+// Config.NewVisitorBurst) and Config.MaxConnsPerAddress open connections;
+// in all, Config.MaxConns. A connection over a limit is closed with 1013
+// (try again later) and a reason starting with "busy:"; the widget says
+// the chat is busy and reconnects in about a minute. Metrics:
+// parley_webchat_connections, parley_webchat_new_visitors_total,
+// parley_webchat_refused_total{reason}.
 //
 // # Delivery guarantees
 //

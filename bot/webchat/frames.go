@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -45,6 +46,9 @@ type clientFrame struct {
 	Token string `json:"token,omitempty"`
 	// Identity is a site-signed customer identity (identity.go).
 	Identity *identityFrame `json:"identity,omitempty"`
+	// Lang (hello) is the browser's language ("ru-RU"): the opening is
+	// shown in it when the bot speaks it.
+	Lang string `json:"lang,omitempty"`
 	// Batch (hello) says the client reads several objects per frame, one
 	// per line; a client that does not say so (a widget loaded before the
 	// server was upgraded) gets one object per frame.
@@ -144,6 +148,26 @@ func checkClientID(id string) error {
 	return nil
 }
 
+// langCode is the primary subtag of a language tag ("ru-RU" -> "ru"), in
+// lower case, or "" for anything that is not 2-3 ASCII letters.
+func langCode(tag string) string {
+	primary, _, _ := strings.Cut(tag, "-")
+	if len(primary) < 2 || len(primary) > 3 {
+		return ""
+	}
+	b := []byte(primary)
+	for i, c := range b {
+		switch {
+		case c >= 'a' && c <= 'z':
+		case c >= 'A' && c <= 'Z':
+			b[i] = c + 'a' - 'A'
+		default:
+			return ""
+		}
+	}
+	return string(b)
+}
+
 func isBlank(s string) bool {
 	for _, r := range s {
 		if r != ' ' && r != '\t' && r != '\n' && r != '\r' {
@@ -165,6 +189,9 @@ type helloFrame struct {
 type historyFrame struct {
 	Type  string      `json:"type"`
 	Items []itemFrame `json:"items"`
+	// Opening marks items that are not a stored history but the opening
+	// of a conversation not yet begun (Opener).
+	Opening bool `json:"opening,omitempty"`
 }
 
 type itemFrame struct {
@@ -172,6 +199,7 @@ type itemFrame struct {
 	Dir     string           `json:"dir"`
 	Text    string           `json:"text"`
 	Buttons []channel.Button `json:"buttons,omitempty"`
+	Image   string           `json:"image,omitempty"`
 	Sender  string           `json:"sender,omitempty"`
 	At      time.Time        `json:"at"`
 }

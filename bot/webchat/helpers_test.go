@@ -25,6 +25,7 @@ type frame struct {
 	Token   string           `json:"token,omitempty"`
 	Visitor string           `json:"visitor,omitempty"`
 	Items   []itemFrame      `json:"items,omitempty"`
+	Opening bool             `json:"opening,omitempty"`
 	ID      string           `json:"id,omitempty"`
 	Text    string           `json:"text,omitempty"`
 	Buttons []channel.Button `json:"buttons,omitempty"`
@@ -106,6 +107,11 @@ func dial(t *testing.T, srv *httptest.Server, header http.Header) (*client, erro
 	if err != nil {
 		return nil, err
 	}
+	return reading(t, ws), nil
+}
+
+// reading starts the goroutine that reads ws's frames into a client.
+func reading(t *testing.T, ws *websocket.Conn) *client {
 	ws.SetReadLimit(1 << 20)
 	c := &client{t: t, ws: ws, frames: make(chan frame, 64), done: make(chan struct{})}
 	go func() {
@@ -128,7 +134,7 @@ func dial(t *testing.T, srv *httptest.Server, header http.Header) (*client, erro
 		}
 	}()
 	t.Cleanup(func() { ws.CloseNow() })
-	return c, nil
+	return c
 }
 
 // connect dials and says hello with token ("" for a new visitor), and

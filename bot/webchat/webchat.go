@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"golang.org/x/time/rate"
 
@@ -75,6 +77,39 @@ type Config struct {
 	// IdleTimeout closes a connection that sent nothing (the widget pings
 	// every 25 s) for this long. Default 90 s.
 	IdleTimeout time.Duration
+
+	// Flood limits (limits.go), counted per network address: an IPv4
+	// address or an IPv6 /64. A refused connection is closed with 1013
+	// (try again later) and a reason starting with "busy".
+	//
+	// NewVisitorRate is how many new visitors (connections without a
+	// visitor token, each a possible new contact) one address may start
+	// per second, with a burst of NewVisitorBurst. Default 0.2 (12 a
+	// minute) with a burst of 20; negative switches the limit off.
+	NewVisitorRate  float64
+	NewVisitorBurst int
+	// MaxConnsPerAddress caps the open WebSockets from one address
+	// (default 64: an office or a mobile carrier puts many people behind
+	// one address); MaxConns caps them all (default 5000).
+	MaxConnsPerAddress int
+	MaxConns           int
+	// TrustedProxies are the reverse proxies in front of the server
+	// (prefixes such as 127.0.0.1/32 or 10.0.0.0/8). For a connection from
+	// one of them the visitor's address is the rightmost X-Forwarded-For
+	// address that is not a trusted proxy. Empty: the connection's own
+	// address, so behind a proxy every visitor would share its limits.
+	TrustedProxies []netip.Prefix
+	// Metrics registers the web chat's collectors when not nil.
+	Metrics prometheus.Registerer
+}
+
+// Opener is what a new visitor sees when the chat opens: the opening of a
+// conversation (the greeting and its buttons) in lang when the bot speaks
+// it, with nothing stored and no contact made. The runtime implements it
+// (bot.Runtime.Opening); a Handler that does, gets its opening shown (see
+// Adapter.Handler). The replies' To and Key are not used.
+type Opener interface {
+	Opening(ctx context.Context, ch channel.Name, lang string) []channel.Outbound
 }
 
 // History is implemented by the runtime (it reads the store): the last
@@ -111,6 +146,7 @@ type Adapter struct {
 	log    zerolog.Logger
 	signer signer
 	assets *assets
+	guard  *guard
 
 	mu       sync.Mutex
 	visitors map[string]*visitor
@@ -161,6 +197,9 @@ func New(cfg Config, hist History) (*Adapter, error) {
 	if cfg.IdleTimeout < time.Second {
 		return nil, fmt.Errorf("webchat: IdleTimeout is %s; want at least 1s", cfg.IdleTimeout)
 	}
+	if err := floodDefaults(&cfg); err != nil {
+		return nil, err
+	}
 	if cfg.Title == "" {
 		cfg.Title = DefaultTitle
 	}
@@ -195,14 +234,50 @@ func New(cfg Config, hist History) (*Adapter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Adapter{
+	cfg.TrustedProxies = append([]netip.Prefix(nil), cfg.TrustedProxies...)
+	a := &Adapter{
 		cfg:      cfg,
 		hist:     hist,
 		log:      cfg.Logger.With().Str("channel", string(channel.Web)).Logger(),
 		signer:   signer{secret: append([]byte(nil), secret...)},
 		assets:   as,
+		guard:    newGuard(cfg),
 		visitors: make(map[string]*visitor),
-	}, nil
+	}
+	if cfg.Metrics != nil {
+		a.guard.register(cfg.Metrics, func() float64 { return float64(a.conns.Load()) })
+	}
+	return a, nil
+}
+
+// floodDefaults fills and checks the flood-limit fields of cfg.
+func floodDefaults(cfg *Config) error {
+	if cfg.NewVisitorRate == 0 {
+		cfg.NewVisitorRate = DefaultNewVisitorRate
+	}
+	if cfg.NewVisitorBurst == 0 {
+		cfg.NewVisitorBurst = DefaultNewVisitorBurst
+	}
+	if cfg.MaxConnsPerAddress == 0 {
+		cfg.MaxConnsPerAddress = DefaultMaxConnsPerAddress
+	}
+	if cfg.MaxConns == 0 {
+		cfg.MaxConns = DefaultMaxConns
+	}
+	switch {
+	case cfg.NewVisitorBurst < 0:
+		return fmt.Errorf("webchat: NewVisitorBurst is %d; want > 0", cfg.NewVisitorBurst)
+	case cfg.MaxConnsPerAddress < 0:
+		return fmt.Errorf("webchat: MaxConnsPerAddress is %d; want > 0", cfg.MaxConnsPerAddress)
+	case cfg.MaxConns < 0:
+		return fmt.Errorf("webchat: MaxConns is %d; want > 0", cfg.MaxConns)
+	}
+	for i, p := range cfg.TrustedProxies {
+		if !p.IsValid() {
+			return fmt.Errorf("webchat: TrustedProxies[%d] is not a valid prefix", i)
+		}
+	}
+	return nil
 }
 
 // Channel returns channel.Web.
@@ -213,6 +288,9 @@ func (a *Adapter) Connections() int { return int(a.conns.Load()) }
 
 // Handler serves the demo page (GET /), the widget (GET /widget.js,
 // GET /widget.css) and the WebSocket (GET /ws). Inbound messages go to h.
+// If h is also an Opener, a visitor with no history sees its opening when
+// the chat connects, and the first message after it is marked
+// channel.Inbound.Greeted.
 func (a *Adapter) Handler(h channel.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", a.assets.serve(a.assets.index))

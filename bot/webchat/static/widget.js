@@ -48,6 +48,7 @@
       sending: 'Sending\u2026', notSent: 'Not sent', choices: 'Choices',
       tooLong: 'Message too long ({size} of {max} bytes)', connecting: 'Connecting\u2026',
       reconnecting: 'Reconnecting\u2026', typing: '{name} is typing\u2026', error: 'Something went wrong',
+      busy: 'The chat is busy right now. We\u2019ll reconnect in a minute.',
     },
     ru: {
       open: 'Открыть чат', close: 'Закрыть чат', chat: 'Чат',
@@ -58,6 +59,7 @@
       tooLong: 'Слишком длинное сообщение ({size} из {max} байт)',
       connecting: 'Подключение…', reconnecting: 'Переподключение…',
       typing: '{name} печатает…', error: 'Что-то пошло не так',
+      busy: 'Чат сейчас перегружен. Подключимся снова через минуту.',
     },
   };
   const lang = (script.dataset.lang || config.lang || document.documentElement.lang || 'en').slice(0, 2).toLowerCase();
@@ -161,6 +163,7 @@
   let ready = false;              // hello and history received on ws
   let attempt = 0;                // reconnect attempt, for the backoff
   let reconnectTimer = 0;
+  let busyUntil = 0;              // the server asked us to come back later (1013)
   let pingTimer = 0;
   let typingTimer = 0;
   let flushTimer = 0;
@@ -338,8 +341,11 @@
   // ---- the connection ------------------------------------------------------
 
   function connect() {
-    clearTimeout(reconnectTimer);
     if (ws) return;
+    // While the server is busy, sending a message waits for the scheduled
+    // reconnect instead of trying again at once.
+    if (Date.now() < busyUntil) return;
+    clearTimeout(reconnectTimer);
     setStatus(T.connecting);
     let sock;
     try {
@@ -350,7 +356,9 @@
     }
     ws = sock;
     sock.onopen = () => {
-      const hello = { type: 'hello', batch: true };
+      // The browser's language: the greeting of a new conversation comes
+      // in it when the bot speaks it.
+      const hello = { type: 'hello', batch: true, lang: navigator.language || '' };
       const token = load(keyToken, '');
       if (token) hello.token = token;
       if (identity) hello.identity = identity;
@@ -386,16 +394,27 @@
         console.warn('parley: customer identity refused: ' + ev.reason);
         identity = null;
       }
+      if (ev.code === 1013) {
+        // A flood limit of the server (too many new chats or open chats
+        // from this network, or the server is full): say so in one line
+        // and come back in about a minute, not in a burst of retries.
+        setStatus(T.busy);
+        busyUntil = Date.now() + schedule(60000);
+        return;
+      }
       setStatus(T.reconnecting);
       schedule();
     };
   }
 
-  function schedule() {
+  // schedule reconnects after an exponential backoff (at least floor ms,
+  // with jitter) and returns the delay.
+  function schedule(floor) {
     clearTimeout(reconnectTimer);
-    const delay = Math.min(15000, 500 * Math.pow(2, attempt)) * (0.5 + Math.random() / 2);
+    const delay = Math.max(floor || 0, Math.min(15000, 500 * Math.pow(2, attempt))) * (0.5 + Math.random() / 2);
     attempt++;
-    reconnectTimer = setTimeout(connect, delay);
+    reconnectTimer = setTimeout(() => { busyUntil = 0; connect(); }, delay);
+    return delay;
   }
 
   function receive(f) {
