@@ -27,7 +27,7 @@ func ExampleAdapter_CallbackHandler() {
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/hooks/vk", strings.NewReader(body)))
 		fmt.Println(rec.Code, strings.TrimSpace(rec.Body.String()))
 	}
-	post(`{"type":"confirmation","group_id":77}`)
+	post(`{"type":"confirmation","group_id":77,"secret":"shh"}`)
 	post(`{"type":"message_new","group_id":77,"secret":"guess","event_id":"e1","object":{"message":{"peer_id":5,"text":"hi"}}}`)
 	post(`{"type":"message_new","group_id":77,"secret":"shh","event_id":"e1","object":{"message":{"peer_id":5,"text":"hi"}}}`)
 	// Output:

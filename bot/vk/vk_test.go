@@ -349,6 +349,7 @@ func TestAdapter(t *testing.T) {
 				{callback: strings.Replace(messageNewBody, `"secret":"s3cret-callback",`, "", 1), wantStatus: 401},
 				{callback: strings.Replace(messageNewBody, `"group_id":4242`, `"group_id":1`, 1), wantStatus: 401},
 				{callback: `{"type":"confirmation","group_id":1}`, wantStatus: 401},
+				{callback: `{"type":"confirmation","group_id":4242}`, wantStatus: 401}, // the secret is required here too
 				{callback: `{"type":"confirmation","group_id":4242,"secret":"guess"}`, wantStatus: 401},
 				{callback: `{"type":"message_new",`, wantStatus: 400},
 				{callback: `[]`, wantStatus: 400},
