@@ -18,7 +18,7 @@ import (
 	"github.com/parley-chat/parley/bot"
 	"github.com/parley-chat/parley/bot/channel"
 	"github.com/parley-chat/parley/flows"
-	"github.com/parley-chat/parley/store"
+	"github.com/parley-chat/parley/handoff"
 )
 
 // runChat talks to a project's bot in the terminal, through the same durable
@@ -32,12 +32,13 @@ func runChat(args []string, stdio IO) int {
 	asJSON := fs.Bool("json", false, "print one JSON object per output")
 	name := fs.String("name", "", "customer display name")
 	lang := fs.String("lang", "", "customer language as the channel would report it (ru, en)")
+	fresh := fs.Bool("new", false, "start a new conversation: forget this customer in --db first")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return 2
 	}
 	if len(pos) > 1 {
-		fmt.Fprintln(stdio.Stderr, "usage: parley chat [DIR] [--db FILE] [--channel web|telegram|vk] [--as CONTACT] [--json]")
+		fmt.Fprintln(stdio.Stderr, "usage: parley chat [DIR] [--db FILE] [--channel web|telegram|vk] [--as CONTACT] [--new] [--json]")
 		return 2
 	}
 	dir := ""
@@ -53,20 +54,54 @@ func runChat(args []string, stdio IO) int {
 		fmt.Fprintf(stdio.Stderr, "parley chat: %v\n", err)
 		return 1
 	}
-	db, err := store.Open(*dbPath, store.Options{})
+	db, err := openStoreFor("chat", *dbPath, false)
 	if err != nil {
-		fmt.Fprintf(stdio.Stderr, "parley chat: open %s: %v\n", *dbPath, err)
+		fmt.Fprintln(stdio.Stderr, err)
 		return 1
 	}
 	defer db.Close()
-
-	p := &chatPrinter{w: stdio.Stdout, json: *asJSON}
-	rt := bot.New(bot.Config{
-		Logger:  zerolog.New(stdio.Stderr).Level(zerolog.WarnLevel),
-		Observe: func(_ string, outs []flows.Output) { p.print(outs) },
-		Typing:  map[channel.Name]bool{},
-	}, db, project.NewEngine(engineOptions()), discardSender(channel.Name(*ch)))
 	ctx := context.Background()
+	from := channel.Address{Channel: channel.Name(*ch), ID: *as}
+	p := &chatPrinter{w: stdio.Stdout, json: *asJSON}
+	if c, err := db.ContactByIdentity(from.String()); err == nil {
+		_, p.queued, _ = db.OpenTicketFor(c.ID)
+		if *fresh {
+			p.queued = false
+			if _, err := db.ForgetContact(ctx, c.ID, "parley chat --new"); err != nil {
+				fmt.Fprintf(stdio.Stderr, "parley chat: --new: %v\n", err)
+				return 1
+			}
+		} else {
+			// Said on stderr, so --json output stays one object per line.
+			where := ""
+			if p.queued {
+				where = ", waiting in the human queue"
+			}
+			fmt.Fprintf(stdio.Stderr, "parley chat: continuing the conversation of %s from %s%s (--new starts over)\n", from, *dbPath, where)
+		}
+	}
+
+	logger := zerolog.New(stdio.Stderr).Level(zerolog.WarnLevel)
+	rt := bot.New(bot.Config{
+		Logger:  logger,
+		Observe: func(_ string, outs []flows.Output) { p.observe(outs) },
+		Typing:  map[channel.Name]bool{},
+	}, db, project.NewEngine(engineOptions()), chatSender{name: channel.Name(*ch), p: p})
+	// The human queue as in serve, so a handoff shows what the customer
+	// would be told (position, wait, out of hours) and later messages go to
+	// the ticket instead of the bot.
+	hcfg, err := handoffConfig(defaultConfig().Handoff)
+	if err != nil {
+		fmt.Fprintf(stdio.Stderr, "parley chat: %v\n", err)
+		return 1
+	}
+	hs, err := handoff.New(db, hcfg, rt, logger)
+	if err != nil {
+		fmt.Fprintf(stdio.Stderr, "parley chat: %v\n", err)
+		return 1
+	}
+	defer hs.Close()
+	rt.SetHandoff(hs)
 	if err := rt.Start(ctx); err != nil {
 		fmt.Fprintf(stdio.Stderr, "parley chat: %v\n", err)
 		return 1
@@ -78,7 +113,6 @@ func runChat(args []string, stdio IO) int {
 		interactive = true
 		fmt.Fprintf(stdio.Stdout, "Chatting with %q as %s:%s. Type a message, a button number, or /quit.\n", project.Name, *ch, *as)
 	}
-	from := channel.Address{Channel: channel.Name(*ch), ID: *as}
 	sc := bufio.NewScanner(stdio.Stdin)
 	sc.Buffer(make([]byte, 64*1024), 64*1024)
 	seq := time.Now().UnixNano()
@@ -97,6 +131,11 @@ func runChat(args []string, stdio IO) int {
 			break
 		}
 		seq++
+		if !interactive && !*asJSON {
+			// Piped: show what the customer said, so the transcript reads
+			// as a conversation.
+			p.customer(line)
+		}
 		in := channel.Inbound{From: from, EventID: fmt.Sprintf("chat:%d", seq), Text: line, Name: *name, Lang: *lang}
 		if b, ok := p.button(line); ok {
 			in.Text, in.Payload = b.Text, b.Value
@@ -112,6 +151,7 @@ func runChat(args []string, stdio IO) int {
 			fmt.Fprintf(stdio.Stderr, "parley chat: waiting for the bot: %v\n", err)
 			return 1
 		}
+		p.endTurn()
 	}
 	if err := sc.Err(); err != nil && err != io.EOF {
 		fmt.Fprintf(stdio.Stderr, "parley chat: reading input: %v\n", err)
@@ -120,12 +160,19 @@ func runChat(args []string, stdio IO) int {
 	return 0
 }
 
-// chatPrinter renders engine outputs for a person or, with --json, for a script.
+// chatPrinter shows a turn as the customer sees it: the messages the
+// channel delivered (the bot's, the queue's notices, an agent's), in order,
+// and after them what else the turn did (a handoff, contact fields, the
+// end). With --json each is one object per line, for scripts.
 type chatPrinter struct {
 	w    io.Writer
 	json bool
 	mu   sync.Mutex
-	last []flows.Button // buttons of the last say, answerable by number
+	last []flows.Button // buttons of the last message, answerable by number
+	sent []channel.Outbound
+	outs []flows.Output
+	// queued is set once a handoff happened: later silence is the queue's.
+	queued bool
 }
 
 type chatLine struct {
@@ -133,43 +180,71 @@ type chatLine struct {
 	Text     string            `json:"text,omitempty"`
 	Buttons  []flows.Button    `json:"buttons,omitempty"`
 	Image    string            `json:"image,omitempty"`
+	Sender   string            `json:"sender,omitempty"`
 	Reason   string            `json:"reason,omitempty"`
 	Priority string            `json:"priority,omitempty"`
 	Evidence []string          `json:"evidence,omitempty"`
 	Fields   map[string]string `json:"fields,omitempty"`
 }
 
-func (p *chatPrinter) print(outs []flows.Output) {
+// observe keeps a committed turn's engine outputs until the turn is shown.
+func (p *chatPrinter) observe(outs []flows.Output) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, o := range outs {
-		if o.Kind == flows.Say || o.Kind == flows.LinkCode {
-			p.last = nil // a number answers only the buttons of the latest turn
-			break
+	p.outs = append(p.outs, outs...)
+}
+
+// delivered keeps a message the channel accepted.
+func (p *chatPrinter) delivered(o channel.Outbound) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.sent = append(p.sent, o)
+}
+
+// customer echoes the customer's line (piped input is not on the screen).
+func (p *chatPrinter) customer(line string) {
+	fmt.Fprintf(p.w, "you: %s\n", strings.ReplaceAll(line, "\n", "\n     "))
+}
+
+// endTurn prints the turn: the delivered messages, then the rest.
+func (p *chatPrinter) endTurn() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	links := map[string]bool{}
+	for _, o := range p.outs {
+		if o.Kind == flows.LinkCode {
+			links[o.Text] = true
 		}
 	}
-	for _, o := range outs {
-		var l chatLine
+	var lines []chatLine
+	for _, o := range p.sent {
+		l := chatLine{Type: "say", Text: o.Text, Image: o.Image, Sender: o.Sender}
+		if links[o.Text] {
+			l.Type = "link" // a link node's message, its code included
+		}
+		for _, b := range o.Buttons {
+			l.Buttons = append(l.Buttons, flows.Button{Text: b.Text, Value: b.Value})
+		}
+		lines = append(lines, l)
+	}
+	for _, o := range p.outs {
 		switch o.Kind {
-		case flows.Say:
-			l = chatLine{Type: "say", Text: o.Text, Buttons: o.Buttons, Image: o.Image}
-			if len(o.Buttons) > 0 {
-				p.last = o.Buttons
-			}
-		case flows.LinkCode:
-			// A link node's message, as the runtime sent it: the code included.
-			l = chatLine{Type: "link", Text: o.Text}
 		case flows.Handoff:
-			if o.Handoff == nil {
-				continue
+			if o.Handoff != nil {
+				lines = append(lines, chatLine{Type: "handoff", Reason: o.Handoff.Reason, Priority: o.Handoff.Priority, Evidence: o.Handoff.Evidence})
 			}
-			l = chatLine{Type: "handoff", Reason: o.Handoff.Reason, Priority: o.Handoff.Priority, Evidence: o.Handoff.Evidence}
 		case flows.SetContact:
-			l = chatLine{Type: "contact", Fields: o.Fields}
+			lines = append(lines, chatLine{Type: "contact", Fields: o.Fields})
 		case flows.End:
-			l = chatLine{Type: "end"}
-		default:
-			continue
+			lines = append(lines, chatLine{Type: "end"})
+		}
+	}
+	if len(p.sent) > 0 {
+		p.last = nil // a number answers only the buttons of the latest turn
+	}
+	for _, l := range lines {
+		if len(l.Buttons) > 0 {
+			p.last = l.Buttons
 		}
 		if p.json {
 			b, _ := json.Marshal(l)
@@ -178,12 +253,28 @@ func (p *chatPrinter) print(outs []flows.Output) {
 		}
 		p.human(l)
 	}
+	for _, o := range p.outs {
+		if o.Kind == flows.Handoff {
+			p.queued = true
+		}
+	}
+	if !p.json {
+		if len(lines) == 0 && p.queued {
+			fmt.Fprintln(p.w, "[no reply: the message joined the ticket in the human queue; an agent answers from the console]")
+		}
+		fmt.Fprintln(p.w) // a blank line ends the turn
+	}
+	p.sent, p.outs = nil, nil
 }
 
 func (p *chatPrinter) human(l chatLine) {
 	switch l.Type {
 	case "say", "link":
-		fmt.Fprintf(p.w, "bot: %s\n", strings.ReplaceAll(l.Text, "\n", "\n     "))
+		who := "bot"
+		if l.Sender != "" {
+			who = l.Sender
+		}
+		fmt.Fprintf(p.w, "%s: %s\n", who, strings.ReplaceAll(l.Text, "\n", "\n     "))
 		if l.Image != "" {
 			fmt.Fprintf(p.w, "     [image %s]\n", l.Image)
 		}
@@ -215,9 +306,16 @@ func (p *chatPrinter) button(line string) (flows.Button, bool) {
 	return p.last[n-1], true
 }
 
-// discardSender accepts every reply: the terminal shows the engine's outputs
-// directly, so nothing needs delivering.
-type discardSender channel.Name
+// chatSender is the terminal's channel: what the runtime delivers is what
+// the customer would see, so the printer shows exactly that.
+type chatSender struct {
+	name channel.Name
+	p    *chatPrinter
+}
 
-func (d discardSender) Channel() channel.Name                        { return channel.Name(d) }
-func (d discardSender) Send(context.Context, channel.Outbound) error { return nil }
+func (c chatSender) Channel() channel.Name { return c.name }
+
+func (c chatSender) Send(_ context.Context, o channel.Outbound) error {
+	c.p.delivered(o)
+	return nil
+}

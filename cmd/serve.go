@@ -11,7 +11,9 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -114,7 +116,7 @@ type server struct {
 	addr     string
 	cancel   context.CancelFunc // stops adapters and the flow watcher
 	bg       sync.WaitGroup
-	ready    bool
+	ready    atomic.Bool // set by newServer and shutdown, read by /readyz handlers
 	engineMu sync.Mutex
 }
 
@@ -218,7 +220,7 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 	if err != nil {
 		return nil, err
 	}
-	s.handoff, err = handoff.New(s.db, hcfg, s.runtime, log.With().Str("component", "handoff").Logger())
+	s.handoff, err = handoff.New(s.db, hcfg, s.runtime, log) // it names its own component
 	if err != nil {
 		return nil, fmt.Errorf("handoff: %w", err)
 	}
@@ -236,7 +238,7 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 
 	// 6. HTTP.
 	mux := http.NewServeMux()
-	mux.Handle("/", web.Handler(s.runtime))
+	mux.Handle("/", longLived(web.Handler(s.runtime)))
 	if tg != nil && cfg.Telegram.Mode == "webhook" {
 		mux.Handle("POST /hooks/telegram", tg.WebhookHandler(s.runtime))
 	}
@@ -250,7 +252,7 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", s.readyz)
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
+	s.http = newHTTPServer(cfg.HTTP, mux)
 
 	// 7. Start: pending work first, then traffic.
 	if err := s.runtime.Start(parent); err != nil {
@@ -284,7 +286,7 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 			})
 		}()
 	}
-	s.ready = true
+	s.ready.Store(true)
 	log.Info().Str("addr", s.addr).Bool("telegram", tg != nil).Bool("vk", vkA != nil).Msg("serving")
 	return s, nil
 }
@@ -294,7 +296,7 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 func (s *server) shutdown(budget time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), budget)
 	defer cancel()
-	s.ready = false
+	s.ready.Store(false)
 	err := s.http.Shutdown(ctx)
 	s.web.Close() // http.Server.Shutdown leaves hijacked WebSockets open
 	s.cancel()
@@ -306,11 +308,39 @@ func (s *server) shutdown(budget time.Duration) error {
 }
 
 func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
-	if !s.ready {
+	if !s.ready.Load() {
 		http.Error(w, "starting or stopping", http.StatusServiceUnavailable)
 		return
 	}
 	fmt.Fprintln(w, "ready")
+}
+
+// newHTTPServer applies the timeouts: a client gets ReadHeaderTimeout for
+// its headers and ReadTimeout for the whole request, body included (a slow
+// body holds a connection and a file no longer than that); WriteTimeout
+// bounds a handler's answer; a keep-alive connection closes after
+// IdleTimeout without a request. Long-lived answers take themselves out:
+// the console's event stream clears its write deadline, and WebSocket
+// upgrades go through longLived.
+func newHTTPServer(c HTTPConfig, h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: c.ReadHeaderTimeout, ReadTimeout: c.ReadTimeout,
+		WriteTimeout: c.WriteTimeout, IdleTimeout: c.IdleTimeout}
+}
+
+// longLived clears the server's deadlines for a WebSocket upgrade. The web
+// chat hijacks the connection, which keeps the deadlines the server set for
+// the request: the write deadline would cut every socket WriteTimeout after
+// it opened. The headers are read by then and an upgrade has no body; the
+// web chat watches its sockets itself (pings, message limits).
+func longLived(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			rc := http.NewResponseController(w)
+			_ = rc.SetReadDeadline(time.Time{})
+			_ = rc.SetWriteDeadline(time.Time{})
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // webSecret returns the key that signs web chat visitor tokens: from the
