@@ -99,7 +99,9 @@ func (t *turn) start(n *node) {
 		// before the customer saw it, so it is no answer to it.
 		return
 	}
-	t.first = firstTurn{active: true, greetEnd: len(t.out), st: t.st}
+	// Greeted, a greeting is answered with the greeting (the customer has
+	// not seen it in this turn); otherwise it was just said.
+	t.first = firstTurn{active: !t.greeted, greetEnd: len(t.out), st: t.st}
 	if len(t.env.Vars) > 0 {
 		t.first.vars = maps.Clone(t.env.Vars)
 	}

@@ -107,7 +107,7 @@ func TestFirstMessageIsAnswered(t *testing.T) {
 		{"greeted: the answer without a second greeting", flows.Input{Text: "как оплатить?", Greeted: true}, []string{"Картой или наличными."}},
 		{"greeted: an opening button is answered, and its loop back to the greeting kept", flows.Input{Text: "Доставка", Payload: "delivery", Greeted: true}, []string{"Доставка бесплатна от 3000 ₽.", greeting}},
 		{"greeted: a button's number is answered", flows.Input{Text: "1", Greeted: true}, []string{"Доставка бесплатна от 3000 ₽.", greeting}},
-		{"greeted: a greeting says nothing new", flows.Input{Text: "привет", Greeted: true}, nil},
+		{"greeted: a greeting is answered with the greeting", flows.Input{Text: "привет", Greeted: true}, []string{greeting}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st, out, err := e.Step(ctx, flows.State{}, tc.in)
