@@ -392,6 +392,9 @@ func (a *Adapter) handleFrame(ctx context.Context, c *conn, h channel.Handler, b
 		Text:    f.Text,
 		At:      now,
 		Greeted: c.greeted,
+		// The browser's language, as Telegram and VK report the app's:
+		// the conversation goes on in the language the opening was in.
+		Lang: c.lang,
 	}
 	if f.Type == typeButton {
 		in.Payload = f.Value

@@ -64,7 +64,9 @@
 //	{"type":"pong"}
 //
 // "sender" is empty for the bot and the agent's display name for a human.
-// "lang" is the browser's language (navigator.language).
+// "lang" is the browser's language (navigator.language): the opening is
+// in it, and every channel.Inbound of the connection reports it as Lang
+// (as Telegram and VK report the app's language).
 //
 // # The opening
 //

@@ -130,7 +130,7 @@ func TestOpeningButtonIsTheFirstMessage(t *testing.T) {
 	}
 	got := bot.inbound()
 	want := channel.Inbound{From: channel.Address{Channel: channel.Web, ID: hf.Visitor}, EventID: "web:" + hf.Visitor + ":b1",
-		Text: "Доставка", Payload: "delivery", Greeted: true}
+		Text: "Доставка", Payload: "delivery", Greeted: true, Lang: "en"}
 	if len(got) != 1 {
 		t.Fatalf("handler got %d events, want 1", len(got))
 	}
