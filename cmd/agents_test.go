@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -89,7 +90,7 @@ func TestDemoAgentPasswordIsOneTime(t *testing.T) {
 	}
 	defer db.Close()
 	var out bytes.Buffer
-	if err := ensureDemoAgent(context.Background(), db, IO{Stdout: &out}); err != nil {
+	if err := ensureDemoAgent(context.Background(), db, IO{Stdout: &out}, 0); err != nil {
 		t.Fatal(err)
 	}
 	m := regexp.MustCompile(`one-time password: (\S+)`).FindStringSubmatch(out.String())
@@ -100,12 +101,20 @@ func TestDemoAgentPasswordIsOneTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !a.PasswordOneTime || bcrypt.CompareHashAndPassword(a.PasswordHash, []byte(m[1])) != nil {
+	// The stored hash is the bcrypt hash after the one-time mark and times.
+	hash := a.PasswordHash[bytes.LastIndexByte(a.PasswordHash, ':')+1:]
+	if !a.PasswordOneTime || bcrypt.CompareHashAndPassword(hash, []byte(m[1])) != nil {
 		t.Errorf("demo agent: one-time %v; the printed password must match the stored hash", a.PasswordOneTime)
 	}
-	// A second start with an agent present prints nothing.
+	// A second start prints no password, but says until when the printed
+	// one works, and once it expired, how to get a new one.
 	out.Reset()
-	if err := ensureDemoAgent(context.Background(), db, IO{Stdout: &out}); err != nil || out.Len() != 0 {
+	if err := ensureDemoAgent(context.Background(), db, IO{Stdout: &out}, 0); err != nil || !strings.Contains(out.String(), "works until") {
 		t.Errorf("second run: %v, printed %q", err, out.String())
+	}
+	out.Reset()
+	if err := ensureDemoAgent(context.Background(), db, IO{Stdout: &out}, time.Nanosecond); err != nil ||
+		!strings.Contains(out.String(), "expired") || !strings.Contains(out.String(), "parley agents add demo --role lead --reset --db "+db.Path()) {
+		t.Errorf("run after the password expired: %v, printed %q", err, out.String())
 	}
 }

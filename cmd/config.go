@@ -30,6 +30,7 @@ type Config struct {
 	Web      WebConfig      `yaml:"web"`
 	Handoff  HandoffConfig  `yaml:"handoff"`
 	Link     LinkConfig     `yaml:"link"`
+	HTTP     HTTPConfig     `yaml:"http"`
 
 	// FloodRate and FloodBurst: messages per second a customer gets answered
 	// (default 5, burst 20); more are recorded but not answered. -1 = off.
@@ -38,6 +39,17 @@ type Config struct {
 
 	// ShutdownTimeout bounds a graceful stop.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// HTTPConfig bounds the HTTP server's connections (newHTTPServer): how long
+// a client may take for its headers and for the whole request, how long an
+// answer may take, and how long a keep-alive connection waits for the next
+// request. WebSockets and the console's event stream are not cut by them.
+type HTTPConfig struct {
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"` // 10s
+	ReadTimeout       time.Duration `yaml:"read_timeout"`        // 30s
+	WriteTimeout      time.Duration `yaml:"write_timeout"`       // 60s
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`        // 60s
 }
 
 // TelegramConfig configures the Telegram channel; it starts when Token is set.
@@ -93,6 +105,24 @@ type HandoffConfig struct {
 	Canned []CannedReply `yaml:"canned"`
 	// Texts override the customer notices per language ("ru", "en").
 	Texts map[string]NoticeTexts `yaml:"texts"`
+	// SessionMaxAge ends a console session this long after sign-in however
+	// active (7 days); OneTimePasswordTTL is how long a generated password
+	// opens its one sign-in (24h).
+	SessionMaxAge      time.Duration `yaml:"session_max_age"`
+	OneTimePasswordTTL time.Duration `yaml:"one_time_password_ttl"`
+	// SignIn limits sign-in attempts before any password is hashed.
+	SignIn SignInConfig `yaml:"sign_in"`
+}
+
+// SignInConfig: per client address, whatever the name, a burst then one
+// attempt per interval (20, then one per 3s); at most MaxHashing password
+// hashes at once (the number of CPUs), a sign-in waiting up to HashWait
+// (500ms) for one before it gets 503.
+type SignInConfig struct {
+	AddressBurst int           `yaml:"address_burst"`
+	AddressEvery time.Duration `yaml:"address_every"`
+	MaxHashing   int           `yaml:"max_hashing"`
+	HashWait     time.Duration `yaml:"hash_wait"`
 }
 
 // CannedReply is a prepared agent reply.
@@ -128,6 +158,7 @@ func defaultConfig() Config {
 		VK:              VKConfig{Mode: "callback", APIURL: "https://api.vk.com"},
 		Web:             WebConfig{MaxMessageBytes: 4096, RatePerSecond: 1},
 		Handoff:         HandoffConfig{TimeZone: "Europe/Moscow", ReopenWindow: 24 * time.Hour, Capacity: 5},
+		HTTP:            HTTPConfig{ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 60 * time.Second},
 	}
 }
 
@@ -242,6 +273,15 @@ func (cfg *Config) validate() error {
 		errs = append(errs, fmt.Sprintf("PARLEY_HTTP_ADDR=%q: want HOST:PORT, e.g. 127.0.0.1:8080", cfg.HTTPAddr))
 	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 		errs = append(errs, fmt.Sprintf("PARLEY_HTTP_ADDR=%q: port %q is not a number from 0 to 65535", cfg.HTTPAddr, port))
+	}
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"http.read_header_timeout", cfg.HTTP.ReadHeaderTimeout}, {"http.read_timeout", cfg.HTTP.ReadTimeout},
+		{"http.write_timeout", cfg.HTTP.WriteTimeout}, {"http.idle_timeout", cfg.HTTP.IdleTimeout}} {
+		if d.v <= 0 {
+			errs = append(errs, fmt.Sprintf("%s: %v: want a positive duration such as 30s", d.key, d.v))
+		}
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("config: %s", strings.Join(errs, "; "))

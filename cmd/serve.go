@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -220,6 +219,7 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 	if err != nil {
 		return nil, err
 	}
+	hcfg.Metrics = reg
 	s.handoff, err = handoff.New(s.db, hcfg, s.runtime, log) // it names its own component
 	if err != nil {
 		return nil, fmt.Errorf("handoff: %w", err)
@@ -231,14 +231,14 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 	s.handoff.SetFlowGraphs(graphs)
 	registerQueueMetrics(reg, s.handoff)
 	if cfg.Handoff.DemoAgent {
-		if err := ensureDemoAgent(parent, s.db, stdio); err != nil {
+		if err := ensureDemoAgent(parent, s.db, stdio, cfg.Handoff.OneTimePasswordTTL); err != nil {
 			return nil, err
 		}
 	}
 
 	// 6. HTTP.
 	mux := http.NewServeMux()
-	mux.Handle("/", longLived(web.Handler(s.runtime)))
+	mux.Handle("/", web.Handler(s.runtime))
 	if tg != nil && cfg.Telegram.Mode == "webhook" {
 		mux.Handle("POST /hooks/telegram", tg.WebhookHandler(s.runtime))
 	}
@@ -319,28 +319,13 @@ func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
 // its headers and ReadTimeout for the whole request, body included (a slow
 // body holds a connection and a file no longer than that); WriteTimeout
 // bounds a handler's answer; a keep-alive connection closes after
-// IdleTimeout without a request. Long-lived answers take themselves out:
-// the console's event stream clears its write deadline, and WebSocket
-// upgrades go through longLived.
+// IdleTimeout without a request. Long-lived answers are not cut: the
+// console's event stream clears its write deadline, and the web chat's
+// WebSockets are hijacked connections, whose deadlines net/http clears on
+// Hijack (conn.hijackLocked), so the timeouts end at the upgrade.
 func newHTTPServer(c HTTPConfig, h http.Handler) *http.Server {
 	return &http.Server{Handler: h, ReadHeaderTimeout: c.ReadHeaderTimeout, ReadTimeout: c.ReadTimeout,
 		WriteTimeout: c.WriteTimeout, IdleTimeout: c.IdleTimeout}
-}
-
-// longLived clears the server's deadlines for a WebSocket upgrade. The web
-// chat hijacks the connection, which keeps the deadlines the server set for
-// the request: the write deadline would cut every socket WriteTimeout after
-// it opened. The headers are read by then and an upgrade has no body; the
-// web chat watches its sockets itself (pings, message limits).
-func longLived(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
-			rc := http.NewResponseController(w)
-			_ = rc.SetReadDeadline(time.Time{})
-			_ = rc.SetWriteDeadline(time.Time{})
-		}
-		h.ServeHTTP(w, r)
-	})
 }
 
 // webSecret returns the key that signs web chat visitor tokens: from the

@@ -81,6 +81,9 @@ func handoffConfig(c HandoffConfig) (handoff.Config, error) {
 	hc := handoff.Config{
 		Hours: hours, ReopenWindow: c.ReopenWindow, AutoAssign: c.AutoAssign,
 		Capacity: c.Capacity, CSAT: csat, DefaultLang: "ru", SecureCookies: c.SecureCookies,
+		SessionMaxAge: c.SessionMaxAge, OneTimeTTL: c.OneTimePasswordTTL,
+		AddressBurst: c.SignIn.AddressBurst, AddressEvery: c.SignIn.AddressEvery,
+		MaxHashing: c.SignIn.MaxHashing, HashWait: c.SignIn.HashWait,
 	}
 	for _, r := range c.Canned {
 		hc.Canned = append(hc.Canned, handoff.Canned{ID: r.ID, Title: r.Title, Text: r.Text, Lang: r.Lang})
@@ -110,13 +113,21 @@ func registerQueueMetrics(reg prometheus.Registerer, h *handoff.Service) {
 }
 
 // ensureDemoAgent creates the agent "demo" with a one-time password when the
-// database has no agent yet, and prints the password once.
-func ensureDemoAgent(ctx context.Context, db *store.DB, stdio IO) error {
+// database has no agent yet, and prints the password once. On a later start
+// while "demo" still has not chosen a password, it says whether the printed
+// one still works and how to get a fresh one (the password is not kept, so
+// it cannot be printed again).
+func ensureDemoAgent(ctx context.Context, db *store.DB, stdio IO, ttl time.Duration) error {
 	agents, err := db.Agents()
 	if err != nil {
 		return err
 	}
 	if len(agents) > 0 {
+		for _, a := range agents {
+			if o, ok := handoff.OneTimeOf(a, ttl); ok && a.Name == "demo" {
+				printDemoPending(stdio.Stdout, o, db.Path(), time.Now())
+			}
+		}
 		return nil
 	}
 	pw := handoff.GeneratePassword()
@@ -125,6 +136,17 @@ func ensureDemoAgent(ctx context.Context, db *store.DB, stdio IO) error {
 	}
 	printDemoAgent(stdio.Stdout, pw)
 	return nil
+}
+
+func printDemoPending(w io.Writer, o handoff.OneTime, dbPath string, now time.Time) {
+	state := "its one-time password printed at " + o.Issued.Local().Format("2006-01-02 15:04") + " works until " + o.Expires.Local().Format("2006-01-02 15:04")
+	switch {
+	case !o.Spent.IsZero():
+		state = "its one-time password was used to sign in at " + o.Spent.Local().Format("2006-01-02 15:04") + " (that console may still choose a password)"
+	case !now.Before(o.Expires):
+		state = "its one-time password expired at " + o.Expires.Local().Format("2006-01-02 15:04")
+	}
+	fmt.Fprintf(w, "parley: agent \"demo\" has not chosen a password yet; %s. For a new one, stop the server and run: parley agents add demo --role lead --reset --db %s\n", state, dbPath)
 }
 
 func printDemoAgent(w io.Writer, pw string) {
