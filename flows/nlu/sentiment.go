@@ -112,7 +112,7 @@ func (s *Scorer) ScorePrepared(p *Prepared) Sentiment {
 	cs := clausePool.Get().(*clauseScratch)
 	defer clausePool.Put(cs)
 	for _, c := range p.clauses {
-		v, ps, cm, nv := s.scoreClause(p, c, c.question || asks, cs, &ev)
+		v, ps, cm, nv := s.scoreClause(p, c, c.question || asks, asks, cs, &ev)
 		sum += v
 		pos += ps
 		complaint = complaint || cm
@@ -129,7 +129,15 @@ func (s *Scorer) ScorePrepared(p *Prepared) Sentiment {
 	// A negated ordinary verb ("не отвечает", "doesn't load") leans negative
 	// but alone stays under the threshold; it tips mixed messages.
 	if negatedVerb >= 0 && sum <= 0 {
-		sum -= negatedVerbValence
+		// A statement of what was not done ("так и не перезвонили",
+		// "ситуация не изменилась") is a complaint; in a question, or when
+		// the customer cannot find or does not know something ("не могу
+		// найти", "не подошел по размеру"), it is a request for help.
+		if !asks && !anyQuestion(p.clauses) && unmetVerb(p.toks, negatedVerb) {
+			sum -= negatedStatementValence
+		} else {
+			sum -= negatedVerbValence
+		}
 		ev = append(ev, "negation: "+p.toks[negatedVerb-1]+" "+p.toks[negatedVerb])
 	}
 	sum += s.signals(p.Text, sum, &ev)
@@ -139,6 +147,18 @@ func (s *Scorer) ScorePrepared(p *Prepared) Sentiment {
 
 // negatedVerbValence: sum -0.6 scores -0.15, under NegativeThreshold.
 const negatedVerbValence = 0.8
+
+// negatedStatementValence: sum -1.0 scores -0.25, negative.
+const negatedStatementValence = 1.0
+
+func anyQuestion(cs []clauseSpan) bool {
+	for _, c := range cs {
+		if c.question {
+			return true
+		}
+	}
+	return false
+}
 
 // asksForHelp finds a request for help or information: a failure report
 // inside one is a question first ("не пришел заказ, подскажите статус").
@@ -228,10 +248,12 @@ func splitClauses(text string) []clause {
 	return out
 }
 
-// scoreClause returns the clause's negative and positive valence apart,
+// scoreClause scores one clause; question says it is asked (a "?" or a
+// request in the message), asks that the message asks for help or how to
+// do something. It returns the clause's negative and positive valence apart,
 // whether a complaint phrase was seen, and the word index in p of the first
 // negated ordinary verb ("не отвечает"), or -1.
-func (s *Scorer) scoreClause(p *Prepared, c clauseSpan, question bool, cs *clauseScratch, ev *[]string) (sum, pos float64, complaint bool, negatedVerb int) {
+func (s *Scorer) scoreClause(p *Prepared, c clauseSpan, question, asks bool, cs *clauseScratch, ev *[]string) (sum, pos float64, complaint bool, negatedVerb int) {
 	toks, stems, words := p.toks[c.from:c.to], p.stems[c.from:c.to], p.words[c.from:c.to]
 	negatedVerb = -1
 
@@ -247,8 +269,10 @@ func (s *Scorer) scoreClause(p *Prepared, c clauseSpan, question bool, cs *claus
 			used[i] = true
 		}
 		v := s.valence[sp.phrase]
-		if v > failureReport && question {
-			v *= 0.7 // "почему не приходит СМС?" asks before it complains
+		if v > failureReport && (question || stillExpected(toks, sp)) {
+			// "почему не приходит СМС?" asks before it complains; "мой
+			// заказ ещё не пришёл" still expects it.
+			v *= 0.7
 		}
 		sum += v
 		complaint = true
@@ -278,6 +302,20 @@ func (s *Scorer) scoreClause(p *Prepared, c clauseSpan, question bool, cs *claus
 			continue
 		}
 		v, label := s.wordValence(t, words[i])
+		if v != 0 && i+1 < len(toks) && toks[i+1] == "нет" && !used[i+1] {
+			// "жалоб нет", "проблем нет": "нет" after a word denies it,
+			// and is spent on it.
+			v *= -0.6
+			label += " (negated)"
+			lastTone = i + 1
+			if v > 0 {
+				pos += v
+			} else {
+				sum += v
+			}
+			*ev = append(*ev, label)
+			continue
+		}
 		if v == 0 {
 			if i > 0 && negators[toks[i-1]] && !negators[t] && !s.neutralAfterNegation[t] && runeLen(t) > 3 {
 				if negatedVerb < 0 {
@@ -307,9 +345,11 @@ func (s *Scorer) scoreClause(p *Prepared, c clauseSpan, question bool, cs *claus
 			}
 		}
 		lastTone = i
-		// Defects and delays named in a question ("как вернуть бракованный
-		// товар?") are what the customer asks about, not how they feel.
-		if question && v < 0 && v > -2 {
+		// Defects and delays named in a request for a remedy ("как вернуть
+		// бракованный товар?", "пришла сломанная вещь, как оформить
+		// возврат") are what the customer asks about, not how they feel;
+		// "how can the courier be late again?" asks for no remedy.
+		if asks && v < 0 && v > -2 {
 			v *= 0.5
 			label += " (in a question)"
 		}

@@ -85,6 +85,33 @@ func TestScorerIssue12(t *testing.T) {
 		{"Третью неделю жду посылку, никто ничего не может сказать", negative},
 		{"I've been waiting three weeks for my parcel and nobody tells me anything. Refund me.", negative},
 		{"Заказал 2 недели назад, до сих пор ничего нет, на звонки никто не отвечает", negative},
+		// what was not done is a grievance; what the customer lacks or
+		// does not know asks for help
+		{"мне так и не перезвонили", negative},
+		{"Курьер не приехал", negative},
+		{"заказ так и не доставили", negative},
+		{"they didn't deliver my order", negative},
+		{"я пока не заказывал, хочу узнать про доставку", calm},
+		{"у меня нет карты", calm},
+		{"I don't have an account yet", calm},
+		{"не помню номер заказа", calm},
+		{"не знаю, какой размер выбрать", calm},
+		{"Это не срочно", calm},
+		{"не подходит размер, хочу обменять", calm},
+		{"I haven't ordered yet", calm},
+		// a thing denied after it, a dislike in a return question, a
+		// delivery still expected, rhetorical "is this normal"
+		{"претензий нет, всё отлично", positive},
+		{"проблем нет, спасибо", positive},
+		{"Платье не понравилось, можно его вернуть?", noEscal},
+		{"мне не понравилось, как со мной говорил курьер", negative},
+		{"посылка ещё не пришла", calm},
+		{"my parcel hasn't arrived yet", calm},
+		{"месяц жду доставку, это вообще нормально?", negative},
+		{"привезли не тот товар", negative},
+		{"курьер нагрубил", negative},
+		{"коробка мятая, всё разбито", negative},
+		{"tracking says delivered but I never got it", negative},
 		// ordinary questions stay with the bot
 		{"почему не приходит смс?", noEscal},
 		{"как отменить заказ", calm},

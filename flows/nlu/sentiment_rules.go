@@ -71,8 +71,8 @@ func asksHow(toks []string) bool {
 }
 
 var (
-	howWords = setOf(`как где куда можно ли how where can could`)
-	notHow   = setOf(`всегда обычно будто и так бы же минимум раз всегда можно`)
+	howWords = setOf(`как где куда можно ли почему how where can could`)
+	notHow   = setOf(`всегда обычно будто и так бы же минимум раз можно со с он она они это`)
 )
 
 // lostCustomerValence is a demand's: the customer is leaving.
@@ -133,3 +133,57 @@ var (
 		recommending deal dealing purchase purchasing`)
 	doneWith = setOf(`you this your these`)
 )
+
+// unmetVerb reports whether the negated word at i is a verb of something
+// not done ("не перезвонили", "didn't deliver"), rather than "нет карты",
+// "не дорого" or a verb of not knowing or not being able ("не могу",
+// "не знаю", "don't have"), which asks for help.
+func unmetVerb(toks []string, i int) bool {
+	t, neg := toks[i], toks[i-1]
+	if helpVerbs[t] || i+1 < len(toks) && toks[i+1] == "yet" {
+		return false
+	}
+	// What the customer has not done themselves ("я пока не заказывал",
+	// "I haven't ordered yet") is news about them, not a grievance.
+	for j := max(0, i-4); j < i-1; j++ {
+		if selfWords[toks[j]] {
+			return false
+		}
+	}
+	switch neg {
+	case "не", "ни":
+		for _, e := range ruVerbEndings {
+			if strings.HasSuffix(t, e) {
+				return true
+			}
+		}
+		return false
+	case "нет", "no", "without", "без", "none", "nothing", "nobody", "neither", "nor":
+		return false // a thing missing, not a deed undone
+	}
+	return true
+}
+
+// ruVerbEndings: past, present and infinitive endings of Russian verbs;
+// adverbs and nouns ("не дорого", "не проблема") end otherwise.
+var ruVerbEndings = []string{"л", "ла", "ло", "ли", "ет", "ют", "ут", "ит", "ат", "ят", "ешь", "ишь", "ть", "ся", "сь"}
+
+var selfWords = setOf(`я мы пока i we yet`)
+
+// helpVerbs after a negator ask for help rather than complain.
+var helpVerbs = setOf(`могу можем может можете могла мог смог смогла знаю знаем помню понимаю понял
+	поняла вижу нашел нашла найду подошел подошла подошло подходит подходят хочу хотим нужно надо
+	нужен нужна пришлось получается получилось уверен уверена
+	have has know understand remember see find found fit fits want need sure think mind`)
+
+// stillExpected: "ещё", "пока" or "yet" next to a failure report ("мой заказ
+// ещё не пришёл", "hasn't arrived yet") say the customer still expects it.
+func stillExpected(toks []string, sp span) bool {
+	for i := max(0, sp.from-2); i < min(len(toks), sp.to+2); i++ {
+		switch toks[i] {
+		case "еще", "пока", "yet":
+			return true
+		}
+	}
+	return false
+}
