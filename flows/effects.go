@@ -91,6 +91,9 @@ func (t *turn) renderText(tx *text) string {
 			tm = tx.langs[t.e.p.DefaultLang]
 		}
 	}
+	if t.trace != nil {
+		t.shownFAQ(tm)
+	}
 	return t.render(tm, nil)
 }
 

@@ -126,6 +126,8 @@ type turn struct {
 	prep *nlu.Prepared
 	// have is what of Env's costly parts is computed for this message.
 	have eval.Uses
+	// trace is built for an Input with Debug set, nil otherwise.
+	trace *Trace
 	evs  []EventRecord
 	// greeted is Input.Greeted; first is set while the first message of a
 	// conversation is being answered (first.go).
@@ -191,6 +193,9 @@ func (e *Engine) begin(ctx context.Context, st State, in Input, reuse *Buffer) *
 		env.Payload = buttonPayload(st.Buttons, text)
 	}
 	t.greeted = in.Greeted
+	if in.Debug {
+		t.trace = &Trace{}
+	}
 	t.setLang(in)
 	return t
 }
@@ -237,6 +242,9 @@ func buttonNumber(s string) (int, bool) {
 }
 
 func (t *turn) finish() (State, []Output, error) {
+	if t.trace != nil {
+		t.finishTrace()
+	}
 	t.st.Version = t.e.p.Version
 	t.st.Fallbacks = t.env.Fallbacks
 	t.st.Retries = t.env.Retries

@@ -165,6 +165,13 @@ func (c *compiler) finishUnderstanding() {
 // (classifier, sentiment, requests for a human) are computed by need, the
 // first time an expression reads them.
 func (t *turn) understand() {
+	t.understandLazily()
+	if t.trace != nil {
+		t.traceUnderstanding()
+	}
+}
+
+func (t *turn) understandLazily() {
 	const all = eval.UsesIntent | eval.UsesFAQText | eval.UsesSentiment | eval.UsesHuman
 	u := t.e.p.understand
 	if u == nil {

@@ -34,6 +34,7 @@ func (t *turn) answer(n *node) {
 				continue
 			}
 			if ok {
+				t.took(n, bc.cond, bc.target)
 				t.understood()
 				t.run(bc.target)
 				return
@@ -43,6 +44,7 @@ func (t *turn) answer(n *node) {
 			// An answer that passed validation was understood even if no
 			// branch took it; without validation it was not.
 			if n.validate != nil && n.els != nil {
+				t.took(n, nil, n.els)
 				t.understood()
 				t.run(n.els)
 				return
@@ -51,6 +53,7 @@ func (t *turn) answer(n *node) {
 				return
 			}
 			if n.els != nil {
+				t.took(n, nil, n.els)
 				t.st.Waiting = false
 				t.run(n.els)
 			}
@@ -224,8 +227,12 @@ func (t *turn) branch(n *node) *node {
 			continue
 		}
 		if ok {
+			t.took(n, bc.cond, bc.target)
 			return bc.target
 		}
+	}
+	if n.els != nil {
+		t.took(n, nil, n.els)
 	}
 	return n.els
 }

@@ -24,6 +24,10 @@ type Input struct {
 	// (Engine.Opening): a new conversation starts without repeating it, and
 	// the first message, typed or a pressed opening button, is answered.
 	Greeted bool
+	// Debug asks for a Trace of what the bot understood, as the last
+	// output (kind Debug). It is for people tuning a project: never send
+	// or store that output.
+	Debug bool
 }
 
 // Contact is the customer.
@@ -47,6 +51,9 @@ const (
 	// LinkCode asks the runtime to issue a link code and send Link's
 	// text with it (a link node); the flow has gone on past the node.
 	LinkCode
+	// Debug carries the Trace of an Input with Debug set: not for the
+	// customer.
+	Debug
 )
 
 func (k OutputKind) String() string {
@@ -63,6 +70,8 @@ func (k OutputKind) String() string {
 		return "end"
 	case LinkCode:
 		return "link"
+	case Debug:
+		return "debug"
 	}
 	return "unknown"
 }
@@ -72,7 +81,7 @@ func (k OutputKind) MarshalText() ([]byte, error) { return []byte(k.String()), n
 
 // UnmarshalText reads what MarshalText wrote.
 func (k *OutputKind) UnmarshalText(b []byte) error {
-	for c := Say; c <= LinkCode; c++ {
+	for c := Say; c <= Debug; c++ {
 		if c.String() == string(b) {
 			*k = c
 			return nil
@@ -119,6 +128,8 @@ type Output struct {
 	// Link is a LinkCode output's request. The engine leaves Text empty:
 	// the runtime sets it to the message it sent, code included.
 	Link *LinkRequest `json:"link,omitempty"`
+	// Trace is a Debug output's account of the turn.
+	Trace *Trace `json:"trace,omitempty"`
 }
 
 // Frame is a return point of a sub-flow call.

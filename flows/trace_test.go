@@ -1,0 +1,72 @@
+package flows_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/parley-chat/parley/flows"
+)
+
+// TestDebugOutput: a turn with Debug ends with one Debug output carrying
+// the trace, readable as JSON; a turn without has none.
+func TestDebugOutput(t *testing.T) {
+	p, err := flows.Compile(flows.Source{
+		"parley.yaml": []byte("name: d\nstart: main\nescalation: {negative: \"off\", requested: \"off\"}\n"),
+		"flows/main.yaml": []byte(`flow: main
+start: menu
+nodes:
+  menu:
+    wait: true
+    branch:
+      - if: digits(text, 6, 10) != ""
+        goto: found
+    else: menu
+  found:
+    say: "Заказ {{ digits(text, 6, 10) }}"
+    next: menu
+`),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := p.NewEngine(flows.Options{})
+	in := flows.Input{Text: "где мой заказ 5550123?", Debug: true}
+	_, out, err := e.Step(context.Background(), flows.State{}, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := out[len(out)-1]
+	if last.Kind != flows.Debug || last.Trace == nil {
+		t.Fatalf("last output %+v, want the trace", last)
+	}
+	for _, o := range out[:len(out)-1] {
+		if o.Kind == flows.Debug {
+			t.Fatalf("more than one Debug output: %+v", out)
+		}
+	}
+	tr := last.Trace
+	if len(tr.Branches) != 1 || tr.Branches[0].If != `digits(text, 6, 10) != ""` || tr.Branches[0].Goto != "main.found" {
+		t.Errorf("branches %+v", tr.Branches)
+	}
+	if strings.Join(tr.Nodes, " ") != "main.menu main.found main.menu" {
+		t.Errorf("nodes %v", tr.Nodes)
+	}
+	b, err := json.Marshal(last)
+	if err != nil || !strings.Contains(string(b), `"type":"debug","trace":{`) || !strings.Contains(string(b), `"branches":[{"node":"main.menu"`) {
+		t.Errorf("JSON %s, %v", b, err)
+	}
+	var back flows.Output
+	if err := json.Unmarshal(b, &back); err != nil || back.Kind != flows.Debug || back.Trace == nil {
+		t.Errorf("round trip: %+v, %v", back, err)
+	}
+
+	in.Debug = false
+	_, out, _ = e.Step(context.Background(), flows.State{}, in)
+	for _, o := range out {
+		if o.Kind == flows.Debug || o.Trace != nil {
+			t.Fatalf("a turn without Debug has a trace: %+v", o)
+		}
+	}
+}
