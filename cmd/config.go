@@ -87,6 +87,16 @@ type WebConfig struct {
 	RatePerSecond   float64  `yaml:"rate_per_second"`
 	Secret          string   `yaml:"secret"` // HMAC key for visitor tokens; generated and kept beside the db when empty
 	IdentitySecret  string   `yaml:"identity_secret"`
+	// Flood limits per client address (an IPv4 address, an IPv6 /64): new
+	// visitors (connections without a token) per second with a burst
+	// (0.2 and 20; -1 = off), open connections per address (64) and in all
+	// (5000). TrustedProxies (addresses or CIDR prefixes) are reverse
+	// proxies whose X-Forwarded-For names the client.
+	NewVisitorRate     float64  `yaml:"new_visitor_rate"`
+	NewVisitorBurst    int      `yaml:"new_visitor_burst"`
+	MaxConnsPerAddress int      `yaml:"max_conns_per_address"`
+	MaxConns           int      `yaml:"max_conns"`
+	TrustedProxies     []string `yaml:"trusted_proxies"`
 }
 
 // HandoffConfig configures the human queue.
@@ -209,12 +219,46 @@ func applyEnv(cfg *Config, getenv func(string) string) error {
 	if v := getenv("PARLEY_WEB_ALLOWED_ORIGINS"); v != "" {
 		cfg.Web.AllowedOrigins = splitList(v)
 	}
+	if v := getenv("PARLEY_WEB_TRUSTED_PROXIES"); v != "" {
+		cfg.Web.TrustedProxies = splitList(v)
+	}
+	if err := webFloodEnv(cfg, getenv); err != nil {
+		return err
+	}
 	if v := getenv("PARLEY_VK_GROUP_ID"); v != "" {
 		id, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || id <= 0 {
 			return fmt.Errorf("PARLEY_VK_GROUP_ID=%q: want a positive number", v)
 		}
 		cfg.VK.GroupID = id
+	}
+	return nil
+}
+
+// webFloodEnv reads the web chat's flood limits from the environment.
+func webFloodEnv(cfg *Config, getenv func(string) string) error {
+	if v := getenv("PARLEY_WEB_NEW_VISITOR_RATE"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return fmt.Errorf("PARLEY_WEB_NEW_VISITOR_RATE=%q: want new visitors per second per address, e.g. 0.2 (-1 = no limit)", v)
+		}
+		cfg.Web.NewVisitorRate = f
+	}
+	for _, e := range []struct {
+		name string
+		dst  *int
+	}{
+		{"PARLEY_WEB_NEW_VISITOR_BURST", &cfg.Web.NewVisitorBurst},
+		{"PARLEY_WEB_MAX_CONNS_PER_ADDRESS", &cfg.Web.MaxConnsPerAddress},
+		{"PARLEY_WEB_MAX_CONNS", &cfg.Web.MaxConns},
+	} {
+		if v := getenv(e.name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n <= 0 {
+				return fmt.Errorf("%s=%q: want a positive number", e.name, v)
+			}
+			*e.dst = n
+		}
 	}
 	return nil
 }

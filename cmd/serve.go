@@ -163,6 +163,10 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 	if err != nil {
 		return nil, err
 	}
+	proxies, err := webchat.ParseTrustedProxies(cfg.Web.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
 	var hist historyAdapter
 	web, err := webchat.New(webchat.Config{
 		AllowedOrigins:  cfg.Web.AllowedOrigins,
@@ -173,6 +177,9 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 		Logger:          log.With().Str("channel", "web").Logger(),
 		Title:           project.Name,
 		Lang:            project.DefaultLang,
+		NewVisitorRate:  cfg.Web.NewVisitorRate, NewVisitorBurst: cfg.Web.NewVisitorBurst,
+		MaxConnsPerAddress: cfg.Web.MaxConnsPerAddress, MaxConns: cfg.Web.MaxConns,
+		TrustedProxies: proxies, Metrics: reg,
 	}, &hist)
 	if err != nil {
 		return nil, fmt.Errorf("web chat: %w", err)

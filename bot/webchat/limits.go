@@ -1,6 +1,7 @@
 package webchat
 
 import (
+	"fmt"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -222,4 +223,23 @@ func addrKey(a netip.Addr) netip.Prefix {
 		return netip.Prefix{}
 	}
 	return p
+}
+
+// ParseTrustedProxies reads Config.TrustedProxies from its configured form:
+// CIDR prefixes ("10.0.0.0/8") or single addresses ("127.0.0.1", "::1").
+func ParseTrustedProxies(list []string) ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(list))
+	for _, s := range list {
+		s = strings.TrimSpace(s)
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("webchat: trusted proxy %q is neither an address nor a prefix like 10.0.0.0/8", s)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -200,5 +201,20 @@ func TestFloodLimitsValidated(t *testing.T) {
 		if _, err := New(cfg, nil); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s: New = %v, want an error naming it", name, err)
 		}
+	}
+}
+
+func TestParseTrustedProxies(t *testing.T) {
+	got, err := ParseTrustedProxies([]string{"10.0.0.0/8", " 127.0.0.1 ", "::1", "192.168.1.7/16"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("127.0.0.1/32"),
+		netip.MustParsePrefix("::1/128"), netip.MustParsePrefix("192.168.0.0/16")}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	if _, err := ParseTrustedProxies([]string{"proxy.local"}); err == nil || !strings.Contains(err.Error(), `"proxy.local"`) {
+		t.Errorf("a host name: %v, want an error naming it", err)
 	}
 }
