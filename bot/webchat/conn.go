@@ -392,14 +392,19 @@ func (a *Adapter) handleFrame(ctx context.Context, c *conn, h channel.Handler, b
 		Text:    f.Text,
 		At:      now,
 		Greeted: c.greeted,
-		// The browser's language, as Telegram and VK report the app's:
-		// the conversation goes on in the language the opening was in.
-		Lang: c.lang,
 	}
 	if f.Type == typeButton {
 		in.Payload = f.Value
 		if in.Text == "" {
 			in.Text = f.Value
+		}
+		if c.greeted {
+			// A button of the opening speaks the browser's language (the
+			// opening was shown in it) and has no language of its own to
+			// detect: the conversation goes on in it. Typed text is left
+			// to the engine's detection: many people write Russian in an
+			// English browser.
+			in.Lang = c.lang
 		}
 	}
 	held := &heldFrames{c: c}

@@ -65,8 +65,8 @@
 //
 // "sender" is empty for the bot and the agent's display name for a human.
 // "lang" is the browser's language (navigator.language): the opening is
-// in it, and every channel.Inbound of the connection reports it as Lang
-// (as Telegram and VK report the app's language).
+// in it, and a press of one of the opening's buttons reports it as
+// channel.Inbound.Lang (typed text is left to the engine's detection).
 //
 // # The opening
 //

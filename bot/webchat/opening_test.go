@@ -102,7 +102,10 @@ func TestOpeningShownWithoutRecordingAnything(t *testing.T) {
 	}
 	got := bot.inbound()
 	if len(got) != 2 || !got[0].Greeted || got[1].Greeted {
-		t.Errorf("Greeted of the two messages = %v; want the first only", greetedOf(got))
+		t.Fatalf("Greeted of the two messages = %v; want the first only", greetedOf(got))
+	}
+	if got[0].Lang != "" {
+		t.Errorf("typed text reported Lang %q; want \"\", its language is the engine's to detect", got[0].Lang)
 	}
 }
 
