@@ -12,12 +12,14 @@ var humanPhrases = []string{
 	// Russian
 	"живой человек", "живого человека", "живым человеком", "с человеком",
 	"позовите человека", "позови человека", "нужен человек", "хочу человека",
-	"соедините с", "переключите на", "свяжите меня", "не бот", "не с ботом",
+	"соедините с", "переключите на", "переведите на", "переведи на", "свяжите меня", "не бот",
+	"не с ботом", "не хочу с ботом", "не хочу разговаривать с ботом", "не хочу общаться с ботом",
 	"техподдержка", "служба поддержки",
 	// English
 	"real person", "live person", "real human", "talk to someone", "speak to someone",
 	"talk to a person", "speak to a person", "customer service", "representative",
-	"support team", "not a bot", "stop bot",
+	"support team", "not a bot", "stop bot", "dont want to talk to a bot", "dont want a bot",
+	"no bots",
 }
 
 // humanRoles name a person to talk to. Alone they are also said in passing
@@ -25,8 +27,8 @@ var humanPhrases = []string{
 // the message is a bare call ("оператор!", "agent please") or asks for
 // someone ("позовите", "дайте", "с оператором", "talk to", "need").
 var humanRoles = []string{
-	"оператор", "менеджер", "консультант", "специалист", "человек",
-	"human", "agent", "operator", "manager", "person", "someone",
+	"оператор", "менеджер", "консультант", "специалист", "человек", "сотрудник",
+	"human", "agent", "operator", "manager", "person", "someone", "staff",
 }
 
 // humanCues make a role word a request.
@@ -58,8 +60,15 @@ func RequestsHumanPrepared(p *Prepared) (bool, []string) {
 	toks, stems := p.toks, p.stems
 	var buf [8]span
 	spans := humanMatcher.appendSpans(buf[:0], stems)
-	if bare, cued := len(toks) <= 3, hasAny(stems, humanCues); bare || cued {
+	if cued := hasAny(stems, humanCues); len(toks) <= 3 || cued {
+		n := len(spans)
 		spans = humanRoleMatcher.appendSpans(spans, stems)
+		// A bare call is the role and call words only: "оператор!",
+		// "agent please"; not "Agent Smith", "человек-паук", "оператор
+		// связи".
+		if !cued && !onlyCallWords(stems, spans[n:]) {
+			spans = spans[:n]
+		}
 	}
 	if len(spans) == 0 {
 		return false, nil
@@ -77,6 +86,23 @@ func RequestsHumanPrepared(p *Prepared) (bool, []string) {
 		}
 	}
 	return len(ev) > 0, ev
+}
+
+// callWords may stand beside a role word in a bare call
+// ("оператор есть?", "zhivoy operator pozhaluysta": typed in Latin letters too).
+var callWords = stemSet(`please pls plz hey hello hi a an the now urgent is there any anyone пожалуйста
+	плиз пжлст срочно скорее скорей эй ну уже привет здравствуйте живой живого живая есть тут здесь
+	real live pozhaluysta pozhalujsta plz srochno zhivoy zhivoi zhivogo est privet`)
+
+// onlyCallWords reports whether every word outside the role spans is a
+// call word.
+func onlyCallWords(stems []string, roles []span) bool {
+	for i, st := range stems {
+		if !callWords[st] && !covered(span{from: i, to: i + 1}, roles) {
+			return false
+		}
+	}
+	return true
 }
 
 func hasAny(stems []string, set map[string]bool) bool {

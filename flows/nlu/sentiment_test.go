@@ -179,6 +179,20 @@ func TestRequestsHuman(t *testing.T) {
 		{"мой менеджер сказал оплатить", false, ""},
 		{"who is the operator of this site?", false, ""},
 		{"", false, ""},
+		// a role word with a name or a qualifier is no call
+		{"Agent Smith", false, ""},
+		{"агент Смит", false, ""},
+		{"человек-паук", false, ""},
+		{"хороший человек", false, ""},
+		{"оператор связи", false, ""},
+		{"human being", false, ""},
+		{"оператор есть?", true, "оператор"},
+		{"operator pozhaluysta", true, "operator"},
+		{"живой оператор пожалуйста", true, "оператор"},
+		{"переведите на оператора, вопрос по заказу", true, "переведите на"},
+		{"не хочу с ботом разговаривать", true, "не хочу с ботом"},
+		{"I don't want to talk to a bot", true, "dont want to talk to a bot"},
+		{"позовите сотрудника", true, "сотрудника"},
 	} {
 		got, ev := RequestsHuman(tc.text)
 		if got != tc.want {
