@@ -184,3 +184,12 @@ func (p *Project) FlowFile(flowName string) string {
 	}
 	return ""
 }
+
+// FAQIDs lists the ids of the knowledge base's FAQ entries, sorted (nil
+// without faq.yaml).
+func (p *Project) FAQIDs() []string {
+	if p.understand == nil {
+		return nil
+	}
+	return keys(p.understand.entries)
+}

@@ -302,11 +302,23 @@ func (t *turn) replyLang(in Input) string {
 // conversation's language: "ok", "abc" or "x" say nothing of it.
 const minLangLetters = 4
 
-// detectLang is the message's language when nlu is sure of it and the
-// project has it, else "". A command ("/start") is in no language.
+// detectLang is the message's language when it is clear and the project
+// has it, else "".
 func (t *turn) detectLang(text string) string {
-	if len(t.e.p.Languages) < 2 || len(text) < minLangLetters || text[0] == '/' {
-		return "" // nothing to switch between, or too short to tell
+	if len(t.e.p.Languages) < 2 {
+		return "" // nothing to switch between
+	}
+	if l := messageLang(text); l != "" && slices.Contains(t.e.p.Languages, l) {
+		return l
+	}
+	return ""
+}
+
+// messageLang is the language nlu detects in a message, "" when it is
+// unsure, the message too short to tell or a command ("/start").
+func messageLang(text string) string {
+	if len(text) < minLangLetters || text[0] == '/' {
+		return ""
 	}
 	letters := 0
 	for _, r := range text {
@@ -319,10 +331,7 @@ func (t *turn) detectLang(text string) string {
 	if letters < minLangLetters {
 		return ""
 	}
-	if l := nlu.DetectLanguage(text); l != "" && slices.Contains(t.e.p.Languages, l) {
-		return l
-	}
-	return ""
+	return nlu.DetectLanguage(text)
 }
 
 // normalize lower-cases, folds ё to е, turns punctuation into spaces and

@@ -14,8 +14,9 @@ import (
 // set, and returns it as the turn's last output (kind Debug); the runtime
 // never sends or stores it. Without Debug it costs nothing.
 type Trace struct {
-	// Lang is the language detected in the message ("" when unsure or for
-	// a button); ReplyLang the language the turn's replies are in.
+	// Lang is the language detected in the message ("" when unsure, for a
+	// command, a short word or a button); ReplyLang the language the
+	// turn's replies are in.
 	Lang      string `json:"lang,omitempty"`
 	ReplyLang string `json:"reply_lang"`
 
@@ -68,7 +69,7 @@ type TraceBranch struct {
 func (t *turn) traceUnderstanding() {
 	tr := t.trace
 	if t.env.Payload == "" {
-		tr.Lang = nlu.DetectLanguage(t.env.Text)
+		tr.Lang = messageLang(t.env.Text)
 	}
 	u := t.e.p.understand
 	if u == nil || t.env.Text == "" {

@@ -21,27 +21,51 @@ import (
 	"github.com/parley-chat/parley/flows/syntax"
 )
 
-// Load reads every tests/*.yaml of a project. The error is a
-// flows.ErrorList with every problem.
+// Load reads the conversation tests of a project (see LoadAll). The
+// error is a flows.ErrorList with every problem.
 func Load(fsys fs.FS) ([]*syntax.TestFile, error) {
-	names, err := fs.Glob(fsys, flows.TestsDir+"/*.yaml")
-	if err != nil {
-		return nil, err
+	files, _, err := LoadAll(fsys)
+	return files, err
+}
+
+// SuiteDir is where a project keeps its suites, next to the conversation
+// tests; a suite may also sit in tests/ itself.
+const SuiteDir = flows.TestsDir + "/suite"
+
+// LoadAll reads tests/*.yaml and tests/suite/*.yaml (.yml too): a file
+// whose top level has `suite:` is a suite, any other a file of
+// conversation tests. The error is a flows.ErrorList with every problem.
+func LoadAll(fsys fs.FS) ([]*syntax.TestFile, []*syntax.Suite, error) {
+	var names []string
+	for _, pat := range []string{"/*.yaml", "/*.yml"} {
+		for _, dir := range []string{flows.TestsDir, SuiteDir} {
+			more, err := fs.Glob(fsys, dir+pat)
+			if err != nil {
+				return nil, nil, err
+			}
+			names = append(names, more...)
+		}
 	}
-	more, _ := fs.Glob(fsys, flows.TestsDir+"/*.yml")
-	names = append(names, more...)
 	slices.Sort(names)
 	r := &syntax.Reporter{}
 	var files []*syntax.TestFile
+	var suites []*syntax.Suite
 	for _, n := range names {
 		b, err := fs.ReadFile(fsys, n)
 		if err != nil {
 			r.Errorf(syntax.Pos{File: n}, "", "cannot read: %v", err)
 			continue
 		}
-		files = append(files, syntax.ParseTests(r, n, b))
+		v := syntax.ParseValue(r, n, b)
+		switch {
+		case v == nil:
+		case syntax.IsSuite(v):
+			suites = append(suites, syntax.SuiteOf(r, n, v))
+		default:
+			files = append(files, syntax.TestsOf(r, n, v))
+		}
 	}
-	return files, r.Err()
+	return files, suites, r.Err()
 }
 
 // Options select and configure a run.
@@ -92,7 +116,7 @@ func (r *Report) Failed() int {
 // Run runs the tests against p.
 func Run(ctx context.Context, p *flows.Project, files []*syntax.TestFile, opts Options) *Report {
 	if opts.Now.IsZero() {
-		opts.Now = time.Date(2026, 1, 5, 12, 0, 0, 0, time.UTC)
+		opts.Now = defaultNow
 	}
 	visited := map[string]bool{}
 	rep := &Report{}
@@ -166,6 +190,7 @@ func runTest(ctx context.Context, p *flows.Project, file string, t *syntax.Test,
 		res.Turns = i + 1
 		msg := in
 		msg.Now = now
+		msg.Debug = true // a failing turn shows what the bot understood
 		now = now.Add(time.Minute)
 		label := ""
 		switch {
@@ -204,6 +229,9 @@ func runTest(ctx context.Context, p *flows.Project, file string, t *syntax.Test,
 		}
 		if f := check(turn, st, outs); f != nil {
 			f.msg = fmt.Sprintf("turn %d (%s): %s", i+1, label, f.msg)
+			if tr := traceOf(outs); tr != nil {
+				f.msg += "\nwhat the bot understood:\n  " + strings.ReplaceAll(tr.String(), "\n", "\n  ")
+			}
 			return fail(*f)
 		}
 		// A handed-off conversation comes back when the agent returns it,
@@ -224,6 +252,16 @@ func runTest(ctx context.Context, p *flows.Project, file string, t *syntax.Test,
 		return fail(failure{t.Pos, fmt.Sprintf("unexpected http call %s: declare it under http:", doer.unexpected[0])})
 	}
 	return res
+}
+
+// traceOf is the Debug output's trace of a turn, nil without one.
+func traceOf(outs []flows.Output) *flows.Trace {
+	for _, o := range outs {
+		if o.Kind == flows.Debug {
+			return o.Trace
+		}
+	}
+	return nil
 }
 
 // Conversation tests have no store to issue link codes: a link node's
@@ -323,20 +361,64 @@ func checkSays(turn *syntax.Turn, says []flows.Output) *failure {
 	}
 	var b strings.Builder
 	b.WriteString("bot messages differ (- want, + got):")
-	for _, w := range turn.Bot {
-		b.WriteString("\n    - " + describeWant(w))
-	}
-	for _, g := range says {
-		b.WriteString("\n    + " + describeGot(g))
-	}
 	pos := turn.Pos
-	for i, w := range turn.Bot {
-		if i >= len(says) || !sayMatches(w, says[i]) {
-			pos = w.Pos
-			break
+	for _, d := range diffSays(turn.Bot, says) {
+		switch {
+		case d.want != nil && d.got != nil:
+			b.WriteString("\n      " + describeGot(*d.got))
+		case d.want != nil:
+			b.WriteString("\n    - " + describeWant(d.want))
+			if pos == turn.Pos {
+				pos = d.want.Pos
+			}
+		default:
+			b.WriteString("\n    + " + describeGot(*d.got))
 		}
 	}
 	return &failure{pos, b.String()}
+}
+
+// sayDiff is one line of a diff of expected and actual messages: both set
+// for a message that matches (whether or not the expectation lists its
+// buttons), one of them for a message only that side has.
+type sayDiff struct {
+	want *syntax.ExpectSay
+	got  *flows.Output
+}
+
+// diffSays aligns expected and actual messages on their longest common
+// run of matches, so a message that is right shows once, unchanged.
+func diffSays(want []*syntax.ExpectSay, got []flows.Output) []sayDiff {
+	n, m := len(want), len(got)
+	lcs := make([][]int, n+1)
+	for i := range lcs {
+		lcs[i] = make([]int, m+1)
+	}
+	for i := n - 1; i >= 0; i-- {
+		for j := m - 1; j >= 0; j-- {
+			if sayMatches(want[i], got[j]) {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
+		}
+	}
+	var out []sayDiff
+	i, j := 0, 0
+	for i < n || j < m {
+		switch {
+		case i < n && j < m && sayMatches(want[i], got[j]):
+			out = append(out, sayDiff{want[i], &got[j]})
+			i, j = i+1, j+1
+		case i < n && (j == m || lcs[i+1][j] >= lcs[i][j+1]):
+			out = append(out, sayDiff{want: want[i]})
+			i++
+		default:
+			out = append(out, sayDiff{got: &got[j]})
+			j++
+		}
+	}
+	return out
 }
 
 func sayMatches(w *syntax.ExpectSay, g flows.Output) bool {

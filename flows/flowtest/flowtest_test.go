@@ -138,6 +138,29 @@ func TestFailures(t *testing.T) {
 	}
 }
 
+// TestDiffKeepsMatchingMessages: a message that matches is shown once,
+// unchanged, also when only the bot's side has buttons; the failing turn
+// shows what the bot understood.
+func TestDiffKeepsMatchingMessages(t *testing.T) {
+	res := run(t, `tests:
+  - name: x
+    turns:
+      - user: /start
+        bot: ["Привет!", "Пока!"]
+`)
+	if len(res) != 1 || !res[0].Failed {
+		t.Fatalf("want a failure, got %+v", res)
+	}
+	want := "bot messages differ (- want, + got):\n" +
+		"      \"Привет!\" [\"Заказ\", \"Человек\"]\n" +
+		"    - \"Пока!\"\n" +
+		"what the bot understood:\n" +
+		"  language: unsure, replies in ru"
+	if !strings.Contains(res[0].Failure, want) {
+		t.Fatalf("failure:\n%s\nwant it to contain:\n%s", res[0].Failure, want)
+	}
+}
+
 func TestLoadReportsPositions(t *testing.T) {
 	_, err := flowtest.Load(fstest.MapFS{"tests/bad.yaml": {Data: []byte("tests:\n  - name: x\n    turns:\n      - user: hi\n        bot: [{txt: a}]\n")}})
 	if err == nil || !strings.Contains(err.Error(), `tests/bad.yaml:5:16: tests[0].turns[0].bot[0].txt: unknown field "txt"; did you mean "text"?`) {

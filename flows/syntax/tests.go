@@ -70,11 +70,16 @@ type ExpectHandoff struct {
 
 // ParseTests reads one conversation-test file.
 func ParseTests(r *Reporter, file string, src []byte) *TestFile {
-	tf := &TestFile{File: file}
 	v := ParseValue(r, file, src)
 	if v == nil {
-		return tf
+		return &TestFile{File: file}
 	}
+	return TestsOf(r, file, v)
+}
+
+// TestsOf reads a parsed conversation-test file.
+func TestsOf(r *Reporter, file string, v *Value) *TestFile {
+	tf := &TestFile{File: file}
 	o := Object(r, v, "", "tests")
 	for i, tv := range Seq(r, o.Get("tests"), "tests") {
 		tf.Tests = append(tf.Tests, parseTest(r, tv, fmt.Sprintf("tests[%d]", i)))
@@ -98,18 +103,7 @@ func parseTest(r *Reporter, v *Value, path string) *Test {
 		}
 		co.Done()
 	}
-	for i, hv := range Seq(r, o.Get("http"), o.Sub("http")) {
-		hp := fmt.Sprintf("%s.http[%d]", path, i)
-		ho := Object(r, hv, hp, "method", "url", "status", "body", "fail")
-		c := &Canned{Path: hp, Pos: hv.Pos, Method: ho.Str("method"), URL: ho.ReqStr("url"), Status: 200}
-		if n, _, ok := ho.Int("status"); ok {
-			c.Status = n
-		}
-		c.Body = ho.Get("body")
-		c.Fail, _ = ho.Bool("fail")
-		ho.Done()
-		t.HTTP = append(t.HTTP, c)
-	}
+	t.HTTP = parseCanned(r, o.Get("http"), o.Sub("http"))
 	for i, tv := range Seq(r, o.Get("turns"), o.Sub("turns")) {
 		t.Turns = append(t.Turns, parseTurn(r, tv, fmt.Sprintf("%s.turns[%d]", path, i)))
 	}
@@ -118,6 +112,24 @@ func parseTest(r *Reporter, v *Value, path string) *Test {
 	}
 	o.Done()
 	return t
+}
+
+// parseCanned reads a list of canned http answers.
+func parseCanned(r *Reporter, v *Value, path string) []*Canned {
+	var out []*Canned
+	for i, hv := range Seq(r, v, path) {
+		hp := fmt.Sprintf("%s[%d]", path, i)
+		ho := Object(r, hv, hp, "method", "url", "status", "body", "fail")
+		c := &Canned{Path: hp, Pos: hv.Pos, Method: ho.Str("method"), URL: ho.ReqStr("url"), Status: 200}
+		if n, _, ok := ho.Int("status"); ok {
+			c.Status = n
+		}
+		c.Body = ho.Get("body")
+		c.Fail, _ = ho.Bool("fail")
+		ho.Done()
+		out = append(out, c)
+	}
+	return out
 }
 
 func parseTurn(r *Reporter, v *Value, path string) *Turn {
