@@ -18,6 +18,8 @@ var ruLexicon = map[float64]string{
 		обманули воры ворюги грабеж грабители разводилово развод лохотрон ненавижу ненависть
 		худший наихудший говно`,
 	-2.5: `плохой плохо хуже паршивый паршиво хреновый хреново фиговый фигово дурацкий
+		бездарный бездарно бездарность халтура халтурно дичь треш трэш облажался облажались
+		скандал коррупция взятка взятки обстрел погибших погибшие убийство убийства траур похороны
 		фуфло долбаный долбаные нагрубил нагрубила нагрубили грубил грубила подделка подделку подделки фальшивка требую
 		бесит бесят бесить раздражает раздражение злой злость зло злюсь злит достали достал
 		задолбали задолбал надоели надоело надоел разочарован разочарование разочаровали
@@ -64,7 +66,11 @@ var ruLexicon = map[float64]string{
 		подорожает подорожание запрещено запретили невозможно невозможность ограничили убытки потерял потеряла коллекторы подорожание
 		спам спамер спамеры спамят незаконно незаконный нарушение нарушают банкрот банкротство кризис
 		пострадают пострадали пострадал пострадала оштрафовала оштрафовали оштрафовал неполадки
-		затупил затупили глушняк`,
+		затупил затупили глушняк скучный занудный нудный банальный посредственный посредственно
+		слабенький тягомотина муть криво кривой недоработка недоработали грущу скучаю скучала
+		невезение облом обломался тщетно увы горько авария пожар жертвы ранены
+		инфляция арест арестован арестовали обвиняют обвинили обвинение неприятность
+		неприятности`,
 	-0.8: `падает упала упал упало проблема проблемы проблем проблемный ошибка ошибки сбой сбои штраф штрафы списали списание заблокировали блокировка блокируют отменили отменен отменить
 		брак отказ отказали отказывают отказались сожалению комиссия претензия закрыли заблокирован
 		сложно ждать жду ждем ожидание долго блин черт лень weird
@@ -100,7 +106,11 @@ var enLexicon = map[float64]string{
 		bitter crazy insane violence violent attack attacked kill killing ugh
 		ruined ruin destroy destroyed sadly depressed depressing depression miserable lonely
 		hurts exhausted sucky suckers pissed cursed blame blamed stupidity nonsense ridiculous
-		awkward worthless greedy corrupt corruption lies cheat cheated cheating threat threats`,
+		awkward worthless greedy corrupt corruption lies cheat cheated cheating threat threats
+		mediocre pointless unbearable unwatchable unfunny insulting offensive offended ludicrous
+		laughable absurd junk disaster disastrous tragic tragedy horrid shoddy sloppy inept
+		clueless negligent unprofessional unhelpful heartbroken heartbreaking devastated
+		devastating betrayed misleading deceptive overrated overpriced`,
 	-1.8: `slow
 		stuck
 		sad sorry unfortunately worried
@@ -111,7 +121,12 @@ var enLexicon = map[float64]string{
 		rejected reject scary horror terror bother bothered bothers bothering regret regrets
 		regretting regretted desperate desperation die dies meh smh stinks stinking stinky
 		bashing bashed destruction steal stealing stole stolen vandals vandalism incapable
-		exaggerated funeral dissapointed disapointed dissapointing`,
+		exaggerated funeral dissapointed disapointed dissapointing dull bland tedious
+		tiresome cheesy clumsy flimsy lifeless forgettable incoherent amateurish stale weak badly
+		lacking lacks lacked unpleasant uncomfortable inferior subpar unresponsive careless ignorant
+		hostile stressful stressed anxious anxiety nervous gloomy grim bleak sorrow grief upsetting
+		disturbing troubling shocking shocked horrified terrified frightening abandoned
+		neglected grumpy cranky`,
 
 	-0.8: `problem problems issue issues error errors bug bugs glitch delay delayed charged overcharged penalty declined blocked cancelled canceled refused denied
 		missing wait waiting fee fees cancel refund lost locked hard war fight fighting late
