@@ -87,6 +87,7 @@ type Classifier struct {
 	m           *model
 	temperature float64
 	threshold   float64
+	oosRatio    float64 // the oos class takes a message at this share of the best score
 	pool        sync.Pool
 }
 
@@ -129,9 +130,9 @@ func Train(examples []Example, opts Options) (*Classifier, error) {
 		part = fitModel(fit, opts)
 	}
 	wg.Wait()
-	c := &Classifier{m: full, temperature: 1, threshold: defaultThreshold}
+	c := &Classifier{m: full, temperature: 1, threshold: defaultThreshold, oosRatio: 1}
 	if part != nil {
-		c.temperature, c.threshold = calibrate(part, held)
+		c.temperature, c.threshold, c.oosRatio = calibrate(part, held)
 	}
 	if opts.OOSThreshold > 0 {
 		c.threshold = opts.OOSThreshold
@@ -248,14 +249,7 @@ func (c *Classifier) Classify(text string) Prediction {
 func (c *Classifier) ClassifyPrepared(p *Prepared) Prediction {
 	sc := c.pool.Get().(*scratch)
 	defer c.pool.Put(sc)
-	toks, stems := p.toks, p.stems
-	if c.m.feat.maxSynWords > 0 {
-		var replaced bool
-		sc.toks, sc.key, replaced = c.m.feat.applySynonyms(sc.toks[:0], sc.key, toks)
-		if replaced { // new words: stem them; else Prepare's stems hold
-			toks, stems = sc.toks, nil
-		}
-	}
+	toks, stems := c.m.feat.wordsOf(p.toks, p.stems, &sc.featScratch)
 	known := c.m.logitsOf(toks, stems, sc, true)
 	probs := softmaxInto(sc.probs, sc.logits, c.temperature)
 	return c.decide(probs, known)
@@ -286,7 +280,7 @@ func (c *Classifier) decide(probs []float64, known bool) Prediction {
 	}
 	best := top[0]
 	p := Prediction{Label: m.labels[best], Score: probs[best]}
-	p.OOS = !known || p.Score < c.threshold || (m.oos >= 0 && probs[m.oos] > p.Score)
+	p.OOS = !known || p.Score < c.threshold || (m.oos >= 0 && probs[m.oos] > c.oosRatio*p.Score)
 	p.Top = make([]Scored, len(top))
 	for k, i := range top {
 		p.Top[k] = Scored{Label: m.labels[i], Score: probs[i]}
@@ -340,7 +334,7 @@ func softmaxInto(out []float64, logits []float32, temperature float64) []float64
 // plus oosWeight times out-of-scope recall while losing at most maxLost of
 // the right answers; without, a low quantile of the scores of right
 // held-out answers.
-func calibrate(m *model, held []Example) (temperature, threshold float64) {
+func calibrate(m *model, held []Example) (temperature, threshold, oosRatio float64) {
 	type row struct {
 		logits []float32
 		y      int // -1: out of scope without an oos class
@@ -373,41 +367,82 @@ func calibrate(m *model, held []Example) (temperature, threshold float64) {
 	}
 	temperature = math.Exp((lo + hi) / 2)
 
+	type scored struct {
+		probs []float64
+		p     Prediction
+		r     row
+	}
 	c := &Classifier{m: m, temperature: temperature}
-	var inScores, oosScores []float64 // best in-scope score; correct in-scope only
-	var nIn, nOOS int
-	for _, r := range rows {
+	all := make([]scored, len(rows))
+	nIn, nOOS := 0, 0
+	for i, r := range rows {
 		probs := softmax(r.logits, temperature)
-		p := c.decide(probs, r.known)
-		forcedOOS := !r.known || (m.oos >= 0 && probs[m.oos] > p.Score)
+		all[i] = scored{probs, c.decide(probs, r.known), r}
 		if r.y >= 0 && r.y != m.oos {
 			nIn++
-			if !forcedOOS && m.labels[r.y] == p.Label {
-				inScores = append(inScores, p.Score)
-			}
-			continue
-		}
-		nOOS++
-		if !forcedOOS {
-			oosScores = append(oosScores, p.Score)
 		} else {
-			oosScores = append(oosScores, -1) // caught at any threshold
+			nOOS++
 		}
 	}
-	slices.Sort(inScores)
-	if nOOS < 5 || nIn == 0 {
+	// scores splits the held-out examples at one oos ratio: the best
+	// in-scope scores of right answers that the out-of-scope class does
+	// not take, and the scores of out-of-scope examples (-1: caught
+	// whatever the threshold).
+	scores := func(ratio float64) (inScores, oosScores []float64) {
+		for _, x := range all {
+			forcedOOS := !x.r.known || (m.oos >= 0 && x.probs[m.oos] > ratio*x.p.Score)
+			switch {
+			case x.r.y >= 0 && x.r.y != m.oos:
+				if !forcedOOS && m.labels[x.r.y] == x.p.Label {
+					inScores = append(inScores, x.p.Score)
+				}
+			case forcedOOS:
+				oosScores = append(oosScores, -1)
+			default:
+				oosScores = append(oosScores, x.p.Score)
+			}
+		}
+		slices.Sort(inScores)
+		return inScores, oosScores
+	}
+	if nOOS < 5 || nIn == 0 || m.oos < 0 {
+		inScores, _ := scores(1)
 		if len(inScores) == 0 {
-			return temperature, defaultThreshold
+			return temperature, defaultThreshold, 1
 		}
 		q := inScores[len(inScores)/200]
 		// With few labels even an unrelated message gets a fair share of
 		// the probability (a fifth each with five labels): allow more.
 		upper := math.Max(maxAutoThreshold, math.Min(0.6, 2.5/float64(len(m.labels))))
-		return temperature, math.Min(math.Max(q, minAutoThreshold), upper)
+		return temperature, math.Min(math.Max(q, minAutoThreshold), upper), 1
 	}
+	threshold, oosRatio = defaultThreshold, 1
+	bestObj := -1.0
+	for _, ratio := range oosRatios {
+		inScores, oosScores := scores(ratio)
+		t, obj := bestThreshold(inScores, oosScores, nIn, nOOS)
+		if obj > bestObj+1e-12 {
+			threshold, oosRatio, bestObj = t, ratio, obj
+		}
+	}
+	return temperature, threshold, oosRatio
+}
+
+// oosRatios are the candidates for Classifier.oosRatio, the share of the
+// best label's score above which the out-of-scope class takes a message.
+// 1 is the plain argmax; lower takes stray messages the out-of-scope
+// examples resemble a little, at a small cost in right answers (CLINC150
+// train, 5-fold: at 75% out-of-scope recall, 95.2% in-scope accuracy with
+// 0.2 against 94.3% with 1).
+var oosRatios = []float64{1, 0.5, 0.3, 0.2, 0.1}
+
+// bestThreshold picks the threshold that maximises in-scope accuracy plus
+// oosWeight times out-of-scope recall while losing at most maxLost of the
+// right answers; inScores are sorted.
+func bestThreshold(inScores, oosScores []float64, nIn, nOOS int) (best, bestObj float64) {
 	// Candidate thresholds sit just above each observed score.
 	cands := append(slices.Clone(inScores), oosScores...)
-	best, bestObj := defaultThreshold, -1.0
+	best, bestObj = defaultThreshold, -1.0
 	for _, t := range append(cands, 0) {
 		t = math.Nextafter(t, 2)
 		kept := len(inScores) - sort.SearchFloat64s(inScores, t)
@@ -425,5 +460,5 @@ func calibrate(m *model, held []Example) (temperature, threshold float64) {
 			best, bestObj = t, obj
 		}
 	}
-	return temperature, best
+	return best, bestObj
 }

@@ -1,7 +1,9 @@
 package nlu
 
 import (
+	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -237,4 +239,157 @@ func TestClassifyConcurrently(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// shopFAQ is worded the way a lead writes entries: one noun per topic, few
+// verb forms, so the customers' own words must be found by the matcher.
+func shopFAQ() []Example {
+	var ex []Example
+	add := func(label string, qs ...string) {
+		for _, q := range qs {
+			ex = append(ex, Example{Text: q, Label: label})
+		}
+	}
+	add("delivery", "сколько идет доставка", "доставляете ли вы в регионы", "сроки доставки",
+		"есть ли курьерская доставка", "когда привезут", "how long does delivery take", "do you ship abroad")
+	add("payment", "как оплатить заказ", "можно ли оплатить картой", "принимаете наличные",
+		"what payment methods do you accept", "do you take credit cards")
+	add("hours", "во сколько открываетесь", "до скольки работаете", "график работы",
+		"what are your opening hours", "when do you close")
+	add("order_status", "где мой заказ", "статус заказа", "отследить посылку",
+		"where is my order", "track my parcel")
+	add("returns", "как вернуть товар", "условия возврата", "how do i return an item", "refund policy")
+	add(OOSLabel, "какая погода завтра", "расскажи анекдот", "tell me a joke", "who won the game")
+	return ex
+}
+
+func TestClassifierReadsCustomersWords(t *testing.T) {
+	c, err := Train(shopFAQ(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for text, want := range map[string]string{
+		// colloquial verb forms the FAQ does not list
+		"а доставите в субботу?": "delivery",
+		"привезёте завтра?":      "delivery",
+		"когда привезёшь?":       "delivery",
+		"довезёте до дома?":      "delivery",
+		"отправите в Казань?":    "delivery",
+		"во сколько привезут":    "delivery",
+		"заплатить можно потом?": "payment",
+		// English synonyms and times of day
+		"ways to pay":                    "payment",
+		"payment options":                "payment",
+		"can you deliver in the evening": "delivery",
+		// Russian in Latin letters
+		"skolko stoit dostavka": "delivery",
+		"gde moi zakaz":         "order_status",
+		"kak oplatit kartoy":    "payment",
+		"hochu vernut tovar":    "returns",
+		"do skolki rabotaete":   "hours",
+	} {
+		p := c.Classify(text)
+		if p.Label != want || p.OOS {
+			t.Errorf("Classify(%q) = %s (%.2f, oos=%v), want %s in scope; top %v", text, p.Label, p.Score, p.OOS, want, p.Top)
+		}
+	}
+	// Transliteration reads only what the training words know: English
+	// stays English, and Latin gibberish stays out of scope.
+	for _, text := range []string{"tell me a joke please", "blorp zimzam"} {
+		if p := c.Classify(text); !p.OOS {
+			t.Errorf("Classify(%q) = %s (%.2f), want out of scope", text, p.Label, p.Score)
+		}
+	}
+}
+
+// TestAddingExamplesKeepsOtherAnswers: a lead adds examples to one entry;
+// questions of an unrelated entry must keep their answer. Labels are
+// balanced in training, so a label with more examples does not win the
+// common words ("есть") from one with few.
+func TestAddingExamplesKeepsOtherAnswers(t *testing.T) {
+	base := append(faqExamples(true),
+		Example{"вегетарианская пицца", "vegetarian"},
+		Example{"пицца без мяса", "vegetarian"},
+		Example{"постное меню", "vegetarian"})
+	more := append(slices.Clone(base),
+		Example{"есть ли доставка ночью", "delivery"},
+		Example{"есть доставка за город", "delivery"},
+		Example{"а доставка в выходные есть", "delivery"})
+	questions := map[string]string{
+		"есть пицца без мяса?":           "vegetarian",
+		"есть что-нибудь вегетарианское": "vegetarian",
+		"где мой заказ":                  "order_status",
+		"как оплатить картой":            "payment",
+	}
+	for name, ex := range map[string][]Example{"before": base, "after": more} {
+		c, err := Train(ex, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for text, want := range questions {
+			if p := c.Classify(text); p.Label != want || p.OOS {
+				t.Errorf("%s adding examples: Classify(%q) = %s (%.2f, oos=%v), want %s; top %v", name, text, p.Label, p.Score, p.OOS, want, p.Top)
+			}
+		}
+	}
+}
+
+func TestExplainNamesTheEvidence(t *testing.T) {
+	c, err := Train(shopFAQ(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := Prepare("skolko stoit dostavka")
+	ev := c.Explain(p, "delivery", 5)
+	if len(ev) != 5 {
+		t.Fatalf("Explain gave %d lines, want 5: %q", len(ev), ev)
+	}
+	joined := strings.Join(ev, "\n")
+	if !strings.Contains(joined, "доставк (from 'dostavka') +") {
+		t.Errorf("Explain does not name the transliterated word: %q", ev)
+	}
+	for i, line := range ev {
+		var v float64
+		if _, err := fmt.Sscanf(line[strings.LastIndexByte(line, ' ')+1:], "%g", &v); err != nil {
+			t.Fatalf("line %q does not end in a value: %v", line, err)
+		}
+		if i == 0 && v <= 0 {
+			t.Errorf("strongest feature does not speak for the label: %q", ev)
+		}
+	}
+	if got := c.Explain(p, "no such label", 3); got != nil {
+		t.Errorf("unknown label: %q", got)
+	}
+	if got := c.Explain(p, "delivery", 0); got != nil {
+		t.Errorf("k = 0: %q", got)
+	}
+}
+
+// TestExplainAddsUpToTheScore: the explained values of every feature plus
+// the label's bias are the label's raw score, so the explanation is the
+// classifier's arithmetic, not a story told beside it.
+func TestExplainAddsUpToTheScore(t *testing.T) {
+	c, err := Train(append(shopFAQ(), Example{"доставка 24 часа", "delivery"}), Options{Synonyms: map[string][]string{"возврат": {"сдать обратно"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := c.m
+	for _, text := range []string{"во сколько привезут заказ 12345", "skolko stoit dostavka", "хочу сдать обратно", "whre is my ordr", "ways to pay"} {
+		p := Prepare(text)
+		sc := c.pool.Get().(*scratch)
+		toks, stems := m.feat.wordsOf(p.toks, p.stems, &sc.featScratch)
+		m.logitsOf(toks, stems, sc, true)
+		for li, label := range m.labels {
+			sum := float64(m.bias[li])
+			for g, feats := range m.namedFeatures(p) {
+				for _, x := range m.contributions(nil, g, feats, li) {
+					sum += x.value
+				}
+			}
+			if math.Abs(sum-float64(sc.logits[li])) > 1e-4 {
+				t.Errorf("%q, %s: explained sum %.6f, score %.6f", text, label, sum, sc.logits[li])
+			}
+		}
+		c.pool.Put(sc)
+	}
 }

@@ -24,11 +24,15 @@ type featurizer struct {
 	maxSynWords int
 	words       map[string]int32 // normalised training word -> frequency, for typo repair
 	stems       map[string]bool  // stems seen in training
+	concepts    map[string]bool  // built-in concepts seen in training
 	deletes     map[string][]string
+	// cyrillic says training had Russian words: only then may a Latin word
+	// be read as transliterated Russian.
+	cyrillic bool
 }
 
 func newFeaturizer(synonyms map[string][]string) *featurizer {
-	f := &featurizer{synonyms: map[string][]string{}, words: map[string]int32{}, stems: map[string]bool{}, deletes: map[string][]string{}}
+	f := &featurizer{synonyms: map[string][]string{}, words: map[string]int32{}, stems: map[string]bool{}, concepts: map[string]bool{}, deletes: map[string][]string{}}
 	canon := make([]string, 0, len(synonyms))
 	for c := range synonyms {
 		canon = append(canon, c)
@@ -89,6 +93,25 @@ func (f *featurizer) applySynonyms(out []string, key []byte, toks []string) (_ [
 	return out, key, replaced
 }
 
+// wordsOf returns a prepared message's words as the classifier reads them:
+// Latin words transliterated where they stand for Russian ones, synonyms
+// replaced. stems are Stem of each word, or nil when a word changed (the
+// words are then stemmed as features are taken).
+func (f *featurizer) wordsOf(toks, stems []string, sc *featScratch) ([]string, []string) {
+	var replaced bool
+	if f.cyrillic {
+		if sc.translit, sc.key, replaced = f.translit(sc.translit[:0], sc.key, toks); replaced {
+			toks, stems = sc.translit, nil
+		}
+	}
+	if f.maxSynWords > 0 {
+		if sc.toks, sc.key, replaced = f.applySynonyms(sc.toks[:0], sc.key, toks); replaced {
+			toks, stems = sc.toks, nil
+		}
+	}
+	return toks, stems
+}
+
 // learn records the training vocabulary used to repair typos.
 func (f *featurizer) learn(toks []string) {
 	for _, t := range toks {
@@ -101,8 +124,74 @@ func (f *featurizer) learn(toks []string) {
 			}
 		}
 		f.words[t]++
-		f.stems[Stem(t)] = true
+		w := lookupWord(t)
+		f.stems[w.stem] = true
+		if w.concept != "" {
+			f.concepts[w.concept] = true
+		}
+		if !f.cyrillic && !isLatinWord(t) && DetectLanguage(t) == "ru" {
+			f.cyrillic = true
+		}
 	}
+}
+
+// known reports whether a word or its stem was seen in training.
+func (f *featurizer) known(w string) bool {
+	return f.words[w] > 0 || f.stems[Stem(w)]
+}
+
+// translit appends toks to out with Latin words that the training data
+// does not know, but whose Cyrillic reading it does, transliterated
+// ("dostavka" -> "доставка"; "skolko" -> "сколько" by typo repair). An
+// English word, or one typo repair finds in the training words, stays.
+// replaced says whether any word changed; without it out is not used.
+func (f *featurizer) translit(out []string, key []byte, toks []string) (_ []string, _ []byte, replaced bool) {
+	if !f.cyrillic {
+		return toks, key, false
+	}
+	for i, t := range toks {
+		c := f.readLatin(t, &key)
+		if c == "" {
+			if replaced {
+				out = append(out, t)
+			}
+			continue
+		}
+		if !replaced {
+			out = append(out, toks[:i]...)
+			replaced = true
+		}
+		out = append(out, c)
+	}
+	if !replaced {
+		return toks, key, false
+	}
+	return out, key, true
+}
+
+// readLatin returns the Cyrillic word a Latin word stands for, or "".
+func (f *featurizer) readLatin(t string, key *[]byte) string {
+	if !isLatinWord(t) || f.known(t) {
+		return ""
+	}
+	cyr := Transliterate(t)
+	if cyr == "" {
+		return ""
+	}
+	if f.known(cyr) {
+		return cyr
+	}
+	if alt, ok := strings.CutPrefix(cyr, "е"); ok && f.known("э"+alt) { // "eto" -> "это"
+		return "э" + alt
+	}
+	if r, _ := f.repair(t, *key); r != t {
+		return "" // an English typo of a training word
+	}
+	var r string
+	if r, *key = f.repair(cyr, *key); r != cyr {
+		return r
+	}
+	return ""
 }
 
 // minTypoLen: shorter words have too many neighbours at distance one
@@ -152,11 +241,12 @@ func (f *featurizer) repair(w string, buf []byte) (string, []byte) {
 // featScratch holds the buffers one featurisation needs, reused between
 // messages through the classifier's pool.
 type featScratch struct {
-	toks  []string
-	key   []byte
-	stems []string
-	runes []rune
-	feats [numGroups][]uint64
+	toks     []string
+	translit []string
+	key      []byte
+	stems    []string
+	runes    []rune
+	feats    [numGroups][]uint64
 }
 
 // features appends the hashed features of text, per group, to dst.
@@ -177,6 +267,7 @@ func (f *featurizer) featuresOf(toks, stems []string, sc *featScratch, dst *[num
 		case isNumber(t):
 			s = "<num>"
 		default:
+			w := t
 			if stems != nil {
 				s = stems[i]
 			} else {
@@ -185,8 +276,14 @@ func (f *featurizer) featuresOf(toks, stems []string, sc *featScratch, dst *[num
 			if len(f.stems) > 0 && !f.stems[s] {
 				var r string
 				if r, sc.key = f.repair(t, sc.key); r != t {
-					s = Stem(r)
+					w, s = r, Stem(r)
 				}
+			}
+			if c := lookupWord(w).concept; c != "" {
+				dst[groupWord] = append(dst[groupWord], hashParts('s', c, ""))
+				// A word of a concept the training words have is known:
+				// "привезёте" to an FAQ that says "доставка".
+				known = known || f.concepts[c]
 			}
 		}
 		sc.stems = append(sc.stems, s)
@@ -198,6 +295,10 @@ func (f *featurizer) featuresOf(toks, stems []string, sc *featScratch, dst *[num
 		dst[groupWord] = append(dst[groupWord], hashParts('w', s, ""))
 		if i+1 < len(sc.stems) {
 			dst[groupWord] = append(dst[groupWord], hashParts('b', s, sc.stems[i+1]))
+			var c string
+			if c, _, sc.key = phraseConcept(sc.stems, i, sc.key); c != "" {
+				dst[groupWord] = append(dst[groupWord], hashParts('s', c, ""))
+			}
 		}
 	}
 	for _, t := range toks {

@@ -61,7 +61,8 @@ func (m *model) newScratch() *scratch {
 func (m *model) logits(text string, dst []float32) bool {
 	sc := m.newScratch()
 	sc.logits = dst
-	return m.logitsOf(m.feat.tokens(text), nil, sc, false)
+	toks, _ := m.feat.wordsOf(tokens(Normalize(text)), nil, &sc.featScratch)
+	return m.logitsOf(toks, nil, sc, false)
 }
 
 // logitsOf writes the raw label scores of normalised words (synonyms
@@ -249,7 +250,7 @@ func fitModel(examples []Example, o Options) *model {
 		X[i] = m.vec.vectorize(&feats[i])
 		y[i] = m.labelIndex(e.Label)
 	}
-	W, bias := sgd(X, y, len(m.vec.idf), len(m.labels), o)
+	W, bias := sgd(X, y, exampleWeights(y, len(m.labels)), len(m.vec.idf), len(m.labels), o)
 	m.bias = bias
 	m.sparsify(W, len(m.labels))
 	return m
@@ -310,7 +311,7 @@ func (m *model) sparsify(W []float32, C int) {
 // (W[f*C+c]) so a sparse example touches contiguous rows. L2 decay is a
 // running scale factor so that a step costs the example's features, not the
 // whole matrix; only labels with a noticeable gradient are updated.
-func sgd(X []sparse, y []int, F, C int, o Options) ([]float32, []float32) {
+func sgd(X []sparse, y []int, wt []float64, F, C int, o Options) ([]float32, []float32) {
 	V := make([]float32, F*C)
 	bias := make([]float32, C)
 	scores := make([]float32, C)
@@ -366,7 +367,7 @@ func sgd(X []sparse, y []int, F, C int, o Options) ([]float32, []float32) {
 			}
 			scale *= 1 - eta*o.L2
 			for _, c := range active {
-				g := float32(eta * probs[c])
+				g := float32(eta * wt[i] * probs[c])
 				bias[c] -= g
 				gs := g / float32(scale)
 				for k, f := range x.idx {
@@ -406,4 +407,24 @@ func sgd(X []sparse, y []int, F, C int, o Options) ([]float32, []float32) {
 		V[k] *= float32(scale)
 	}
 	return V, bias
+}
+
+// exampleWeights balances the labels: each example's gradient is scaled so
+// that every label weighs as much as one with the mean number of examples.
+// Without it a label given more examples grows its bias and its weight on
+// common words ("есть", "how"), and takes questions of unrelated labels
+// (a lead added three examples to one FAQ entry, and "есть пицца без мяса?"
+// went to it). The scale is kept within [1/4, 4] so that a label of one
+// example does not dominate the words it has.
+func exampleWeights(y []int, C int) []float64 {
+	n := make([]float64, C)
+	for _, c := range y {
+		n[c]++
+	}
+	mean := float64(len(y)) / float64(C)
+	w := make([]float64, len(y))
+	for i, c := range y {
+		w[i] = min(max(mean/n[c], 0.25), 4)
+	}
+	return w
 }

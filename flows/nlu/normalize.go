@@ -67,29 +67,6 @@ func tokens(normalized string) []string {
 	return strings.Fields(normalized)
 }
 
-// DetectLanguage tells Russian from English by script: "ru" when Cyrillic
-// letters outnumber Latin ones, "en" when Latin letters do, and "" when the
-// text has no letters or is evenly mixed. It is a script test, not a language
-// model: Ukrainian is reported as "ru" and French as "en".
-func DetectLanguage(text string) string {
-	cyr, lat := 0, 0
-	for _, r := range text {
-		switch {
-		case unicode.Is(unicode.Cyrillic, r):
-			cyr++
-		case unicode.Is(unicode.Latin, r):
-			lat++
-		}
-	}
-	switch {
-	case cyr > lat:
-		return "ru"
-	case lat > cyr:
-		return "en"
-	}
-	return ""
-}
-
 // Stem returns the Snowball stem of one normalised word, picking the Russian
 // or the English stemmer by the word's script; other words (numbers, mixed
 // scripts) are returned unchanged. Stop words are stemmed too, so that "не"
@@ -100,6 +77,7 @@ func Stem(word string) string { return lookupWord(word).stem }
 // it is a swear word (the root search costs more than a stem lookup).
 type wordInfo struct {
 	stem    string
+	concept string // built-in concept (synonyms.go), or ""
 	swear   float64
 	isSwear bool
 }
@@ -108,7 +86,7 @@ func lookupWord(word string) *wordInfo {
 	if v, ok := wordCache.Load(word); ok {
 		return v.(*wordInfo)
 	}
-	w := &wordInfo{stem: stemUncached(word)}
+	w := &wordInfo{stem: stemUncached(word), concept: conceptOf(word)}
 	w.swear, w.isSwear = profanityValence(word)
 	// The cache is bounded by the vocabulary people actually type; words longer
 	// than 32 bytes are mostly garbage and not worth remembering.

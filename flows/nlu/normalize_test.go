@@ -53,12 +53,48 @@ func TestDetectLanguage(t *testing.T) {
 		{"Где мой заказ?", "ru"},
 		{"Where is my order?", "en"},
 		{"Где мой order", "ru"},
+		{"ab аб", ""}, // evenly mixed
+		// Russian typed in Latin letters
+		{"skolko stoit dostavka", "ru"},
+		{"gde moi zakaz", "ru"},
+		{"privet", "ru"},
+		{"Spasibo!", "ru"},
+		{"zakaz 5550123 ne prishel", "ru"},
+		{"hochu vernut den'gi", "ru"},
+		// English that must stay English
+		{"hello", "en"},
+		{"thanks a lot", "en"},
+		{"I ordered a pizza", "en"},
+		{"can you deliver in the evening", "en"},
+		// too short or ambiguous to tell
 		{"12345 !!!", ""},
 		{"", ""},
-		{"ab аб", ""},
+		{"ok", ""},
+		{"OK!", ""},
+		{"ок", ""},
+		{"👍", ""},
+		{"😡😡😡", ""},
+		{"да", ""},
+		// the majority wins in mixed text
+		{"Привет, where is my order?", "en"},
+		{"Здравствуйте, у меня проблема с order", "ru"},
+		{"hi, gde moi zakaz?", "ru"},
 	} {
 		if got := DetectLanguage(tc.in); got != tc.want {
 			t.Errorf("DetectLanguage(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestTransliterate(t *testing.T) {
+	for in, want := range map[string]string{
+		"dostavka": "доставка", "privet": "привет", "zhdu": "жду", "khorosho": "хорошо",
+		"chto": "что", "shchas": "щас", "schet": "щет", "tsena": "цена", "cena": "цена",
+		"ya": "я", "yuliya": "юлия", "moy": "мой", "novyy": "новый", "kartoy": "картой",
+		"rossia": "россия", "x": "кс", "order1": "", "заказ": "",
+	} {
+		if got := Transliterate(in); got != want {
+			t.Errorf("Transliterate(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

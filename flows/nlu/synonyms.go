@@ -1,0 +1,99 @@
+package nlu
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// Built-in concepts: words customers use for the same thing in support
+// questions, Russian and English, written by the team. A word that belongs to
+// a concept adds the concept as one more word feature (it keeps its own
+// stem too), in training and in classifying, so "привезёте" finds an FAQ
+// entry that only says "доставка", and "ways to pay" one that says "payment
+// methods". They are roots matched as word prefixes, because Snowball
+// leaves colloquial verb forms apart ("привезут", "привезет", "привезт").
+//
+// Keep the groups small and general: a concept shared by two FAQ entries
+// pulls them together. Project-specific words belong in the project's own
+// synonyms (Options.Synonyms).
+var concepts = []struct {
+	name  string
+	roots []string // prefixes of normalised words, 3+ letters
+	words []string // whole words only (short or ambiguous as prefixes)
+}{
+	{"deliver", []string{"достав", "привез", "привоз", "довез", "завез", "подвез", "отправ", "курьер",
+		"deliver", "shipping", "courier"}, []string{"ship", "ships", "shipped", "привезти"}},
+	{"pay", []string{"оплат", "оплач", "заплат", "платит", "плачу", "платеж", "payment", "paying"},
+		[]string{"pay", "pays", "paid", "платить"}},
+	{"way", []string{"способ", "вариант", "option", "method"}, []string{"way", "ways"}},
+	{"price", []string{"стоимост", "цен", "почем", "price", "cost"}, []string{"стоит"}},
+	{"return", []string{"возврат", "вернут", "вернет", "вернуть", "верните", "refund"}, []string{"return", "returns", "returning"}},
+	{"cancel", []string{"отмен", "отказат", "отказа", "cancel"}, nil},
+	{"order", []string{"заказ", "посылк", "покупк", "parcel", "package"}, []string{"order", "orders"}},
+	// Times of day: "привезите вечером", "deliver in the morning".
+	{"daytime", []string{"утром", "вечер", "ночью", "morning", "evening", "afternoon"},
+		[]string{"днем", "night", "tonight"}},
+}
+
+// phrases map phrases to a concept that no single word of them carries.
+// They are matched on stems ("сколько стоят" too). "Во сколько" and "what
+// time" are deliberately not a concept: they ask about opening hours as
+// often as about a delivery slot, and the verb next to them decides.
+var phrases = map[string]string{
+	"сколько стоит": "price",
+	"how much":      "price",
+}
+
+// conceptPhrases is phrases keyed by the stems of their words.
+var conceptPhrases = func() map[string]string {
+	m := make(map[string]string, len(phrases))
+	for p, c := range phrases {
+		ws := strings.Fields(p)
+		for i, w := range ws {
+			ws[i] = stemUncached(w)
+		}
+		m[strings.Join(ws, " ")] = c
+	}
+	return m
+}()
+
+// conceptOf returns the built-in concept of one normalised word, or "".
+func conceptOf(word string) string {
+	if utf8.RuneCountInString(word) < 3 {
+		return ""
+	}
+	for _, c := range concepts {
+		for _, w := range c.words {
+			if word == w {
+				return c.name
+			}
+		}
+		for _, r := range c.roots {
+			if strings.HasPrefix(word, r) {
+				return c.name
+			}
+		}
+	}
+	return ""
+}
+
+// maxPhraseWords is the longest phrase in conceptPhrases.
+const maxPhraseWords = 3
+
+// phraseConcept returns the concept of the stems starting at i that form a
+// known phrase, longest first, and how many words it spans; key is scratch.
+func phraseConcept(stems []string, i int, key []byte) (string, int, []byte) {
+	for n := min(maxPhraseWords, len(stems)-i); n >= 2; n-- {
+		key = key[:0]
+		for k, s := range stems[i : i+n] {
+			if k > 0 {
+				key = append(key, ' ')
+			}
+			key = append(key, s...)
+		}
+		if c, ok := conceptPhrases[string(key)]; ok {
+			return c, n, key
+		}
+	}
+	return "", 0, key
+}
