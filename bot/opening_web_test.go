@@ -240,3 +240,56 @@ func TestWebChatOpeningButtonWithTheRuntime(t *testing.T) {
 		t.Errorf("no contact after the button: %v", err)
 	}
 }
+
+// TestWebChatNewVisitorFloodMakesBoundedContacts: one address connecting
+// as new visitors and writing as fast as it can makes at most the new
+// visitor burst of contacts (webchat.DefaultNewVisitorBurst); the rest are
+// refused with 1013 before anything is stored.
+func TestWebChatNewVisitorFloodMakesBoundedContacts(t *testing.T) {
+	db, srv := webBot(t, loadProject(t, filepath.Join("testdata", "opening")))
+	const tries = webchat.DefaultNewVisitorBurst + 10
+	var admitted []string
+	refused := 0
+	start := time.Now()
+	for i := range tries {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/ws", nil)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := &widget{t: t, ws: ws}
+		w.send(map[string]any{"type": "hello", "batch": true})
+		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, b, err := ws.Read(rctx)
+		cancel()
+		if websocket.CloseStatus(err) == websocket.StatusTryAgainLater {
+			refused++
+			continue
+		}
+		if err != nil {
+			t.Fatalf("visitor %d: %v", i, err)
+		}
+		var hello wsFrame
+		if err := json.Unmarshal(b, &hello); err != nil || hello.Type != "hello" {
+			t.Fatalf("visitor %d: first frame %s, %v", i, b, err)
+		}
+		w.next() // the history with the opening
+		w.send(map[string]string{"type": "message", "id": "m1", "text": "Сколько стоит доставка?"})
+		w.replies("m1")
+		admitted = append(admitted, hello.Visitor)
+		ws.CloseNow()
+	}
+	// The budget refills at DefaultNewVisitorRate while the test runs (a
+	// fraction of a visitor in a fast run).
+	most := webchat.DefaultNewVisitorBurst + int(time.Since(start).Seconds()*webchat.DefaultNewVisitorRate)
+	if n := len(admitted); n < webchat.DefaultNewVisitorBurst || n > most || n+refused != tries {
+		t.Errorf("admitted %d new visitors and refused %d of %d; want %d to %d admitted, the rest refused",
+			n, refused, tries, webchat.DefaultNewVisitorBurst, most)
+	}
+	for _, v := range admitted {
+		if _, err := db.ContactByIdentity("web:" + v); err != nil {
+			t.Errorf("admitted visitor %s has no contact: %v", v, err)
+		}
+	}
+}
