@@ -216,6 +216,7 @@ func formatOutput(o flows.Output, api string) string {
 		// Scores are the classifier's and the scorer's to tune: the golden
 		// holds what the trace says, not the figures.
 		tr := scoreRE.ReplaceAllString(o.Trace.String(), "#")
+		tr = becauseRE.ReplaceAllString(tr, "because: ...")
 		b.WriteString("  debug\n    " + strings.ReplaceAll(tr, "\n", "\n    "))
 	case flows.LinkCode:
 		l := o.Link
@@ -227,7 +228,10 @@ func formatOutput(o flows.Output, api string) string {
 	return b.String()
 }
 
-var scoreRE = regexp.MustCompile(`-?\d+\.\d\d`)
+var (
+	scoreRE   = regexp.MustCompile(`-?\d+\.\d\d`)
+	becauseRE = regexp.MustCompile(`(?m)because: .*$`)
+)
 
 func formatState(st flows.State, version string) string {
 	if st.Version == version {
