@@ -392,7 +392,45 @@ func (s *Scorer) wordValence(tok string, w *wordInfo) (float64, string) {
 	if v, ok := s.stems[w.stem]; ok && runeLen(w.stem) >= 4 {
 		return v, tok
 	}
+	// "ужаааас", "baaad", "noooo": drawn-out letters are said louder.
+	if c, ok := collapseRuns(tok); ok {
+		if v, ok := s.exact[c]; ok {
+			return v, tok
+		}
+		if st := Stem(c); runeLen(st) >= 4 {
+			if v, ok := s.stems[st]; ok {
+				return v, tok
+			}
+		}
+	}
 	return 0, ""
+}
+
+// collapseRuns shortens runs of three or more of one letter to one
+// ("ужаааас" → "ужас"); ok is false, at no cost, when there are none.
+func collapseRuns(tok string) (string, bool) {
+	run, prev, found := 0, rune(-1), false
+	for _, r := range tok {
+		if r == prev {
+			if run++; run >= 3 {
+				found = true
+				break
+			}
+		} else {
+			prev, run = r, 1
+		}
+	}
+	if !found {
+		return "", false
+	}
+	b := make([]rune, 0, len(tok))
+	for _, r := range tok {
+		if n := len(b); n > 0 && b[n-1] == r {
+			continue
+		}
+		b = append(b, r)
+	}
+	return string(b), true
 }
 
 // signals scores what is not a word: emoticons, emoji, shouting. Shouting

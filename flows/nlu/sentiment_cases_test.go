@@ -112,6 +112,9 @@ func TestScorerIssue12(t *testing.T) {
 		{"курьер нагрубил", negative},
 		{"коробка мятая, всё разбито", negative},
 		{"tracking says delivered but I never got it", negative},
+		// drawn-out letters
+		{"ужаааас", negative},
+		{"this is sooo baaad", negative},
 		// ordinary questions stay with the bot
 		{"почему не приходит смс?", noEscal},
 		{"как отменить заказ", calm},
