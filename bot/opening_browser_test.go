@@ -85,6 +85,39 @@ func TestDemoGreetsOnOpenInBrowser(t *testing.T) {
 	}
 }
 
+// TestDemoOpeningButtonInBrowser: pressing a button of the greeting before
+// writing anything is the first message, answered without a second
+// greeting.
+func TestDemoOpeningButtonInBrowser(t *testing.T) {
+	project, err := flows.LoadFS(demo.FS())
+	if err != nil {
+		t.Fatalf("load the demo: %v", err)
+	}
+	_, srv := webBot(t, project)
+	ctx := browsertest.New(t, browsertest.Desktop)
+	if _, err := chromedp.Call(ctx, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{
+		UserAgent: "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0 Safari/537.36", AcceptLanguage: "ru"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := browsertest.Open(ctx, srv.URL+"/", `[...document.querySelectorAll('#parley-widget .parley-button')].some(b => b.textContent === 'Оплата')`); err != nil {
+		t.Fatalf("the greeting's buttons: %v\ntranscript: %q", err, transcript(ctx))
+	}
+	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`[...document.querySelectorAll('#parley-widget .parley-button')].find(b => b.textContent === 'Оплата').click()`)); err != nil {
+		t.Fatal(err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := chromedp.Do(pctx, chromedp.Poll[chromedp.Void](`[...document.querySelectorAll('#parley-widget .parley-out .parley-bubble')].some(b => b.textContent.includes('Оплатить можно'))`,
+		chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("the payment answer: %v\ntranscript: %q", err, transcript(ctx))
+	}
+	got := transcript(ctx)
+	if len(got) < 3 || !strings.HasPrefix(got[0], "bot: Здравствуйте") || got[1] != "customer: Оплата" ||
+		!strings.Contains(got[2], "Оплатить можно") || strings.Contains(strings.Join(got[1:], "\n"), "Чем помочь?") {
+		t.Errorf("transcript %q; want the greeting, the pressed button, its answer, and no second greeting", got)
+	}
+}
+
 func transcript(ctx context.Context) []string {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
