@@ -84,8 +84,11 @@ func TestVKCallbackConversation(t *testing.T) {
 	})
 	base := "http://" + s.addr
 
-	if code, body := postVK(t, base, fmt.Sprintf(`{"type":"confirmation","group_id":%d}`, vkGroup)); code != 200 || body != "abc123" {
+	if code, body := postVK(t, base, fmt.Sprintf(`{"type":"confirmation","group_id":%d,"secret":%q}`, vkGroup, vkSecret)); code != 200 || body != "abc123" {
 		t.Errorf("confirmation: %d %q, want the configured string", code, body)
+	}
+	if code, body := postVK(t, base, fmt.Sprintf(`{"type":"confirmation","group_id":%d}`, vkGroup)); code != http.StatusUnauthorized {
+		t.Errorf("confirmation without the secret: %d %q, want 401", code, body)
 	}
 	forged := strings.Replace(vkMessage("e0", 100, "привет", ""), vkSecret, "guess", 1)
 	if code, _ := postVK(t, base, forged); code != http.StatusUnauthorized && code != http.StatusForbidden {
