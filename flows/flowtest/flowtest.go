@@ -89,11 +89,11 @@ type Result struct {
 
 // Coverage is how many nodes of a flow the tests visited.
 type Coverage struct {
-	Flow    string
-	File    string
-	Covered int
-	Total   int
-	Missing []string
+	Flow    string   `json:"flow"`
+	File    string   `json:"file"`
+	Covered int      `json:"covered"`
+	Total   int      `json:"total"`
+	Missing []string `json:"missing,omitempty"`
 }
 
 // Report is the outcome of a run.
