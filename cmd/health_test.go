@@ -36,7 +36,8 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 			strings.Contains(m, `parley_messages_out_total{channel="web"} 1`)
 	})
 	_, m := get(t, base+"/metrics")
-	for _, want := range []string{"parley_turn_seconds_bucket", "parley_outbox_depth", "parley_queue_length", "parley_agents_online"} {
+	for _, want := range []string{"parley_turn_seconds_bucket", "parley_outbox_depth", "parley_queue_length", "parley_agents_online",
+		"parley_password_hashing", "parley_signin_failed_total"} {
 		if !strings.Contains(m, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
