@@ -2,6 +2,9 @@ package bot
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -115,5 +118,95 @@ func TestOpeningStopsWithTheRuntime(t *testing.T) {
 	}
 	if got := rt.Opening(context.Background(), channel.Web, "ru"); len(got) != 0 {
 		t.Errorf("Opening after Shutdown = %+v, want nothing", got)
+	}
+}
+
+// countingDoer answers every http node call with 200 and counts them.
+type countingDoer struct{ n atomic.Int32 }
+
+func (d *countingDoer) Do(r *http.Request) (*http.Response, error) {
+	d.n.Add(1)
+	return &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader(`{}`)), Header: http.Header{}, Request: r}, nil
+}
+
+// TestOpeningIsReusedBriefly: a start flow that calls an http node before
+// its greeting is run once per openingTTL and language, not once per
+// connection; a reload or the time passing runs it again.
+func TestOpeningIsReusedBriefly(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"parley.yaml": "name: status\ndefault_lang: en\nlanguages: [en, ru]\nstart: main\nsafe_node: main.hello\nallowed_hosts: [status.example.com]\n",
+		"flows/main.yaml": `flow: main
+start: check
+nodes:
+  check:
+    http:
+      method: GET
+      url: "https://status.example.com/open"
+      timeout: 1s
+      save:
+        open: response.status == 200
+    on_error: hello
+    next: hello
+  hello:
+    say:
+      en: "{{ vars.open ? 'We are open' : 'We are closed' }}"
+      ru: "{{ vars.open ? 'Мы работаем' : 'Мы закрыты' }}"
+    next: menu
+  menu:
+    wait: true
+    branch:
+      - if: text != ""
+        goto: hello
+    else: hello
+`,
+	}
+	for name, body := range files {
+		os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := flows.LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doer := &countingDoer{}
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	rt := New(Config{Logger: quietLogger(), Clock: func() time.Time { return now }}, storetest.Open(t),
+		p.NewEngine(flows.Options{HTTP: doer}))
+	open := func(lang string) string {
+		t.Helper()
+		outs := rt.Opening(context.Background(), channel.Web, lang)
+		if len(outs) != 1 {
+			t.Fatalf("Opening(%q) = %+v, want one message", lang, outs)
+		}
+		return outs[0].Text
+	}
+	for range 5 {
+		if got := open("en"); got != "We are open" {
+			t.Fatalf("opening = %q", got)
+		}
+	}
+	open("en-GB") // the same language
+	open("de")    // not spoken: the default, which is en
+	if n := doer.n.Load(); n != 1 {
+		t.Errorf("http calls for 7 openings in English = %d, want 1", n)
+	}
+	if got := open("ru"); got != "Мы работаем" {
+		t.Errorf("Russian opening = %q", got)
+	}
+	if n := doer.n.Load(); n != 2 {
+		t.Errorf("http calls after a Russian opening = %d, want 2", n)
+	}
+	now = now.Add(openingTTL)
+	open("en")
+	if n := doer.n.Load(); n != 3 {
+		t.Errorf("http calls after the TTL = %d, want 3", n)
+	}
+	rt.SetEngine(p.NewEngine(flows.Options{HTTP: doer}))
+	open("en")
+	if n := doer.n.Load(); n != 4 {
+		t.Errorf("http calls after a reload = %d, want 4", n)
 	}
 }

@@ -103,6 +103,7 @@ type Runtime struct {
 	// inflight holds the event keys whose turn runs in HandleInbound now
 	// (key -> chan closed when it ends), so a redelivery waits for it.
 	inflight sync.Map
+	opening  openings // recent openings (bot/opening.go)
 }
 
 // job is one unit of a contact's ordered work: an inbox entry (seq), or an
