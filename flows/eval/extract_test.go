@@ -1,6 +1,7 @@
 package eval_test
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -171,6 +172,36 @@ func TestExtractLoadErrors(t *testing.T) {
 		}
 		if got := r.List[0].Error(); !strings.HasPrefix(got, tc.want) {
 			t.Errorf("%s:\n got %s\nwant %s", tc.src, got, tc.want)
+		}
+	}
+}
+
+// TestPatternsConcurrent runs built patterns from many goroutines past
+// the cache's bound (run with -race).
+func TestPatternsConcurrent(t *testing.T) {
+	r := &syntax.Reporter{}
+	p := (&eval.Compiler{R: r}).Value(str(`find(text, vars.pat)`), "x")
+	if r.Len() > 0 {
+		t.Fatal(r.List)
+	}
+	done := make(chan error)
+	for g := range 4 {
+		go func() {
+			m := eval.NewVM()
+			var err error
+			for i := range 200 {
+				env := &eval.Env{Text: "a1 b22", Vars: map[string]any{"pat": fmt.Sprintf(`(\d)[a-z]{0,%d}`, g*200+i+1)}}
+				v, e := p.Eval(m, env)
+				if e != nil || v != "1" {
+					err = fmt.Errorf("got %v, %v", v, e)
+				}
+			}
+			done <- err
+		}()
+	}
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Error(err)
 		}
 	}
 }
