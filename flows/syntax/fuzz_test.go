@@ -24,6 +24,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte("a: &x [1]\nb: *x\n<<: {c: 1}\n"))
 	f.Add([]byte("tests:\n  - name: x\n    turns:\n      - {user: a, tap: b}\n"))
+	f.Add([]byte("suite: s\nrequire: {accuracy: 2}\ncases:\n  - {say: a, expect: {faq: x, node: y}}\n  - {say: b}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		lines := strings.Count(string(data), "\n") + 1
 		check := func(r *syntax.Reporter) {
@@ -38,6 +39,7 @@ func FuzzParse(f *testing.F) {
 			func(r *syntax.Reporter) { syntax.ParseFlow(r, "f.yaml", data) },
 			func(r *syntax.Reporter) { syntax.ParseFAQ(r, "f.yaml", data) },
 			func(r *syntax.Reporter) { syntax.ParseTests(r, "f.yaml", data) },
+			func(r *syntax.Reporter) { syntax.ParseSuite(r, "f.yaml", data) },
 		} {
 			r := &syntax.Reporter{}
 			parse(r)
