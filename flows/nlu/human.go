@@ -12,7 +12,7 @@ var humanPhrases = []string{
 	// Russian
 	"живой человек", "живого человека", "живым человеком", "с человеком",
 	"позовите человека", "позови человека", "нужен человек", "хочу человека",
-	"соедините с", "переключите на", "переведите на", "переведи на", "свяжите меня", "не бот",
+	"соедините с", "переключите на", "свяжите меня", "не бот",
 	"не с ботом", "не хочу с ботом", "не хочу разговаривать с ботом", "не хочу общаться с ботом",
 	"техподдержка", "служба поддержки",
 	// English
@@ -33,7 +33,7 @@ var humanRoles = []string{
 
 // humanCues make a role word a request.
 var humanCues = stemSet(`позовите позови дайте дай нужен нужна нужно хочу можно соедините
-	соедини переключите свяжите пригласите пусть с со
+	соедини переключите переведите переведи свяжите пригласите пусть с со
 	talk speak connect transfer get give want need let can could please to with`)
 
 // humanExclusions are phrases that contain a trigger word without asking for
@@ -77,7 +77,7 @@ func RequestsHumanPrepared(p *Prepared) (bool, []string) {
 	excl := humanExclMatcher.appendSpans(ebuf[:0], stems)
 	var ev []string
 	for _, sp := range spans {
-		if covered(sp, excl) {
+		if covered(sp, excl) || declined(toks, sp) {
 			continue
 		}
 		s := strings.Join(toks[sp.from:sp.to], " ")
@@ -86,6 +86,22 @@ func RequestsHumanPrepared(p *Prepared) (bool, []string) {
 		}
 	}
 	return len(ev) > 0, ev
+}
+
+// declined reports a request said not to be one: a negator up to three
+// words before it ("мне не нужен оператор", "не надо оператора", "thanks, I
+// don't need an agent"). Phrases that hold their own negator ("не с ботом")
+// are not declined by it.
+func declined(toks []string, sp span) bool {
+	if negators[toks[sp.from]] {
+		return false
+	}
+	for j := sp.from - 1; j >= max(0, sp.from-3); j-- {
+		if negators[toks[j]] {
+			return true
+		}
+	}
+	return false
 }
 
 // callWords may stand beside a role word in a bare call

@@ -83,11 +83,13 @@ var ruLexicon = map[float64]string{
 		выгодный бесплатно бонус бонусы подарок кешбэк поздравляю поздравляем
 		порадовал радость улыбка мило милый
 		оперативно профессионально грамотно четко комфортно уютно
-		любимый лайк поддержка поддержали вкусно красиво красивый спасибочки благодарим`,
+		любимый лайк поддержка поддержали вкусно красиво красивый спасибочки благодарим
+		вовремя классно спс пасиб пасибо спасибки`,
 	3.0: `отлично отличный прекрасно прекрасный замечательно замечательный великолепно
 		великолепный превосходно превосходный шикарно шикарный супер восхитительно
 		восторг восхищен обожаю лучший наилучший идеально идеальный чудесно чудесный
-		молодцы молодец браво спасибище огромное счастлив счастье`,
+		молодцы молодец браво спасибище огромное счастлив счастье поблагодарить поблагодарю
+		класс`,
 }
 
 var enLexicon = map[float64]string{
@@ -136,7 +138,7 @@ var enLexicon = map[float64]string{
 		recommend reliable cool fun interesting yay welcome lucky
 		resolved appreciate appreciated
 		enjoying glad pleasure proud smile laugh funny cute sweet favorite favourite
-		excited happy birthday yummy haha lol`,
+		excited happy birthday yummy haha lol thx thanx`,
 	3.0: `great excellent amazing awesome fantastic wonderful perfect love loved lovely
 		brilliant outstanding superb best beautiful incredible delighted impressive
 		impressed terrific fabulous marvelous happiest thrilled excited exciting congrats
