@@ -141,3 +141,26 @@ func TestScorerIssue12(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkScorePreparedSupport scores prepared support messages, short
+// and long, as the engine does per message.
+func BenchmarkScorePreparedSupport(b *testing.B) {
+	s := NewScorer()
+	var ps []*Prepared
+	for _, t := range []string{
+		"Это отвратительный сервис, третью неделю жду посылку, верните деньги!",
+		"до скольки можно забрать заказ",
+		"больше никогда у вас ничего не куплю",
+		"курьер приехал вовремя, молодцы",
+		"пришла сломанная вещь, как оформить возврат",
+		"I'm done with this shop",
+		"мне так и не перезвонили",
+		"Where is my order?",
+	} {
+		ps = append(ps, Prepare(t))
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		s.ScorePrepared(ps[i%len(ps)])
+	}
+}
