@@ -128,7 +128,7 @@ type turn struct {
 	have eval.Uses
 	// trace is built for an Input with Debug set, nil otherwise.
 	trace *Trace
-	evs  []EventRecord
+	evs   []EventRecord
 	// greeted is Input.Greeted; first is set while the first message of a
 	// conversation is being answered (first.go).
 	greeted bool

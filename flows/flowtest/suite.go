@@ -48,12 +48,12 @@ type SuiteReport struct {
 	// complaint or a negative message that got a handoff (any reason) in
 	// both runs; needless handoffs the share of cases expecting no
 	// handoff that got one in either run.
-	Complaints       int     `json:"complaint_cases"`
-	ComplaintsCaught int     `json:"complaints_handed_off"`
-	ComplaintRecall  float64 `json:"complaint_recall"`
-	Calm             int     `json:"no_handoff_cases"`
-	Needless         int     `json:"needless_handoff_cases"`
-	NeedlessHandoffs float64 `json:"needless_handoffs"`
+	Complaints       int             `json:"complaint_cases"`
+	ComplaintsCaught int             `json:"complaints_handed_off"`
+	ComplaintRecall  float64         `json:"complaint_recall"`
+	Calm             int             `json:"no_handoff_cases"`
+	Needless         int             `json:"needless_handoff_cases"`
+	NeedlessHandoffs float64         `json:"needless_handoffs"`
 	Require          []RequireResult `json:"require,omitempty"`
 	Failures         []CaseFailure   `json:"failures,omitempty"`
 }
