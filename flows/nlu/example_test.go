@@ -62,3 +62,27 @@ func ExamplePrepare() {
 	// "где мой заказ вы издеваетесь позовите оператора": order_status, negative true, asks for a person true
 	// "сколько стоит доставка": delivery, negative false, asks for a person false
 }
+
+// ExampleClassifier_Explain shows why a message matched: a customer wrote
+// Russian in Latin letters, and the transliterated stem carries the answer.
+func ExampleClassifier_Explain() {
+	clf, err := nlu.Train([]nlu.Example{
+		{Text: "где мой заказ", Label: "order_status"},
+		{Text: "статус заказа", Label: "order_status"},
+		{Text: "сколько стоит доставка", Label: "delivery"},
+		{Text: "сроки доставки", Label: "delivery"},
+	}, nlu.Options{})
+	if err != nil {
+		panic(err)
+	}
+	p := nlu.Prepare("gde moi zakaz?")
+	fmt.Println(nlu.DetectLanguage(p.Text), clf.ClassifyPrepared(p).Label)
+	for _, why := range clf.Explain(p, "order_status", 3) {
+		fmt.Println(why)
+	}
+	// Output:
+	// ru order_status
+	// concept ~order +0.33
+	// заказ (from 'zakaz') +0.33
+	// chars 'з' +0.12
+}
