@@ -19,6 +19,9 @@ var ruLexicon = map[float64]string{
 		худший наихудший говно`,
 	-2.5: `плохой плохо хуже паршивый паршиво хреновый хреново фиговый фигово дурацкий
 		бездарный бездарно бездарность халтура халтурно дичь треш трэш облажался облажались
+		гнусный подлый подлость предатель предательство лицемер лицемерие ничтожество ничтожный
+		жалкий убожество уродский гадский сраный херня унижение унизили оскорбление оскорбили
+		оскорбляют отвращение отчаяние безнадежно безнадега безысходность стыдно
 		скандал коррупция взятка взятки обстрел погибших погибшие убийство убийства траур похороны
 		фуфло долбаный долбаные нагрубил нагрубила нагрубили грубил грубила подделка подделку подделки фальшивка требую
 		бесит бесят бесить раздражает раздражение злой злость зло злюсь злит достали достал
@@ -70,7 +73,10 @@ var ruLexicon = map[float64]string{
 		слабенький тягомотина муть криво кривой недоработка недоработали грущу скучаю скучала
 		невезение облом обломался тщетно увы горько авария пожар жертвы ранены
 		инфляция арест арестован арестовали обвиняют обвинили обвинение неприятность
-		неприятности`,
+		неприятности тоскливо уныло уныние хандра усталость вымотался вымоталась замучился
+		замучилась бессонница мучительно невыносимо тяжко некрасиво уродливый проигрыш проиграл
+		проиграли виноват виновата травма простуда паника истерика расстались расставание
+		страшный опасный`,
 	-0.8: `падает упала упал упало проблема проблемы проблем проблемный ошибка ошибки сбой сбои штраф штрафы списали списание заблокировали блокировка блокируют отменили отменен отменить
 		брак отказ отказали отказывают отказались сожалению комиссия претензия закрыли заблокирован
 		сложно ждать жду ждем ожидание долго блин черт лень weird
@@ -112,7 +118,8 @@ var enLexicon = map[float64]string{
 		mediocre pointless unbearable unwatchable unfunny insulting offensive offended ludicrous
 		laughable absurd junk disaster disastrous tragic tragedy horrid shoddy sloppy inept
 		clueless negligent unprofessional unhelpful heartbroken heartbreaking devastated
-		devastating betrayed misleading deceptive overrated overpriced`,
+		devastating betrayed misleading deceptive overrated overpriced embarrassing ashamed
+		selfish arrogant hypocrite hypocrisy jerk jerks fml creepy`,
 	-1.8: `slow
 		stuck
 		sad sorry unfortunately worried
@@ -128,7 +135,8 @@ var enLexicon = map[float64]string{
 		lacking lacks lacked unpleasant uncomfortable inferior subpar unresponsive careless ignorant
 		hostile stressful stressed anxious anxiety nervous gloomy grim bleak sorrow grief upsetting
 		disturbing troubling shocking shocked horrified terrified frightening abandoned
-		neglected grumpy cranky`,
+		neglected grumpy cranky tears sobbing heartbreak headache embarrassed guilty lose losing
+		crisis lazy`,
 
 	-0.8: `problem problems issue issues error errors bug bugs glitch delay delayed charged overcharged penalty declined blocked cancelled canceled refused denied
 		missing wait waiting fee fees cancel refund lost locked hard war fight fighting late
