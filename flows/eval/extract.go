@@ -345,6 +345,9 @@ var emailRE = regexp.MustCompile(`[\p{L}\p{N}._%+\-]+@[\p{L}\p{N}\-]+(?:\.[\p{L}
 // Email is the first e-mail address in s, "" when none.
 func Email(s string) string {
 	s = clip(s)
+	if strings.IndexByte(s, '@') < 0 {
+		return "" // most messages: no need to run the pattern
+	}
 	for _, m := range emailRE.FindAllStringIndex(s, maxMatches) {
 		addr := strings.Trim(s[m[0]:m[1]], ".")
 		if local, _, _ := strings.Cut(addr, "@"); local != "" {

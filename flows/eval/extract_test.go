@@ -205,3 +205,25 @@ func TestPatternsConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkExtract measures the functions as a flow runs them: closures
+// for string results with literal patterns, the VM for lists.
+func BenchmarkExtract(b *testing.B) {
+	env := &eval.Env{Text: "Здравствуйте! Где мой заказ 555-01-23? Телефон 8 (912) 345-67-89, почта anna@mail.ru"}
+	for _, src := range []string{`digits(text, 6, 10)`, `find(text, "заказ\\D*(\\d+)")`, `phone(text)`, `email(text)`, `find_all(text, "\\d+")`, `numbers(text)`} {
+		r := &syntax.Reporter{}
+		p := (&eval.Compiler{R: r}).Value(str(src), "x")
+		if r.Len() > 0 {
+			b.Fatal(r.List)
+		}
+		m := eval.NewVM()
+		b.Run(src, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := p.Eval(m, env); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
