@@ -127,7 +127,7 @@ func (g *guard) peerLocked(addr netip.Prefix) *peer {
 	if now.Sub(g.lastGC) >= time.Minute {
 		g.lastGC = now
 		for k, p := range g.peers {
-			if p.conns == 0 && p.lim.TokensAt(now) >= float64(g.newBurst) {
+			if p.conns == 0 && (g.newRate <= 0 || p.lim.TokensAt(now) >= float64(g.newBurst)) {
 				delete(g.peers, k)
 			}
 		}

@@ -218,3 +218,30 @@ func TestParseTrustedProxies(t *testing.T) {
 		t.Errorf("a host name: %v, want an error naming it", err)
 	}
 }
+
+// TestGuardForgetsIdleAddresses: an address with no connection whose
+// budget has refilled is dropped (at most once a minute), with the
+// new-visitor limit on or off, so the map does not keep every address
+// ever seen.
+func TestGuardForgetsIdleAddresses(t *testing.T) {
+	for _, rate := range []float64{1000, -1} {
+		g := newGuard(Config{NewVisitorRate: rate, NewVisitorBurst: 2, MaxConnsPerAddress: 5, MaxConns: 10})
+		for i := range 50 {
+			addr := netip.PrefixFrom(netip.AddrFrom4([4]byte{192, 0, 2, byte(i)}), 32)
+			if r := g.open(addr); r != "" {
+				t.Fatalf("refused %s: %s", addr, r)
+			}
+			g.newVisitor(addr)
+			g.closed(addr)
+		}
+		time.Sleep(5 * time.Millisecond) // the limit of 1000/s refills
+		g.mu.Lock()
+		g.lastGC = time.Now().Add(-time.Minute)
+		g.peerLocked(netip.MustParsePrefix("198.51.100.1/32"))
+		n := len(g.peers)
+		g.mu.Unlock()
+		if n != 1 {
+			t.Errorf("rate %g: %d addresses kept after the sweep, want only the new one", rate, n)
+		}
+	}
+}
