@@ -97,8 +97,14 @@ func (r *Runtime) escalate(ctx context.Context, ts *turnState, h *flows.HandoffR
 	if r.handoff == nil {
 		return nil
 	}
+	// The queue speaks the conversation's language: the customer's current
+	// one, which may not be what their channel reports.
+	lang := ts.lang
+	if lang == "" {
+		lang = ts.contact.Lang
+	}
 	t, notices, err := r.handoff.Escalate(ctx, handoff.Request{
-		ContactID: ts.turn.ContactID, Address: ts.addr.String(), Lang: ts.contact.Lang,
+		ContactID: ts.turn.ContactID, Address: ts.addr.String(), Lang: lang,
 		Reason: h.Reason, Priority: h.Priority, Note: h.Note, ResumeNode: h.ResumeNode,
 		Evidence: h.Evidence, Vars: h.Vars,
 	})

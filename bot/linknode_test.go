@@ -74,7 +74,7 @@ func sentTexts(s *recordingSender) []string {
 
 func TestFlowLinkNodeGivesACodeThatLinksTwoChannels(t *testing.T) {
 	g, observed := newLinkNodeRig(t, LinkConfig{TTL: 15 * time.Minute})
-	g.tap(tgAddr, "hi", "")
+	g.tap(tgAddr, "/start", "") // opens the chat as Telegram does
 	g.tap(tgAddr, "Link another chat", "link_chat")
 
 	// The node's text with the code, then the flow goes on at next, in
@@ -143,7 +143,7 @@ func TestFlowLinkNodeGivesACodeThatLinksTwoChannels(t *testing.T) {
 
 func TestFlowLinkNodeAddsDeepLinksAndMasksThem(t *testing.T) {
 	g, _ := newLinkNodeRig(t, LinkConfig{TelegramBot: "parley_bot"})
-	g.tap(webAddr, "hi", "")
+	g.tap(webAddr, "/start", "")
 	g.tap(webAddr, "Link another chat", "link_chat")
 	got := sentTexts(g.web)
 	if len(got) != 3 {
@@ -171,7 +171,7 @@ func TestFlowLinkNodeAddsDeepLinksAndMasksThem(t *testing.T) {
 
 func TestFlowLinkNodeWhenLinkingIsOff(t *testing.T) {
 	g, observed := newLinkNodeRig(t, LinkConfig{Disabled: true})
-	g.tap(tgAddr, "hi", "")
+	g.tap(tgAddr, "/start", "") // opens the chat as Telegram does
 	g.tap(tgAddr, "Link another chat", "link_chat")
 	want := []string{"Hi! What would you like?", "Linking channels is not available right now.", "I am waiting for the code."}
 	if diff := cmp.Diff(want, sentTexts(g.tg)); diff != "" {

@@ -75,6 +75,9 @@ type Config struct {
 	// Observe, when set, is called after each committed turn with the flow
 	// engine's outputs (the terminal chat prints them; tests inspect them).
 	Observe func(contactID string, outs []flows.Output)
+	// Debug asks the engine for a trace of every message (a Debug output,
+	// which only Observe sees: it is never sent or stored). For parley chat.
+	Debug bool
 }
 
 // ErrStopping is returned by HandleInbound during shutdown, so adapters ask

@@ -23,6 +23,7 @@ type turnState struct {
 	outbound []channel.Outbound // parallel to turn.Outbox
 	direct   []directReply      // replies pushed after the commit, no outbox (HistorySyncer)
 	inEvent  int                // index of the message_in event, -1 if none
+	lang     string             // the conversation's language after the engine's step
 	sendCtx  context.Context    // job.sendCtx
 	after    []func(store.TurnResult)
 }
@@ -112,7 +113,7 @@ func (r *Runtime) processJob(ctx context.Context, contactID string, j job) error
 		}
 		input := flows.Input{
 			Text: in.Text, Payload: in.Payload, Channel: string(in.From.Channel), Now: now,
-			Contact: flowContact(c), Greeted: in.Greeted,
+			Contact: flowContact(c), Greeted: in.Greeted, Debug: r.cfg.Debug,
 		}
 		if err := r.routeMessage(ctx, ts, eng, st, input); err != nil {
 			return err
@@ -211,6 +212,7 @@ func (r *Runtime) applyEngine(ctx context.Context, ts *turnState, next flows.Sta
 		return fmt.Errorf("encode session: %w", err)
 	}
 	ts.turn.Session = data
+	ts.lang = next.Lang
 	if ts.inEvent >= 0 && next.Lang != "" {
 		// The engine detects the language on the first message: analytics
 		// counts the message in the language the conversation is held in.

@@ -33,12 +33,13 @@ func runChat(args []string, stdio IO) int {
 	name := fs.String("name", "", "customer display name")
 	lang := fs.String("lang", "", "customer language as the channel would report it (ru, en)")
 	fresh := fs.Bool("new", false, "start a new conversation: forget this customer in --db first")
+	debug := fs.Bool("debug", false, "show per message what the bot understood: language, intent and score, FAQ entry, sentiment and its evidence, the trigger, escalation and branches taken")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return 2
 	}
 	if len(pos) > 1 {
-		fmt.Fprintln(stdio.Stderr, "usage: parley chat [DIR] [--db FILE] [--channel web|telegram|vk] [--as CONTACT] [--new] [--json]")
+		fmt.Fprintln(stdio.Stderr, "usage: parley chat [DIR] [--db FILE] [--channel web|telegram|vk] [--as CONTACT] [--new] [--debug] [--json]")
 		return 2
 	}
 	dir := ""
@@ -86,6 +87,7 @@ func runChat(args []string, stdio IO) int {
 		Logger:  logger,
 		Observe: func(_ string, outs []flows.Output) { p.observe(outs) },
 		Typing:  map[channel.Name]bool{},
+		Debug:   *debug,
 	}, db, project.NewEngine(engineOptions()), chatSender{name: channel.Name(*ch), p: p})
 	// The human queue as in serve, so a handoff shows what the customer
 	// would be told (position, wait, out of hours) and later messages go to
@@ -185,6 +187,7 @@ type chatLine struct {
 	Priority string            `json:"priority,omitempty"`
 	Evidence []string          `json:"evidence,omitempty"`
 	Fields   map[string]string `json:"fields,omitempty"`
+	Trace    *flows.Trace      `json:"trace,omitempty"`
 }
 
 // observe keeps a committed turn's engine outputs until the turn is shown.
@@ -217,6 +220,11 @@ func (p *chatPrinter) endTurn() {
 		}
 	}
 	var lines []chatLine
+	for _, o := range p.outs {
+		if o.Kind == flows.Debug && o.Trace != nil {
+			lines = append(lines, chatLine{Type: "debug", Trace: o.Trace})
+		}
+	}
 	for _, o := range p.sent {
 		l := chatLine{Type: "say", Text: o.Text, Image: o.Image, Sender: o.Sender}
 		if links[o.Text] {
@@ -289,7 +297,71 @@ func (p *chatPrinter) human(l chatLine) {
 		fmt.Fprintln(p.w, "]")
 	case "end":
 		fmt.Fprintln(p.w, "[conversation ended]")
+	case "debug":
+		for _, l := range traceLines(l.Trace) {
+			fmt.Fprintf(p.w, "  · %s\n", l)
+		}
 	}
+}
+
+// traceLines renders what the bot understood of a message for a person
+// tuning the project, one aspect a line.
+func traceLines(t *flows.Trace) []string {
+	var out []string
+	lang := t.Lang
+	if lang == "" {
+		lang = "unsure"
+	}
+	out = append(out, fmt.Sprintf("language %s, replies in %s", lang, t.ReplyLang))
+	if t.Intent != "" {
+		l := fmt.Sprintf("intent %s %.2f", t.Intent, t.Score)
+		if t.OutOfScope {
+			l += " (out of scope)"
+		}
+		var alt []string
+		for _, s := range t.Top {
+			if s.Label != t.Intent {
+				alt = append(alt, fmt.Sprintf("%s %.2f", s.Label, s.Score))
+			}
+		}
+		if len(alt) > 0 {
+			l += "; then " + strings.Join(alt, ", ")
+		}
+		if t.FAQ != "" {
+			l += "; faq " + t.FAQ
+		}
+		out = append(out, l)
+	}
+	if len(t.Explain) > 0 {
+		out = append(out, "because: "+strings.Join(t.Explain, ", "))
+	}
+	l := fmt.Sprintf("sentiment %.2f", t.Sentiment)
+	if t.Negative {
+		l += " negative"
+	}
+	if len(t.SentimentEvidence) > 0 {
+		l += " (" + strings.Join(t.SentimentEvidence, ", ") + ")"
+	}
+	out = append(out, l)
+	if t.HumanRequested {
+		out = append(out, "asks for a person ("+strings.Join(t.HumanEvidence, ", ")+")")
+	}
+	if t.Trigger != "" {
+		out = append(out, "trigger "+t.Trigger)
+	}
+	if t.Escalation != "" {
+		out = append(out, "escalation "+t.Escalation)
+	}
+	for _, b := range t.Branches {
+		out = append(out, fmt.Sprintf("at %s: %s -> %s", b.Node, b.If, b.Goto))
+	}
+	if len(t.Nodes) > 0 {
+		out = append(out, "nodes "+strings.Join(t.Nodes, " > "))
+	}
+	if len(t.Answered) > 0 {
+		out = append(out, "answered from faq "+strings.Join(t.Answered, ", "))
+	}
+	return out
 }
 
 // button maps an answer like "2" to the second button last shown.
