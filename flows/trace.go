@@ -72,31 +72,37 @@ func (t *turn) traceUnderstanding() {
 		tr.Lang = messageLang(t.env.Text)
 	}
 	u := t.e.p.understand
-	if u == nil || t.env.Text == "" {
+	if t.env.Text == "" {
 		return
 	}
-	t.need(eval.UsesIntent | eval.UsesSentiment | eval.UsesHuman)
 	env := &t.env
-	tr.Intent, tr.Score, tr.OutOfScope, tr.FAQ = env.Intent, env.IntentScore, env.OutOfScope, env.FAQ.ID
-	if u.clf != nil && env.Payload == "" {
-		for _, s := range u.clf.ClassifyPrepared(t.prepare()).Top {
-			tr.Top = append(tr.Top, Scored{Label: s.Label, Score: s.Score})
-		}
-		if tr.Intent != "" {
-			tr.Explain = explain(u.clf, t.prepare(), tr.Intent)
+	if u != nil {
+		t.need(eval.UsesIntent | eval.UsesSentiment | eval.UsesHuman)
+		tr.Intent, tr.Score, tr.OutOfScope, tr.FAQ = env.Intent, env.IntentScore, env.OutOfScope, env.FAQ.ID
+		if u.clf != nil && env.Payload == "" {
+			for _, s := range u.clf.ClassifyPrepared(t.prepare()).Top {
+				tr.Top = append(tr.Top, Scored{Label: s.Label, Score: s.Score})
+			}
+			if tr.Intent != "" {
+				tr.Explain = explain(u.clf, t.prepare(), tr.Intent)
+			}
 		}
 	}
 	if env.Payload != "" {
 		return // a pressed button carries no feeling and asks for no one
 	}
-	if u.scorer != nil {
+	if u != nil && u.scorer != nil {
 		tr.Sentiment, tr.Negative, tr.SentimentEvidence = env.Sentiment, env.Negative, t.sentimentEvidence
 	} else {
 		// No expression reads sentiment: the trace still shows it.
 		s := sharedScorer().ScorePrepared(t.prepare())
 		tr.Sentiment, tr.Negative, tr.SentimentEvidence = s.Score, s.Negative, s.Evidence
 	}
-	tr.HumanRequested, tr.HumanEvidence = env.HumanRequested, t.humanEvidence
+	if u != nil {
+		tr.HumanRequested, tr.HumanEvidence = env.HumanRequested, t.humanEvidence
+	} else {
+		tr.HumanRequested, tr.HumanEvidence = nlu.RequestsHumanPrepared(t.prepare())
+	}
 }
 
 // explainer is the classifier's optional account of a label's score.

@@ -62,6 +62,13 @@ nodes:
 		t.Errorf("round trip: %+v, %v", back, err)
 	}
 
+	// Without a knowledge base and with no expression reading them, the
+	// trace still shows sentiment and a request for a person.
+	_, out, _ = e.Step(context.Background(), flows.State{}, flows.Input{Text: "позовите оператора", Debug: true})
+	if tr := out[len(out)-1].Trace; tr == nil || !tr.HumanRequested || len(tr.HumanEvidence) == 0 {
+		t.Errorf("trace of a request for a person: %+v", tr)
+	}
+
 	in.Debug = false
 	_, out, _ = e.Step(context.Background(), flows.State{}, in)
 	for _, o := range out {
