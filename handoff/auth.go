@@ -166,7 +166,7 @@ type session struct {
 	token   string // SHA-256 of the cookie value (raw bytes in a string)
 	agentID string
 	csrf    string
-	expires time.Time   // slides with use, up to deadline
+	expires time.Time   // slides with use, never past end
 	end     time.Time   // sign-in + the absolute lifetime (SessionMaxAge)
 	stored  time.Time   // the expiry the store has
 	agent   store.Agent // filled per request by sessionOf
