@@ -10,6 +10,8 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/rs/zerolog"
+
+	"github.com/parley-chat/parley/bot/webchat"
 )
 
 // Config is everything `parley serve` needs. It is built in this order:
@@ -263,6 +265,23 @@ func webFloodEnv(cfg *Config, getenv func(string) string) error {
 	return nil
 }
 
+// validate checks the web chat's flood limits (0 means the default).
+func (w WebConfig) validate() []string {
+	var errs []string
+	for _, n := range []struct {
+		key string
+		v   int
+	}{{"web.new_visitor_burst", w.NewVisitorBurst}, {"web.max_conns_per_address", w.MaxConnsPerAddress}, {"web.max_conns", w.MaxConns}} {
+		if n.v < 0 {
+			errs = append(errs, fmt.Sprintf("%s: %d: want a positive number", n.key, n.v))
+		}
+	}
+	if _, err := webchat.ParseTrustedProxies(w.TrustedProxies); err != nil {
+		errs = append(errs, "web.trusted_proxies (PARLEY_WEB_TRUSTED_PROXIES): "+err.Error())
+	}
+	return errs
+}
+
 func splitList(s string) []string {
 	var out []string
 	for _, p := range strings.Split(s, ",") {
@@ -327,6 +346,7 @@ func (cfg *Config) validate() error {
 			errs = append(errs, fmt.Sprintf("%s: %v: want a positive duration such as 30s", d.key, d.v))
 		}
 	}
+	errs = append(errs, cfg.Web.validate()...)
 	if len(errs) > 0 {
 		return fmt.Errorf("config: %s", strings.Join(errs, "; "))
 	}

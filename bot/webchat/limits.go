@@ -227,6 +227,7 @@ func addrKey(a netip.Addr) netip.Prefix {
 
 // ParseTrustedProxies reads Config.TrustedProxies from its configured form:
 // CIDR prefixes ("10.0.0.0/8") or single addresses ("127.0.0.1", "::1").
+// The error names the entry, for the caller to put after its setting.
 func ParseTrustedProxies(list []string) ([]netip.Prefix, error) {
 	out := make([]netip.Prefix, 0, len(list))
 	for _, s := range list {
@@ -237,7 +238,7 @@ func ParseTrustedProxies(list []string) ([]netip.Prefix, error) {
 		}
 		a, err := netip.ParseAddr(s)
 		if err != nil {
-			return nil, fmt.Errorf("webchat: trusted proxy %q is neither an address nor a prefix like 10.0.0.0/8", s)
+			return nil, fmt.Errorf("%q is neither an address nor a prefix such as 10.0.0.0/8", s)
 		}
 		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
 	}
