@@ -2,6 +2,7 @@ package handoff
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -182,7 +183,7 @@ func TestMergeRecordsNeedATicket(t *testing.T) {
 // it is refused with a message that says why, and the notices of claim and
 // resolve are not sent there either.
 func TestReplyAfterUndoneMergeStaysWithTheContact(t *testing.T) {
-	e := newEnv(t, Config{})
+	e := newEnv(t, Config{CSAT: true})
 	srv := e.server()
 	anna := e.agent("anna", RoleAgent)
 	e.agent("lena", RoleLead)
@@ -222,6 +223,9 @@ func TestReplyAfterUndoneMergeStaysWithTheContact(t *testing.T) {
 	ca.call("POST", fmt.Sprintf("/api/tickets/%d/reply", tk.ID), map[string]string{"text": "Your order 1234567 ships today"}, 409, &errBody)
 	if !strings.Contains(errBody.Error, "telegram:42") || !strings.Contains(errBody.Error, "undone") {
 		t.Errorf("reply after the undo: %q, want a message naming the channel and the undone link", errBody.Error)
+	}
+	if _, err := e.svc.Resolve(ctx, anna, tk.ID, OutcomeCSAT); !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "outcome bot or end") {
+		t.Errorf("resolve with a rating question after the undo: %v, want a conflict that says what to do", err)
 	}
 	if _, err := e.svc.Resolve(ctx, anna, tk.ID, OutcomeEnd); err != nil {
 		t.Fatalf("resolve after the undo: %v", err)

@@ -295,6 +295,9 @@ func (s *Service) closeWith(ctx context.Context, t store.Ticket, outcome string,
 		return err
 	}
 	if !owned {
+		if outcome == OutcomeCSAT {
+			return fmt.Errorf("ticket %d was opened from %s, which belongs to another contact now that a link was undone, so the rating question cannot be asked there: resolve it with outcome bot or end: %w", t.ID, t.Address, ErrConflict)
+		}
 		s.log.Warn().Uint64("ticket", t.ID).Str("address", t.Address).Msg("resolved without the closing message: the ticket's channel is no longer its contact's")
 		_, err := s.st.UpdateTicket(ctx, t.ID, change.Fn)
 		return err
