@@ -86,8 +86,8 @@ const lostCustomerValence = -3.5
 // Russian needs "больше" or a verb in the future, English "again",
 // "anymore", "here" or "from" after the verb.
 func lostCustomer(toks []string) (from, to int, ok bool) {
-	cue, neg := -1, -1
-	more, future := false, false
+	cue, neg := -1, -1 // the first cue word; the latest negator
+	more := false      // a cue other than "никогда": "больше", "никому", "ноги"
 	for i, t := range toks {
 		switch {
 		case t == "больше" || t == "никогда" || t == "никому" || t == "ноги" || t == "ногой":
@@ -97,24 +97,24 @@ func lostCustomer(toks []string) (from, to int, ok bool) {
 			more = more || t != "никогда"
 		case t == "done" && i+1 < len(toks) && toks[i+1] == "with" && i+2 < len(toks) && doneWith[toks[i+2]]:
 			return i, i + 3, true
-		case negators[t]:
+		case negators[t]: // "never" too
 			if neg < 0 || i-neg > 4 {
 				neg = i
 			}
-		case t == "never" && cue < 0:
-			cue = i
 		}
 		if neg >= 0 && i > neg && i-neg <= 4 {
 			if lostVerbsRU[t] || (t == "будет" && cue >= 0 && (toks[cue] == "ноги" || toks[cue] == "ногой")) {
-				future = futureForms[t] || t == "будет"
-				if cue >= 0 && (more || future) {
+				if cue >= 0 && (more || futureForms[t] || t == "будет") {
 					return min(cue, neg), i + 1, true
 				}
 			}
 			if lostVerbsEN[t] {
 				for _, u := range toks[i+1:] {
 					if u == "again" || u == "anymore" || u == "here" || u == "from" {
-						return min(max(cue, 0), neg), i + 1, true
+						if cue >= 0 && cue < neg {
+							return cue, i + 1, true
+						}
+						return neg, i + 1, true
 					}
 				}
 			}
