@@ -2,6 +2,8 @@ package flows_test
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -11,19 +13,33 @@ import (
 	"github.com/parley-chat/parley/flows"
 )
 
+// loadGraphProject loads a frozen copy of the demo (testdata/graph): the
+// graphs are pinned here, and the demo keeps changing.
+func loadGraphProject(t testing.TB) *flows.Project {
+	t.Helper()
+	p, err := flows.LoadFS(os.DirFS(filepath.Join("testdata", "graph")))
+	if err != nil {
+		t.Fatalf("testdata/graph: %v", err)
+	}
+	return p
+}
+
 func TestGraphOrderFlow(t *testing.T) {
-	p := loadDemo(t)
+	p := loadGraphProject(t)
 	g, ok := p.Graph("order")
 	if !ok {
 		t.Fatal(`Graph("order"): not found`)
 	}
 	want := flows.FlowGraph{
 		Flow:  "order",
-		Start: "ask_number",
+		Start: "take_number",
 		Nodes: []flows.GraphNode{
+			{ID: "take_number", Kind: "set", Label: "set"},
+			{ID: "have_number", Kind: "branch", Label: "branch"},
 			{ID: "ask_number", Kind: "ask", Label: "Пришлите номер заказа — 6–10 цифр, он…"},
 			{ID: "lookup", Kind: "http", Label: "http"},
 			{ID: "found", Kind: "branch", Label: "branch"},
+			{ID: "remember", Kind: "set", Label: "set"},
 			{ID: "report", Kind: "say", Label: "Заказ №{{ vars.order }}: {{…"},
 			{ID: "not_found", Kind: "say", Label: "Заказ №{{ vars.order }} не нашёлся…"},
 			{ID: "not_found_choice", Kind: "wait", Label: "wait"},
@@ -34,12 +50,16 @@ func TestGraphOrderFlow(t *testing.T) {
 			{ID: "handoff_bad_number", Kind: "handoff", Label: "handoff"},
 		},
 		Edges: []flows.GraphEdge{
+			{From: "take_number", To: "have_number", Label: "next"},
+			{From: "have_number", To: "lookup", Label: `vars.order != ""`},
+			{From: "have_number", To: "ask_number", Label: "else"},
 			{From: "ask_number", To: "lookup", Label: "next"},
 			{From: "ask_number", To: "give_up", Label: "on_fail"},
 			{From: "lookup", To: "found", Label: "next"},
 			{From: "lookup", To: "lookup_failed", Label: "on_error"},
-			{From: "found", To: "report", Label: "vars.order_found"},
+			{From: "found", To: "remember", Label: "vars.order_found"},
 			{From: "found", To: "not_found", Label: "else"},
+			{From: "remember", To: "report", Label: "next"},
 			{From: "not_found", To: "not_found_choice", Label: "next"},
 			{From: "not_found_choice", To: "ask_number", Label: `payload == "retry"`},
 			{From: "not_found_choice", To: "ask_number", Label: "else"},
@@ -57,7 +77,7 @@ func TestGraphOrderFlow(t *testing.T) {
 // TestGraphEdgesAcrossFlows checks calls, their return, handoff resumes and
 // references into other flows, and that every edge's ends exist.
 func TestGraphEdgesAcrossFlows(t *testing.T) {
-	p := loadDemo(t)
+	p := loadGraphProject(t)
 	if got, want := p.Flows(), []string{"complaint", "main", "order"}; !slices.Equal(got, want) {
 		t.Fatalf("Flows() = %v, want %v", got, want)
 	}
@@ -68,7 +88,7 @@ func TestGraphEdgesAcrossFlows(t *testing.T) {
 			t.Errorf("%s: no edge %+v", g.Flow, e)
 		}
 	}
-	has(main, flows.GraphEdge{From: "check_order", To: "order.ask_number", Label: "call"})
+	has(main, flows.GraphEdge{From: "check_order", To: "order.take_number", Label: "call"})
 	has(main, flows.GraphEdge{From: "check_order", To: "anything_else", Label: "return"})
 	has(main, flows.GraphEdge{From: "handoff_requested", To: "anything_else", Label: "after handoff"})
 	has(main, flows.GraphEdge{From: "confirm_ask", To: "rephrase", Label: "else"})
@@ -109,13 +129,13 @@ func TestGraphEdgesAcrossFlows(t *testing.T) {
 
 // TestGraphJSON pins the field names the dashboard reads.
 func TestGraphJSON(t *testing.T) {
-	p := loadDemo(t)
+	p := loadGraphProject(t)
 	g, _ := p.Graph("complaint")
 	b, err := json.Marshal(g)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"flow":"complaint","start":"listen","nodes":[{"id":"listen","kind":"ask","label":"Мне очень жаль, что так вышло…"},{"id":"escalate","kind":"handoff","label":"handoff"}],"edges":[{"from":"listen","to":"escalate","label":"next"},{"from":"escalate","to":"main.anything_else","label":"after handoff"}]}`
+	want := `{"flow":"complaint","start":"listen","nodes":[{"id":"listen","kind":"ask","label":"Мне очень жаль, что так вышло…"},{"id":"described","kind":"set","label":"set"},{"id":"sorry","kind":"say","label":"Мне очень жаль, что так вышло."},{"id":"escalate","kind":"handoff","label":"handoff"}],"edges":[{"from":"listen","to":"escalate","label":"next"},{"from":"described","to":"sorry","label":"next"},{"from":"sorry","to":"escalate","label":"next"},{"from":"escalate","to":"main.anything_else","label":"after handoff"}]}`
 	if diff := cmp.Diff(want, string(b)); diff != "" {
 		t.Errorf("JSON (-want +got):\n%s", diff)
 	}

@@ -13,7 +13,7 @@ import (
 )
 
 func TestGraphShowsLinkNode(t *testing.T) {
-	p := loadDemo(t)
+	p := loadGraphProject(t)
 	g, _ := p.Graph("main")
 	var node flows.GraphNode
 	for _, n := range g.Nodes {
@@ -30,7 +30,11 @@ func TestGraphShowsLinkNode(t *testing.T) {
 			edges = append(edges, e)
 		}
 	}
-	want := []flows.GraphEdge{{From: "menu", To: "offer_link", Label: `payload == "link_chat"`}, {From: "offer_link", To: "menu", Label: "next"}}
+	want := []flows.GraphEdge{
+		{From: "menu", To: "offer_link", Label: `payload == "link_chat"`},
+		{From: "menu", To: "offer_link", Label: `intent == "link" && intent_score >= 0.5 && !out_of_scope`},
+		{From: "offer_link", To: "menu", Label: "next"},
+	}
 	if diff := cmp.Diff(want, edges); diff != "" {
 		t.Errorf("edges (-want +got):\n%s", diff)
 	}
