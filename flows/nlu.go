@@ -280,12 +280,15 @@ func (t *turn) evidenceFor(reason string) []string {
 // replyLang is the language of this turn's replies and after: the
 // message's own when it is clear and the project has it, so a customer who
 // changes language is answered in the new one; else the conversation's
-// (digits, "ok?", a pressed button's label keep it); else the language the
-// channel reports for the contact; else the project's default.
+// (digits, "ok?", a pressed button's label keep it). A new conversation
+// whose first message is not clear takes the language the channel reports
+// for the contact, else the language of a short first message ("hi"),
+// else the project's default.
 func (t *turn) replyLang(in Input) string {
 	p := t.e.p
-	if in.Payload == "" {
-		if l := t.detectLang(in.Text); l != "" {
+	typed := in.Payload == ""
+	if typed {
+		if l := t.detectLang(in.Text, minLangLetters); l != "" {
 			return l
 		}
 	}
@@ -295,40 +298,46 @@ func (t *turn) replyLang(in Input) string {
 	if l := langCode(in.Contact.Lang); l != "" && slices.Contains(p.Languages, l) {
 		return l
 	}
+	if typed {
+		if l := t.detectLang(in.Text, 1); l != "" {
+			return l
+		}
+	}
 	return p.DefaultLang
 }
 
 // minLangLetters is the fewest letters a message needs to change the
-// conversation's language: "ok", "abc" or "x" say nothing of it.
+// conversation's language: "ok", "abc" or "x" say little of it.
 const minLangLetters = 4
 
-// detectLang is the message's language when it is clear and the project
-// has it, else "".
-func (t *turn) detectLang(text string) string {
+// detectLang is the message's language when it has at least min letters
+// and the project has it, else "".
+func (t *turn) detectLang(text string, min int) string {
 	if len(t.e.p.Languages) < 2 {
 		return "" // nothing to switch between
 	}
-	if l := messageLang(text); l != "" && slices.Contains(t.e.p.Languages, l) {
+	if l := messageLang(text, min); l != "" && slices.Contains(t.e.p.Languages, l) {
 		return l
 	}
 	return ""
 }
 
 // messageLang is the language nlu detects in a message, "" when it is
-// unsure, the message too short to tell or a command ("/start").
-func messageLang(text string) string {
-	if len(text) < minLangLetters || text[0] == '/' {
+// unsure, the message has fewer than min letters or is a command
+// ("/start").
+func messageLang(text string, min int) string {
+	if len(text) < min || text == "" || text[0] == '/' {
 		return ""
 	}
 	letters := 0
 	for _, r := range text {
 		if unicode.IsLetter(r) {
-			if letters++; letters == minLangLetters {
+			if letters++; letters == min {
 				break
 			}
 		}
 	}
-	if letters < minLangLetters {
+	if letters < min {
 		return ""
 	}
 	return nlu.DetectLanguage(text)

@@ -15,8 +15,9 @@ import (
 // never sends or stores it. Without Debug it costs nothing.
 type Trace struct {
 	// Lang is the language detected in the message ("" when unsure, for a
-	// command, a short word or a button); ReplyLang the language the
-	// turn's replies are in.
+	// command or a button; a message of fewer than four letters changes
+	// the conversation's language only when it has none); ReplyLang the
+	// language the turn's replies are in.
 	Lang      string `json:"lang,omitempty"`
 	ReplyLang string `json:"reply_lang"`
 
@@ -69,7 +70,7 @@ type TraceBranch struct {
 func (t *turn) traceUnderstanding() {
 	tr := t.trace
 	if t.env.Payload == "" {
-		tr.Lang = messageLang(t.env.Text)
+		tr.Lang = messageLang(t.env.Text, 1)
 	}
 	u := t.e.p.understand
 	if t.env.Text == "" {

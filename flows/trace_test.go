@@ -77,3 +77,39 @@ nodes:
 		}
 	}
 }
+
+// TestFirstMessageLanguage: a short first message decides the language of
+// a new conversation only when the channel reports none for the contact.
+func TestFirstMessageLanguage(t *testing.T) {
+	p, err := flows.Compile(flows.Source{
+		"parley.yaml": []byte("name: l\ndefault_lang: ru\nlanguages: [ru, en]\nstart: main\n"),
+		"flows/main.yaml": []byte(`flow: main
+start: listen
+nodes:
+  listen:
+    wait: true
+    next: echo
+  echo:
+    say: {ru: "ру", en: "en"}
+    next: listen
+`),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := p.NewEngine(flows.Options{})
+	for _, tc := range []struct{ text, contact, want string }{
+		{"hey", "", "en"},
+		{"hey", "ru", "ru"},
+		{"ok", "ru-RU", "ru"},
+		{"ку", "en", "en"},
+		{"hello there", "ru", "en"},
+		{"/start", "", "ru"},
+		{"42", "", "ru"},
+	} {
+		st, _, err := e.Step(context.Background(), flows.State{}, flows.Input{Text: tc.text, Contact: flows.Contact{Lang: tc.contact}})
+		if err != nil || st.Lang != tc.want {
+			t.Errorf("first message %q, contact language %q: conversation in %q (%v), want %q", tc.text, tc.contact, st.Lang, err, tc.want)
+		}
+	}
+}
