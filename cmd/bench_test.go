@@ -158,6 +158,9 @@ func startBenchServer(b *testing.B) *server {
 	cfg.Web.RatePerSecond = 1e6
 	cfg.FloodRate = -1
 	cfg.LogLevel = "error"
+	// Every visitor of the benchmark comes from 127.0.0.1.
+	cfg.Web.NewVisitorRate = -1
+	cfg.Web.MaxConnsPerAddress = 1000
 	servegc.ForBenchmark(b)
 	s, err := newServer(context.Background(), cfg, newLogger(discard{}, "error", "json"), IO{Stdout: discard{}, Stderr: discard{}})
 	if err != nil {

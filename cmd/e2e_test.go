@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
-	"github.com/google/go-cmp/cmp"
 	"github.com/rs/zerolog"
 	"golang.org/x/crypto/bcrypt"
 
@@ -136,14 +136,41 @@ func (p page) pressButton(label string) {
 	p.poll("button "+label, fmt.Sprintf(`(() => { const b = [...document.querySelectorAll('#parley-widget .parley-button')].filter(b => b.textContent === %s); if (!b.length) return false; b[b.length-1].click(); return true })()`, jsString(label)))
 }
 
+// russian makes the tab a Russian-speaking visitor's: the web chat greets
+// in the browser's language.
+func russian(t *testing.T, p page) page {
+	t.Helper()
+	if _, err := chromedp.Call(p.ctx, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{
+		UserAgent: "Mozilla/5.0 (Linux; Android 14) Chrome/131.0 Mobile Safari/537.36", AcceptLanguage: "ru-RU"}); err != nil {
+		t.Fatalf("a Russian browser: %v", err)
+	}
+	return p
+}
+
+// prefixes compares a transcript with the beginnings of its lines, so the
+// test does not restate every FAQ answer.
+func prefixes(want, got []string) string {
+	if len(want) != len(got) {
+		return fmt.Sprintf("%d messages, want %d:\n%s", len(got), len(want), strings.Join(got, "\n"))
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			return fmt.Sprintf("message %d = %q, want it to start with %q", i+1, got[i], want[i])
+		}
+	}
+	return ""
+}
+
 func TestDemoWebChatInBrowser(t *testing.T) {
 	s, _ := startServer(t, nil)
-	p := page{t, browsertest.New(t, browsertest.Phone)}
+	p := russian(t, page{t, browsertest.New(t, browsertest.Phone)})
 	var m int
 	if err := browsertest.Open(p.ctx, "http://"+s.addr+"/", `document.querySelector('#parley-widget .parley-status') !== null`); err != nil {
 		t.Fatalf("open the demo page: %v", err)
 	}
 	p.poll("connected", `document.querySelector('#parley-widget .parley-status') && document.querySelector('#parley-widget .parley-status').textContent.includes('онлайн')`)
+	// The greeting is there before the visitor types.
+	p.waitBot(0, "the greeting on open", "Чем помочь?")
 
 	m = p.mark()
 	p.say("Привет")
@@ -156,24 +183,27 @@ func TestDemoWebChatInBrowser(t *testing.T) {
 	p.waitBot(m, "the menu after the payment answer", "Могу ещё чем-то помочь?")
 
 	want := []string{
+		"Бот: Здравствуйте! Я бот магазина «Посылка». Чем помочь?", // the opening
 		"customer: Привет",
 		"Бот: Здравствуйте! Я бот магазина «Посылка». Чем помочь?",
 		"customer: Доставка",
-		"Бот: Доставляем курьером по Москве и Санкт-Петербургу за 1–2 дня, в другие города — за 3–7 дней через пункты выдачи. Доставка бесплатна от 3000 ₽.",
+		"Бот: Доставляем курьером",
 		"Бот: Могу ещё чем-то помочь?",
 		"customer: как оплатить?",
-		"Бот: Оплатить можно картой на сайте, через СБП или наличными курьеру. Чек придёт на почту.",
+		"Бот: Оплатить можно картой",
 		"Бот: Могу ещё чем-то помочь?",
 	}
-	if diff := cmp.Diff(want, p.transcript()); diff != "" {
-		t.Fatalf("conversation (-want +got):\n%s", diff)
+	if diff := prefixes(want, p.transcript()); diff != "" {
+		t.Fatalf("conversation: %s", diff)
 	}
 
-	// A reload shows the same conversation from the store.
+	// A reload shows the same conversation from the store (the opening was
+	// not stored: the conversation began with the visitor's message).
+	want = want[1:]
 	p.do("reload", chromedp.Reload())
 	p.poll("the history", fmt.Sprintf(`document.querySelectorAll('#parley-widget .parley-msg').length >= %d`, len(want)))
-	if diff := cmp.Diff(want, p.transcript()); diff != "" {
-		t.Errorf("conversation after reload (-want +got):\n%s", diff)
+	if diff := prefixes(want, p.transcript()); diff != "" {
+		t.Errorf("conversation after reload: %s", diff)
 	}
 	if os.Getenv("PARLEY_SHOTS") != "" {
 		browsertest.Screenshot(t, p.ctx, "/tmp/webchat-demo.png")
@@ -215,7 +245,7 @@ func TestComplaintGoesToAnAgentAndBackInBrowser(t *testing.T) {
 	agent.poll("live updates", `document.getElementById("live").classList.contains("on")`)
 
 	// The customer complains in the web chat.
-	cust := page{t, browsertest.New(t, browsertest.Phone)}
+	cust := russian(t, page{t, browsertest.New(t, browsertest.Phone)})
 	var m int
 	if err := browsertest.Open(cust.ctx, base+"/", `document.querySelector('#parley-widget .parley-status') !== null`); err != nil {
 		t.Fatalf("open the demo page: %v", err)

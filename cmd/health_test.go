@@ -59,10 +59,12 @@ func TestDemoOrderLookupWorksOffline(t *testing.T) {
 	n = v.count()
 	v.say(t, "меню")
 	v.waitFor(t, n, "Чем помочь?")
+	// The number is remembered: asked again, the bot looks it up at once.
 	n = v.count()
 	v.say(t, "Где мой заказ?")
-	v.waitFor(t, n, "номер заказа")
+	v.waitFor(t, n, "Заказ №1234567:")
+	// A number in the message is taken from it.
 	n = v.count()
-	v.say(t, "9876543")
+	v.say(t, "а где заказ 9876543?")
 	v.waitFor(t, n, "не нашёлся")
 }
