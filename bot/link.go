@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"regexp"
 	"strings"
 	"time"
 
@@ -151,11 +152,20 @@ func (r *Runtime) linkTurn(c store.Contact, seq uint64, in channel.Inbound, code
 	ts := &turnState{turn: store.Turn{ContactID: c.ID, InboxSeq: seq}, contact: c, addr: in.From, inEvent: -1}
 	m := inboundMessage(c.ID, in)
 	if code != "" {
-		m.Text = strings.ReplaceAll(m.Text, code, maskCode(code))
-		m.Text = strings.ReplaceAll(m.Text, strings.ToLower(code), maskCode(code))
+		m.Text = codeIn(code).ReplaceAllLiteralString(m.Text, maskCode(code))
 	}
 	ts.turn.Messages = append(ts.turn.Messages, m)
 	return ts
+}
+
+// codeIn matches code as customers type it: in any case, and a dashed
+// code also without its dash.
+func codeIn(code string) *regexp.Regexp {
+	pat := regexp.QuoteMeta(code)
+	if a, b, ok := strings.Cut(code, "-"); ok {
+		pat = regexp.QuoteMeta(a) + "-?" + regexp.QuoteMeta(b)
+	}
+	return regexp.MustCompile("(?i)" + pat) // quoted: always compiles
 }
 
 func maskCode(code string) string {
@@ -379,7 +389,9 @@ func (r *Runtime) linkRefused(ctx context.Context, c store.Contact, seq uint64, 
 			}
 		}
 	}
-	ts := r.linkTurn(c, seq, in, "")
+	// A refused code may still be live (the chat's own, or refused over
+	// the attempt limit or open tickets): it is masked like a used one.
+	ts := r.linkTurn(c, seq, in, code)
 	var text string
 	switch {
 	case reason == "limit" && en:

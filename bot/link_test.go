@@ -212,6 +212,18 @@ func TestWrongOrExpiredCodeChangesNothing(t *testing.T) {
 	if got := last(t, g.web); !strings.Contains(got, "code for this chat") {
 		t.Errorf("own code answered %q", got)
 	}
+	// A refused live code is not kept readable in the history, with or
+	// without its dash.
+	g.send(webAddr, strings.ToLower(strings.ReplaceAll(own, "-", "")), "")
+	hist, err := g.db.History(webBefore.ID, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range hist {
+		if strings.Contains(strings.ToUpper(strings.ReplaceAll(m.Text, "-", "")), strings.ReplaceAll(own, "-", "")) {
+			t.Errorf("history keeps the live code %s in clear: %q", own, m.Text)
+		}
+	}
 }
 
 func TestLinkAttemptsAreLimited(t *testing.T) {
