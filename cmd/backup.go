@@ -29,12 +29,13 @@ func runBackup(args []string, stdio IO) int {
 	fs.SetOutput(stdio.Stderr)
 	dbPath := dbFlag(fs)
 	timeout := fs.Duration("timeout", time.Second, "how long to wait for the database file lock")
+	force := fs.Bool("force", false, "replace FILE if it exists")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return 2
 	}
 	if len(pos) != 1 || pos[0] == "" {
-		fmt.Fprintln(stdio.Stderr, "usage: parley backup FILE [--db FILE] [--timeout 1s]")
+		fmt.Fprintln(stdio.Stderr, "usage: parley backup FILE [--db FILE] [--timeout 1s] [--force]")
 		return 2
 	}
 	src, dst := *dbPath, pos[0]
@@ -52,6 +53,9 @@ func runBackup(args []string, stdio IO) int {
 		}
 		if di.IsDir() {
 			return fail("%s is a directory; give a file name", dst)
+		}
+		if !*force {
+			return fail("%s exists; choose another FILE, or add --force to replace it", dst)
 		}
 	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/parley-chat/parley/flows"
 	"github.com/parley-chat/parley/flows/flowtest"
@@ -51,7 +52,8 @@ func runLint(args []string, stdio IO) int {
 	if *dbPath != "" {
 		moved, total, err := lintSessions(p, *dbPath, stdio)
 		if err != nil {
-			fmt.Fprintf(stdio.Stderr, "parley lint: %v\n", err)
+			// openStoreFor's errors already say "parley lint: ".
+			fmt.Fprintf(stdio.Stderr, "parley lint: %s\n", strings.TrimPrefix(err.Error(), "parley lint: "))
 			return 1
 		}
 		if moved > 0 {
