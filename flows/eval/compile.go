@@ -410,13 +410,21 @@ func (p *Program) Eval(m *vm.VM, env *Env) (any, error) {
 	}
 	m.MemoryBudget = MemoryBudget
 	v, err := m.Run(p.prog, env)
-	var fe *file.Error
-	if err != nil && errors.As(err, &fe) {
-		// The VM's error repeats the source with a caret on more lines;
-		// the error event already says which expression, in one line.
-		err = errors.New(clean(fe.Message))
+	if err != nil {
+		err = oneLine(err)
 	}
 	return v, err
+}
+
+// oneLine is a VM error without the source and caret it repeats on more
+// lines: the error event already says which expression. (Not inlined in
+// Eval: the error target would escape on every run.)
+func oneLine(err error) error {
+	var fe *file.Error
+	if errors.As(err, &fe) {
+		return errors.New(clean(fe.Message))
+	}
+	return err
 }
 
 // Bool runs a condition.

@@ -17,9 +17,9 @@ import (
 // optimised tree, into Go closures over *Env that read fields directly.
 // Only operators whose meaning is plain Go on operands of one known type
 // are taken (strings, bools, ints, floats, and vars/settings values as a
-// whole), the string builtins trim, replace, lower and upper, and the
-// extraction functions that yield a string (find, digits, email, phone)
-// with literal patterns and bounds; anything
+// whole or compared with a string), the string builtins trim, replace,
+// lower and upper, and the extraction functions that yield a string
+// (find, digits, email, phone) with literal patterns and bounds; anything
 // else (other calls, optional chaining, mixed types, values read out of
 // vars) keeps the VM, so results and errors stay expr-lang's.
 
@@ -264,8 +264,11 @@ func fastBinary(b *ast.BinaryNode) *fast {
 		return fastMatches(b)
 	}
 	l, r := fastNode(b.Left), fastNode(b.Right)
-	if l == nil || r == nil || l.kind == kAny || r.kind == kAny {
+	if l == nil || r == nil {
 		return nil
+	}
+	if l.kind == kAny || r.kind == kAny {
+		return anyEqualsString(b.Operator, l, r)
 	}
 	if l.kind != r.kind && b.Operator != "+" {
 		// The VM compares an int with a float as two float64s.
@@ -309,6 +312,28 @@ func fastBinary(b *ast.BinaryNode) *fast {
 		return ordered(b.Operator, l.flt, r.flt)
 	}
 	return nil
+}
+
+// anyEqualsString compares a stored value with a string (`vars.order !=
+// ""`, the test of what an extraction found): the VM's Equal holds only
+// for a string with the same text, whatever else the value is (nil, a
+// number, a list). Other operators on stored values keep the VM.
+func anyEqualsString(op string, l, r *fast) *fast {
+	if l.kind == kString {
+		l, r = r, l
+	}
+	if l.kind != kAny || r.kind != kString || (op != "==" && op != "!=") {
+		return nil
+	}
+	x, y := l.any, r.str
+	eq := func(e *Env) bool {
+		s, ok := x(e).(string)
+		return ok && s == y(e)
+	}
+	if op == "!=" {
+		return boolFast(func(e *Env) bool { return !eq(e) })
+	}
+	return boolFast(eq)
 }
 
 // fastBuiltin is one of expr-lang's string builtins on string arguments.

@@ -51,7 +51,10 @@ var fastCases = []struct {
 	{`vars.order_found`, true}, // as a value; as a condition it is the VM's
 	{`fallbacks == 3.0 || retries != 1.5`, true},
 	{`vars.n + 1`, false},
-	{`vars.order != ""`, false},
+	{`vars.order != ""`, true},
+	{`vars.n == "2" || "a" == vars.s || vars.missing != "x"`, true},
+	{`vars.order_found == true`, false},
+	{`vars.n > "a"`, false},
 	{`response.body?.status ?? ""`, false},
 	{`replace(trim(text), " ", "") matches "^[0-9]{6,10}$"`, true},
 	{`replace(trim(text), " ", "")`, true},
