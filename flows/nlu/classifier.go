@@ -250,7 +250,11 @@ func (c *Classifier) ClassifyPrepared(p *Prepared) Prediction {
 	sc := c.pool.Get().(*scratch)
 	defer c.pool.Put(sc)
 	toks, stems := c.m.feat.wordsOf(p.toks, p.stems, &sc.featScratch)
+	if stems != nil { // the words are Prepare's: so is what the cache knows of them
+		sc.infos = p.words
+	}
 	known := c.m.logitsOf(toks, stems, sc, true)
+	sc.infos = nil
 	probs := softmaxInto(sc.probs, sc.logits, c.temperature)
 	return c.decide(probs, known)
 }
@@ -444,7 +448,7 @@ func bestThreshold(inScores, oosScores []float64, nIn, nOOS int) (best, bestObj 
 	cands := append(slices.Clone(inScores), oosScores...)
 	best, bestObj = defaultThreshold, -1.0
 	for _, t := range append(cands, 0) {
-		t = math.Nextafter(t, 2)
+		t = math.Nextafter(max(t, 0), 2) // -1 (caught anyway) is no threshold: 0
 		kept := len(inScores) - sort.SearchFloat64s(inScores, t)
 		caught := 0
 		for _, s := range oosScores {

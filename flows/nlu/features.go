@@ -129,10 +129,18 @@ func (f *featurizer) learn(toks []string) {
 		if w.concept != "" {
 			f.concepts[w.concept] = true
 		}
-		if !f.cyrillic && !isLatinWord(t) && DetectLanguage(t) == "ru" {
-			f.cyrillic = true
+		f.cyrillic = f.cyrillic || hasCyrillic(t)
+	}
+}
+
+// hasCyrillic reports whether a normalised word has a Russian letter.
+func hasCyrillic(w string) bool {
+	for _, r := range w {
+		if r >= 'а' && r <= 'я' {
+			return true
 		}
 	}
+	return false
 }
 
 // known reports whether a word or its stem was seen in training.
@@ -243,6 +251,7 @@ func (f *featurizer) repair(w string, buf []byte) (string, []byte) {
 type featScratch struct {
 	toks     []string
 	translit []string
+	infos    []*wordInfo // lookupWord of each word when the caller has it (Prepare), else nil
 	key      []byte
 	stems    []string
 	runes    []rune
@@ -279,7 +288,13 @@ func (f *featurizer) featuresOf(toks, stems []string, sc *featScratch, dst *[num
 					w, s = r, Stem(r)
 				}
 			}
-			if c := lookupWord(w).concept; c != "" {
+			var info *wordInfo
+			if sc.infos != nil && w == t {
+				info = sc.infos[i]
+			} else {
+				info = lookupWord(w)
+			}
+			if c := info.concept; c != "" {
 				dst[groupWord] = append(dst[groupWord], hashParts('s', c, ""))
 				// A word of a concept the training words have is known:
 				// "привезёте" to an FAQ that says "доставка".
@@ -295,9 +310,11 @@ func (f *featurizer) featuresOf(toks, stems []string, sc *featScratch, dst *[num
 		dst[groupWord] = append(dst[groupWord], hashParts('w', s, ""))
 		if i+1 < len(sc.stems) {
 			dst[groupWord] = append(dst[groupWord], hashParts('b', s, sc.stems[i+1]))
-			var c string
-			if c, _, sc.key = phraseConcept(sc.stems, i, sc.key); c != "" {
-				dst[groupWord] = append(dst[groupWord], hashParts('s', c, ""))
+			if phraseHeads[s] {
+				var c string
+				if c, _, sc.key = phraseConcept(sc.stems, i, sc.key); c != "" {
+					dst[groupWord] = append(dst[groupWord], hashParts('s', c, ""))
+				}
 			}
 		}
 	}

@@ -141,3 +141,13 @@ func TestLongTextIsClipped(t *testing.T) {
 		t.Errorf("repair changed a 10,000-letter word")
 	}
 }
+
+// BenchmarkDetectLanguage prices the per-message language check the engine
+// runs: Russian, English, transliterated and mixed messages.
+func BenchmarkDetectLanguage(b *testing.B) {
+	texts := []string{"Где мой заказ 5550123?", "Can you deliver in the evening?", "skolko stoit dostavka", "Привет, where is my order?", "ok"}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		DetectLanguage(texts[i%len(texts)])
+	}
+}

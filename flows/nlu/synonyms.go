@@ -57,6 +57,16 @@ var conceptPhrases = func() map[string]string {
 	return m
 }()
 
+// phraseHeads are the first stems of conceptPhrases: only a word with one
+// of them starts a phrase lookup.
+var phraseHeads = func() map[string]bool {
+	m := map[string]bool{}
+	for k := range conceptPhrases {
+		m[strings.Fields(k)[0]] = true
+	}
+	return m
+}()
+
 // conceptOf returns the built-in concept of one normalised word, or "".
 func conceptOf(word string) string {
 	if utf8.RuneCountInString(word) < 3 {
