@@ -27,7 +27,7 @@ func (e *Engine) Opening(ctx context.Context, in Input) []Output {
 	if ctx.Err() != nil {
 		return nil
 	}
-	in.Text, in.Payload, in.Greeted = "", "", false
+	in.Text, in.Payload, in.Greeted, in.Debug = "", "", false, false
 	t := e.begin(ctx, State{}, in, nil)
 	t.restart()
 	says := t.out[:0]

@@ -168,7 +168,7 @@ nodes:
 
 func TestOpening(t *testing.T) {
 	e := loadFirst(t, firstMain)
-	out := e.Opening(context.Background(), flows.Input{Channel: "web", Contact: flows.Contact{Lang: "en-GB"}})
+	out := e.Opening(context.Background(), flows.Input{Channel: "web", Contact: flows.Contact{Lang: "en-GB"}, Debug: true})
 	want := []flows.Output{{Kind: flows.Say, Text: "Здравствуйте! Чем помочь?", Buttons: []flows.Button{{Text: "Доставка", Value: "delivery"}, {Text: "Оплата", Value: "payment"}}}}
 	if diff := cmp.Diff(want, out); diff != "" {
 		t.Errorf("opening (-want +got):\n%s", diff)
