@@ -35,6 +35,9 @@ type Scorer struct {
 	// ("сколько можно ждать" against "сколько можно заказать"): they count
 	// only where idiomHolds.
 	idiom []bool
+	// phraseStems are the stems of the complaint phrases' words: with the
+	// lexicons, what softSign may restore a word to.
+	phraseStems map[string]bool
 	// neutralAfterNegation: words that follow a negator in polite or plain
 	// questions ("не могли бы", "не подскажете", "no problem").
 	neutralAfterNegation map[string]bool
@@ -78,6 +81,14 @@ func NewScorer() *Scorer {
 		}
 	}
 	s.complaints = newPhraseMatcher(phrases, 1)
+	s.phraseStems = map[string]bool{}
+	for _, ph := range s.complaints.phrases {
+		for _, st := range ph {
+			if runeLen(st) >= 4 {
+				s.phraseStems[st] = true
+			}
+		}
+	}
 	return s
 }
 
@@ -99,8 +110,27 @@ func (s *Scorer) Score(text string) Sentiment {
 	return s.ScorePrepared(p)
 }
 
-// ScorePrepared is Score on a prepared message; it uses p as scratch space.
+// ScorePrepared is Score on a prepared message; it only reads p.
 func (s *Scorer) ScorePrepared(p *Prepared) Sentiment {
+	got := s.scorePrepared(p)
+	if len(got.Evidence) > 0 {
+		return got
+	}
+	// Nothing fired: Russian typed in Latin letters ("zhaloba na kurera, on
+	// nagrubil") is scored as its Cyrillic reading. English that the
+	// lexicons read ("this is bullshit") never gets here.
+	if ru := s.readAsRussian(p); ru != "" {
+		q := getPrepared(ru)
+		defer putPrepared(q)
+		if r := s.scorePrepared(q); len(r.Evidence) > 0 {
+			r.Evidence = append([]string{"read as Russian: " + q.Norm}, r.Evidence...)
+			return r
+		}
+	}
+	return got
+}
+
+func (s *Scorer) scorePrepared(p *Prepared) Sentiment {
 	var ev []string
 	var sum float64
 	negatedVerb := -1 // word index of the first negated ordinary verb

@@ -115,6 +115,12 @@ func TestScorerIssue12(t *testing.T) {
 		// drawn-out letters
 		{"ужаааас", negative},
 		{"this is sooo baaad", negative},
+		// Russian typed in Latin letters, read as Russian
+		{"zhaloba na kurera, on nagrubil", negative},
+		{"vy izdevaetes? gde moy zakaz uzhe mesyac", negative},
+		{"skolko mozhno zhdat?!", negative},
+		{"do skolki mozhno zabrat zakaz", calm},
+		{"spasibo, vse otlichno", positive},
 		// ordinary questions stay with the bot
 		{"почему не приходит смс?", noEscal},
 		{"как отменить заказ", calm},
@@ -142,6 +148,20 @@ func TestScorerIssue12(t *testing.T) {
 	}
 }
 
+// TestScorerReadsTransliteration: a Latin-letter Russian message is scored
+// as its Cyrillic reading and says so; English is not touched.
+func TestScorerReadsTransliteration(t *testing.T) {
+	s := NewScorer()
+	if got := s.Score("uzhasny servis"); !got.Negative || !hasEvidence(got, "read as Russian: ужасны сервис") {
+		t.Errorf("transliterated complaint: %.2f %q", got.Score, got.Evidence)
+	}
+	for _, text := range []string{"I hate this", "this is so bad", "where is my order"} {
+		if got := s.Score(text); hasEvidence(got, "read as Russian") {
+			t.Errorf("English %q read as Russian: %q", text, got.Evidence)
+		}
+	}
+}
+
 // BenchmarkScorePreparedSupport scores prepared support messages, short
 // and long, as the engine does per message.
 func BenchmarkScorePreparedSupport(b *testing.B) {
@@ -156,6 +176,7 @@ func BenchmarkScorePreparedSupport(b *testing.B) {
 		"I'm done with this shop",
 		"мне так и не перезвонили",
 		"Where is my order?",
+		"vy izdevaetes? gde moy zakaz",
 	} {
 		ps = append(ps, Prepare(t))
 	}

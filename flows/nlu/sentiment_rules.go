@@ -1,6 +1,9 @@
 package nlu
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // Rules that read a complaint's target and idiom rather than its words:
 // "сколько можно" as an outcry or a question, a customer who will not come
@@ -186,4 +189,85 @@ func stillExpected(toks []string, sp span) bool {
 		}
 	}
 	return false
+}
+
+// readAsRussian returns text with its Latin words read as Russian
+// ("uzhasny servis" → "ужасны сервис"), punctuation and shouted words
+// kept, when the message has no Cyrillic word and DetectLanguage takes it
+// for Russian typed in Latin letters; otherwise "". Other messages cost a
+// look at each word's bytes and, when all are Latin, DetectLanguage.
+func (s *Scorer) readAsRussian(p *Prepared) string {
+	latin := false
+	for _, t := range p.toks {
+		for i := 0; i < len(t); i++ {
+			if t[i] >= utf8.RuneSelf {
+				return ""
+			}
+		}
+		latin = latin || t[0] >= 'a' && t[0] <= 'z'
+	}
+	if !latin || DetectLanguage(p.Text) != "ru" {
+		return ""
+	}
+	var b strings.Builder
+	text := p.Text
+	for i := 0; i < len(text); {
+		j := i
+		for j < len(text) && isASCIILetter(text[j]) {
+			j++
+		}
+		if j == i {
+			b.WriteByte(text[i])
+			i++
+			continue
+		}
+		run := text[i:j]
+		i = j
+		ru := Transliterate(strings.ToLower(run))
+		switch {
+		case ru == "":
+			b.WriteString(run)
+		case len(run) > 1 && run == strings.ToUpper(run):
+			b.WriteString(strings.ToUpper(s.softSign(ru)))
+		default:
+			b.WriteString(s.softSign(ru))
+		}
+	}
+	return b.String()
+}
+
+func isASCIILetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+// softSign restores a soft sign the Latin spelling dropped ("zhdat" →
+// "ждать", "skolko" → "сколько", "izdevaetes" → "издеваетесь") when the
+// word as read is not in the lexicons and one soft sign after a consonant
+// makes a word that is.
+func (s *Scorer) softSign(w string) string {
+	if s.knows(w) {
+		return w
+	}
+	rs := []rune(w)
+	for i := 1; i <= len(rs); i++ {
+		if !strings.ContainsRune("бвгджзклмнпрстфхцчшщ", rs[i-1]) {
+			continue
+		}
+		v := string(rs[:i]) + "ь" + string(rs[i:])
+		if s.knows(v) {
+			return v
+		}
+	}
+	return w
+}
+
+// knows reports whether a Cyrillic word is in the lexicons or the complaint
+// phrases, by itself or by its stem.
+func (s *Scorer) knows(w string) bool {
+	if _, ok := s.exact[w]; ok {
+		return true
+	}
+	st := Stem(w)
+	if _, ok := s.stems[st]; ok {
+		return true
+	}
+	return s.phraseStems[st]
 }
