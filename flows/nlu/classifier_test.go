@@ -321,16 +321,23 @@ func TestAddingExamplesKeepsOtherAnswers(t *testing.T) {
 		"где мой заказ":                  "order_status",
 		"как оплатить картой":            "payment",
 	}
+	temps := map[string]float64{}
 	for name, ex := range map[string][]Example{"before": base, "after": more} {
 		c, err := Train(ex, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
+		temps[name] = c.Temperature()
 		for text, want := range questions {
 			if p := c.Classify(text); p.Label != want || p.OOS {
 				t.Errorf("%s adding examples: Classify(%q) = %s (%.2f, oos=%v), want %s; top %v", name, text, p.Label, p.Score, p.OOS, want, p.Top)
 			}
 		}
+	}
+	// Ten held-out questions cannot pin a temperature down: three more
+	// examples must not turn middling scores into certainties.
+	if r := temps["before"] / temps["after"]; r > 1.25 || r < 0.8 {
+		t.Errorf("temperature %.3f before adding three examples, %.3f after", temps["before"], temps["after"])
 	}
 }
 
