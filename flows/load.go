@@ -118,12 +118,19 @@ func Compile(src Source) (*Project, error) {
 	if b, ok := src[FAQFile]; ok {
 		faq = syntax.ParseFAQ(r, FAQFile, b)
 	}
+	if r.Unparsed() {
+		// A file that is not YAML leaves its flow unknown: compiling the
+		// rest would only add "unknown flow" for every reference to it.
+		return nil, r.Err()
+	}
 	c := newCompiler(r)
 	p := c.project(pf, fls, faq)
 	if err := r.Err(); err != nil {
 		return nil, err
 	}
 	p.Version = hashSource(src)
+	r.Warnings.Sort()
+	p.Warnings = r.Warnings
 	return p, nil
 }
 

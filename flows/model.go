@@ -18,6 +18,10 @@ type Project struct {
 	Version string
 	// SafeNode is "flow.node" where a session whose node disappeared goes.
 	SafeNode string
+	// Warnings are problems that do not stop the project from running,
+	// sorted: a text missing one of the project's languages (the default
+	// language's text is said instead). `parley lint` prints them.
+	Warnings ErrorList
 
 	flows        map[string]*flow
 	flowNames    []string // sorted

@@ -98,8 +98,34 @@ func (l ErrorList) Err() error {
 
 // Reporter collects errors and renders snippets from the sources it knows.
 type Reporter struct {
-	List    ErrorList
-	sources map[string][]string // file -> lines
+	List ErrorList
+	// Warnings are problems that do not stop a project from loading (a
+	// text missing one of the project's languages): lint shows them, the
+	// server logs them.
+	Warnings ErrorList
+	sources  map[string][]string // file -> lines
+	// unparsed are the files whose YAML did not parse at all.
+	unparsed map[string]bool
+}
+
+// Warnf records a warning at pos.
+func (r *Reporter) Warnf(pos Pos, path, format string, args ...any) {
+	pos = r.clamp(pos)
+	r.Warnings = append(r.Warnings, &Error{File: pos.File, Line: pos.Line, Col: pos.Col, Path: path,
+		Msg: fmt.Sprintf(format, args...), Snippet: r.snippet(pos)})
+}
+
+// Unparsed reports whether some file's YAML did not parse: what later
+// stages would say about the project then follows from that one error
+// (its flow is missing, so every reference to it is "unknown"), and only
+// the syntax error is worth showing.
+func (r *Reporter) Unparsed() bool { return len(r.unparsed) > 0 }
+
+func (r *Reporter) markUnparsed(file string) {
+	if r.unparsed == nil {
+		r.unparsed = map[string]bool{}
+	}
+	r.unparsed[file] = true
 }
 
 // AddSource registers a file's text so errors in it get a snippet.

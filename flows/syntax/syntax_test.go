@@ -89,3 +89,55 @@ func TestByteOrderMarkAndCRLF(t *testing.T) {
 		t.Fatalf("want one error at 6:5, got %v", r.List)
 	}
 }
+
+// TestAnchorsAndMerges writes a menu's buttons once and reuses them, and
+// shares a node's common fields with a merge key; the key written next to
+// the merge wins.
+func TestAnchorsAndMerges(t *testing.T) {
+	src := `flow: main
+start: a
+nodes:
+  a:
+    say: "Меню"
+    buttons: &menu
+      - Доставка
+      - {text: Оплата, value: pay}
+    next: b
+  b: &asking
+    ask: "Ещё?"
+    buttons: *menu
+    retry: "Выберите кнопку"
+    next: a
+  c:
+    <<: *asking
+    ask: "Что-то ещё?"
+`
+	r := &syntax.Reporter{}
+	f := syntax.ParseFlow(r, "flows/main.yaml", []byte(src))
+	if r.Len() > 0 {
+		t.Fatal(r.List)
+	}
+	b, c := f.Nodes[1], f.Nodes[2]
+	if len(b.Buttons) != 2 || b.Buttons[1].Value.Value != "pay" || b.Buttons[0].Value.Pos.Line != 7 {
+		t.Errorf("aliased buttons: %+v", b.Buttons)
+	}
+	if c.Kind != syntax.KindAsk || c.Say.Any.Value != "Что-то ещё?" || len(c.Buttons) != 2 || c.Retry == nil || c.Next.Value != "a" {
+		t.Errorf("merged node: kind %s say %+v buttons %d retry %v next %v", c.Kind, c.Say.Any, len(c.Buttons), c.Retry, c.Next)
+	}
+}
+
+// TestAliasBomb: aliases of aliases that would expand to billions of
+// values are refused with one error.
+func TestAliasBomb(t *testing.T) {
+	src := "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+	prev := "a"
+	for _, n := range []string{"b", "c", "d", "e", "f", "g"} {
+		src += n + ": &" + n + " [" + strings.Repeat("*"+prev+", ", 9) + "*" + prev + "]\n"
+		prev = n
+	}
+	r := &syntax.Reporter{}
+	syntax.ParseValue(r, "bomb.yaml", []byte(src))
+	if r.Len() != 1 || !strings.Contains(r.List[0].Msg, "aliases expand to more than") {
+		t.Fatalf("want one expansion error, got %v", r.List)
+	}
+}

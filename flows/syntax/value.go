@@ -127,9 +127,18 @@ func (v *Value) Any() any {
 // maxDepth bounds nesting so a hostile file cannot exhaust the stack.
 const maxDepth = 64
 
-// ParseValue parses one YAML document into a Value. Syntax errors, anchors,
-// aliases, tags, duplicate keys and multi-document files are reported into
-// r; the returned Value is nil when the file could not be parsed at all.
+// maxExpanded bounds the nodes aliases may add to a document, so a file of
+// aliases of aliases (a "billion laughs") cannot make decoding explode.
+const maxExpanded = 100_000
+
+// ParseValue parses one YAML document into a Value. Syntax errors, tags,
+// duplicate keys and multi-document files are reported into r; the
+// returned Value is nil when the file could not be parsed at all.
+//
+// Anchors, aliases and merge keys work as in YAML 1.1, so a set of buttons
+// or a node's common fields are written once per file (`buttons: *menu`,
+// `<<: *asking`): an alias is the anchored value itself, positions and
+// all, and a key written next to a merge wins over a merged one.
 func ParseValue(r *Reporter, file string, src []byte) *Value {
 	// Editors on Windows start files with a byte-order mark.
 	src = bytes.TrimPrefix(src, []byte("\xef\xbb\xbf"))
@@ -148,6 +157,7 @@ func ParseValue(r *Reporter, file string, src []byte) *Value {
 			msg = ye.GetMessage()
 		}
 		r.Errorf(pos, "", "yaml: %s", msg)
+		r.markUnparsed(file)
 		return nil
 	}
 	var docs []*ast.DocumentNode
@@ -162,13 +172,52 @@ func ParseValue(r *Reporter, file string, src []byte) *Value {
 	if len(docs) > 1 {
 		r.Errorf(pos(file, docs[1].Body.GetToken()), "", "a file holds one YAML document, found %d", len(docs))
 	}
-	c := conv{r: r, file: file}
+	c := conv{r: r, file: file, anchors: map[string]*Value{}}
 	return c.value(docs[0].Body, "", 0)
 }
 
 type conv struct {
 	r    *Reporter
 	file string
+	// anchors are the values anchored so far, by name; expanded counts the
+	// nodes their aliases added.
+	anchors  map[string]*Value
+	expanded int
+	tooBig   bool
+}
+
+// alias is the value an alias names.
+func (c *conv) alias(n *ast.AliasNode, p Pos, path string) *Value {
+	name := ""
+	if n.Value != nil {
+		name = n.Value.GetToken().Value
+	}
+	v, ok := c.anchors[name]
+	if !ok {
+		c.r.Errorf(p, path, "unknown anchor *%s: an alias must follow its &%s", name, name)
+		return &Value{Kind: NullKind, Pos: p}
+	}
+	c.expanded += size(v)
+	if c.expanded > maxExpanded {
+		if !c.tooBig {
+			c.r.Errorf(p, path, "aliases expand to more than %d values", maxExpanded)
+		}
+		c.tooBig = true
+		return &Value{Kind: NullKind, Pos: p}
+	}
+	return v
+}
+
+// size is the number of nodes in v.
+func size(v *Value) int {
+	n := 1
+	for _, f := range v.Map {
+		n += size(f.Val)
+	}
+	for _, x := range v.Seq {
+		n += size(x)
+	}
+	return n
 }
 
 func pos(file string, tk *token.Token) Pos {
@@ -223,16 +272,20 @@ func (c *conv) value(n ast.Node, path string, depth int) *Value {
 		}
 		return v
 	case *ast.AnchorNode:
-		c.r.Errorf(p, path, "YAML anchors and aliases are not supported: write the value out")
+		v := &Value{Kind: NullKind, Pos: p}
 		if n.Value != nil {
-			return c.value(n.Value, path, depth+1)
+			v = c.value(n.Value, path, depth+1)
 		}
+		if n.Name != nil {
+			c.anchors[n.Name.GetToken().Value] = v
+		}
+		return v
 	case *ast.AliasNode:
-		c.r.Errorf(p, path, "YAML anchors and aliases are not supported: write the value out")
+		return c.alias(n, p, path)
 	case *ast.TagNode:
 		c.r.Errorf(p, path, "YAML tags are not supported")
 	case *ast.MergeKeyNode:
-		c.r.Errorf(p, path, "YAML merge keys (<<) are not supported")
+		c.r.Errorf(p, path, "a merge key (<<) is a mapping key: write `<<: *name`")
 	default:
 		c.r.Errorf(p, path, "unsupported YAML construct %s", n.Type())
 	}
@@ -250,6 +303,7 @@ func (c *conv) scalar(p Pos, tk *token.Token, typ string) *Value {
 func (c *conv) mapping(p Pos, mvs []*ast.MappingValueNode, path string, depth int) *Value {
 	v := &Value{Kind: MapKind, Pos: p}
 	seen := map[string]Pos{}
+	var merged []Field
 	for _, mv := range mvs {
 		if mv == nil || mv.Key == nil {
 			continue
@@ -262,7 +316,7 @@ func (c *conv) mapping(p Pos, mvs []*ast.MappingValueNode, path string, depth in
 		case *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode:
 			key = k.GetToken().Value
 		case *ast.MergeKeyNode:
-			c.r.Errorf(kp, path, "YAML merge keys (<<) are not supported")
+			merged = append(merged, c.merge(mv.Value, kp, path, depth)...)
 			continue
 		default:
 			c.r.Errorf(kp, path, "a mapping key must be a plain string")
@@ -282,12 +336,43 @@ func (c *conv) mapping(p Pos, mvs []*ast.MappingValueNode, path string, depth in
 		}
 		v.Map = append(v.Map, Field{Key: Str{Value: key, Pos: kp}, Val: val})
 	}
+	// Merged keys come after the mapping's own, which win; of two merged
+	// mappings the first wins, as YAML says.
+	for _, f := range merged {
+		if _, ok := seen[f.Key.Value]; !ok {
+			seen[f.Key.Value] = f.Key.Pos
+			v.Map = append(v.Map, f)
+		}
+	}
 	// A block mapping's token is its first ':'; point at its first key,
 	// where a reader looks.
 	if len(v.Map) > 0 && len(mvs) > 0 && !mvs[0].IsFlowStyle {
 		v.Pos = v.Map[0].Key.Pos
 	}
 	return v
+}
+
+// merge is the fields a merge key's value brings: an alias of a mapping,
+// or a list of them.
+func (c *conv) merge(n ast.Node, kp Pos, path string, depth int) []Field {
+	if n == nil {
+		c.r.Errorf(kp, path, "a merge key (<<) needs a mapping: write `<<: *name`")
+		return nil
+	}
+	v := c.value(n, path, depth+1)
+	list := []*Value{v}
+	if v.Kind == SeqKind {
+		list = v.Seq
+	}
+	var out []Field
+	for _, x := range list {
+		if x.Kind != MapKind {
+			c.r.Errorf(x.Pos, path, "a merge key (<<) needs a mapping, found a %s", x.Kind)
+			continue
+		}
+		out = append(out, x.Map...)
+	}
+	return out
 }
 
 // blockIndent is the column of the first content character of a block
