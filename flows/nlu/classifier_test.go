@@ -281,6 +281,10 @@ func TestClassifierReadsCustomersWords(t *testing.T) {
 		"ways to pay":                    "payment",
 		"payment options":                "payment",
 		"can you deliver in the evening": "delivery",
+		// chat spellings
+		"чо по оплате, картой можно?": "payment",
+		"wheres my order":   "order_status",
+		"do u ship abroad?": "delivery",
 		// Russian in Latin letters
 		"skolko stoit dostavka": "delivery",
 		"gde moi zakaz":         "order_status",
@@ -398,5 +402,30 @@ func TestExplainAddsUpToTheScore(t *testing.T) {
 			}
 		}
 		c.pool.Put(sc)
+	}
+}
+
+func TestClassifierReadsChatSpellings(t *testing.T) {
+	ex := shopFAQ()
+	for label, qs := range map[string][]string{
+		"thanks": {"спасибо большое", "благодарю", "thank you", "thanks a lot"},
+		"greet":  {"привет", "здравствуйте", "hello", "hi there"},
+		"bye":    {"пока", "до свидания", "goodbye", "see you"},
+	} {
+		for _, q := range qs {
+			ex = append(ex, Example{q, label})
+		}
+	}
+	c, err := Train(ex, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for text, want := range map[string]string{
+		"спс": "thanks", "пасиб": "thanks", "thx": "thanks", "ty": "thanks",
+		"скока идет доставка": "delivery",
+	} {
+		if p := c.Classify(text); p.Label != want || p.OOS {
+			t.Errorf("Classify(%q) = %s (%.2f, oos=%v), want %s in scope; top %v", text, p.Label, p.Score, p.OOS, want, p.Top)
+		}
 	}
 }

@@ -98,15 +98,26 @@ func (f *featurizer) applySynonyms(out []string, key []byte, toks []string) (_ [
 // replaced. stems are Stem of each word, or nil when a word changed (the
 // words are then stemmed as features are taken).
 func (f *featurizer) wordsOf(toks, stems []string, sc *featScratch) ([]string, []string) {
-	var replaced bool
+	// The scratch buffers keep only what was built in them: a step that
+	// changed nothing returns toks itself, which belongs to the caller (a
+	// Prepared) and must not become scratch to append to.
 	if f.cyrillic {
-		if sc.translit, sc.key, replaced = f.translit(sc.translit[:0], sc.key, toks); replaced {
-			toks, stems = sc.translit, nil
+		out, key, replaced := f.translit(sc.translit[:0], sc.key, toks)
+		sc.key = key
+		if replaced {
+			sc.translit, toks, stems = out, out, nil
 		}
 	}
+	if out, replaced := f.expandColloquial(sc.slang[:0], toks); replaced {
+		sc.slang, toks, stems = out, out, nil
+	}
 	if f.maxSynWords > 0 {
-		if sc.toks, sc.key, replaced = f.applySynonyms(sc.toks[:0], sc.key, toks); replaced {
-			toks, stems = sc.toks, nil
+		out, key, replaced := f.applySynonyms(sc.toks[:0], sc.key, toks)
+		sc.key = key
+		if replaced {
+			sc.toks, toks, stems = out, out, nil
+		} else {
+			sc.toks = out[:0] // built in sc.toks: keep the capacity
 		}
 	}
 	return toks, stems
@@ -175,6 +186,30 @@ func (f *featurizer) translit(out []string, key []byte, toks []string) (_ []stri
 		return toks, key, false
 	}
 	return out, key, true
+}
+
+// expandColloquial appends toks to out with chat spellings the training
+// words do not know replaced by the words they stand for (colloquial).
+// replaced says whether any changed; without it out is not used.
+func (f *featurizer) expandColloquial(out, toks []string) (_ []string, replaced bool) {
+	for i, t := range toks {
+		words, ok := colloquial[t]
+		if ok && f.words[t] == 0 {
+			if !replaced {
+				out = append(out, toks[:i]...)
+				replaced = true
+			}
+			out = append(out, words...)
+			continue
+		}
+		if replaced {
+			out = append(out, t)
+		}
+	}
+	if !replaced {
+		return toks, false
+	}
+	return out, true
 }
 
 // readLatin returns the Cyrillic word a Latin word stands for, or "".
@@ -251,6 +286,7 @@ func (f *featurizer) repair(w string, buf []byte) (string, []byte) {
 type featScratch struct {
 	toks     []string
 	translit []string
+	slang    []string
 	infos    []*wordInfo // lookupWord of each word when the caller has it (Prepare), else nil
 	key      []byte
 	stems    []string

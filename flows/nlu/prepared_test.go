@@ -2,6 +2,7 @@ package nlu
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -249,7 +250,8 @@ func TestCachedCharColumnsMatchHashing(t *testing.T) {
 		for range 2 { // cold and warm cache
 			p := Prepare(text)
 			sc := m.newScratch()
-			gotKnown := m.logitsOf(p.toks, p.stems, sc, true)
+			toks, stems := m.feat.wordsOf(p.toks, p.stems, &sc.featScratch)
+			gotKnown := m.logitsOf(toks, stems, sc, true)
 			if diff := cmp.Diff(want, sc.logits); diff != "" || gotKnown != wantKnown {
 				t.Fatalf("%q: cached known %v, hashed %v; logits (-hashed +cached):\n%s", text, gotKnown, wantKnown, diff)
 			}
@@ -321,4 +323,32 @@ func TestPreparedIsReadOnlyToMatchers(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestClassifierLeavesPreparedWords: transliteration, chat spellings and
+// synonyms rewrite the words in the classifier's scratch, never in the
+// Prepared, also when the scratch served a message that needed no rewrite.
+func TestClassifierLeavesPreparedWords(t *testing.T) {
+	clf, err := Train(faqExamples(true), Options{Synonyms: map[string][]string{"возврат": {"сдать обратно"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := []string{"where is my order please", "gde moi zakaz", "скока стоит доставка", "хочу сдать обратно", "как оплатить", "skolko stoit dostavka"}
+	var ps []*Prepared
+	var want [][]string
+	for _, text := range texts {
+		p := Prepare(text)
+		ps = append(ps, p)
+		want = append(want, slices.Clone(p.Words()))
+	}
+	for range 3 {
+		for _, p := range ps {
+			clf.ClassifyPrepared(p)
+		}
+	}
+	for i, p := range ps {
+		if !slices.Equal(p.Words(), want[i]) {
+			t.Errorf("%q: words %q after classifying, want %q", texts[i], p.Words(), want[i])
+		}
+	}
 }

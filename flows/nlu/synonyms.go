@@ -107,3 +107,23 @@ func phraseConcept(stems []string, i int, key []byte) (string, int, []byte) {
 	}
 	return "", 0, key
 }
+
+// colloquial maps chat spellings to the words they stand for, where neither
+// a stem nor typo repair gets there ("скока" is two letters from
+// "сколько", "u" is one). A word is replaced only when the training words
+// do not know it, so a project that lists "спс" keeps its own reading.
+var colloquial = map[string][]string{
+	"скока": {"сколько"}, "скоко": {"сколько"}, "скольк": {"сколько"}, "сколка": {"сколько"},
+	"че": {"что"}, "чо": {"что"}, "шо": {"что"}, "чего": {"что"},
+	"щас": {"сейчас"}, "ща": {"сейчас"}, "счас": {"сейчас"},
+	"спс": {"спасибо"}, "пасиб": {"спасибо"}, "пасибо": {"спасибо"}, "сенкс": {"спасибо"},
+	"плиз": {"пожалуйста"}, "пжл": {"пожалуйста"}, "пж": {"пожалуйста"}, "пжлст": {"пожалуйста"}, "плз": {"пожалуйста"},
+	"мб": {"может", "быть"}, "оч": {"очень"}, "норм": {"нормально"}, "прив": {"привет"}, "здрасьте": {"здравствуйте"},
+	"тыщ": {"тысяч"}, "тыщи": {"тысячи"}, "руб": {"рублей"}, "р": {"рублей"},
+	"u": {"you"}, "ur": {"your"}, "r": {"are"}, "pls": {"please"}, "plz": {"please"}, "thx": {"thanks"},
+	"ty": {"thank", "you"}, "wanna": {"want", "to"}, "gonna": {"going", "to"}, "gotta": {"have", "to"},
+	"whats": {"what", "is"}, "wheres": {"where", "is"}, "hows": {"how", "is"}, "cant": {"can", "not"},
+	"wont": {"will", "not"}, "dont": {"do", "not"}, "didnt": {"did", "not"}, "doesnt": {"does", "not"},
+	"isnt": {"is", "not"}, "im": {"i", "am"}, "ive": {"i", "have"}, "asap": {"as", "soon", "as", "possible"},
+	"tmrw": {"tomorrow"}, "tmr": {"tomorrow"}, "2day": {"today"}, "2morrow": {"tomorrow"},
+}
