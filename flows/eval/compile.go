@@ -35,6 +35,9 @@ type Program struct {
 	// Uses says which costly parts of Env the expression reads, so the
 	// engine computes them only when an expression needs them.
 	Uses Uses
+	// operator is set when the expression reads nothing but settings:
+	// text the operator wrote, never the customer (RenderURL keeps it as is).
+	operator bool
 }
 
 // Uses is a set of costly Env parts.
@@ -50,6 +53,9 @@ const (
 	// only faq.id and the score, so the answer is rendered only by the node
 	// that says it. It implies UsesIntent.
 	UsesFAQText
+	// UsesSecret is secret.NAME (an http node's url, headers or body):
+	// not costly, but the engine checks that every secret has a value.
+	UsesSecret
 )
 
 // usesOf reads what a program uses from its top-level names and from how
@@ -68,6 +74,9 @@ func usesOf(names map[string]bool, faqText bool) Uses {
 	if names["human_requested"] || names["evidence"] {
 		u |= UsesHuman
 	}
+	if names["secret"] {
+		u |= UsesSecret
+	}
 	return u
 }
 
@@ -75,12 +84,19 @@ func usesOf(names map[string]bool, faqText bool) Uses {
 // positions into a syntax.Reporter.
 type Compiler struct {
 	R *syntax.Reporter
+	// Secrets are the secret names the project declares; SecretsOK is set
+	// while the compiler compiles the parts of an http node that may read
+	// them (url, headers, body). secret anywhere else is an error.
+	Secrets   map[string]bool
+	SecretsOK bool
 	// Used collects the top-level names expressions read ("intent",
 	// "negative"), so the engine computes costly fields only when needed.
 	Used map[string]bool
 	// Vars and Settings, when set, list every variable the project sets
 	// and every setting it has: reading another (a typo) is an error.
-	Vars, Settings map[string]bool
+	// Contact likewise lists the contact fields the project sets (or
+	// declares): reading contact.X or contact.fields.X of another is one.
+	Vars, Settings, Contact map[string]bool
 	// Literals collects string literals compared with payload, intent and
 	// faq.id, so the project can check them against its buttons and labels.
 	Literals []Literal
@@ -96,13 +112,33 @@ type Compiler struct {
 func (c *Compiler) hint(msg string) string {
 	name, ok := strings.CutPrefix(msg, "unknown name ")
 	if !ok || strings.ContainsAny(name, " ;") {
-		return msg
+		return memberHint(msg)
 	}
 	if s := syntax.Suggest(name, c.slots); s != "" {
 		return msg + fmt.Sprintf("; did you mean {{ %s }}?", s)
 	}
 	if h, ok := c.Hints[name]; ok {
 		return msg + "; " + h
+	}
+	if s := syntax.Suggest(name, Names()); s != "" {
+		return msg + fmt.Sprintf("; did you mean %s?", s)
+	}
+	return msg
+}
+
+// memberHint adds the closest field to expr-lang's "faq has no field
+// answr" (its type already in the names a lead writes, see clean).
+func memberHint(msg string) string {
+	var typ, field string
+	if _, err := fmt.Sscanf(msg, "%s has no field %s", &typ, &field); err != nil {
+		return msg
+	}
+	t, ok := structTypes[typ]
+	if !ok {
+		return msg
+	}
+	if s := syntax.Suggest(field, tagNames(t)); s != "" {
+		return msg + fmt.Sprintf("; did you mean %s.%s?", typ, s)
 	}
 	return msg
 }
@@ -156,7 +192,7 @@ func (c *Compiler) compile(s *syntax.Str, path, src string, line, col int, cond 
 		c.R.Errorf(at(l, cl), path, "expression nested deeper than %d brackets", MaxNesting)
 		return nil
 	}
-	opts := append([]expr.Option{expr.Env(envType), expr.MaxNodes(MaxNodes)}, funcOpts...)
+	opts := append([]expr.Option{expr.Env(envType), expr.MaxNodes(MaxNodes), expr.Patch(contactPatch{})}, funcOpts...)
 	if cond {
 		opts = append(opts, expr.AsBool())
 	}
@@ -205,32 +241,101 @@ func (c *Compiler) compile(s *syntax.Str, path, src string, line, col int, cond 
 	}
 	for _, r := range refs.refs {
 		known := c.Vars
-		if r.root == "settings" {
+		switch r.root {
+		case "settings":
 			known = c.Settings
+		case "secret":
+			known = c.Secrets
+			if known == nil {
+				known = map[string]bool{} // no secrets declared: every name is unknown
+			}
+		case "contact":
+			known = c.Contact
 		}
 		if known == nil || known[r.name] {
 			continue
 		}
 		l, cl := offsetPos(src, r.from)
-		msg := fmt.Sprintf("%s.%s is never set in this project", r.root, r.name)
-		if r.root == "settings" {
-			msg = fmt.Sprintf("settings.%s is not in parley.yaml", r.name)
+		c.R.Errorf(at(l, cl), path, "%s", unknownRef(r, known))
+	}
+	if names["secret"] && !c.SecretsOK {
+		l, cl := 1, 0
+		for _, r := range refs.refs {
+			if r.root == "secret" {
+				l, cl = offsetPos(src, r.from)
+				break
+			}
 		}
-		if s := syntax.Suggest(r.name, keysOf(known)); s != "" {
-			msg += fmt.Sprintf("; did you mean %s.%s?", r.root, s)
-		}
-		c.R.Errorf(at(l, cl), path, "%s", msg)
+		c.R.Errorf(at(l, cl), path, "secret can only be used in an http node's url, headers or body: a secret never goes into a message, a variable or an event")
+		return nil
 	}
 	for n := range names {
 		c.Used[n] = true
 	}
-	return &Program{prog: prog, fast: compileFast(node), cond: cond, Src: src, Uses: usesOf(names, fv.all > fv.cheap)}
+	return &Program{prog: prog, fast: compileFast(node), cond: cond, Src: src, Uses: usesOf(names, fv.all > fv.cheap),
+		operator: operatorOnly(names)}
 }
 
-// varRef is a read of vars.NAME or settings.NAME.
+// unknownRef words a read of a variable, setting or contact field the
+// project does not have, with the closest one it has.
+func unknownRef(r varRef, known map[string]bool) string {
+	written := r.root + "." + r.name
+	if r.fields {
+		written = "contact.fields." + r.name
+	}
+	msg := written + " is never set in this project"
+	switch r.root {
+	case "settings":
+		msg = written + " is not in parley.yaml"
+	case "secret":
+		msg = written + " is not declared in parley.yaml's secrets"
+	}
+	cands := keysOf(known)
+	if r.root == "contact" {
+		cands = append(cands, contactBuiltins...)
+		if !r.fields {
+			cands = append(cands, "fields")
+		}
+	}
+	if s := syntax.Suggest(r.name, cands); s != "" {
+		msg += fmt.Sprintf("; did you mean %s.%s?", r.root, s)
+	} else if r.root == "contact" {
+		msg += " (set it with `set: {contact." + r.name + ": ...}`, or list it under contact_fields in parley.yaml)"
+	}
+	return msg
+}
+
+// contactBuiltins are the contact's own fields; any other name after
+// contact. is a stored field (contactPatch).
+var contactBuiltins = []string{"id", "name", "lang"}
+
+// contactPatch makes contact.X read the stored field X when X is not one
+// of the contact's own fields: a flow sets `contact.address` and reads it
+// back the same way (contact.fields.address is the same field).
+type contactPatch struct{}
+
+func (contactPatch) Visit(n *ast.Node) {
+	m, ok := (*n).(*ast.MemberNode)
+	if !ok || m.Method {
+		return
+	}
+	id, ok := m.Node.(*ast.IdentifierNode)
+	p, ok2 := m.Property.(*ast.StringNode)
+	if !ok || !ok2 || id.Value != "contact" || p.Value == "fields" || slices.Contains(contactBuiltins, p.Value) {
+		return
+	}
+	fields := &ast.MemberNode{Node: id, Property: &ast.StringNode{Value: "fields"}, Optional: m.Optional}
+	fields.SetLocation(m.Location())
+	fields.Property.SetLocation(p.Location())
+	ast.Patch(n, &ast.MemberNode{Node: fields, Property: p, Optional: m.Optional})
+}
+
+// varRef is a read of vars.NAME, settings.NAME or a contact field
+// (contact.NAME, or contact.fields.NAME when fields is set).
 type varRef struct {
 	root, name string
 	from       int // rune offset in the source
+	fields     bool
 }
 
 // refVisitor collects reads of vars and settings, literals compared with
@@ -288,12 +393,25 @@ func (v *refVisitor) Visit(n *ast.Node) {
 	if !ok {
 		return
 	}
-	id, ok := m.Node.(*ast.IdentifierNode)
-	if !ok || (id.Value != "vars" && id.Value != "settings") {
+	p, ok := m.Property.(*ast.StringNode)
+	if !ok {
 		return
 	}
-	if p, ok := m.Property.(*ast.StringNode); ok {
-		v.refs = append(v.refs, varRef{root: id.Value, name: p.Value, from: m.Location().From})
+	switch base := m.Node.(type) {
+	case *ast.IdentifierNode:
+		switch {
+		case base.Value == "vars" || base.Value == "settings" || base.Value == "secret":
+			v.refs = append(v.refs, varRef{root: base.Value, name: p.Value, from: m.Location().From})
+		case base.Value == "contact" && !m.Method && p.Value != "fields" && !slices.Contains(contactBuiltins, p.Value):
+			v.refs = append(v.refs, varRef{root: "contact", name: p.Value, from: m.Location().From})
+		}
+	case *ast.MemberNode:
+		// contact.fields.NAME: its position is that of contact.
+		id, ok := base.Node.(*ast.IdentifierNode)
+		fp, ok2 := base.Property.(*ast.StringNode)
+		if ok && ok2 && id.Value == "contact" && fp.Value == "fields" {
+			v.refs = append(v.refs, varRef{root: "contact", name: p.Value, from: base.Location().From, fields: true})
+		}
 	}
 }
 

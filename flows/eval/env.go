@@ -5,7 +5,10 @@
 // Customer text only ever enters as data in Env; it is never compiled.
 package eval
 
-import "time"
+import (
+	"reflect"
+	"time"
+)
 
 // Env is what an expression sees. Field tags are the names support leads
 // write (`text`, `contact.fields.city`, `vars.order`). It has no methods on
@@ -26,6 +29,11 @@ type Env struct {
 	Contact  Contact        `expr:"contact"`
 	Vars     map[string]any `expr:"vars"`
 	Settings map[string]any `expr:"settings"`
+	// Secret holds the project's secrets (parley.yaml secrets:, values
+	// from the environment) only while an http node renders its url,
+	// headers and body; the compiler refuses secret anywhere else, so a
+	// secret never reaches a message, a variable or an event.
+	Secret map[string]string `expr:"secret"`
 
 	// Session counters: consecutive misunderstandings (input that matched no
 	// branch or failed validation) and retries at the current question.
@@ -70,4 +78,39 @@ type Response struct {
 	Status int  `expr:"status"`
 	OK     bool `expr:"ok"` // 2xx
 	Body   any  `expr:"body"`
+}
+
+// structTypes are Env's structured fields by the name expressions use.
+var structTypes = map[string]reflect.Type{
+	"contact":  reflect.TypeFor[Contact](),
+	"faq":      reflect.TypeFor[FAQ](),
+	"response": reflect.TypeFor[Response](),
+}
+
+// Names is every name an expression may start with: Env's fields and the
+// functions of the flow language (find, digits, ...). Lint suggests the
+// closest for an unknown one; the reference doc lists them all.
+func Names() []string {
+	return append(tagNames(reflect.TypeFor[Env]()), FuncNames()...)
+}
+
+// Fields is every name X of `NAME.X` for Env's structured fields, by NAME
+// ("contact": id, name, lang, fields).
+func Fields() map[string][]string {
+	out := map[string][]string{}
+	for name, t := range structTypes {
+		out[name] = tagNames(t)
+	}
+	return out
+}
+
+// tagNames are the expr names of a struct's fields.
+func tagNames(t reflect.Type) []string {
+	var out []string
+	for f := range t.Fields() {
+		if tag := f.Tag.Get("expr"); tag != "" {
+			out = append(out, tag)
+		}
+	}
+	return out
 }

@@ -68,7 +68,7 @@ func TestErrorPositions(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := &syntax.Reporter{}
-			c := &eval.Compiler{R: r}
+			c := &eval.Compiler{R: r, Contact: map[string]bool{"city": true}}
 			s := tc.s
 			s.Pos.File = "f.yaml"
 			if tc.template {
@@ -161,5 +161,52 @@ func TestTemplateSlots(t *testing.T) {
 	seg, _ := st.Segments(eval.NewVM(), &eval.Env{})
 	if diff := cmp.Diff([]eval.Segment{{Text: "просто текст"}}, seg); diff != "" {
 		t.Errorf("static (-want +got):\n%s", diff)
+	}
+}
+
+// TestContactFieldOneWay: a field set as contact.address is read back as
+// contact.address or contact.fields.address, on the fast path and in the VM.
+func TestContactFieldOneWay(t *testing.T) {
+	env := &eval.Env{Contact: eval.Contact{Name: "Анна", Fields: map[string]string{"address": "Тверская, 1"}}}
+	for _, src := range []string{
+		"contact.address", "contact.fields.address", `contact["address"]`,
+		"upper(contact.address)", "contact.address + ''", "contact.missing ?? 'нет'",
+	} {
+		r := &syntax.Reporter{}
+		p := (&eval.Compiler{R: r}).Value(str(src), "x")
+		if r.Len() > 0 {
+			t.Fatalf("%s: %v", src, r.List)
+		}
+		got, err := p.Eval(eval.NewVM(), env)
+		want := "Тверская, 1"
+		switch src {
+		case "upper(contact.address)":
+			want = "ТВЕРСКАЯ, 1"
+		case "contact.missing ?? 'нет'":
+			want = ""
+		}
+		if err != nil || got != want {
+			t.Errorf("%s = %v, %v; want %q", src, got, err, want)
+		}
+	}
+}
+
+// TestDidYouMean: unknown names and fields get the closest known one.
+func TestDidYouMean(t *testing.T) {
+	for _, tc := range []struct{ src, want string }{
+		{`intnt == "returns"`, `unknown name intnt; did you mean intent?`},
+		{`contact.nme == ""`, `contact.nme is never set in this project; did you mean contact.name?`},
+		{`contact.fields.adress == ""`, `contact.fields.adress is never set in this project; did you mean contact.address?`},
+		{`contact.adress == ""`, `contact.adress is never set in this project; did you mean contact.address?`},
+		{`contact.tier == "gold"`, "contact.tier is never set in this project (set it with `set: {contact.tier: ...}`, or list it under contact_fields in parley.yaml)"},
+		{`faq.answr != ""`, `faq has no field answr; did you mean faq.answer?`},
+		{`digts(text, 6, 10) != ""`, `unknown name digts; did you mean digits?`},
+	} {
+		r := &syntax.Reporter{}
+		c := &eval.Compiler{R: r, Contact: map[string]bool{"address": true}}
+		c.Cond(str(tc.src), "x")
+		if r.Len() != 1 || r.List[0].Msg != tc.want {
+			t.Errorf("%s:\n got %v\nwant %s", tc.src, r.List, tc.want)
+		}
 	}
 }

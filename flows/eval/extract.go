@@ -44,6 +44,11 @@ var funcOpts = []expr.Option{
 		new(func(string) string)),
 }
 
+// FuncNames are the flow language's own functions.
+func FuncNames() []string {
+	return []string{"find", "find_all", "numbers", "digits", "email", "phone"}
+}
+
 // parseConfig parses with the functions known, so that find is ours and
 // not expr-lang's builtin of the same name.
 var parseConfig = func() *conf.Config {
