@@ -96,8 +96,7 @@ func openStoreFor(cmd, path string, readOnly bool) (*store.DB, error) {
 }
 
 func agentsAdd(args []string, stdio IO) int {
-	fs := flag.NewFlagSet("parley agents add", flag.ContinueOnError)
-	fs.SetOutput(stdio.Stderr)
+	fs := newFlagSet("parley agents add", stdio)
 	role := fs.String("role", "", "agent, lead or admin (required)")
 	display := fs.String("display", "", "name the customers see (default: NAME)")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of stdin instead of generating a one-time one")
@@ -147,8 +146,7 @@ func agentsAdd(args []string, stdio IO) int {
 }
 
 func agentsList(args []string, stdio IO) int {
-	fs := flag.NewFlagSet("parley agents list", flag.ContinueOnError)
-	fs.SetOutput(stdio.Stderr)
+	fs := newFlagSet("parley agents list", stdio)
 	asJSON := fs.Bool("json", false, "print a JSON array")
 	dbPath := dbFlag(fs)
 	if pos, err := parseInterspersed(fs, args); err != nil || len(pos) > 0 {

@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -25,8 +24,7 @@ const hotBackupHint = "take a hot copy from the running server instead, signed i
 // pointer to the server's hot-backup endpoint, which copies consistently
 // while serving (store.DB.Backup).
 func runBackup(args []string, stdio IO) int {
-	fs := flag.NewFlagSet("parley backup", flag.ContinueOnError)
-	fs.SetOutput(stdio.Stderr)
+	fs := newFlagSet("parley backup", stdio)
 	dbPath := dbFlag(fs)
 	timeout := fs.Duration("timeout", time.Second, "how long to wait for the database file lock")
 	force := fs.Bool("force", false, "replace FILE if it exists")

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -24,8 +23,7 @@ import (
 // runChat talks to a project's bot in the terminal, through the same durable
 // runtime `serve` uses, so what a lead sees here is what customers get.
 func runChat(args []string, stdio IO) int {
-	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
-	fs.SetOutput(stdio.Stderr)
+	fs := newFlagSet("chat", stdio)
 	dbPath := fs.String("db", "./data/chat.db", "database file; the conversation continues across runs")
 	ch := fs.String("channel", "web", "channel to pretend to be: web, telegram or vk")
 	as := fs.String("as", "terminal", "customer id on that channel")

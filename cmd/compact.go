@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 
 	"github.com/parley-chat/parley/store"
@@ -18,8 +17,7 @@ import (
 // file until it is compacted; the file also shrinks to its data. It needs
 // the server stopped.
 func runCompact(args []string, stdio IO) int {
-	fs := flag.NewFlagSet("parley compact", flag.ContinueOnError)
-	fs.SetOutput(stdio.Stderr)
+	fs := newFlagSet("parley compact", stdio)
 	dbPath := dbFlag(fs)
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {

@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -14,8 +13,7 @@ import (
 // runInit writes the demo project (flows, knowledge base, conversation
 // tests) into a new or empty directory.
 func runInit(args []string, stdio IO) int {
-	fset := flag.NewFlagSet("init", flag.ContinueOnError)
-	fset.SetOutput(stdio.Stderr)
+	fset := newFlagSet("init", stdio)
 	fset.Usage = func() { fmt.Fprintln(stdio.Stderr, "usage: parley init DIR") }
 	pos, err := parseInterspersed(fset, args)
 	if err != nil {

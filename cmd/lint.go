@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -15,8 +14,7 @@ import (
 // conversation tests, printing every problem with its position. With --db
 // it also lists stored sessions the new version would move.
 func runLint(args []string, stdio IO) int {
-	fset := flag.NewFlagSet("lint", flag.ContinueOnError)
-	fset.SetOutput(stdio.Stderr)
+	fset := newFlagSet("lint", stdio)
 	dbPath := fset.String("db", "", "also check the sessions stored in this database file")
 	fset.Usage = func() {
 		fmt.Fprintln(stdio.Stderr, "usage: parley lint DIR [--db FILE]")

@@ -12,6 +12,7 @@ import (
 const nluUsage = `usage:
   parley nlu eval intents --train FILE (--test FILE | --folds K) [--json]
   parley nlu eval sentiment --test FILE [--json]
+  parley nlu eval project DIR [--folds K] [--json]
 FILE is JSON Lines, one {"text": ..., "label": ...} a line; label "oos" marks
 an out-of-scope message, sentiment labels are negative, neutral, positive.`
 
@@ -26,14 +27,15 @@ func runNLU(args []string, stdio IO) int {
 		return runNLUIntents(args[2:], stdio)
 	case "sentiment":
 		return runNLUSentiment(args[2:], stdio)
+	case "project":
+		return runNLUProject(args[2:], stdio)
 	}
-	fmt.Fprintf(stdio.Stderr, "parley nlu eval: unknown task %q (want intents or sentiment)\n%s\n", args[1], nluUsage)
+	fmt.Fprintf(stdio.Stderr, "parley nlu eval: unknown task %q (want intents, sentiment or project)\n%s\n", args[1], nluUsage)
 	return 2
 }
 
 func nluFlags(name string, stdio IO) *flag.FlagSet {
-	fs := flag.NewFlagSet("parley nlu eval "+name, flag.ContinueOnError)
-	fs.SetOutput(stdio.Stderr)
+	fs := newFlagSet("parley nlu eval "+name, stdio)
 	fs.Usage = func() { fmt.Fprintln(stdio.Stderr, nluUsage) }
 	return fs
 }

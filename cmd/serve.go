@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -34,8 +33,7 @@ import (
 )
 
 func runServe(args []string, stdio IO) int {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stdio.Stderr)
+	fs := newFlagSet("serve", stdio)
 	configPath := fs.String("config", os.Getenv("PARLEY_CONFIG"), "the server's settings file (default $PARLEY_CONFIG; none: defaults, environment and flags)")
 	addr := fs.String("addr", "", "HTTP listen address (overrides PARLEY_HTTP_ADDR)")
 	dbPath := fs.String("db", "", "database file (overrides PARLEY_DB)")

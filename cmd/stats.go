@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"sort"
@@ -24,8 +23,7 @@ const statsUsage = "usage: parley stats [--from DATE] [--to DATE] [--json] [--db
 // instant (--to then excludes it). Without --from the report starts at the
 // first event; without --to it runs to now. The store is opened read-only.
 func runStats(args []string, stdio IO) int {
-	flags := flag.NewFlagSet("parley stats", flag.ContinueOnError)
-	flags.SetOutput(stdio.Stderr)
+	flags := newFlagSet("parley stats", stdio)
 	fromS := flags.String("from", "", "first day (YYYY-MM-DD, UTC) or instant (RFC 3339); default: the first event")
 	toS := flags.String("to", "", "last day, included (YYYY-MM-DD, UTC), or instant excluded (RFC 3339); default: now")
 	asJSON := flags.Bool("json", false, "print one JSON object")

@@ -3,7 +3,6 @@ package cmd
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"regexp"
@@ -18,8 +17,7 @@ import (
 // their figures. It fails when a test fails or a suite misses a figure it
 // requires.
 func runTest(args []string, stdio IO) int {
-	fset := flag.NewFlagSet("test", flag.ContinueOnError)
-	fset.SetOutput(stdio.Stderr)
+	fset := newFlagSet("test", stdio)
 	run := fset.String("run", "", "run only tests and suites whose name matches this regular expression")
 	verbose := fset.Bool("v", false, "list passing tests too")
 	asJSON := fset.Bool("json", false, "print the results and figures as one JSON object")

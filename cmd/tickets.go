@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -46,8 +45,7 @@ func runTickets(args []string, stdio IO) int {
 		fmt.Fprintln(stdio.Stderr, "usage: parley tickets list [--status open|queued|assigned|resolved] [--json] [--db FILE]")
 		return 2
 	}
-	fs := flag.NewFlagSet("parley tickets list", flag.ContinueOnError)
-	fs.SetOutput(stdio.Stderr)
+	fs := newFlagSet("parley tickets list", stdio)
 	status := fs.String("status", "", "open (queued or assigned), queued, assigned or resolved; default all")
 	asJSON := fs.Bool("json", false, "print a JSON array, one object per ticket")
 	dbPath := dbFlag(fs)
