@@ -81,13 +81,6 @@ func (c *compiler) handoff(h *syntax.Handoff) *handoffSpec {
 	return s
 }
 
-func article(word string) string {
-	if strings.ContainsRune("aeiou", rune(word[0])) {
-		return "an " + word
-	}
-	return "a " + word
-}
-
 // checkLiterals checks strings compared with payload, intent and faq.id
 // against the project's button values and knowledge-base labels: a typo
 // there would make a branch silently never match.

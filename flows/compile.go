@@ -96,6 +96,20 @@ func (c *compiler) project(pf *syntax.Project, fls []*syntax.Flow, faq *syntax.F
 		p.allowedHosts = append(p.allowedHosts, strings.ToLower(h.Value))
 	}
 
+	c.ec.Secrets = map[string]bool{}
+	for _, n := range pf.Secrets {
+		if !isSecretName(n.Value) {
+			c.errorf(n.Pos, "secrets", "want a secret name such as orders_token (lower case letters, digits, _), found %q", n.Value)
+			continue
+		}
+		if c.ec.Secrets[n.Value] {
+			c.errorf(n.Pos, "secrets", "duplicate secret %q", n.Value)
+			continue
+		}
+		c.ec.Secrets[n.Value] = true
+		p.secrets = append(p.secrets, n.Value)
+	}
+
 	// Every variable the project sets and every setting: reading another is
 	// a typo, reported where it is read.
 	c.ec.Vars, c.ec.Settings = map[string]bool{}, map[string]bool{}

@@ -61,7 +61,9 @@ func (t *turn) answer(n *node) {
 		}
 	}
 	t.understood()
-	t.run(n.next)
+	// Without next the node ends its flow, as any other node does: the
+	// caller goes on, or the conversation ends.
+	t.run(t.next(n))
 }
 
 func (t *turn) understood() {

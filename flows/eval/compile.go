@@ -35,9 +35,6 @@ type Program struct {
 	// Uses says which costly parts of Env the expression reads, so the
 	// engine computes them only when an expression needs them.
 	Uses Uses
-	// operator is set when the expression reads nothing but settings:
-	// text the operator wrote, never the customer (RenderURL keeps it as is).
-	operator bool
 }
 
 // Uses is a set of costly Env parts.
@@ -272,8 +269,7 @@ func (c *Compiler) compile(s *syntax.Str, path, src string, line, col int, cond 
 	for n := range names {
 		c.Used[n] = true
 	}
-	return &Program{prog: prog, fast: compileFast(node), cond: cond, Src: src, Uses: usesOf(names, fv.all > fv.cheap),
-		operator: operatorOnly(names)}
+	return &Program{prog: prog, fast: compileFast(node), cond: cond, Src: src, Uses: usesOf(names, fv.all > fv.cheap)}
 }
 
 // unknownRef words a read of a variable, setting or contact field the
@@ -406,11 +402,11 @@ func (v *refVisitor) Visit(n *ast.Node) {
 			v.refs = append(v.refs, varRef{root: "contact", name: p.Value, from: m.Location().From})
 		}
 	case *ast.MemberNode:
-		// contact.fields.NAME: its position is that of contact.
+		// contact.fields.NAME
 		id, ok := base.Node.(*ast.IdentifierNode)
 		fp, ok2 := base.Property.(*ast.StringNode)
 		if ok && ok2 && id.Value == "contact" && fp.Value == "fields" {
-			v.refs = append(v.refs, varRef{root: "contact", name: p.Value, from: base.Location().From, fields: true})
+			v.refs = append(v.refs, varRef{root: "contact", name: p.Value, from: m.Location().From, fields: true})
 		}
 	}
 }

@@ -18,6 +18,9 @@ type Project struct {
 	AllowedHosts []*Str
 	Triggers     []*Trigger
 	Escalation   *Escalation
+	// ContactFields are contact fields the flows read but do not set
+	// (an earlier version of the project set them).
+	ContactFields []*Str
 }
 
 // Trigger is a global trigger: when If holds for an incoming message, in
@@ -196,7 +199,7 @@ func ParseProject(r *Reporter, file string, src []byte) *Project {
 	if v == nil {
 		return p
 	}
-	o := Object(r, v, "", "name", "default_lang", "languages", "start", "safe_node", "timezone", "settings", "allowed_hosts", "triggers", "escalation")
+	o := Object(r, v, "", "name", "default_lang", "languages", "start", "safe_node", "timezone", "settings", "allowed_hosts", "triggers", "escalation", "contact_fields")
 	p.Name = o.ReqStr("name")
 	p.DefaultLang = o.Str("default_lang")
 	p.Languages = StrList(r, o.Get("languages"), "languages")
@@ -215,6 +218,7 @@ func ParseProject(r *Reporter, file string, src []byte) *Project {
 		}
 	}
 	p.AllowedHosts = StrList(r, o.Get("allowed_hosts"), "allowed_hosts")
+	p.ContactFields = StrList(r, o.Get("contact_fields"), "contact_fields")
 	for i, tv := range Seq(r, o.Get("triggers"), "triggers") {
 		p.Triggers = append(p.Triggers, parseTrigger(r, tv, fmt.Sprintf("triggers[%d]", i)))
 	}
