@@ -24,6 +24,8 @@ func (c *compiler) http(h *syntax.HTTP) *httpSpec {
 		}
 		s.method = m
 	}
+	// Only these parts may read secret.NAME (flows/http.go).
+	c.ec.SecretsOK = true
 	if h.URL != nil {
 		s.url = c.ec.Template(h.URL, h.Path+".url")
 		c.checkURL(h.URL, h.Path+".url")
@@ -32,6 +34,7 @@ func (c *compiler) http(h *syntax.HTTP) *httpSpec {
 		s.headers = append(s.headers, headerTmpl{name: hd.Target.Value, tmpl: c.ec.Template(hd.Expr, hd.Path)})
 	}
 	s.body = c.ec.JSON(h.Body, h.Path+".body")
+	c.ec.SecretsOK = false
 	if h.Timeout != nil {
 		s.timeout = c.duration(h.Timeout, h.Path+".timeout", 100*time.Millisecond, 30*time.Second)
 	}

@@ -112,7 +112,7 @@ func (c *compiler) project(pf *syntax.Project, fls []*syntax.Flow, faq *syntax.F
 
 	// Every variable the project sets and every setting: reading another is
 	// a typo, reported where it is read.
-	c.ec.Vars, c.ec.Settings = map[string]bool{}, map[string]bool{}
+	c.ec.Vars, c.ec.Settings, c.ec.Contact = map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for k := range p.settings {
 		c.ec.Settings[k] = true
 	}
@@ -128,11 +128,19 @@ func (c *compiler) project(pf *syntax.Project, fls []*syntax.Flow, faq *syntax.F
 			for _, a := range as {
 				if name, ok := strings.CutPrefix(a.Target.Value, "vars."); ok {
 					c.ec.Vars[name] = true
-				} else if !strings.HasPrefix(a.Target.Value, "contact.") {
+				} else if name, ok := contactField(a.Target.Value); ok {
+					c.ec.Contact[name] = true
+				} else {
 					c.ec.Vars[a.Target.Value] = true
 				}
 			}
 		}
+	}
+	for _, f := range pf.ContactFields {
+		if !varRE.MatchString(f.Value) {
+			c.errorf(f.Pos, "contact_fields", "want a field name such as address (letters, digits, _), found %q", f.Value)
+		}
+		c.ec.Contact[f.Value] = true
 	}
 	// Declare every flow and node first so references resolve in any order.
 	for _, sf := range fls {
@@ -391,9 +399,8 @@ func (c *compiler) node(f *flow, n *node, sn *syntax.Node) {
 	}
 	switch n.kind {
 	case kAsk, kWait:
-		if sn.Next == nil && len(sn.Branch) == 0 && sn.Else == nil {
-			c.errorf(sn.ID.Pos, p, "%s node needs a way out: next, branch or else", article(n.kind.String()))
-		}
+		// Without next, branch or else the answer ends the flow, like any
+		// node without next: a sub-flow's last question returns to its caller.
 		if n.kind == kWait && len(sn.Branch) > 0 && sn.Next == nil && sn.Else == nil && sn.Retry == nil {
 			c.errorf(sn.ID.Pos, p, "this wait says nothing when no branch matches: add else or retry")
 		}
@@ -459,6 +466,12 @@ func (c *compiler) textLimit(t *syntax.Text, limit int, slots ...string) *text {
 	}
 	if _, ok := t.Langs[c.p.DefaultLang]; !ok {
 		c.errorf(t.Pos, t.Path, "no text in the default language %q", c.p.DefaultLang)
+		return out
+	}
+	for _, l := range c.p.Languages {
+		if _, ok := t.Langs[l]; !ok {
+			c.r.Warnf(t.Pos, t.Path, "no text in %q: customers writing in it get the %q text", l, c.p.DefaultLang)
+		}
 	}
 	return out
 }
@@ -495,13 +508,31 @@ func (c *compiler) staticLabels(bs []button) map[string][]Button {
 	return out
 }
 
+// contactField is the field a set target names: contact.address and
+// contact.fields.address are both the stored field address (the one way
+// expressions read it back is contact.address).
+func contactField(target string) (string, bool) {
+	rest, ok := strings.CutPrefix(target, "contact.")
+	if !ok {
+		return "", false
+	}
+	if f, ok := strings.CutPrefix(rest, "fields."); ok {
+		return f, true
+	}
+	return rest, true
+}
+
 func (c *compiler) assigns(as []*syntax.Assign, allowContact bool) []assign {
 	var out []assign
 	for _, a := range as {
 		t := a.Target.Value
 		x := assign{name: t}
-		if rest, ok := strings.CutPrefix(t, "contact."); ok && allowContact {
+		if rest, ok := contactField(t); ok && allowContact {
 			x.contact, x.name = true, rest
+			if rest == "id" || rest == "fields" {
+				c.errorf(a.Target.Pos, a.Path, "cannot set %q: the contact's id is the runtime's; set contact.FIELD", t)
+				continue
+			}
 		} else if rest, ok := strings.CutPrefix(t, "vars."); ok {
 			x.name = rest
 		}

@@ -42,6 +42,12 @@ type Options struct {
 	Now func() time.Time
 	// MaxResponseBytes bounds an http node's response body; default 1 MiB.
 	MaxResponseBytes int64
+	// Secrets are the values of the project's secrets by name (ReadSecrets
+	// reads them from the environment and a file). http nodes read them as
+	// secret.NAME; they never reach a message, a variable, an event or an
+	// error text. A declared secret without a value fails the calls that
+	// read it.
+	Secrets map[string]string
 }
 
 // Engine runs a compiled project. It is safe for concurrent Step calls on
@@ -50,7 +56,10 @@ type Engine struct {
 	p        *Project
 	opts     Options
 	hosts    []string
-	settings map[string]any // the project's, with Options.Settings over them
+	settings map[string]any    // the project's, with Options.Settings over them
+	secrets  map[string]string // the declared ones that have a value
+	// noSecret names the declared secrets without a value, for the error.
+	noSecret []string
 	http     Doer
 	// turns recycles the working state of a step (and its expression VM,
 	// which is not safe for concurrent use): one less large allocation per
@@ -91,6 +100,8 @@ func (p *Project) NewEngine(opts Options) *Engine {
 	if opts.HTTP != nil {
 		e.http = guardRedirects(opts.HTTP, e.hosts)
 	}
+	e.secrets, e.noSecret = pickSecrets(p.secrets, opts.Secrets)
+	e.opts.Secrets = nil // picked: the caller's map is not kept
 	e.turns.New = func() any { return &turn{vm: eval.NewVM()} }
 	return e
 }

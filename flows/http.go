@@ -19,87 +19,75 @@ import (
 // node's URL names a host outside the allowed list.
 var ErrHostNotAllowed = errors.New("host not allowed")
 
-// http runs an http node and returns the node to go to next.
+// http runs an http node and returns the node to go to next. The error
+// text goes into an event: secrets in it are replaced and URLs lose their
+// query strings (see safeURL).
 func (t *turn) http(n *node) *node {
 	if err := t.call(n); err != nil {
-		t.errorEvent(n, "http", err)
+		t.errorEvent(n, "http", errors.New(t.e.redactSecrets(err.Error())))
 		return n.onError
 	}
 	return t.next(n)
 }
 
+// uses is what an http spec's url, headers and body read.
+func (s *httpSpec) uses() eval.Uses {
+	var u eval.Uses
+	if s.url != nil {
+		u |= s.url.Uses
+	}
+	if s.body != nil {
+		u |= s.body.Uses
+	}
+	for _, h := range s.headers {
+		u |= h.tmpl.Uses
+	}
+	return u
+}
+
 func (t *turn) call(n *node) error {
 	spec := n.http
-	t.need(spec.url.Uses)
-	raw, err := spec.url.Render(t.vm, &t.env)
-	if err != nil {
-		return fmt.Errorf("url: %w", err)
-	}
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil {
-		return fmt.Errorf("url %q: %w", raw, err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("url %q: scheme must be http or https", raw)
-	}
-	if !slices.Contains(t.e.hosts, strings.ToLower(u.Hostname())) {
-		return fmt.Errorf("%w: %q (allowed_hosts: %s)", ErrHostNotAllowed, u.Hostname(), strings.Join(t.e.hosts, ", "))
-	}
-	if t.e.http == nil {
-		return errors.New("no HTTP client configured")
-	}
-	var body io.Reader
-	if spec.body != nil {
-		t.need(spec.body.Uses)
-		v, err := spec.body.Render(t.vm, &t.env)
-		if err != nil {
-			return fmt.Errorf("body: %w", err)
+	if spec.uses()&eval.UsesSecret != 0 {
+		if len(t.e.noSecret) > 0 {
+			return fmt.Errorf("secrets without a value: %s (set %s<NAME> or the secrets file)", strings.Join(t.e.noSecret, ", "), SecretEnvPrefix)
 		}
-		b, err := json.Marshal(v)
-		if err != nil {
-			return fmt.Errorf("body: %w", err)
-		}
-		body = bytes.NewReader(b)
+		// Secrets are in the environment only while the request is built.
+		t.env.Secret = t.e.secrets
+		defer func() { t.env.Secret = nil }()
 	}
 	ctx, cancel := context.WithTimeout(t.ctx, spec.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, spec.method, u.String(), body)
+	req, u, err := t.request(ctx, spec)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Accept", "application/json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for _, h := range spec.headers {
-		t.need(h.tmpl.Uses)
-		v, err := h.tmpl.Render(t.vm, &t.env)
-		if err != nil {
-			return fmt.Errorf("header %s: %w", h.name, err)
-		}
-		req.Header.Set(h.name, v)
-	}
+	t.env.Secret = nil
 	resp, err := t.e.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", spec.method, u.Redacted(), err)
+		// A *url.Error repeats the whole URL, query string included.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("%s %s: %w", spec.method, safeURL(u), err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, t.e.opts.MaxResponseBytes+1))
 	if err != nil {
-		return fmt.Errorf("%s %s: reading the answer: %w", spec.method, u.Redacted(), err)
+		return fmt.Errorf("%s %s: reading the answer: %w", spec.method, safeURL(u), err)
 	}
 	if int64(len(data)) > t.e.opts.MaxResponseBytes {
-		return fmt.Errorf("%s %s: answer larger than %d bytes", spec.method, u.Redacted(), t.e.opts.MaxResponseBytes)
+		return fmt.Errorf("%s %s: answer larger than %d bytes", spec.method, safeURL(u), t.e.opts.MaxResponseBytes)
 	}
 	if resp.StatusCode >= 500 {
-		return fmt.Errorf("%s %s: server error %d", spec.method, u.Redacted(), resp.StatusCode)
+		return fmt.Errorf("%s %s: server error %d", spec.method, safeURL(u), resp.StatusCode)
 	}
 	var decoded any
 	if len(bytes.TrimSpace(data)) > 0 {
 		// A 2xx must be JSON; a 4xx is an answer the flow branches on by
 		// status, and its body (often an HTML error page) may be anything.
 		if err := json.Unmarshal(data, &decoded); err != nil && resp.StatusCode/100 == 2 {
-			return fmt.Errorf("%s %s: answer is not JSON: %w", spec.method, u.Redacted(), err)
+			return fmt.Errorf("%s %s: answer is not JSON: %w", spec.method, safeURL(u), err)
 		} else if err != nil {
 			decoded = nil
 		}
@@ -119,6 +107,60 @@ func (t *turn) call(n *node) error {
 		t.setVar(a.name, v)
 	}
 	return nil
+}
+
+// request builds the request of an http node: the URL with customer text
+// escaped (eval.Template.RenderURL), the host checked, headers and body.
+func (t *turn) request(ctx context.Context, spec *httpSpec) (*http.Request, *url.URL, error) {
+	t.need(spec.url.Uses)
+	raw, err := spec.url.RenderURL(t.vm, &t.env)
+	if err != nil {
+		return nil, nil, fmt.Errorf("url: %w", err)
+	}
+	raw = strings.TrimSpace(raw)
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, nil, fmt.Errorf("url %q: %w", cutQuery(raw), errors.Unwrap(err))
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, nil, fmt.Errorf("url %s: scheme must be http or https", safeURL(u))
+	}
+	if !slices.Contains(t.e.hosts, strings.ToLower(u.Hostname())) {
+		return nil, nil, fmt.Errorf("%w: %q (allowed_hosts: %s)", ErrHostNotAllowed, u.Hostname(), strings.Join(t.e.hosts, ", "))
+	}
+	if t.e.http == nil {
+		return nil, nil, errors.New("no HTTP client configured")
+	}
+	var body io.Reader
+	if spec.body != nil {
+		t.need(spec.body.Uses)
+		v, err := spec.body.Render(t.vm, &t.env)
+		if err != nil {
+			return nil, nil, fmt.Errorf("body: %w", err)
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, nil, fmt.Errorf("body: %w", err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, spec.method, u.String(), body)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s %s: %w", spec.method, safeURL(u), err)
+	}
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for _, h := range spec.headers {
+		t.need(h.tmpl.Uses)
+		v, err := h.tmpl.Render(t.vm, &t.env)
+		if err != nil {
+			return nil, nil, fmt.Errorf("header %s: %w", h.name, err)
+		}
+		req.Header.Set(h.name, v)
+	}
+	return req, u, nil
 }
 
 // guardRedirects returns a copy of an *http.Client whose redirects must
@@ -144,4 +186,25 @@ func guardRedirects(d Doer, hosts []string) Doer {
 		return nil
 	}
 	return &cc
+}
+
+// safeURL is a URL as errors show it: scheme, host and path, without user
+// information, query string and fragment, which often carry credentials
+// or customer data.
+func safeURL(u *url.URL) string {
+	c := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
+	s := c.String()
+	if u.RawQuery != "" || u.ForceQuery {
+		s += "?…"
+	}
+	return s
+}
+
+// cutQuery is raw text of a URL that did not parse, without what follows
+// '?' or '#'.
+func cutQuery(raw string) string {
+	if i := strings.IndexAny(raw, "?#"); i >= 0 {
+		return raw[:i] + "?…"
+	}
+	return raw
 }

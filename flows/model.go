@@ -29,6 +29,7 @@ type Project struct {
 	escalation   escalation
 	settings     map[string]any
 	allowedHosts []string
+	secrets      []string // declared secret names (parley.yaml secrets:)
 	safe         *node
 	loc          *time.Location // of `now`; UTC by default
 	understand   *understanding // nil without faq.yaml

@@ -35,6 +35,9 @@ type Program struct {
 	// Uses says which costly parts of Env the expression reads, so the
 	// engine computes them only when an expression needs them.
 	Uses Uses
+	// operator is set when the expression reads nothing but settings:
+	// text the operator wrote, never the customer (RenderURL keeps it as is).
+	operator bool
 }
 
 // Uses is a set of costly Env parts.
@@ -269,7 +272,8 @@ func (c *Compiler) compile(s *syntax.Str, path, src string, line, col int, cond 
 	for n := range names {
 		c.Used[n] = true
 	}
-	return &Program{prog: prog, fast: compileFast(node), cond: cond, Src: src, Uses: usesOf(names, fv.all > fv.cheap)}
+	return &Program{prog: prog, fast: compileFast(node), cond: cond, Src: src, Uses: usesOf(names, fv.all > fv.cheap),
+		operator: operatorOnly(names)}
 }
 
 // unknownRef words a read of a variable, setting or contact field the

@@ -16,6 +16,7 @@ type Project struct {
 	Timezone     *Str // IANA name; `now` is in this zone
 	Settings     []Field
 	AllowedHosts []*Str
+	Secrets      []*Str // names of secrets http nodes read as secret.NAME
 	Triggers     []*Trigger
 	Escalation   *Escalation
 	// ContactFields are contact fields the flows read but do not set
@@ -199,7 +200,7 @@ func ParseProject(r *Reporter, file string, src []byte) *Project {
 	if v == nil {
 		return p
 	}
-	o := Object(r, v, "", "name", "default_lang", "languages", "start", "safe_node", "timezone", "settings", "allowed_hosts", "triggers", "escalation", "contact_fields")
+	o := Object(r, v, "", "name", "default_lang", "languages", "start", "safe_node", "timezone", "settings", "allowed_hosts", "secrets", "triggers", "escalation", "contact_fields")
 	p.Name = o.ReqStr("name")
 	p.DefaultLang = o.Str("default_lang")
 	p.Languages = StrList(r, o.Get("languages"), "languages")
@@ -219,6 +220,7 @@ func ParseProject(r *Reporter, file string, src []byte) *Project {
 	}
 	p.AllowedHosts = StrList(r, o.Get("allowed_hosts"), "allowed_hosts")
 	p.ContactFields = StrList(r, o.Get("contact_fields"), "contact_fields")
+	p.Secrets = StrList(r, o.Get("secrets"), "secrets")
 	for i, tv := range Seq(r, o.Get("triggers"), "triggers") {
 		p.Triggers = append(p.Triggers, parseTrigger(r, tv, fmt.Sprintf("triggers[%d]", i)))
 	}
