@@ -151,3 +151,19 @@ func BenchmarkDetectLanguage(b *testing.B) {
 		DetectLanguage(texts[i%len(texts)])
 	}
 }
+
+func FuzzDetectLanguage(f *testing.F) {
+	for _, s := range append(append([]string{"skol'ko", "ʼaʼ", strings.Repeat("zh", 40), "Привет, where"}, preparedSeeds...), understandSeeds...) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		switch got := DetectLanguage(text); got {
+		case "", "ru", "en":
+		default:
+			t.Fatalf("DetectLanguage(%q) = %q", text, got)
+		}
+		for _, w := range strings.Fields(Normalize(text)) {
+			Transliterate(w) // must not panic on any word
+		}
+	})
+}
