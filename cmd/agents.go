@@ -67,8 +67,6 @@ func dbFlag(fs *flag.FlagSet) *string {
 	return fs.String("db", def, "database file (default $PARLEY_DB or ./data/parley.db)")
 }
 
-// openStoreFor opens the database for an operator command, explaining the
-// usual failure: a running server holds the file lock.
 // statDB checks that path names a database file, with the messages the
 // commands that read one offline share.
 func statDB(path string) (os.FileInfo, error) {
@@ -84,10 +82,18 @@ func statDB(path string) (os.FileInfo, error) {
 	return si, nil
 }
 
+// inUse is what every command says when a running server holds the
+// database file (store.ErrLocked).
+func inUse(path string) string {
+	return path + " is in use by a running parley server; stop it first"
+}
+
+// openStoreFor opens the database for an operator command, explaining the
+// usual failure: a running server holds the file lock.
 func openStoreFor(cmd, path string, readOnly bool) (*store.DB, error) {
 	db, err := store.Open(path, store.Options{ReadOnly: readOnly})
 	if errors.Is(err, store.ErrLocked) {
-		return nil, fmt.Errorf("parley %s: %s is in use by a running parley server; stop it first", cmd, path)
+		return nil, fmt.Errorf("parley %s: %s", cmd, inUse(path))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("parley %s: %w", cmd, err)

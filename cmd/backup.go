@@ -11,7 +11,7 @@ import (
 )
 
 // hotBackupHint tells the operator where a running server serves a hot copy.
-const hotBackupHint = "take a hot copy from the running server instead, signed in as an admin agent:\n" +
+const hotBackupHint = "take a hot copy from the running server, signed in as an admin agent:\n" +
 	"  curl -fsS -c jar -H 'Content-Type: application/json' -d '{\"name\":\"NAME\",\"password\":\"...\"}' http://HOST:PORT/api/login\n" +
 	"  curl -fsS -b jar -o FILE http://HOST:PORT/api/admin/backup"
 
@@ -62,8 +62,7 @@ func runBackup(args []string, stdio IO) int {
 	n, err := store.BackupFile(src, dst, *timeout)
 	switch {
 	case errors.Is(err, store.ErrLocked):
-		return fail("%s is in use by a running parley server (it holds the file lock for %v and more);\n%s",
-			src, *timeout, hotBackupHint)
+		return fail("%s, or %s", inUse(src), hotBackupHint)
 	case err != nil:
 		return fail("%v", err)
 	}

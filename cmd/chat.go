@@ -31,13 +31,14 @@ func runChat(args []string, stdio IO) int {
 	name := fs.String("name", "", "customer display name")
 	lang := fs.String("lang", "", "customer language as the channel would report it (ru, en)")
 	fresh := fs.Bool("new", false, "start a new conversation: forget this customer in --db first")
+	record := fs.String("record", "", "when the input ends, write the conversation to `FILE`, a new file, as a parley test case (starts a new conversation)")
 	debug := fs.Bool("debug", false, "show per message what the bot understood: language, intent and score, FAQ entry, sentiment and its evidence, the trigger, escalation and branches taken")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return 2
 	}
 	if len(pos) > 1 {
-		fmt.Fprintln(stdio.Stderr, "usage: parley chat [DIR] [--db FILE] [--channel web|telegram|vk] [--as CONTACT] [--new] [--debug] [--json]")
+		fmt.Fprintln(stdio.Stderr, "usage: parley chat [DIR] [--db FILE] [--channel web|telegram|vk] [--as CONTACT] [--new] [--record FILE] [--debug] [--json]")
 		return 2
 	}
 	dir := ""
@@ -47,6 +48,15 @@ func runChat(args []string, stdio IO) int {
 	if !channel.Name(*ch).Valid() {
 		fmt.Fprintf(stdio.Stderr, "parley chat: --channel %q: want web, telegram or vk\n", *ch)
 		return 2
+	}
+	var rec *recorder
+	if *record != "" {
+		if err := checkRecordFile(*record); err != nil {
+			fmt.Fprintf(stdio.Stderr, "parley chat: %v\n", err)
+			return 2
+		}
+		// A test starts from the beginning, so the recording does too.
+		rec, *fresh = &recorder{channel: *ch, name: *name, lang: *lang}, true
 	}
 	project, err := loadProject(dir)
 	if err != nil {
@@ -61,7 +71,7 @@ func runChat(args []string, stdio IO) int {
 	defer db.Close()
 	ctx := context.Background()
 	from := channel.Address{Channel: channel.Name(*ch), ID: *as}
-	p := &chatPrinter{w: stdio.Stdout, json: *asJSON}
+	p := &chatPrinter{w: stdio.Stdout, json: *asJSON, rec: rec}
 	if c, err := db.ContactByIdentity(from.String()); err == nil {
 		_, p.queued, _ = db.OpenTicketFor(c.ID)
 		if *fresh {
@@ -81,12 +91,16 @@ func runChat(args []string, stdio IO) int {
 	}
 
 	logger := zerolog.New(stdio.Stderr).Level(zerolog.WarnLevel)
+	opts := engineOptions()
+	if rec != nil {
+		opts.HTTP = rec.doer(opts.HTTP)
+	}
 	rt := bot.New(bot.Config{
 		Logger:  logger,
 		Observe: func(_ string, outs []flows.Output) { p.observe(outs) },
 		Typing:  map[channel.Name]bool{},
 		Debug:   *debug,
-	}, db, project.NewEngine(engineOptions()), chatSender{name: channel.Name(*ch), p: p})
+	}, db, project.NewEngine(opts), chatSender{name: channel.Name(*ch), p: p})
 	// The human queue as in serve, so a handoff shows what the customer
 	// would be told (position, wait, out of hours) and later messages go to
 	// the ticket instead of the bot.
@@ -116,6 +130,7 @@ func runChat(args []string, stdio IO) int {
 	sc := bufio.NewScanner(stdio.Stdin)
 	sc.Buffer(make([]byte, 64*1024), 64*1024)
 	seq := time.Now().UnixNano()
+	recordStopped := false
 	for {
 		if interactive {
 			fmt.Fprint(stdio.Stdout, "> ")
@@ -137,8 +152,13 @@ func runChat(args []string, stdio IO) int {
 			p.customer(line)
 		}
 		in := channel.Inbound{From: from, EventID: fmt.Sprintf("chat:%d", seq), Text: line, Name: *name, Lang: *lang}
-		if b, ok := p.button(line); ok {
+		b, isButton := p.button(line)
+		if isButton {
 			in.Text, in.Payload = b.Text, b.Value
+		}
+		if rec != nil && !rec.line(line, b.Text) && !recordStopped {
+			recordStopped = true
+			fmt.Fprintf(stdio.Stderr, "parley chat: --record: the test ends at the handoff (a test hands the conversation back to the bot at once); later lines are not recorded\n")
 		}
 		if err := rt.HandleInbound(ctx, in); err != nil {
 			fmt.Fprintf(stdio.Stderr, "parley chat: %v\n", err)
@@ -157,6 +177,13 @@ func runChat(args []string, stdio IO) int {
 		fmt.Fprintf(stdio.Stderr, "parley chat: reading input: %v\n", err)
 		return 1
 	}
+	if rec != nil {
+		if err := rec.write(*record); err != nil {
+			fmt.Fprintf(stdio.Stderr, "parley chat: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdio.Stderr, "parley chat: recorded %d turns as a test in %s; run it with: parley test %s\n", len(rec.turns), *record, projectArg(dir))
+	}
 	return 0
 }
 
@@ -173,6 +200,7 @@ type chatPrinter struct {
 	outs []flows.Output
 	// queued is set once a handoff happened: later silence is the queue's.
 	queued bool
+	rec    *recorder // --record, or nil
 }
 
 type chatLine struct {
@@ -269,6 +297,9 @@ func (p *chatPrinter) endTurn() {
 			fmt.Fprintln(p.w, "[no reply: the message joined the ticket in the human queue; an agent answers from the console]")
 		}
 		fmt.Fprintln(p.w) // a blank line ends the turn
+	}
+	if p.rec != nil {
+		p.rec.outputs(p.outs)
 	}
 	p.sent, p.outs = nil, nil
 }
@@ -388,4 +419,12 @@ func (c chatSender) Channel() channel.Name { return c.name }
 func (c chatSender) Send(_ context.Context, o channel.Outbound) error {
 	c.p.delivered(o)
 	return nil
+}
+
+// projectArg names the project for a command to suggest.
+func projectArg(dir string) string {
+	if dir == "" {
+		return "DIR (the embedded demo: parley init DIR first)"
+	}
+	return dir
 }

@@ -37,7 +37,7 @@ func runCompact(args []string, stdio IO) int {
 	before, after, err := store.CompactFile(*dbPath)
 	switch {
 	case errors.Is(err, store.ErrLocked):
-		return fail("%s is in use by a running parley server; stop it first", *dbPath)
+		return fail("%s", inUse(*dbPath))
 	case err != nil:
 		return fail("%v", err)
 	}

@@ -132,6 +132,9 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 
 	// 1. Store.
 	s.db, err = store.Open(cfg.DB, store.Options{})
+	if errors.Is(err, store.ErrLocked) {
+		return nil, fmt.Errorf("database (--db, PARLEY_DB or db): %s, or give this one another database", inUse(cfg.DB))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("database %s (--db, PARLEY_DB or db): %w", cfg.DB, err)
 	}
