@@ -172,15 +172,18 @@ func runTest(ctx context.Context, p *flows.Project, file string, t *syntax.Test,
 		if c.Lang != nil {
 			in.Contact.Lang = c.Lang.Value
 		}
-		if len(c.Fields) > 0 {
-			in.Contact.Fields = map[string]string{}
-			for _, f := range c.Fields {
-				in.Contact.Fields[f.Key.Value] = eval.Format(f.Val.Any())
-			}
+		fields := map[string]string{}
+		for _, f := range c.Fields {
+			fields[f.Key.Value] = eval.Format(f.Val.Any())
 		}
+		setContact(&in.Contact, fields)
 	}
 	var st flows.State
-	now := opts.Now
+	// clock is the time of the last event; next, of the next message.
+	clock, next := opts.Now, opts.Now
+	if !t.Now.IsZero() {
+		clock, next = t.Now, t.Now
+	}
 	fail := func(f failure) Result {
 		res.Failed = true
 		res.Failure = fmt.Sprintf("%s: %s", f.pos, f.msg)
@@ -189,45 +192,52 @@ func runTest(ctx context.Context, p *flows.Project, file string, t *syntax.Test,
 	for i, turn := range t.Turns {
 		res.Turns = i + 1
 		msg := in
-		msg.Now = now
+		msg.Now = next
+		if !turn.Now.IsZero() {
+			msg.Now = turn.Now
+		}
 		msg.Debug = true // a failing turn shows what the bot understood
-		now = now.Add(time.Minute)
 		label := ""
+		var outs []flows.Output
+		var err error
 		switch {
-		case turn.User != nil:
-			msg.Text = turn.User.Value
-			label = fmt.Sprintf("user %q", msg.Text)
-		case turn.Tap != nil:
-			b, ok := findButton(st.Buttons, turn.Tap.Value)
-			if !ok {
-				return fail(failure{turn.Tap.Pos, fmt.Sprintf("turn %d: no button %q in the last message; buttons: %s", i+1, turn.Tap.Value, buttonList(st.Buttons))})
+		case turn.Silence != nil:
+			label = "silence " + turn.Silence.Value
+			st, outs, err = silence(ctx, e, st, msg, clock, clock.Add(turn.SilenceFor))
+			clock = clock.Add(turn.SilenceFor)
+			next = clock
+		case turn.User != nil || turn.Tap != nil:
+			if turn.User != nil {
+				msg.Text = turn.User.Value
+				label = fmt.Sprintf("user %q", msg.Text)
+			} else {
+				b, ok := findButton(st.Buttons, turn.Tap.Value)
+				if !ok {
+					return fail(failure{turn.Tap.Pos, fmt.Sprintf("turn %d: no button %q in the last message; buttons: %s", i+1, turn.Tap.Value, buttonList(st.Buttons))})
+				}
+				msg.Text, msg.Payload = b.Text, b.Value
+				label = fmt.Sprintf("tap %q", b.Text)
 			}
-			msg.Text, msg.Payload = b.Text, b.Value
-			label = fmt.Sprintf("tap %q", b.Text)
+			st, outs, err = e.Step(ctx, st, msg)
+			clock, next = msg.Now, msg.Now.Add(time.Minute)
 		default:
 			return fail(failure{turn.Pos, fmt.Sprintf("turn %d: no customer message", i+1)})
 		}
-		var outs []flows.Output
-		var err error
-		st, outs, err = e.Step(ctx, st, msg)
 		if err != nil {
 			return fail(failure{turn.Pos, fmt.Sprintf("turn %d (%s): %v", i+1, label, err)})
 		}
 		issueLinkCodes(outs, msg.Now)
-		for _, o := range outs {
-			if o.Kind == flows.Event && o.Event.Name == "node" {
-				visited[o.Event.Flow+"."+o.Event.Node] = true
-			}
-			if o.Kind == flows.SetContact {
-				for k, v := range o.Fields {
-					if in.Contact.Fields == nil {
-						in.Contact.Fields = map[string]string{}
-					}
-					in.Contact.Fields[k] = v
-				}
+		seen(outs, visited, &in.Contact)
+		f := check(turn, st, outs)
+		if f == nil {
+			if w := doer.takeWrong(); len(w) > 0 {
+				f = &w[0]
 			}
 		}
-		if f := check(turn, st, outs); f != nil {
+		if f == nil {
+			f = checkContact(turn, in.Contact)
+		}
+		if f != nil {
 			f.msg = fmt.Sprintf("turn %d (%s): %s", i+1, label, f.msg)
 			if tr := traceOf(outs); tr != nil {
 				f.msg += "\nwhat the bot understood:\n  " + strings.ReplaceAll(tr.String(), "\n", "\n  ")
@@ -237,21 +247,118 @@ func runTest(ctx context.Context, p *flows.Project, file string, t *syntax.Test,
 		// A handed-off conversation comes back when the agent returns it,
 		// so the script can go on.
 		if st.InHandoff && i+1 < len(t.Turns) {
-			st, outs, _ = e.Resume(ctx, st, flows.Input{Now: now, Channel: in.Channel, Contact: in.Contact})
-			for _, o := range outs {
-				if o.Kind == flows.Event && o.Event.Name == "node" {
-					visited[o.Event.Flow+"."+o.Event.Node] = true
-				}
-			}
+			st, outs, _ = e.Resume(ctx, st, flows.Input{Now: clock, Channel: in.Channel, Contact: in.Contact})
+			seen(outs, visited, &in.Contact)
 		}
 	}
 	if unused := doer.unused(); len(unused) > 0 {
-		return fail(failure{unused[0].Pos, fmt.Sprintf("canned http response %s %s was never requested", method(unused[0]), unused[0].URL.Value)})
+		u := unused[0]
+		what := u.URL.Value
+		if u.Method != nil {
+			what = method(u) + " " + what
+		}
+		return fail(failure{u.Pos, fmt.Sprintf("canned http response %s was never requested", what)})
 	}
 	if len(doer.unexpected) > 0 {
 		return fail(failure{t.Pos, fmt.Sprintf("unexpected http call %s: declare it under http:", doer.unexpected[0])})
 	}
 	return res
+}
+
+// maxTimeouts bounds the timeouts one silence fires (a timeout path that
+// waits again with its own timeout fires again within a long silence).
+const maxTimeouts = 100
+
+// silence lets the time from `from` to `to` pass without a message: the
+// waiting node's timeout fires at its deadline, as the runtime's
+// scheduler calls Engine.Timeout, and again while the path it takes waits
+// with a deadline inside the silence.
+func silence(ctx context.Context, e *flows.Engine, st flows.State, in flows.Input, from, to time.Time) (flows.State, []flows.Output, error) {
+	var all []flows.Output
+	for range maxTimeouts {
+		at, ok := st.WaitDeadline()
+		if !ok || at.After(to) || st.InHandoff {
+			break
+		}
+		in.Now = at
+		if at.Before(from) {
+			in.Now = from
+		}
+		var outs []flows.Output
+		var err error
+		if st, outs, err = e.Timeout(ctx, st, in); err != nil {
+			return st, all, err
+		}
+		all = append(all, outs...)
+		if d, ok := st.WaitDeadline(); ok && !d.After(at) {
+			break // the engine did not move on: do not spin
+		}
+	}
+	return st, all, nil
+}
+
+// seen records the nodes a turn entered and applies its contact changes.
+func seen(outs []flows.Output, visited map[string]bool, c *flows.Contact) {
+	for _, o := range outs {
+		if o.Kind == flows.Event && o.Event.Name == "node" {
+			visited[o.Event.Flow+"."+o.Event.Node] = true
+		}
+		if o.Kind == flows.SetContact {
+			setContact(c, o.Fields)
+		}
+	}
+}
+
+// setContact applies a flow's contact changes as the runtime does
+// (bot.Runtime.setContactFields): name and lang (or language) are the
+// contact's own, anything else a stored field. The map is copied: the
+// previous turn's Input may still hold the old one.
+func setContact(c *flows.Contact, fields map[string]string) {
+	if len(fields) == 0 {
+		return
+	}
+	merged := make(map[string]string, len(c.Fields)+len(fields))
+	for k, v := range c.Fields {
+		merged[k] = v
+	}
+	for k, v := range fields {
+		switch k {
+		case "name":
+			c.Name = v
+		case "lang", "language":
+			c.Lang = v
+		default:
+			merged[k] = v
+		}
+	}
+	c.Fields = merged
+}
+
+// checkContact compares the contact after a turn with the turn's
+// `contact:`, each name read as a flow reads contact.NAME.
+func checkContact(turn *syntax.Turn, c flows.Contact) *failure {
+	for _, f := range turn.Contact {
+		want := eval.Format(f.Val.Any())
+		var got string
+		var ok bool
+		switch f.Key.Value {
+		case "name":
+			got, ok = c.Name, c.Name != ""
+		case "lang":
+			got, ok = c.Lang, c.Lang != ""
+		case "id":
+			got, ok = c.ID, true
+		default:
+			got, ok = c.Fields[f.Key.Value]
+		}
+		if !ok && want != "" {
+			return &failure{f.Key.Pos, fmt.Sprintf("contact.%s: want %q, it is not set", f.Key.Value, want)}
+		}
+		if got != want {
+			return &failure{f.Val.Pos, fmt.Sprintf("contact.%s: want %q, got %q", f.Key.Value, want, got)}
+		}
+	}
+	return nil
 }
 
 // traceOf is the Debug output's trace of a turn, nil without one.
@@ -317,23 +424,8 @@ func check(turn *syntax.Turn, st flows.State, outs []flows.Output) *failure {
 			ended = true
 		}
 	}
-	if turn.BotSet {
-		if f := checkSays(turn, says); f != nil {
-			return f
-		}
-	}
-	switch {
-	case turn.Handoff != nil && handoff == nil:
-		return &failure{turn.Handoff.Pos, fmt.Sprintf("want a handoff (reason %s), got none", turn.Handoff.Reason.Value)}
-	case turn.Handoff == nil && handoff != nil:
-		return &failure{turn.Pos, fmt.Sprintf("unexpected handoff (reason %s); add `handoff: %s` to the turn if it is right", handoff.Reason, handoff.Reason)}
-	case turn.Handoff != nil:
-		if turn.Handoff.Reason != nil && handoff.Reason != turn.Handoff.Reason.Value {
-			return &failure{turn.Handoff.Reason.Pos, fmt.Sprintf("handoff reason: want %q, got %q", turn.Handoff.Reason.Value, handoff.Reason)}
-		}
-		if turn.Handoff.Priority != nil && handoff.Priority != turn.Handoff.Priority.Value {
-			return &failure{turn.Handoff.Priority.Pos, fmt.Sprintf("handoff priority: want %q, got %q", turn.Handoff.Priority.Value, handoff.Priority)}
-		}
+	if f := checkReplies(turn, says, handoff); f != nil {
+		return f
 	}
 	for _, v := range turn.Vars {
 		want := eval.Format(v.Val.Any())
@@ -351,18 +443,39 @@ func check(turn *syntax.Turn, st flows.State, outs []flows.Output) *failure {
 	return nil
 }
 
-func checkSays(turn *syntax.Turn, says []flows.Output) *failure {
-	ok := len(says) == len(turn.Bot)
-	for i := 0; ok && i < len(says); i++ {
-		ok = sayMatches(turn.Bot[i], says[i])
+// checkReplies compares the turn's messages and handoff with what it
+// expects. A difference in either shows both, as one diff: the messages
+// (those that match once, unchanged) and the handoff with its reason,
+// so an unexpected handoff is never an empty diff.
+func checkReplies(turn *syntax.Turn, says []flows.Output, got *flows.HandoffRequest) *failure {
+	saysOK := !turn.BotSet || len(says) == len(turn.Bot)
+	for i := 0; saysOK && turn.BotSet && i < len(says); i++ {
+		saysOK = sayMatches(turn.Bot[i], says[i])
 	}
-	if ok {
+	want := turn.Handoff
+	var head string
+	pos := turn.Pos
+	switch {
+	case want != nil && got == nil:
+		head, pos = fmt.Sprintf("want a handoff (reason %s), got none", want.Reason.Value), want.Pos
+	case want == nil && got != nil:
+		head = fmt.Sprintf("unexpected handoff (reason %s); add `handoff: %s` to the turn if it is right", got.Reason, got.Reason)
+	case want != nil && want.Reason != nil && got.Reason != want.Reason.Value:
+		head, pos = fmt.Sprintf("handoff reason: want %q, got %q", want.Reason.Value, got.Reason), want.Reason.Pos
+	case want != nil && want.Priority != nil && got.Priority != want.Priority.Value:
+		head, pos = fmt.Sprintf("handoff priority: want %q, got %q", want.Priority.Value, got.Priority), want.Priority.Pos
+	}
+	handoffOK := head == ""
+	if saysOK && handoffOK {
 		return nil
 	}
 	var b strings.Builder
-	b.WriteString("bot messages differ (- want, + got):")
-	pos := turn.Pos
-	for _, d := range diffSays(turn.Bot, says) {
+	if !saysOK {
+		head = "bot messages differ"
+	}
+	b.WriteString(head)
+	b.WriteString(" (- want, + got):")
+	for _, d := range diffReplies(turn, says) {
 		switch {
 		case d.want != nil && d.got != nil:
 			b.WriteString("\n      " + describeGot(*d.got))
@@ -375,7 +488,50 @@ func checkSays(turn *syntax.Turn, says []flows.Output) *failure {
 			b.WriteString("\n    + " + describeGot(*d.got))
 		}
 	}
+	switch {
+	case handoffOK && got != nil:
+		b.WriteString("\n      " + describeHandoff(got))
+	case want != nil && got != nil:
+		b.WriteString("\n    - " + describeWantHandoff(want))
+		b.WriteString("\n    + " + describeHandoff(got))
+	case want != nil:
+		b.WriteString("\n    - " + describeWantHandoff(want))
+	case got != nil:
+		b.WriteString("\n    + " + describeHandoff(got))
+	}
 	return &failure{pos, b.String()}
+}
+
+// diffReplies aligns the messages; without `bot:` the turn checks none,
+// so every message shows as it is.
+func diffReplies(turn *syntax.Turn, says []flows.Output) []sayDiff {
+	if !turn.BotSet {
+		out := make([]sayDiff, len(says))
+		for i := range says {
+			out[i] = sayDiff{want: &syntax.ExpectSay{}, got: &says[i]}
+		}
+		return out
+	}
+	return diffSays(turn.Bot, says)
+}
+
+func describeHandoff(h *flows.HandoffRequest) string {
+	s := "handoff " + h.Reason
+	if h.Priority != "" {
+		s += " (priority " + h.Priority + ")"
+	}
+	if h.Note != "" {
+		s += fmt.Sprintf(" note %q", h.Note)
+	}
+	return s
+}
+
+func describeWantHandoff(h *syntax.ExpectHandoff) string {
+	s := "handoff " + h.Reason.Value
+	if h.Priority != nil {
+		s += " (priority " + h.Priority.Value + ")"
+	}
+	return s
 }
 
 // sayDiff is one line of a diff of expected and actual messages: both set

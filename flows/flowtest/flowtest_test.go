@@ -115,7 +115,9 @@ func TestFailures(t *testing.T) {
       - user: hi
         end: true`, "", `want the conversation to end, it goes on`},
 		{"unused canned", `
-      - user: hi`, `{url: "https://api.example.com/orders/2"}`, `canned http response GET https://api.example.com/orders/2 was never requested`},
+      - user: hi`, `{url: "https://api.example.com/orders/2"}`, `canned http response https://api.example.com/orders/2 was never requested`},
+		{"unused canned with its method", `
+      - user: hi`, `{url: "https://api.example.com/orders/2", method: post}`, `canned http response POST https://api.example.com/orders/2 was never requested`},
 		{"unexpected call", `
       - user: hi
       - tap: Заказ

@@ -1,6 +1,9 @@
 package syntax
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // TestFile is one conversation-test file (tests/*.yaml).
 type TestFile struct {
@@ -17,6 +20,9 @@ type Test struct {
 	Contact *TestContact
 	HTTP    []*Canned
 	Turns   []*Turn
+	// Now is the clock of the first turn (zero: the runner's default);
+	// later turns come a minute apart unless they set their own.
+	Now time.Time
 }
 
 // TestContact describes the customer of a test.
@@ -35,6 +41,17 @@ type Canned struct {
 	Status int
 	Body   *Value
 	Fail   bool // the call fails as if the server were unreachable
+	// Request, when present, is what the call must send.
+	Request *ExpectRequest
+}
+
+// ExpectRequest is what an http node's call must carry: these headers
+// (others may be present) and exactly this JSON body.
+type ExpectRequest struct {
+	Path    string
+	Pos     Pos
+	Headers []Field
+	Body    *Value
 }
 
 // Turn is one customer message and what must follow it.
@@ -43,10 +60,19 @@ type Turn struct {
 	Pos     Pos
 	User    *Str // typed text
 	Tap     *Str // a button of the last message, by label or value
+	// Silence lets time pass without a message: a waiting node whose
+	// timeout falls inside it times out, as the runtime would make it.
+	Silence    *Str
+	SilenceFor time.Duration
+	// Now is this turn's clock (zero: a minute after the previous one).
+	Now     time.Time
 	Bot     []*ExpectSay
 	BotSet  bool
 	Handoff *ExpectHandoff
 	Vars    []Field
+	// Contact is the contact after the turn: name, lang or a field,
+	// each as a flow reads it (contact.name, contact.address).
+	Contact []Field
 	End     bool
 }
 
@@ -89,8 +115,9 @@ func TestsOf(r *Reporter, file string, v *Value) *TestFile {
 }
 
 func parseTest(r *Reporter, v *Value, path string) *Test {
-	o := Object(r, v, path, "name", "channel", "contact", "http", "turns")
+	o := Object(r, v, path, "name", "channel", "contact", "now", "http", "turns")
 	t := &Test{Path: path, Pos: v.Pos, Name: o.ReqStr("name"), Channel: o.Str("channel")}
+	t.Now = parseTime(r, o.Str("now"), o.Sub("now"))
 	if cv := o.Get("contact"); cv != nil {
 		co := Object(r, cv, o.Sub("contact"), "id", "name", "lang", "fields")
 		t.Contact = &TestContact{ID: co.Str("id"), Name: co.Str("name"), Lang: co.Str("lang")}
@@ -119,13 +146,29 @@ func parseCanned(r *Reporter, v *Value, path string) []*Canned {
 	var out []*Canned
 	for i, hv := range Seq(r, v, path) {
 		hp := fmt.Sprintf("%s[%d]", path, i)
-		ho := Object(r, hv, hp, "method", "url", "status", "body", "fail")
+		ho := Object(r, hv, hp, "method", "url", "status", "body", "fail", "request")
 		c := &Canned{Path: hp, Pos: hv.Pos, Method: ho.Str("method"), URL: ho.ReqStr("url"), Status: 200}
 		if n, _, ok := ho.Int("status"); ok {
 			c.Status = n
 		}
 		c.Body = ho.Get("body")
 		c.Fail, _ = ho.Bool("fail")
+		if rv := ho.Get("request"); rv != nil {
+			ro := Object(r, rv, ho.Sub("request"), "headers", "body")
+			c.Request = &ExpectRequest{Path: ho.Sub("request"), Pos: rv.Pos, Body: ro.Get("body")}
+			if hv := ro.Get("headers"); hv != nil {
+				hdr := Object(r, hv, ro.Sub("headers"))
+				for _, f := range hdr.V.Map {
+					hdr.Get(f.Key.Value)
+					if f.Val.Kind != ScalarKind {
+						r.Errorf(f.Val.Pos, hdr.Sub(f.Key.Value), "a header's value is a string")
+						continue
+					}
+					c.Request.Headers = append(c.Request.Headers, f)
+				}
+			}
+			ro.Done()
+		}
 		ho.Done()
 		out = append(out, c)
 	}
@@ -133,13 +176,30 @@ func parseCanned(r *Reporter, v *Value, path string) []*Canned {
 }
 
 func parseTurn(r *Reporter, v *Value, path string) *Turn {
-	o := Object(r, v, path, "user", "tap", "bot", "handoff", "vars", "end")
-	t := &Turn{Path: path, Pos: v.Pos, User: o.Str("user"), Tap: o.Str("tap")}
+	o := Object(r, v, path, "user", "tap", "silence", "now", "bot", "handoff", "vars", "contact", "end")
+	t := &Turn{Path: path, Pos: v.Pos, User: o.Str("user"), Tap: o.Str("tap"), Silence: o.Str("silence")}
+	t.Now = parseTime(r, o.Str("now"), o.Sub("now"))
+	var kinds []string
+	for _, k := range []string{"user", "tap", "silence"} {
+		if o.Has(k) {
+			kinds = append(kinds, k)
+		}
+	}
 	switch {
-	case t.User != nil && t.Tap != nil:
-		r.Errorf(o.KeyPos("tap"), path, "a turn has either `user: TEXT` or `tap: BUTTON`, not both")
-	case t.User == nil && t.Tap == nil && !o.Has("user") && !o.Has("tap"):
-		r.Errorf(v.Pos, path, "a turn needs `user: TEXT` or `tap: BUTTON`")
+	case len(kinds) > 1:
+		r.Errorf(o.KeyPos(kinds[1]), path, "a turn is one of `user: TEXT`, `tap: BUTTON` or `silence: DURATION`, found %s and %s", kinds[0], kinds[1])
+	case len(kinds) == 0:
+		r.Errorf(v.Pos, path, "a turn needs `user: TEXT`, `tap: BUTTON` or `silence: DURATION`")
+	}
+	if t.Silence != nil {
+		d, err := time.ParseDuration(t.Silence.Value)
+		switch {
+		case err != nil || d <= 0:
+			r.Errorf(t.Silence.Pos, o.Sub("silence"), "want a duration such as 10m or 2h, found %q", t.Silence.Value)
+		case !t.Now.IsZero():
+			r.Errorf(o.KeyPos("now"), path, "a silence lasts from the previous turn: it takes no `now`")
+		}
+		t.SilenceFor = d
 	}
 	if bv := o.Get("bot"); bv != nil {
 		t.BotSet = true
@@ -166,9 +226,29 @@ func parseTurn(r *Reporter, v *Value, path string) *Turn {
 			t.Vars = append(t.Vars, f)
 		}
 	}
+	if cv := o.Get("contact"); cv != nil {
+		co := Object(r, cv, o.Sub("contact"))
+		for _, f := range co.V.Map {
+			co.Get(f.Key.Value)
+			t.Contact = append(t.Contact, f)
+		}
+	}
 	t.End, _ = o.Bool("end")
 	o.Done()
 	return t
+}
+
+// parseTime reads a test's clock: RFC 3339 with its offset
+// (2026-12-07T22:30:00+03:00).
+func parseTime(r *Reporter, s *Str, path string) time.Time {
+	if s == nil {
+		return time.Time{}
+	}
+	tm, err := time.Parse(time.RFC3339, s.Value)
+	if err != nil {
+		r.Errorf(s.Pos, path, "want a time such as 2026-12-07T22:30:00+03:00, found %q", s.Value)
+	}
+	return tm
 }
 
 func parseExpectSay(r *Reporter, v *Value, path string) *ExpectSay {
