@@ -56,10 +56,10 @@ type ExpectRequest struct {
 
 // Turn is one customer message and what must follow it.
 type Turn struct {
-	Path    string
-	Pos     Pos
-	User    *Str // typed text
-	Tap     *Str // a button of the last message, by label or value
+	Path string
+	Pos  Pos
+	User *Str // typed text
+	Tap  *Str // a button of the last message, by label or value
 	// Silence lets time pass without a message: a waiting node whose
 	// timeout falls inside it times out, as the runtime would make it.
 	Silence    *Str
