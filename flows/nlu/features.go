@@ -94,8 +94,8 @@ func (f *featurizer) applySynonyms(out []string, key []byte, toks []string) (_ [
 }
 
 // wordsOf returns a prepared message's words as the classifier reads them:
-// Latin words transliterated where they stand for Russian ones, synonyms
-// replaced. stems are Stem of each word, or nil when a word changed (the
+// Latin words transliterated where they stand for Russian ones, chat
+// spellings expanded, synonyms replaced. stems are Stem of each word, or nil when a word changed (the
 // words are then stemmed as features are taken).
 func (f *featurizer) wordsOf(toks, stems []string, sc *featScratch) ([]string, []string) {
 	// The scratch buffers keep only what was built in them: a step that
