@@ -34,14 +34,28 @@ func runLint(args []string, stdio IO) int {
 	if err != nil {
 		problems = append(problems, asList(err)...)
 	}
-	if _, err := flowtest.Load(os.DirFS(dir)); err != nil {
+	_, suites, err := flowtest.LoadAll(os.DirFS(dir))
+	if err != nil {
 		problems = append(problems, asList(err)...)
+	}
+	if p != nil {
+		if err := flowtest.CheckSuites(p, suites); err != nil {
+			problems = append(problems, asList(err)...)
+		}
 	}
 	if len(problems) > 0 {
 		problems.Sort()
 		fmt.Fprintln(stdio.Stderr, problems.Error())
 		fmt.Fprintf(stdio.Stderr, "%d problem%s\n", len(problems), plural(len(problems)))
 		return 1
+	}
+	// Warnings do not fail lint: the project runs (a missing translation
+	// says the default language's text). They go to stderr like problems.
+	for _, w := range p.Warnings {
+		fmt.Fprintln(stdio.Stderr, warningText(w))
+	}
+	if n := len(p.Warnings); n > 0 {
+		fmt.Fprintf(stdio.Stderr, "%d warning%s\n", n, plural(n))
 	}
 	nodes := 0
 	for _, f := range p.FlowNames() {
@@ -89,6 +103,14 @@ func lintSessions(p *flows.Project, path string, stdio IO) (moved, total int, er
 		return nil
 	})
 	return moved, total, err
+}
+
+// warningText is a warning as a problem is shown, its message marked
+// "warning: ".
+func warningText(w *flows.Error) string {
+	c := *w
+	c.Msg = "warning: " + c.Msg
+	return c.Error()
 }
 
 func asList(err error) flows.ErrorList {

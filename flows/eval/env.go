@@ -7,7 +7,10 @@ package eval
 
 import (
 	"reflect"
+	"slices"
 	"time"
+
+	"github.com/expr-lang/expr/builtin"
 )
 
 // Env is what an expression sees. Field tags are the names support leads
@@ -87,11 +90,17 @@ var structTypes = map[string]reflect.Type{
 	"response": reflect.TypeFor[Response](),
 }
 
-// Names is every name an expression may start with: Env's fields and the
-// functions of the flow language (find, digits, ...). Lint suggests the
-// closest for an unknown one; the reference doc lists them all.
+// Names is every name an expression may start with: Env's fields, the
+// functions of the flow language (find, digits, ...) and expr-lang's
+// builtins (len, lower, ...). Lint suggests the closest for an unknown one.
 func Names() []string {
-	return append(tagNames(reflect.TypeFor[Env]()), FuncNames()...)
+	names := append(tagNames(reflect.TypeFor[Env]()), FuncNames()...)
+	for _, f := range builtin.Builtins {
+		if !slices.Contains(names, f.Name) {
+			names = append(names, f.Name)
+		}
+	}
+	return names
 }
 
 // Fields is every name X of `NAME.X` for Env's structured fields, by NAME
