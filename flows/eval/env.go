@@ -90,11 +90,14 @@ var structTypes = map[string]reflect.Type{
 	"response": reflect.TypeFor[Response](),
 }
 
+// EnvNames are the names of Env's fields (text, contact, vars, ...).
+func EnvNames() []string { return tagNames(reflect.TypeFor[Env]()) }
+
 // Names is every name an expression may start with: Env's fields, the
 // functions of the flow language (find, digits, ...) and expr-lang's
 // builtins (len, lower, ...). Lint suggests the closest for an unknown one.
 func Names() []string {
-	names := append(tagNames(reflect.TypeFor[Env]()), FuncNames()...)
+	names := append(EnvNames(), FuncNames()...)
 	for _, f := range builtin.Builtins {
 		if !slices.Contains(names, f.Name) {
 			names = append(names, f.Name)
