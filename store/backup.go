@@ -13,26 +13,35 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 )
 
-// Backup writes a consistent copy of the whole file to w while the store
-// keeps serving: it is one read transaction (tx.WriteTo), so writers go on,
-// but a very large copy delays growing the memory map until it ends.
+// Backup writes a consistent copy of the store to w while it keeps
+// serving. The copy holds live data only: it is compacted (compactCopy)
+// from one read transaction into a temporary file beside the store, then
+// streamed, so text erased earlier (ForgetContact), which bbolt leaves in
+// free pages, is not carried into backups. Writers go on meanwhile, but a
+// very large copy delays growing the memory map until it ends. Compacting
+// costs more than a byte copy: ~0.1 s instead of 0.01 s for a 9.6 MB store
+// (BenchmarkBackup), and the copy is smaller.
 func (db *DB) Backup(w io.Writer) (int64, error) {
-	var n int64
-	err := db.view(func(tx *bolt.Tx) error {
-		var err error
-		n, err = tx.WriteTo(w)
-		return err
-	})
+	f, size, err := db.compactTemp()
+	if err != nil {
+		return 0, fmt.Errorf("store: backup: %w", err)
+	}
+	defer closeRemove(f)
+	n, err := io.Copy(w, f)
+	if err == nil && n != size {
+		err = fmt.Errorf("copied %d of %d bytes", n, size)
+	}
 	if err != nil {
 		return n, fmt.Errorf("store: backup: %w", err)
 	}
 	return n, nil
 }
 
-// ServeBackup answers a request with a hot copy of the database, for the
-// server's admin endpoint (mount it behind authentication, for example as
-// GET /admin/backup). Content-Length comes from the same transaction as the
-// bytes, so a client can tell a complete copy from a cut one.
+// ServeBackup answers a request with a hot copy of the database (as
+// Backup), for the server's admin endpoint (mount it behind
+// authentication, for example as GET /admin/backup). Content-Length is the
+// compacted copy's size, so a client can tell a complete copy from a cut
+// one.
 func (db *DB) ServeBackup(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
@@ -40,35 +49,41 @@ func (db *DB) ServeBackup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := "parley-" + db.now().Format("20060102-150405") + ".db"
-	err := db.view(func(tx *bolt.Tx) error {
-		h := w.Header()
-		h.Set("Content-Type", "application/octet-stream")
-		h.Set("Content-Disposition", `attachment; filename="`+name+`"`)
-		h.Set("Content-Length", fmt.Sprint(tx.Size()))
-		h.Set("Cache-Control", "no-store")
-		if r.Method == http.MethodHead {
-			return nil
-		}
-		_, err := tx.WriteTo(w)
-		return err
-	})
+	f, size, err := db.compactTemp()
 	if errors.Is(err, ErrClosed) {
 		http.Error(w, "database closed", http.StatusServiceUnavailable)
+		return
 	}
-	// Other errors happen mid-body: the short body and Content-Length tell
-	// the client; there is nothing more to send.
+	if err != nil {
+		http.Error(w, "backup failed", http.StatusInternalServerError)
+		return
+	}
+	defer closeRemove(f)
+	h := w.Header()
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	h.Set("Content-Length", fmt.Sprint(size))
+	h.Set("Cache-Control", "no-store")
+	if r.Method == http.MethodHead {
+		return
+	}
+	// An error here happens mid-body: the short body and Content-Length
+	// tell the client; there is nothing more to send.
+	_, _ = io.Copy(w, f)
 }
 
-// BackupToFile writes a hot copy to dst through dst.tmp, fsync and rename,
-// so dst is either the previous file or a complete copy.
+// BackupToFile writes a hot copy (as Backup) to dst through dst.tmp, fsync
+// and rename, so dst is either the previous file or a complete copy.
 func (db *DB) BackupToFile(dst string) (int64, error) {
-	return writeFileAtomic(dst, db.Backup)
+	return atomicFile(dst, func(tmp string) error {
+		return db.guarded(func() error { return compactCopy(db.bolt, tmp) })
+	})
 }
 
 // BackupFile copies the store file at src, which no process may be using,
-// to dst (through dst.tmp, fsync and rename). The copy is byte-level and
-// does not depend on the schema version. A file held by a running server
-// fails after timeout with ErrLocked: ask the server for a hot copy then.
+// to dst (through dst.tmp, fsync and rename), compacted as Backup does.
+// A file held by a running server fails after timeout with ErrLocked: ask
+// the server for a hot copy then.
 func BackupFile(src, dst string, timeout time.Duration) (int64, error) {
 	if _, err := os.Stat(src); err != nil {
 		return 0, fmt.Errorf("store: backup: %w", err)
@@ -84,42 +99,106 @@ func BackupFile(src, dst string, timeout time.Duration) (int64, error) {
 		return 0, fmt.Errorf("store: backup %s: %w", src, err)
 	}
 	defer bdb.Close()
-	return writeFileAtomic(dst, func(w io.Writer) (int64, error) {
-		var n int64
-		err := bdb.View(func(tx *bolt.Tx) error {
-			var err error
-			n, err = tx.WriteTo(w)
-			return err
-		})
-		return n, err
-	})
+	return atomicFile(dst, func(tmp string) error { return compactCopy(bdb, tmp) })
 }
 
-// writeFileAtomic writes dst.tmp with write, fsyncs it, renames it over dst
-// and fsyncs the directory, so a crash never leaves a torn dst.
-func writeFileAtomic(dst string, write func(io.Writer) (int64, error)) (n int64, err error) {
+// compactCopy writes the live data of src, read in one transaction, into a
+// new bbolt file at path: no free pages, so nothing erased comes along.
+// The copy is written without fsync; callers sync what they keep.
+func compactCopy(src *bolt.DB, path string) error {
+	dst, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: defaultTimeout, NoSync: true})
+	if err != nil {
+		return err
+	}
+	// bolt.Compact reads src in one View; dst commits every 8 MiB so a
+	// large store does not need its whole size in memory.
+	if err := bolt.Compact(dst, src, 8<<20); err != nil {
+		dst.Close()
+		return err
+	}
+	return dst.Close()
+}
+
+// guarded runs fn unless the store is closed (ErrClosed), as view does.
+func (db *DB) guarded(fn func() error) error {
+	err := fn()
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
+	return err
+}
+
+// compactTemp compacts the store into a temporary file beside it (private
+// data stays on the store's own disk, readable by its owner only) and
+// returns it open at its start, with its size. The caller closes and
+// removes it (closeRemove).
+func (db *DB) compactTemp() (*os.File, int64, error) {
+	dir := filepath.Dir(db.path)
+	if db.path == "" {
+		dir = ""
+	}
+	f, err := os.CreateTemp(dir, ".parley-backup-*.db")
+	if err != nil && dir != "" {
+		f, err = os.CreateTemp("", "parley-backup-*.db") // a read-only store directory
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	name := f.Name()
+	f.Close()
+	if err := db.guarded(func() error { return compactCopy(db.bolt, name) }); err != nil {
+		os.Remove(name)
+		return nil, 0, err
+	}
+	f, err = os.Open(name)
+	if err != nil {
+		os.Remove(name)
+		return nil, 0, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		closeRemove(f)
+		return nil, 0, err
+	}
+	return f, st.Size(), nil
+}
+
+func closeRemove(f *os.File) {
+	f.Close()
+	os.Remove(f.Name())
+}
+
+// atomicFile has fill write dst.tmp, fsyncs it, renames it over dst and
+// fsyncs the directory, so a crash never leaves a torn dst. It returns the
+// size of dst.
+func atomicFile(dst string, fill func(tmp string) error) (n int64, err error) {
 	if dst == "" {
 		return 0, fmt.Errorf("store: backup: empty destination path")
 	}
 	tmp := dst + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return 0, fmt.Errorf("store: backup: %w", err)
-	}
+	_ = os.Remove(tmp) // a leftover of a crashed run; bbolt would open it
 	defer func() {
 		if err != nil {
-			f.Close()
 			os.Remove(tmp)
 		}
 	}()
-	if n, err = write(f); err != nil {
-		return n, fmt.Errorf("store: backup to %s: %w", tmp, err)
+	if err = fill(tmp); err != nil {
+		return 0, fmt.Errorf("store: backup to %s: %w", tmp, err)
 	}
-	if err = f.Sync(); err != nil {
+	f, err := os.OpenFile(tmp, os.O_RDWR, 0)
+	if err != nil {
+		return 0, fmt.Errorf("store: backup: %w", err)
+	}
+	st, err := f.Stat()
+	if err == nil {
+		n = st.Size()
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return n, fmt.Errorf("store: backup: fsync %s: %w", tmp, err)
-	}
-	if err = f.Close(); err != nil {
-		return n, fmt.Errorf("store: backup: close %s: %w", tmp, err)
 	}
 	if err = os.Rename(tmp, dst); err != nil {
 		return n, fmt.Errorf("store: backup: %w", err)

@@ -39,6 +39,10 @@ type ContactExport struct {
 	Inbox  []InboxEntry   `json:"inbox"`
 	Outbox []OutboxEntry  `json:"outbox"`
 	Links  []LinkCodeInfo `json:"link_codes"`
+	// ContactIDs are the contact and the contacts merged into it, directly
+	// or through others: one person, whose records are all exported (the
+	// same ids ForgetContact erases).
+	ContactIDs []string `json:"contact_ids"`
 }
 
 // LinkCodeInfo is a live link code without the code (only its hash is kept).
@@ -57,6 +61,11 @@ func (db *DB) ExportContact(id string) (ContactExport, error) {
 			return err
 		}
 		out.Contact = c
+		ids, recs, err := personIDs(tx, id)
+		if err != nil {
+			return err
+		}
+		out.ContactIDs, out.Merges = sortedKeys(ids), recs
 		if s := tx.Bucket(bSessions).Get([]byte(id)); s != nil {
 			if json.Valid(s) {
 				out.Session = json.RawMessage(bytes.Clone(s))
@@ -67,22 +76,21 @@ func (db *DB) ExportContact(id string) (ContactExport, error) {
 		if out.History, err = loadHistory(tx, id); err != nil {
 			return err
 		}
-		for _, n := range ticketsOf(tx, id) {
-			t, err := getTicket(tx, n)
-			if err != nil {
-				return err
+		for _, cid := range out.ContactIDs {
+			for _, n := range ticketsOf(tx, cid) {
+				t, err := getTicket(tx, n)
+				if err != nil {
+					return err
+				}
+				out.Tickets = append(out.Tickets, t)
 			}
-			out.Tickets = append(out.Tickets, t)
-		}
-		if out.Merges, err = mergesOf(tx, map[string]bool{id: true}); err != nil {
-			return err
 		}
 		if err := tx.Bucket(bInbox).ForEach(func(k, v []byte) error {
 			var e InboxEntry
 			if err := json.Unmarshal(v, &e); err != nil {
 				return fmt.Errorf("store: inbox entry %d: %w", be64(k), err)
 			}
-			if e.ContactID == id {
+			if ids[e.ContactID] {
 				e.Seq = be64(k)
 				out.Inbox = append(out.Inbox, e)
 			}
@@ -92,7 +100,7 @@ func (db *DB) ExportContact(id string) (ContactExport, error) {
 		}
 		if err := tx.Bucket(bOutbox).ForEach(func(k, v []byte) error {
 			o, err := decodeOutbox(k, v)
-			if err == nil && o.ContactID == id {
+			if err == nil && ids[o.ContactID] {
 				out.Outbox = append(out.Outbox, o)
 			}
 			return err
@@ -101,7 +109,7 @@ func (db *DB) ExportContact(id string) (ContactExport, error) {
 		}
 		return tx.Bucket(bLinkCodes).ForEach(func(_, v []byte) error {
 			var lc LinkCode
-			if json.Unmarshal(v, &lc) == nil && lc.ContactID == id {
+			if json.Unmarshal(v, &lc) == nil && ids[lc.ContactID] {
 				out.Links = append(out.Links, LinkCodeInfo{Kind: lc.Kind, ExpiresAt: lc.ExpiresAt})
 			}
 			return nil
@@ -110,13 +118,17 @@ func (db *DB) ExportContact(id string) (ContactExport, error) {
 	if err != nil {
 		return ContactExport{}, err
 	}
+	ids := map[string]bool{}
+	for _, cid := range out.ContactIDs {
+		ids[cid] = true
+	}
 	err = scanChunks(db, bEvents, nil, nil, func(_, v []byte) error {
 		evs, err := decodeEvents(v)
 		if err != nil {
 			return fmt.Errorf("store: event: %w", err)
 		}
 		for _, e := range evs {
-			if e.ContactID == id {
+			if ids[e.ContactID] {
 				out.Events = append(out.Events, e)
 			}
 		}
@@ -156,6 +168,9 @@ type ForgetResult struct {
 	Events     int      `json:"events_anonymised"`
 	Merges     int      `json:"merge_records"`
 	Queued     int      `json:"inbox_outbox_entries"`
+	// ContactIDs are the ids erased: the contact and those merged into it
+	// (ContactExport.ContactIDs).
+	ContactIDs []string `json:"contact_ids"`
 }
 
 // ForgetContact erases a contact (a data subject's erasure request), in one
@@ -168,9 +183,15 @@ type ForgetResult struct {
 // naming the contact or its identities replaced, and error texts erased. A
 // "contact_forgotten" event records who asked (by).
 //
+// A reason is kept only when it is a label ("negative"); a free-text one
+// (a flow's templated reason may quote the customer) is erased like notes.
+// The contact and the contacts merged into it are one person: personIDs
+// decides which ids, for ExportContact too.
+//
 // bbolt reuses freed pages but does not overwrite them: erased text stays
-// in the file's free pages until they are reused. For physical erasure
-// compact the file afterwards (CompactFile; `parley contacts forget` does).
+// in the live file's free pages until they are reused. Backups never carry
+// it (Backup copies live data only); for physical erasure in the file
+// itself compact it (CompactFile; `parley contacts forget` does).
 func (db *DB) ForgetContact(ctx context.Context, id, by string) (ForgetResult, error) {
 	if err := validContactID(id); err != nil {
 		return ForgetResult{}, err
@@ -185,29 +206,16 @@ func (db *DB) ForgetContact(ctx context.Context, id, by string) (ForgetResult, e
 			return err
 		}
 		res.Identities = slices.Clone(c.Identities)
-		// The contact, and contacts merged into it, are one person.
-		ids := map[string]bool{id: true}
-		for {
-			recs, err := mergesOf(tx, ids)
-			if err != nil {
+		ids, recs, err := personIDs(tx, id)
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			if err := tx.Bucket(bMerges).Delete(u64(r.ID)); err != nil {
 				return err
 			}
-			grew := false
-			for _, r := range recs {
-				if r.IntoID != "" && ids[r.IntoID] && !r.Undone() && !ids[r.From.ID] {
-					ids[r.From.ID], grew = true, true
-				}
-			}
-			if !grew {
-				for _, r := range recs {
-					if err := tx.Bucket(bMerges).Delete(u64(r.ID)); err != nil {
-						return err
-					}
-				}
-				res.Merges = len(recs)
-				break
-			}
 		}
+		res.Merges, res.ContactIDs = len(recs), sortedKeys(ids)
 		names := map[string]bool{}
 		for k := range ids {
 			names[k] = true
@@ -240,15 +248,17 @@ func (db *DB) ForgetContact(ctx context.Context, id, by string) (ForgetResult, e
 		if err := dropLinkState(tx, id); err != nil {
 			return err
 		}
-		if res.Queued, err = dropQueued(tx, id); err != nil {
+		if res.Queued, err = dropQueued(tx, ids); err != nil {
 			return err
 		}
-		for _, n := range ticketsOf(tx, id) {
-			if err := anonymiseTicket(tx, n, id, anon, now); err != nil {
-				return err
+		for _, cid := range res.ContactIDs {
+			for _, n := range ticketsOf(tx, cid) {
+				if err := anonymiseTicket(tx, n, cid, anon, now); err != nil {
+					return err
+				}
+				res.Tickets++
+				res.TicketIDs = append(res.TicketIDs, n)
 			}
-			res.Tickets++
-			res.TicketIDs = append(res.TicketIDs, n)
 		}
 		if res.Events, err = anonymiseEvents(tx, ids, names, anon); err != nil {
 			return err
@@ -286,8 +296,55 @@ func dropDedupe(tx *bolt.Tx, prefix string) error {
 	return nil
 }
 
-// dropQueued deletes the contact's inbox and outbox entries.
-func dropQueued(tx *bolt.Tx, id string) (int, error) {
+// personIDs is the contact id and the ids of the contacts merged into it,
+// directly or through one another (not undone): one person, for export and
+// erasure alike. recs are the merge records that name any of them.
+func personIDs(tx *bolt.Tx, id string) (map[string]bool, []MergeRecord, error) {
+	ids := map[string]bool{id: true}
+	for {
+		recs, err := mergesOf(tx, ids)
+		if err != nil {
+			return nil, nil, err
+		}
+		grew := false
+		for _, r := range recs {
+			if r.IntoID != "" && ids[r.IntoID] && !r.Undone() && !ids[r.From.ID] {
+				ids[r.From.ID], grew = true, true
+			}
+		}
+		if !grew {
+			return ids, recs, nil
+		}
+	}
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// isLabel reports whether a reason is a label a flow or the runtime chose
+// ("negative", "complaint_delivery") rather than free text, which a
+// templated reason can be and which may quote the customer.
+func isLabel(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && !strings.ContainsRune("_-.:", rune(c)) {
+			return false
+		}
+	}
+	return true
+}
+
+// dropQueued deletes the inbox and outbox entries of the contacts in ids.
+func dropQueued(tx *bolt.Tx, ids map[string]bool) (int, error) {
 	n := 0
 	for _, name := range [][]byte{bInbox, bOutbox} {
 		b := tx.Bucket(name)
@@ -296,7 +353,7 @@ func dropQueued(tx *bolt.Tx, id string) (int, error) {
 			var e struct {
 				ContactID string `json:"contact_id"`
 			}
-			if json.Unmarshal(v, &e) == nil && e.ContactID == id {
+			if json.Unmarshal(v, &e) == nil && ids[e.ContactID] {
 				drop = append(drop, bytes.Clone(k))
 			}
 			return nil
@@ -320,6 +377,9 @@ func anonymiseTicket(tx *bolt.Tx, n uint64, id, anon string, now time.Time) erro
 		return err
 	}
 	t.ContactID, t.Address, t.Vars, t.Evidence = anon, "", nil, nil
+	if t.Reason != "" && !isLabel(t.Reason) {
+		t.Reason = redacted
+	}
 	if t.Summary != "" {
 		t.Summary = redacted
 	}
@@ -369,7 +429,9 @@ func anonymiseEvents(tx *bolt.Tx, ids, names map[string]bool, anon string) (int,
 				switch {
 				case names[val]:
 					e.Data[key] = anon
-				case key == "error" || key == "address" || key == "text":
+				case key == "error" || key == "address" || key == "text" || key == "note":
+					e.Data[key] = redacted
+				case key == "reason" && !isLabel(val):
 					e.Data[key] = redacted
 				}
 			}
