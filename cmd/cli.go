@@ -44,6 +44,10 @@ func subOf(run func([]string, IO) int, names ...string) func([]string, IO) int {
 func newFlagSet(name string, stdio IO) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stdio.Stderr)
+	// After a flag error, point at the help instead of dumping every flag.
+	fs.Usage = func() {
+		fmt.Fprintf(stdio.Stderr, "Run 'parley %s --help' for usage.\n", strings.TrimPrefix(name, "parley "))
+	}
 	if stdio.flags != nil {
 		*stdio.flags = append(*stdio.flags, fs)
 	}

@@ -121,6 +121,10 @@ func TestEveryCommandExplainsADatabaseInUse(t *testing.T) {
 	}
 	defer db.Close()
 	want := path + " is in use by a running parley server; stop it first"
+	shop := filepath.Join(t.TempDir(), "shop")
+	if code, _, errOut := run("init", shop); code != 0 {
+		t.Fatal(errOut)
+	}
 	for _, args := range [][]string{
 		{"agents", "list", "--db", path},
 		{"agents", "add", "anna", "--role", "agent", "--db", path},
@@ -130,6 +134,8 @@ func TestEveryCommandExplainsADatabaseInUse(t *testing.T) {
 		{"stats", "--db", path},
 		{"compact", "--db", path},
 		{"chat", "--db", path},
+		{"lint", shop, "--db", path},
+		{"serve", "--db", path, "--addr", "127.0.0.1:0"},
 		{"backup", filepath.Join(t.TempDir(), "copy.db"), "--db", path, "--timeout", "50ms"},
 	} {
 		code, _, errOut := run(args...)
