@@ -100,8 +100,7 @@ func (l ErrorList) Err() error {
 type Reporter struct {
 	List ErrorList
 	// Warnings are problems that do not stop a project from loading (a
-	// text missing one of the project's languages): lint shows them, the
-	// server logs them.
+	// text missing one of the project's languages): lint shows them.
 	Warnings ErrorList
 	sources  map[string][]string // file -> lines
 	// unparsed are the files whose YAML did not parse at all.
