@@ -91,7 +91,12 @@ func runChat(args []string, stdio IO) int {
 	}
 
 	logger := zerolog.New(stdio.Stderr).Level(zerolog.WarnLevel)
-	opts := engineOptions()
+	// Secrets as serve reads them (PARLEY_SECRETS_FILE, PARLEY_SECRET_*).
+	opts, err := engineOptions(FlowHTTPConfig{SecretsFile: os.Getenv("PARLEY_SECRETS_FILE")})
+	if err != nil {
+		fmt.Fprintf(stdio.Stderr, "parley chat: %v\n", err)
+		return 2
+	}
 	if rec != nil {
 		opts.HTTP = rec.doer(opts.HTTP)
 	}

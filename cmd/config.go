@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/parley-chat/parley/bot/webchat"
+	"github.com/parley-chat/parley/flows"
 )
 
 // Config is everything `parley serve` needs. It is built in this order:
@@ -33,6 +34,7 @@ type Config struct {
 	Handoff  HandoffConfig  `yaml:"handoff"`
 	Link     LinkConfig     `yaml:"link"`
 	HTTP     HTTPConfig     `yaml:"http"`
+	FlowHTTP FlowHTTPConfig `yaml:"flow_http"`
 
 	// FloodRate and FloodBurst: messages per second a customer gets answered
 	// (default 5, burst 20); more are recorded but not answered. -1 = off.
@@ -52,6 +54,17 @@ type HTTPConfig struct {
 	ReadTimeout       time.Duration `yaml:"read_timeout"`        // 30s
 	WriteTimeout      time.Duration `yaml:"write_timeout"`       // 60s
 	IdleTimeout       time.Duration `yaml:"idle_timeout"`        // 60s
+}
+
+// FlowHTTPConfig is about the calls of flows' http nodes. SecretsFile
+// (PARLEY_SECRETS_FILE) holds name=value lines for parley.yaml's secrets;
+// PARLEY_SECRET_<NAME> overrides a line. AllowNetworks
+// (PARLEY_FLOW_HTTP_ALLOW_NETWORKS, comma-separated) are addresses or CIDR
+// prefixes http nodes may reach although they are loopback, private or
+// link-local; by default no such address is called.
+type FlowHTTPConfig struct {
+	SecretsFile   string   `yaml:"secrets_file"`
+	AllowNetworks []string `yaml:"allow_networks"`
 }
 
 // TelegramConfig configures the Telegram channel; it starts when Token is set.
@@ -221,6 +234,10 @@ func applyEnv(cfg *Config, getenv func(string) string) error {
 	if v := getenv("PARLEY_WEB_ALLOWED_ORIGINS"); v != "" {
 		cfg.Web.AllowedOrigins = splitList(v)
 	}
+	str("PARLEY_SECRETS_FILE", &cfg.FlowHTTP.SecretsFile)
+	if v := getenv("PARLEY_FLOW_HTTP_ALLOW_NETWORKS"); v != "" {
+		cfg.FlowHTTP.AllowNetworks = splitList(v)
+	}
 	if v := getenv("PARLEY_WEB_TRUSTED_PROXIES"); v != "" {
 		cfg.Web.TrustedProxies = splitList(v)
 	}
@@ -347,6 +364,9 @@ func (cfg *Config) validate() error {
 		}
 	}
 	errs = append(errs, cfg.Web.validate()...)
+	if _, err := flows.ParseNetworks(cfg.FlowHTTP.AllowNetworks); err != nil {
+		errs = append(errs, "flow_http.allow_networks: "+err.Error())
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("config: %s", strings.Join(errs, "; "))
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -154,7 +155,14 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 	if err != nil {
 		return nil, err
 	}
-	engine := project.NewEngine(engineOptions())
+	opts, err := engineOptions(cfg.FlowHTTP)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range project.MissingSecrets(opts.Secrets) {
+		log.Warn().Str("secret", name).Msg("secret without a value: http nodes that read it fail; set " + flows.SecretEnvPrefix + strings.ToUpper(name))
+	}
+	engine := project.NewEngine(opts)
 	log.Info().Str("project", project.Name).Str("version", project.Version).Msg("flows loaded")
 
 	// 4. Channels.
@@ -289,7 +297,7 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 		go func() {
 			defer s.bg.Done()
 			watchFlows(bgctx, cfg.Flows, log, func(p *flows.Project) {
-				s.runtime.SetEngine(p.NewEngine(engineOptions()))
+				s.runtime.SetEngine(p.NewEngine(opts))
 				graphs.p.Store(p)
 			})
 		}()

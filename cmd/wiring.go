@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"sync/atomic"
 	"time"
 	_ "time/tzdata" // business hours name time zones; don't depend on the host's zoneinfo
@@ -40,11 +41,21 @@ func loadProject(dir string) (*flows.Project, error) {
 }
 
 // engineOptions are the flow engine's options in production: http nodes get
-// a client with a timeout (the node's own timeout applies per call too),
-// and the demo's order service (orders.example.com) answered in-process.
-func engineOptions() flows.Options {
-	return flows.Options{HTTP: &http.Client{Timeout: 30 * time.Second,
-		Transport: demoTransport{next: http.DefaultTransport, now: time.Now}}}
+// a client with a timeout (the node's own timeout applies per call too)
+// whose connections refuse internal addresses (flows.GuardedTransport),
+// the demo's order service (orders.example.com) answered in-process before
+// any dial, and the project's secrets from c's file and the environment.
+func engineOptions(c FlowHTTPConfig) (flows.Options, error) {
+	secrets, err := flows.ReadSecrets(c.SecretsFile, os.Environ())
+	if err != nil {
+		return flows.Options{}, fmt.Errorf("%w (PARLEY_SECRETS_FILE or flow_http.secrets_file)", err)
+	}
+	nets, err := flows.ParseNetworks(c.AllowNetworks)
+	if err != nil {
+		return flows.Options{}, fmt.Errorf("flow_http.allow_networks: %w", err)
+	}
+	return flows.Options{Secrets: secrets, HTTP: &http.Client{Timeout: 30 * time.Second,
+		Transport: demoTransport{next: flows.GuardedTransport(nets), now: time.Now}}}, nil
 }
 
 // historyAdapter shows a web chat visitor their conversation from the store.
