@@ -25,9 +25,11 @@ type outbox struct {
 	wg    sync.WaitGroup
 	// Delivered entries are removed in batches: one write per batch, by
 	// one goroutine that runs while removals are waiting (removals tracks it).
+	// remDone is closed when the batch collecting in remIDs is durable.
 	removals sync.WaitGroup
 	remMu    sync.Mutex
 	remIDs   []uint64
+	remDone  chan struct{}
 	remBusy  bool
 }
 
@@ -114,7 +116,14 @@ func (o *outbox) drain(addr string) {
 			case <-t.C:
 			}
 		}
-		next, done := o.attempt(ctx, e, it.out)
+		next, done, removed := o.attempt(ctx, e, it.out)
+		if removed != nil {
+			// The address's next reply waits until this one is durably gone
+			// from the outbox, so a crash resends at most the one reply per
+			// address that was in flight (Telegram has no idempotency key).
+			// Other addresses go on meanwhile and share the write.
+			<-removed
+		}
 		o.mu.Lock()
 		if done {
 			o.queue[addr][0] = queued{}
@@ -127,8 +136,9 @@ func (o *outbox) drain(addr string) {
 }
 
 // attempt sends e once. It reports done when the entry left the outbox
-// (delivered or given up), or the entry rescheduled for its next try.
-func (o *outbox) attempt(ctx context.Context, e store.OutboxEntry, decoded *channel.Outbound) (store.OutboxEntry, bool) {
+// (delivered or given up), or the entry rescheduled for its next try. For a
+// delivered entry, removed is closed once its removal is durable.
+func (o *outbox) attempt(ctx context.Context, e store.OutboxEntry, decoded *channel.Outbound) (next store.OutboxEntry, done bool, removed <-chan struct{}) {
 	r := o.r
 	// Built only on the paths that log: a delivered reply logs nothing.
 	logger := func() *zerolog.Logger {
@@ -141,7 +151,7 @@ func (o *outbox) attempt(ctx context.Context, e store.OutboxEntry, decoded *chan
 	} else if err := json.Unmarshal(e.Data, &out); err != nil {
 		logger().Error().Err(err).Msg("undecodable outbox entry dropped")
 		o.drop(ctx, e, "undecodable: "+err.Error())
-		return e, true
+		return e, true, nil
 	}
 	out.Key = "out-" + strconv.FormatUint(e.ID, 10)
 	sender, ok := r.senders[out.To.Channel]
@@ -149,7 +159,7 @@ func (o *outbox) attempt(ctx context.Context, e store.OutboxEntry, decoded *chan
 		// The channel is not configured in this run (token removed?): keep
 		// the reply for a run that has it.
 		logger().Warn().Str("channel", string(out.To.Channel)).Msg("no sender for channel; reply kept")
-		return o.reschedule(ctx, e, e.Attempts, time.Minute), false
+		return o.reschedule(ctx, e, e.Attempts, time.Minute), false, nil
 	}
 
 	o.sem <- struct{}{}
@@ -162,63 +172,66 @@ func (o *outbox) attempt(ctx context.Context, e store.OutboxEntry, decoded *chan
 	if err != nil && ctx.Err() != nil {
 		// Shutting down, not a failure of the channel: the entry stays as it
 		// is for the next start.
-		return e, false
+		return e, false, nil
 	}
 	switch {
 	case err == nil:
 		r.metrics.sent(ch)
-		// The next reply need not wait for this removal to reach the disk:
-		// removals from all conversations share group commits. A crash
-		// before it lands sends the reply again (VK drops the repeat by its
-		// random_id), which beats delaying every reply by an fsync.
-		o.remove(e.ID)
-		return e, true
+		// Removals from all conversations share group commits; only this
+		// address's next reply waits for this one (drain). A crash before it
+		// lands sends the reply again: VK drops the repeat by its random_id,
+		// Telegram shows it twice.
+		return e, true, o.remove(e.ID)
 	case channel.IsPermanent(err):
 		r.metrics.sendError(ch, "permanent")
 		logger().Warn().Err(err).Msg("reply refused by the channel; dropped")
 		o.drop(ctx, e, err.Error())
-		return e, true
+		return e, true, nil
 	}
 	attempts := e.Attempts + 1
 	if attempts >= r.cfg.MaxAttempts {
 		r.metrics.sendError(ch, "temporary")
 		logger().Error().Err(err).Int("attempts", attempts).Msg("reply undeliverable; dropped")
 		o.drop(ctx, e, err.Error())
-		return e, true
+		return e, true, nil
 	}
 	if after, ok := channel.RetryAfter(err); ok {
 		r.metrics.sendError(ch, "retry_after")
 		logger().Info().Dur("retry_after", after).Msg("channel asked to wait")
-		return o.reschedule(ctx, e, attempts, after), false
+		return o.reschedule(ctx, e, attempts, after), false, nil
 	}
 	r.metrics.sendError(ch, "temporary")
 	delay := backoff(r.cfg.RetryBase, attempts)
 	logger().Warn().Err(err).Int("attempt", attempts).Dur("retry_in", delay).Msg("send failed")
-	return o.reschedule(ctx, e, attempts, delay), false
+	return o.reschedule(ctx, e, attempts, delay), false, nil
 }
 
-// remove queues a delivered entry's removal. Removals from all
-// conversations collect while the previous batch is being written, so under
-// load one write removes many.
-func (o *outbox) remove(id uint64) {
+// remove queues a delivered entry's removal and returns a channel closed
+// when it is durable (or failed: it is logged, and the next start sends the
+// reply again). Removals from all conversations collect while the previous
+// batch is being written, so under load one write removes many.
+func (o *outbox) remove(id uint64) <-chan struct{} {
 	o.remMu.Lock()
+	defer o.remMu.Unlock()
 	o.remIDs = append(o.remIDs, id)
-	if o.remBusy {
-		o.remMu.Unlock()
-		return
+	if o.remDone == nil {
+		o.remDone = make(chan struct{}) // one per batch, not per entry
 	}
-	o.remBusy = true
-	o.removals.Add(1)
-	o.remMu.Unlock()
-	go o.flushRemovals()
+	done := o.remDone
+	if !o.remBusy {
+		o.remBusy = true
+		o.removals.Add(1)
+		go o.flushRemovals()
+	}
+	return done
 }
 
 func (o *outbox) flushRemovals() {
 	defer o.removals.Done()
 	for {
 		o.remMu.Lock()
-		ids := o.remIDs
-		o.remIDs = nil
+		ids, done := o.remIDs, o.remDone
+		o.remIDs, o.remDone = nil, nil
 		if len(ids) == 0 {
 			o.remBusy = false
 			o.remMu.Unlock()
@@ -229,6 +242,7 @@ func (o *outbox) flushRemovals() {
 			// The replies were delivered; the next start sends them again.
 			o.r.log.Error().Err(err).Int("entries", len(ids)).Msg("delivered replies not removed from the outbox")
 		}
+		close(done)
 	}
 }
 

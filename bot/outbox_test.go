@@ -242,3 +242,55 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// gatedRemovals holds the removal of delivered replies until release is
+// closed, as a slow disk would.
+type gatedRemovals struct {
+	*store.DB
+	release chan struct{}
+}
+
+func (g gatedRemovals) DeleteOutboxes(ctx context.Context, ids ...uint64) (int, error) {
+	<-g.release
+	return g.DB.DeleteOutboxes(ctx, ids...)
+}
+
+// A crash between a send and the durable removal of its entry sends that
+// reply again. The address's next reply must wait for the removal, so at
+// most the one reply in flight per address is repeated; other addresses
+// are not held up.
+func TestOutboxSendsAnAddresssNextReplyOnlyAfterTheRemovalIsDurable(t *testing.T) {
+	db := storetest.Open(t)
+	a := channel.Address{Channel: channel.Telegram, ID: "1"}
+	b := channel.Address{Channel: channel.Telegram, ID: "2"}
+	queueReplies(t, db, []channel.Address{a, b}, 2)
+	g := gatedRemovals{DB: db, release: make(chan struct{})}
+	var once sync.Once
+	release := func() { once.Do(func() { close(g.release) }) }
+	s := &recordingSender{name: channel.Telegram}
+	rt := New(Config{Logger: quietLogger()}, g, nil, s)
+	if err := rt.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Shutdown(context.Background())
+	defer release() // before the shutdown, which waits for the removals
+	waitFor(t, func() bool { return len(s.sent()) >= 2 })
+	time.Sleep(100 * time.Millisecond) // room for a wrong early send
+	if got := s.sent(); len(got) != 2 || got[0].Text == got[1].Text {
+		t.Fatalf("sent before the first removals landed: %v; want exactly %s #0 and %s #0", outTexts(got), a, b)
+	}
+	release()
+	waitFor(t, func() bool { return len(s.sent()) == 4 })
+	flush(t, rt)
+	if n := db.OutboxDepth(); n != 0 {
+		t.Errorf("outbox depth = %d, want 0", n)
+	}
+}
+
+func outTexts(outs []channel.Outbound) []string {
+	var s []string
+	for _, o := range outs {
+		s = append(s, o.Text)
+	}
+	return s
+}
