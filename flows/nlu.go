@@ -326,7 +326,7 @@ func (t *turn) detectLang(text string, min int) string {
 // unsure, the message has fewer than min letters or is a command
 // ("/start").
 func messageLang(text string, min int) string {
-	if len(text) < min || text == "" || text[0] == '/' {
+	if text == "" || text[0] == '/' {
 		return ""
 	}
 	letters := 0
@@ -338,10 +338,42 @@ func messageLang(text string, min int) string {
 		}
 	}
 	if letters < min {
+		// Too short to say, but for the script: a bot that speaks Russian
+		// and English reads Cyrillic ("да", "ку") as Russian.
+		if cyrillic(text) {
+			return "ru"
+		}
 		return ""
 	}
-	return nlu.DetectLanguage(text)
+	if l := nlu.DetectLanguage(text); l != "" {
+		return l
+	}
+	if englishShort[strings.ToLower(strings.Trim(text, " !?.,)(:;"))] {
+		return "en" // "hi", "thx": what DetectLanguage finds too short
+	}
+	if cyrillic(text) {
+		return "ru"
+	}
+	return ""
 }
+
+// cyrillic reports whether s has two letters or more, all Cyrillic.
+func cyrillic(s string) bool {
+	n := 0
+	for _, r := range s {
+		if unicode.IsLetter(r) {
+			if !unicode.Is(unicode.Cyrillic, r) {
+				return false
+			}
+			n++
+		}
+	}
+	return n >= 2
+}
+
+// englishShort are English chat words no one types in Russian
+// transliteration; "ok", "no" or "da" say nothing.
+var englishShort = map[string]bool{"hi": true, "hey": true, "bye": true, "thx": true, "ty": true, "yes": true, "yep": true, "nope": true}
 
 // normalize lower-cases, folds ё to е, turns punctuation into spaces and
 // collapses runs of spaces, like nlu.Normalize, but keeps "/" so commands

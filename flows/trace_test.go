@@ -102,7 +102,7 @@ nodes:
 		{"hey", "", "en"},
 		{"hey", "ru", "ru"},
 		{"ok", "ru-RU", "ru"},
-		{"ку", "en", "en"},
+		{"ку", "en", "ru"}, // typed in Cyrillic: a Russian speaker, whatever the channel says
 		{"hello there", "ru", "en"},
 		{"/start", "", "ru"},
 		{"42", "", "ru"},
