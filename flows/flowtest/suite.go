@@ -250,7 +250,9 @@ func runCase(ctx context.Context, p *flows.Project, s *syntax.Suite, c *syntax.S
 	if greeted {
 		start := in
 		start.Text = "/start"
-		st, _, _ = e.Step(ctx, st, start)
+		var outs []flows.Output
+		st, outs, _ = e.Step(ctx, st, start)
+		seen(outs, map[string]bool{}, &in.Contact) // as the runtime keeps the contact
 		in.Now = in.Now.Add(time.Minute)
 	}
 	in.Text, in.Debug = c.Say.Value, true
