@@ -41,17 +41,17 @@ func commandSpecs() []spec {
 			long: "graph prints the flows of a project as the lead dashboard draws them: every node with\n" +
 				"its kind and text, every way from one node to another with its label. No server needed.",
 			example: "  parley graph shop --format mermaid\n  parley graph shop --flow order --format dot | dot -Tsvg > order.svg",
-			run: runGraph, values: map[string][]string{"format": graphFormats}},
+			run:     runGraph, values: map[string][]string{"format": graphFormats}},
 		{use: "backup FILE", short: "consistent copy of a database no server holds",
 			long: "backup copies the database to FILE and verifies the copy. A running server holds the\n" +
 				"file: take a hot copy from it instead (GET /api/admin/backup as an admin agent)." + dbHelp,
 			example: "  parley backup /backups/parley-$(date +%F).db\n  parley backup copy.db --db ./data/parley.db --force",
-			run: runBackup},
+			run:     runBackup},
 		{use: "nlu", short: "measure understanding on a data set or a project's FAQ", run: runNLU,
 			sub: []spec{{use: "eval", short: "evaluate intents, sentiment, or a project's FAQ and intents", run: subOf(runNLU, "eval"), sub: []spec{
 				{use: "intents", short: "intent accuracy and out-of-scope figures on JSON Lines files",
 					example: "  parley nlu eval intents --train train.jsonl --test test.jsonl\n  parley nlu eval intents --train all.jsonl --folds 5 --json",
-					run: subOf(runNLU, "eval", "intents")},
+					run:     subOf(runNLU, "eval", "intents")},
 				{use: "sentiment", short: "negative-sentiment precision and recall on a JSON Lines file",
 					example: "  parley nlu eval sentiment --test reviews.jsonl", run: subOf(runNLU, "eval", "sentiment")},
 				{use: "project DIR", short: "k-fold cross-validation on a project's own faq.yaml",
@@ -59,7 +59,7 @@ func commandSpecs() []spec {
 						"and out_of_scope examples: accuracy, out-of-scope recall and precision, and the labels\n" +
 						"most often taken for one another, with an example of each.",
 					example: "  parley nlu eval project shop\n  parley nlu eval project shop --folds 10 --json",
-					run: subOf(runNLU, "eval", "project")},
+					run:     subOf(runNLU, "eval", "project")},
 			}}}},
 		{use: "agents", short: "manage agent console accounts", run: runAgents, sub: []spec{
 			{use: "add NAME", short: "create an agent (or --reset one) with a one-time password",
@@ -80,18 +80,18 @@ func commandSpecs() []spec {
 					"  resolved  closed by an agent\n" +
 					"Without --status every ticket is listed." + dbHelp,
 				example: "  parley tickets list --status queued\n  parley tickets list --status open --json",
-				run: subOf(runTickets, "list"), values: map[string][]string{"status": {"open", "queued", "assigned", "resolved"}}},
+				run:     subOf(runTickets, "list"), values: map[string][]string{"status": {"open", "queued", "assigned", "resolved"}}},
 		}},
 		{use: "stats", short: "analytics of a period",
-			long: "stats prints a period's conversations, handoffs, CSAT and the most common reasons." + dbHelp,
+			long:    "stats prints a period's conversations, handoffs, CSAT and the most common reasons." + dbHelp,
 			example: "  parley stats --from 2026-11-01 --to 2026-11-30\n  parley stats --json", run: runStats},
 		{use: "contacts", short: "customers: list, export or erase their data", run: runContacts, sub: []spec{
 			{use: "list", short: "list contacts, by channel or a text in their name or identities",
-				long: "list prints the contacts with their identities, name and last message time." + dbHelp,
+				long:    "list prints the contacts with their identities, name and last message time." + dbHelp,
 				example: "  parley contacts list\n  parley contacts list --channel telegram --search anna\n  parley contacts list --json",
-				run: subOf(runContacts, "list"), values: map[string][]string{"channel": channels}},
+				run:     subOf(runContacts, "list"), values: map[string][]string{"channel": channels}},
 			{use: "export ID", short: "everything stored about a contact, as JSON",
-				long: "ID is a contact id (c_...) or a channel identity (telegram:42, vk:7, web:VISITOR)." + dbHelp,
+				long:    "ID is a contact id (c_...) or a channel identity (telegram:42, vk:7, web:VISITOR)." + dbHelp,
 				example: "  parley contacts export telegram:42 > anna.json", run: subOf(runContacts, "export")},
 			{use: "forget ID", short: "erase a contact's data (tickets and analytics stay anonymous)",
 				long: "forget erases a contact and compacts the file so the erased text does not stay in free\n" +
