@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rs/zerolog"
 
@@ -133,6 +135,51 @@ func (o *outbox) drain(addr string) {
 		}
 		o.mu.Unlock()
 	}
+}
+
+// textJoiner is implemented by channels on which a turn's consecutive texts
+// may go as one message (Telegram). Others get every text as it was said.
+type textJoiner interface{ JoinsTexts() bool }
+
+// queueOutbound adds a reply to the turn's outbox. On a channel that allows
+// it (textJoiner), a text that follows another of the same turn to the same
+// address joins it as one message (a
+// blank line between, the buttons of the later one) when the earlier one has
+// no buttons, the later no image, both have the same sender and together
+// they fit the channel's limit. A turn's answer and the question after it
+// ("Могу ещё чем-то помочь?" with buttons) then take one send of the chat's
+// and the bot's rate instead of two: Telegram allows about 30 a second for
+// all chats, and a backlog there delays everyone's first reply. The history
+// keeps the two messages apart; history-synced channels never get here.
+func (r *Runtime) queueOutbound(ts *turnState, ob channel.Outbound, now time.Time) {
+	if j, ok := r.senders[ob.To.Channel].(textJoiner); ok && j.JoinsTexts() && len(ts.outbound) > 0 {
+		n := len(ts.outbound)
+		if joined, ok := joinTexts(ts.outbound[n-1], ob, r.maxText(ob.To.Channel)); ok {
+			ts.outbound[n-1] = joined
+			ts.turn.Outbox[n-1].Data, _ = json.Marshal(joined)
+			return
+		}
+	}
+	data, _ := json.Marshal(ob)
+	ts.outbound = append(ts.outbound, ob)
+	ts.turn.Outbox = append(ts.turn.Outbox, store.OutboxEntry{
+		ContactID: ts.turn.ContactID, Address: ob.To.String(), Data: data, CreatedAt: now, NotBefore: now,
+	})
+}
+
+// joinTexts returns a and b as one message, if they can be one: see
+// queueOutbound. max is the channel's limit in runes.
+func joinTexts(a, b channel.Outbound, max int) (channel.Outbound, bool) {
+	if a.To != b.To || a.Sender != b.Sender || len(a.Buttons) > 0 || b.Image != "" ||
+		strings.TrimSpace(a.Text) == "" || strings.TrimSpace(b.Text) == "" {
+		return a, false
+	}
+	if utf8.RuneCountInString(a.Text)+2+utf8.RuneCountInString(b.Text) > max {
+		return a, false
+	}
+	a.Text += "\n\n" + b.Text
+	a.Buttons = b.Buttons
+	return a, true
 }
 
 // attempt sends e once. It reports done when the entry left the outbox

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/rs/zerolog"
 
 	"github.com/parley-chat/parley/bot/channel"
@@ -293,4 +294,80 @@ func outTexts(outs []channel.Outbound) []string {
 		s = append(s, o.Text)
 	}
 	return s
+}
+
+// joiningSender is a channel that takes a turn's texts as one message.
+type joiningSender struct{ *recordingSender }
+
+func (joiningSender) JoinsTexts() bool { return true }
+
+// A turn's answer and the question after it go as one message on a channel
+// that allows it (half the sends against Telegram's bot-wide limit); a text
+// with buttons ends a message, and the history keeps every text apart.
+func TestTurnTextsGoAsOneMessageWhereTheChannelAllows(t *testing.T) {
+	db := storetest.Open(t)
+	tg := joiningSender{&recordingSender{name: channel.Telegram}}
+	rt := New(Config{Logger: quietLogger()}, db, echoEngine(t), tg)
+	if err := rt.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	from := channel.Address{Channel: channel.Telegram, ID: "5"}
+	for i, text := range []string{"hi", "first", "second"} {
+		if err := rt.HandleInbound(context.Background(), channel.Inbound{From: from, EventID: fmt.Sprint(i), Text: text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flush(t, rt)
+	rt.Shutdown(context.Background())
+	// "hello" has a button: it ends its message; "say something" is then
+	// the start of the next one.
+	want := []string{"hello", "say something", "echo first\n\nsay something", "echo second\n\nsay something"}
+	if diff := cmp.Diff(want, outTexts(tg.sent())); diff != "" {
+		t.Errorf("sent (-want +got):\n%s", diff)
+	}
+	if got := tg.sent()[0].Buttons; len(got) != 1 || got[0].Value != "ping" {
+		t.Errorf("greeting buttons %v, want the Ping button", got)
+	}
+	c, err := db.ContactByIdentity(from.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hist, err := db.History(c.ID, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(hist); got != 9 {
+		t.Errorf("history has %d messages, want 9 (3 in, 6 out, kept apart): %q", got, texts(hist))
+	}
+}
+
+func TestJoinTextsKeepsLimitsButtonsAndSenders(t *testing.T) {
+	to := channel.Address{Channel: channel.Telegram, ID: "1"}
+	btn := []channel.Button{{Text: "Да", Value: "yes"}}
+	cases := []struct {
+		name string
+		a, b channel.Outbound
+		max  int
+		want string // "" = not joined
+	}{
+		{"plain", channel.Outbound{To: to, Text: "a"}, channel.Outbound{To: to, Text: "b", Buttons: btn}, 10, "a\n\nb"},
+		{"fits exactly", channel.Outbound{To: to, Text: "ааа"}, channel.Outbound{To: to, Text: "ббб"}, 8, "ааа\n\nббб"},
+		{"one rune over", channel.Outbound{To: to, Text: "ааа"}, channel.Outbound{To: to, Text: "бббб"}, 8, ""},
+		{"earlier has buttons", channel.Outbound{To: to, Text: "a", Buttons: btn}, channel.Outbound{To: to, Text: "b"}, 10, ""},
+		{"later has an image", channel.Outbound{To: to, Text: "a"}, channel.Outbound{To: to, Text: "b", Image: "http://x/y.png"}, 10, ""},
+		{"another sender", channel.Outbound{To: to, Text: "a"}, channel.Outbound{To: to, Text: "b", Sender: "Anna"}, 10, ""},
+		{"another chat", channel.Outbound{To: to, Text: "a"}, channel.Outbound{To: channel.Address{Channel: channel.Telegram, ID: "2"}, Text: "b"}, 10, ""},
+		{"blank text", channel.Outbound{To: to, Text: " "}, channel.Outbound{To: to, Text: "b"}, 10, ""},
+	}
+	for _, c := range cases {
+		got, ok := joinTexts(c.a, c.b, c.max)
+		switch {
+		case c.want == "" && ok:
+			t.Errorf("%s: joined into %q, want two messages", c.name, got.Text)
+		case c.want != "" && (!ok || got.Text != c.want):
+			t.Errorf("%s: got %q (joined %v), want %q", c.name, got.Text, ok, c.want)
+		case ok && len(got.Buttons) != len(c.b.Buttons):
+			t.Errorf("%s: buttons %v, want the later message's %v", c.name, got.Buttons, c.b.Buttons)
+		}
+	}
 }

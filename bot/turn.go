@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -106,6 +105,7 @@ func (r *Runtime) processJob(ctx context.Context, contactID string, j job) error
 			At: now, ContactID: contactID, Type: "message_in", Flow: st.Flow,
 			Data: map[string]string{"channel": string(in.From.Channel), "lang": langOf(st, c)},
 		})
+		r.noteCut(ts, j.item, st, c)
 		if j.item.Flooded {
 			ts.turn.Events = append(ts.turn.Events, store.Event{At: now, ContactID: contactID, Type: "flood_limited",
 				Data: map[string]string{"channel": string(in.From.Channel)}})
@@ -313,11 +313,7 @@ func (r *Runtime) say(ts *turnState, text string, buttons []flows.Button, image,
 			ts.direct = append(ts.direct, directReply{msg: len(ts.turn.Messages) - 1, part: i, out: ob})
 			continue
 		}
-		data, _ := json.Marshal(ob)
-		ts.outbound = append(ts.outbound, ob)
-		ts.turn.Outbox = append(ts.turn.Outbox, store.OutboxEntry{
-			ContactID: ts.turn.ContactID, Address: ts.addr.String(), Data: data, CreatedAt: now, NotBefore: now,
-		})
+		r.queueOutbound(ts, ob, now) // joins it to the turn's previous text where it can (bot/outbox.go)
 	}
 }
 
