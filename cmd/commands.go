@@ -2,7 +2,7 @@ package cmd
 
 // dbHelp is said in the help of every command that reads the database.
 const dbHelp = "\n\nThe database is --db, else $PARLEY_DB, else ./data/parley.db. A running server holds\n" +
-	"its file: commands that write it, and a few that read it, ask to stop the server first."
+	"its file: stop the server first, or use the agent console and its API while it runs."
 
 // commandSpecs is the closed set of commands; each lives in its own file.
 func commandSpecs() []spec {
