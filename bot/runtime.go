@@ -130,6 +130,9 @@ type inboxItem struct {
 	In   *channel.Inbound `json:"in,omitempty"`
 	// Flooded marks a message over the contact's rate: kept, not answered.
 	Flooded bool `json:"flooded,omitempty"`
+	// Cut is the length in runes a message had before it was cut to
+	// maxInboundRunes (sanitizeInbound); 0 when it was not.
+	Cut int `json:"cut,omitempty"`
 }
 
 const (
@@ -248,7 +251,7 @@ func (r *Runtime) HandleInbound(ctx context.Context, in channel.Inbound) error {
 	if in.At.IsZero() {
 		in.At = r.now()
 	}
-	in.Text = clip(in.Text, maxInboundRunes)
+	cut := sanitizeInbound(&in)
 	c, _, err := r.db.ResolveContact(ctx, in.From.String(), in.Name, in.Lang)
 	if err != nil {
 		return fmt.Errorf("bot: resolve contact: %w", err)
@@ -266,7 +269,7 @@ func (r *Runtime) HandleInbound(ctx context.Context, in channel.Inbound) error {
 		}
 	}
 	allowed, giveBack := r.flood.allow(c.ID, r.now())
-	item := inboxItem{Kind: kindMessage, In: &in, Flooded: !allowed}
+	item := inboxItem{Kind: kindMessage, In: &in, Flooded: !allowed, Cut: cut}
 	if !in.Queue && !isLinkRequest(in) && !isLinkCode(in) && r.turns.tryAcquire(ctx, c.ID) {
 		return r.answerNow(ctx, &c, key, item, giveBack)
 	}
