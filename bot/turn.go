@@ -106,7 +106,6 @@ func (r *Runtime) processJob(ctx context.Context, contactID string, j job) error
 			Data: map[string]string{"channel": string(in.From.Channel), "lang": langOf(st, c)},
 		})
 		r.noteCut(ts, j.item, st, c)
-		r.noteCut(ts, j.item, st, c)
 		if j.item.Flooded {
 			ts.turn.Events = append(ts.turn.Events, store.Event{At: now, ContactID: contactID, Type: "flood_limited",
 				Data: map[string]string{"channel": string(in.From.Channel)}})
