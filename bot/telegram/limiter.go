@@ -25,6 +25,9 @@ type chatLimiters struct {
 type chatLimiter struct {
 	lim  *rate.Limiter
 	used time.Time
+	// wrote says the customer wrote and has had no reply since: the next
+	// send to the chat is a turn's first reply (gate priority).
+	wrote bool
 }
 
 // groupRate is Telegram's limit for groups: 20 messages a minute.
@@ -42,6 +45,30 @@ func newChatLimiters(perChat rate.Limit, burst int) *chatLimiters {
 func (c *chatLimiters) get(chatID int64) *rate.Limiter {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.entry(chatID).lim
+}
+
+// wrote records that the chat's customer wrote: called before the update
+// is handed on, since the runtime may answer before the handler returns.
+func (c *chatLimiters) wrote(chatID int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.entry(chatID).wrote = true
+}
+
+// takeFirst reports whether a send to the chat is the first since its
+// customer wrote, and makes the next one a follow-up.
+func (c *chatLimiters) takeFirst(chatID int64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l := c.entry(chatID)
+	first := l.wrote
+	l.wrote = false
+	return first
+}
+
+// entry returns the chat's state, made on first use. c.mu is held.
+func (c *chatLimiters) entry(chatID int64) *chatLimiter {
 	now := c.now()
 	if now.Sub(c.lastSweep) >= c.idle {
 		c.sweep(now)
@@ -56,7 +83,7 @@ func (c *chatLimiters) get(chatID int64) *rate.Limiter {
 		c.m[chatID] = l
 	}
 	l.used = now
-	return l.lim
+	return l
 }
 
 func (c *chatLimiters) sweep(now time.Time) {

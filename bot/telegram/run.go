@@ -283,6 +283,7 @@ func (a *Adapter) dispatch(ctx context.Context, h channel.Handler, batch []rawUp
 	for _, key := range order {
 		wg.Go(func() {
 			for n, it := range lanes[key] {
+				a.customerWrote(it.d.In)
 				err := h.HandleInbound(ctx, it.d.In)
 				if err != nil {
 					// Later updates of this chat must not overtake it.
@@ -314,6 +315,14 @@ func (a *Adapter) dispatch(ctx context.Context, h channel.Handler, batch []rawUp
 		}
 	}
 	return next, firstErr
+}
+
+// customerWrote marks the chat's next send as a turn's first reply, before
+// the event is handed on: the runtime may answer before the handler returns.
+func (a *Adapter) customerWrote(in channel.Inbound) {
+	if id, err := strconv.ParseInt(in.From.ID, 10, 64); err == nil {
+		a.chats.wrote(id)
+	}
 }
 
 // stamp dates an event Telegram sent without one with its time of receipt.

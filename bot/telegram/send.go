@@ -45,10 +45,14 @@ func (a *Adapter) Send(ctx context.Context, out channel.Outbound) error {
 	if err != nil {
 		return &channel.PermanentError{Err: fmt.Errorf("telegram: %s: %w", out.To, err)}
 	}
+	// A chat's first reply since its customer wrote goes before other
+	// chats' follow-ups at the bot-wide limit.
+	first := a.chats.takeFirst(chatID)
 	for i := a.progress.get(out.Key); i < len(parts); i++ {
-		if err := a.wait(ctx, chatID); err != nil {
+		if err := a.wait(ctx, chatID, first); err != nil {
 			return err
 		}
+		first = false
 		if _, err := a.raw(ctx, parts[i].method, parts[i].params, a.callTimeout); err != nil {
 			if i > 0 {
 				a.progress.set(out.Key, i)
@@ -70,8 +74,8 @@ func (a *Adapter) SendTyping(ctx context.Context, to channel.Address) error {
 	if err != nil {
 		return &channel.PermanentError{Err: err}
 	}
-	if err := a.global.Wait(ctx); err != nil {
-		return fmt.Errorf("telegram: waiting for the rate limit: %w", err)
+	if err := a.global.wait(ctx, false); err != nil {
+		return err
 	}
 	_, err = a.call(ctx, tgbotapi.NewChatAction(chatID, tgbotapi.ChatTyping))
 	if err != nil {
@@ -80,14 +84,11 @@ func (a *Adapter) SendTyping(ctx context.Context, to channel.Address) error {
 	return nil
 }
 
-func (a *Adapter) wait(ctx context.Context, chatID int64) error {
+func (a *Adapter) wait(ctx context.Context, chatID int64, first bool) error {
 	if err := a.chats.get(chatID).Wait(ctx); err != nil {
 		return fmt.Errorf("telegram: waiting for the chat's rate limit: %w", err)
 	}
-	if err := a.global.Wait(ctx); err != nil {
-		return fmt.Errorf("telegram: waiting for the bot's rate limit: %w", err)
-	}
-	return nil
+	return a.global.wait(ctx, first)
 }
 
 func chatOf(to channel.Address) (int64, error) {

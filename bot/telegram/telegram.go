@@ -103,7 +103,7 @@ type Adapter struct {
 
 	now func() time.Time // stamps events that carry no date (button presses)
 
-	global   *rate.Limiter
+	global   *gate // the bot-wide rate, first replies first
 	chats    *chatLimiters
 	progress *progress
 }
@@ -211,7 +211,7 @@ func New(cfg Config) (*Adapter, error) {
 		backoffMin:  time.Second,
 		backoffMax:  30 * time.Second,
 		now:         time.Now,
-		global:      rate.NewLimiter(globalRate, globalBurst(globalRate)),
+		global:      newGate(globalRate, globalBurst(globalRate)),
 		chats:       newChatLimiters(chatRate, chatBurst),
 		progress:    newProgress(4096),
 	}
@@ -226,6 +226,11 @@ func globalBurst(r rate.Limit) int {
 	}
 	return int(r) / 3
 }
+
+// JoinsTexts tells the runtime that a turn's consecutive texts to a chat
+// may go as one message (a blank line between them, the last one's
+// keyboard): one send instead of two of the bot's 30 a second.
+func (a *Adapter) JoinsTexts() bool { return true }
 
 // Channel reports channel.Telegram.
 func (a *Adapter) Channel() channel.Name { return channel.Telegram }

@@ -67,6 +67,7 @@ func (a *Adapter) WebhookHandler(h channel.Handler) http.Handler {
 			w.WriteHeader(http.StatusOK)
 			return
 		}
+		a.customerWrote(d.In)
 		if err := h.HandleInbound(r.Context(), d.In); err != nil {
 			a.log.Warn().Int("update_id", d.UpdateID).Err(err).Msg("handler did not record the update; Telegram will redeliver it")
 			http.Error(w, "not recorded, retry", http.StatusInternalServerError)
