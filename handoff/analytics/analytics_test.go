@@ -194,7 +194,10 @@ func TestReportKnownAnswers(t *testing.T) {
 	got := rep.Figures
 	want := Figures{
 		Conversations: 7, Open: 1, Contained: 2, HandedOff: 2, Abandoned: 1, Returned: 1,
-		ContainmentRate: f(0.3333), HandoffRate: f(0.3333),
+		ContainmentRate: f(0.3333), HandoffRate: f(0.3333), AbandonRate: f(0.1667),
+		// As they stand, the open c6 (answered, silent) is contained.
+		Provisional: Provisional{Contained: 3, HandedOff: 2, Abandoned: 1, Returned: 1,
+			ContainmentRate: f(0.4286), HandoffRate: f(0.2857), AbandonRate: f(0.1429)},
 		HandoffsByReason: map[string]int{"requested": 1, "complaint": 1},
 		// in: c1 2, c2 5, c3 3, c4 1+1, c5 2, c6 2 = 16; out: 2, 4, 3, 1+1, 2, 2 = 15
 		Messages: 31, MessagesIn: 16, MessagesOut: 15,
@@ -205,6 +208,11 @@ func TestReportKnownAnswers(t *testing.T) {
 		Tickets: 3, TicketsResolved: 2,
 		// AFRT 60, 180, 300 s; resolution 600, 1200 s.
 		AFRTMedianSeconds: f(180), AFRTP90Seconds: f(276),
+		// From the customer's first message: c2 10:00 -> 10:03, c5 09:00
+		// -> 09:03; c8's ticket has no conversation.
+		AFRTCustomerMedianSeconds: f(180), AFRTCustomerP90Seconds: f(180),
+		// Only c2's ticket records its assignment, 30 s after the handoff.
+		QueueWaitMedianSeconds: f(30), QueueWaitP90Seconds: f(30),
 		ResolutionMedianSeconds: f(900), ResolutionP90Seconds: f(1140),
 		CSATAverage: f(4), CSATResponses: 2,
 		CSATDistribution: map[string]int{"1": 0, "2": 0, "3": 1, "4": 0, "5": 1},

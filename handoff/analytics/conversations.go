@@ -1,6 +1,7 @@
 package analytics
 
 import (
+	"slices"
 	"strconv"
 	"time"
 
@@ -30,9 +31,13 @@ const (
 	evTicketAgain = "ticket.reopened"
 	evTicketDone  = "ticket.resolved"
 	evCSATSkipped = "ticket.csat_skipped"
+	evCSAT        = "ticket.csat" // {ticket, score, comment}
 )
 
 type nodeKey struct{ flow, node string }
+
+// NodeRef names a node of a flow.
+type NodeRef struct{ Flow, Node string }
 
 // conversation is what the report needs of one conversation; the events
 // themselves are not kept, so a long log costs memory per conversation,
@@ -57,6 +62,11 @@ type conversation struct {
 	lastFailed  bool // the bot did not understand the last customer message
 	returned    bool // a new conversation followed an end within Idle
 	outcome     string
+	// standing is the outcome an open conversation would have if the
+	// customer wrote nothing more (the provisional figures); for a decided
+	// one it equals outcome.
+	standing string
+	tickets  []uint64 // opened or reopened in it, for the agent filter
 }
 
 // contactState follows one contact through the log.
@@ -83,6 +93,16 @@ type segmenter struct {
 	// reason it was opened for (a reopened ticket keeps its reason).
 	byTicket     map[uint64]*conversation
 	ticketReason map[uint64]string
+	comments     []csatComment
+}
+
+// csatComment is a sentence a customer added to a CSAT rating; handoff
+// writes it as the "comment" of the ticket.csat event.
+type csatComment struct {
+	at     time.Time
+	ticket uint64
+	score  int
+	text   string
 }
 
 func newSegmenter(idle time.Duration) *segmenter {
@@ -171,6 +191,9 @@ func (s *segmenter) add(e store.Event) error {
 			if _, seen := s.byTicket[id]; !seen {
 				s.byTicket[id] = c
 			}
+			if !slices.Contains(c.tickets, id) {
+				c.tickets = append(c.tickets, id)
+			}
 		}
 		if reason == "" {
 			reason = "reopened"
@@ -183,6 +206,12 @@ func (s *segmenter) add(e store.Event) error {
 	case evTicketDone:
 		cs.ticketOpen = false
 		cs.csatAsked = e.Data["outcome"] == "csat"
+	case evCSAT:
+		if t := e.Data["comment"]; t != "" {
+			id, _ := ticketID(e)
+			score, _ := strconv.Atoi(e.Data["score"])
+			s.comments = append(s.comments, csatComment{at: e.At, ticket: id, score: score, text: t})
+		}
 	case evCSATSkipped:
 		if cs.inPending { // not a rating: the bot handled that message
 			cs.inPending = false
@@ -212,26 +241,37 @@ func (s *segmenter) orphan(cs *contactState, e store.Event) {
 }
 
 // finish gives every conversation its outcome; dataEnd is the present of
-// the data: what is younger than Idle there may still go on.
-func (s *segmenter) finish(dataEnd time.Time) {
+// the data: a conversation silent for less than Idle there may still go on.
+// questions are the nodes at which the bot waits for an answer.
+func (s *segmenter) finish(dataEnd time.Time, questions map[NodeRef]bool) {
 	for _, c := range s.convs {
-		c.outcome = c.classify(s.idle, dataEnd)
+		c.standing = c.classify(questions)
+		c.outcome = c.standing
+		if !c.decided() && dataEnd.Before(c.last.Add(s.idle)) {
+			c.outcome = OutcomeOpen
+		}
 	}
 }
 
-func (c *conversation) classify(idle time.Duration, dataEnd time.Time) string {
-	settled := !dataEnd.Before(c.last.Add(idle))
+// decided reports whether nothing the customer does later can change the
+// outcome: a handoff, or an end node the flow reached (a return within
+// Idle still turns contained into returned, see the package doc).
+func (c *conversation) decided() bool { return c.handoff || c.ended }
+
+// classify is the outcome of the conversation as its events stand.
+func (c *conversation) classify(questions map[NodeRef]bool) string {
 	switch {
 	case c.handoff:
 		return OutcomeHandedOff
-	case c.ended && c.returned:
-		if c.lastFailed {
-			return OutcomeAbandoned
-		}
-		return OutcomeReturned
-	case !settled:
-		return OutcomeOpen
 	case c.lastFailed:
+		return OutcomeAbandoned
+	case c.ended && c.returned:
+		return OutcomeReturned
+	case c.ended:
+		return OutcomeContained
+	case c.hasNode && questions[NodeRef{c.lastNode.flow, c.lastNode.node}]:
+		// Left while the bot waited for an answer (an order number):
+		// the bot did not settle it.
 		return OutcomeAbandoned
 	default:
 		return OutcomeContained
