@@ -37,6 +37,7 @@ func BenchmarkWebhook(b *testing.B) {
 		for pb.Next() {
 			req := httptest.NewRequest(http.MethodPost, "/hooks/telegram", strings.NewReader(body))
 			req.Header.Set(SecretHeader, testSecret)
+			req.Header.Set("Content-Type", "application/json")
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, req)
 			if rec.Code != http.StatusOK {

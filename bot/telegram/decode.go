@@ -90,6 +90,11 @@ func fromMessage(m *tgbotapi.Message) (channel.Inbound, string) {
 	if m.Chat == nil {
 		return channel.Inbound{}, "message without chat"
 	}
+	if m.Chat.ID == 0 {
+		// No chat has id 0: a reply could never be sent, so no contact is
+		// made for it.
+		return channel.Inbound{}, "chat id 0"
+	}
 	if m.From != nil && m.From.IsBot {
 		return channel.Inbound{}, "message from a bot"
 	}
@@ -130,11 +135,17 @@ func fromCallback(q *tgbotapi.CallbackQuery) (channel.Inbound, string, string) {
 		// stamps the time of receipt.
 	}
 	if q.Message != nil && q.Message.Chat != nil {
+		if q.Message.Chat.ID == 0 {
+			return channel.Inbound{}, q.ID, "chat id 0"
+		}
 		in.From = address(q.Message.Chat.ID)
 		in.Text = buttonLabel(q.Message.ReplyMarkup, q.Data)
 	} else {
 		// A button under an inline-mode message has no chat; the presser's
 		// private chat with the bot has the user's id.
+		if q.From.ID == 0 {
+			return channel.Inbound{}, q.ID, "chat id 0"
+		}
 		in.From = address(q.From.ID)
 	}
 	if q.Data == "" {

@@ -104,6 +104,12 @@ func TestDecodeMapping(t *testing.T) {
 			raw: `{"update_id":7,"message":{"message_id":1,"date":1,"text":"hi"}}`},
 		{name: "game button", ignore: "callback without data",
 			raw: `{"update_id":8,"callback_query":{"id":"c","from":{"id":5},"game_short_name":"g"}}`},
+		{name: "chat id 0", ignore: "chat id 0",
+			raw: `{"update_id":10,"message":{"message_id":1,"date":1,"chat":{"id":0,"type":"private"},"from":{"id":0,"first_name":"x"},"text":"hi"}}`},
+		{name: "button in chat id 0", ignore: "chat id 0",
+			raw: `{"update_id":11,"callback_query":{"id":"c","from":{"id":5},"data":"x","message":{"message_id":1,"date":1,"chat":{"id":0}}}}`},
+		{name: "inline-mode button of user 0", ignore: "chat id 0",
+			raw: `{"update_id":12,"callback_query":{"id":"c","from":{"id":0},"data":"x"}}`},
 		{name: "channel post", ignore: "update kind not handled",
 			raw: `{"update_id":9,"channel_post":{"message_id":1,"date":1,"chat":{"id":-100},"text":"news"}}`},
 	}

@@ -36,6 +36,7 @@ func ExampleAdapter_WebhookHandler() {
 	for _, secret := range []string{"forged", "s3cret"} {
 		req := httptest.NewRequest(http.MethodPost, "/hooks/telegram", strings.NewReader(update))
 		req.Header.Set(telegram.SecretHeader, secret)
+		req.Header.Set("Content-Type", "application/json")
 		rec := httptest.NewRecorder()
 		mux.ServeHTTP(rec, req)
 		fmt.Println(rec.Code)

@@ -51,6 +51,9 @@ type hookReq struct {
 	secret     string // header value; "-" sends no header
 	body       string
 	wantStatus int
+	// contentType is the Content-Type header: application/json when "",
+	// none when "-".
+	contentType string
 }
 
 type sendCall struct {
@@ -272,6 +275,13 @@ var cases = []adapterCase{
 			{secret: testSecret, body: `{"update_id":1,"pad":"` + strings.Repeat("a", maxWebhookBody) + `"}`, wantStatus: 413},
 			{method: http.MethodGet, secret: testSecret, wantStatus: 405},
 			{method: http.MethodGet, secret: "-", wantStatus: 401},
+			// Telegram posts application/json; anything else is refused unread.
+			{secret: testSecret, body: textUpdate(1, 42, "x"), contentType: "text/plain", wantStatus: 415},
+			{secret: testSecret, body: "update_id=1", contentType: "application/x-www-form-urlencoded", wantStatus: 415},
+			{secret: testSecret, body: textUpdate(1, 42, "x"), contentType: "-", wantStatus: 415},
+			{secret: testSecret, body: textUpdate(1, 42, "x"), contentType: "application/json; charset", wantStatus: 415},
+			// Chat id 0 is acknowledged and never handled: no contact is made.
+			{secret: testSecret, body: textUpdate(2, 0, "x"), contentType: "application/json; charset=utf-8", wantStatus: 200},
 		},
 		wantLog: []string{"wrong secret token", "malformed update"},
 	},
@@ -471,6 +481,13 @@ func runCase(t *testing.T, tc adapterCase) {
 		req := httptest.NewRequest(method, "/hooks/telegram", strings.NewReader(expandSamples(t, hr.body)))
 		if hr.secret != "-" {
 			req.Header.Set(SecretHeader, hr.secret)
+		}
+		switch hr.contentType {
+		case "":
+			req.Header.Set("Content-Type", "application/json")
+		case "-":
+		default:
+			req.Header.Set("Content-Type", hr.contentType)
 		}
 		rec := httptest.NewRecorder()
 		hook.ServeHTTP(rec, req)

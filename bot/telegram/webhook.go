@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
 
 	"github.com/parley-chat/parley/bot/channel"
@@ -15,8 +16,8 @@ const maxWebhookBody = 1 << 20
 
 // WebhookHandler serves POST /hooks/telegram. It checks the secret header
 // first, in constant time (401 on a mismatch), then decodes the update (400
-// when it is not one), hands it to h and answers 200 only after h returned
-// nil; a handler error answers 500 so Telegram delivers the update again.
+// when it is not one; 415 when the body is not application/json), hands it
+// to h and answers 200 only after h returned nil; a handler error answers 500 so Telegram delivers the update again.
 // Updates Parley does not act on are answered 200 and dropped.
 //
 // A button press is answered with answerCallbackQuery once h recorded it, as
@@ -43,6 +44,12 @@ func (a *Adapter) WebhookHandler(h channel.Handler) http.Handler {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		// Telegram posts JSON; a form or text/plain body is no update and
+		// is not read at all.
+		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+			http.Error(w, "an update is application/json", http.StatusUnsupportedMediaType)
 			return
 		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
