@@ -17,7 +17,8 @@ const maxWebhookBody = 1 << 20
 // WebhookHandler serves POST /hooks/telegram. It checks the secret header
 // first, in constant time (401 on a mismatch), then decodes the update (400
 // when it is not one; 415 when the body is not application/json), hands it
-// to h and answers 200 only after h returned nil; a handler error answers 500 so Telegram delivers the update again.
+// to h and answers 200 only after h returned nil; a handler error answers
+// 500 so Telegram delivers the update again.
 // Updates Parley does not act on are answered 200 and dropped.
 //
 // A button press is answered with answerCallbackQuery once h recorded it, as
