@@ -110,18 +110,18 @@ type Report struct {
 	// period's value and the change (see Headline).
 	Headline []HeadlineFigure `json:"headline"`
 	// Previous is the totals of the period before (Options.Compare).
-	Previous     *Figures  `json:"previous"`
-	PreviousFrom time.Time `json:"previous_from,omitzero"`
-	Group        string    `json:"group"`
-	ByTime       []Row     `json:"by_time"` // by Group
-	ByDay        []Row     `json:"by_day"`
-	ByReason     []Row     `json:"by_reason"` // handed-off conversations and tickets by reason
-	Comments     []Comment `json:"csat_comments"`
-	ByFlow    []Row      `json:"by_flow"`
-	ByChannel []Row      `json:"by_channel"`
-	ByLang    []Row      `json:"by_lang"`
-	Funnels   []Funnel   `json:"funnels"`
-	Agents    []AgentRow `json:"agents"`
+	Previous     *Figures   `json:"previous"`
+	PreviousFrom time.Time  `json:"previous_from,omitzero"`
+	Group        string     `json:"group"`
+	ByTime       []Row      `json:"by_time"` // by Group
+	ByDay        []Row      `json:"by_day"`
+	ByReason     []Row      `json:"by_reason"` // handed-off conversations and tickets by reason
+	Comments     []Comment  `json:"csat_comments"`
+	ByFlow       []Row      `json:"by_flow"`
+	ByChannel    []Row      `json:"by_channel"`
+	ByLang       []Row      `json:"by_lang"`
+	Funnels      []Funnel   `json:"funnels"`
+	Agents       []AgentRow `json:"agents"`
 }
 
 // Row is the figures of one day ("2026-11-23"), flow, channel or language.
@@ -151,28 +151,28 @@ type Figures struct {
 	Fallbacks        int            `json:"fallbacks"`
 	FallbackRate     *float64       `json:"fallback_rate"`
 
-	Tickets                 int            `json:"tickets"`
-	TicketsResolved         int            `json:"tickets_resolved"`
-	TicketsWaiting          int            `json:"tickets_waiting"` // queued, no agent yet
-	AFRTMedianSeconds       *float64       `json:"afrt_median_seconds"`
-	AFRTP90Seconds          *float64       `json:"afrt_p90_seconds"`
+	Tickets           int      `json:"tickets"`
+	TicketsResolved   int      `json:"tickets_resolved"`
+	TicketsWaiting    int      `json:"tickets_waiting"` // queued, no agent yet
+	AFRTMedianSeconds *float64 `json:"afrt_median_seconds"`
+	AFRTP90Seconds    *float64 `json:"afrt_p90_seconds"`
 	// From the customer's first message of the conversation the ticket
 	// holds, and both within business hours only (Options.Hours).
-	AFRTCustomerMedianSeconds         *float64 `json:"afrt_customer_median_seconds"`
-	AFRTCustomerP90Seconds            *float64 `json:"afrt_customer_p90_seconds"`
-	AFRTBusinessMedianSeconds         *float64 `json:"afrt_business_median_seconds"`
-	AFRTBusinessP90Seconds            *float64 `json:"afrt_business_p90_seconds"`
-	AFRTCustomerBusinessMedianSeconds *float64 `json:"afrt_customer_business_median_seconds"`
-	AFRTCustomerBusinessP90Seconds    *float64 `json:"afrt_customer_business_p90_seconds"`
-	QueueWaitMedianSeconds            *float64 `json:"queue_wait_median_seconds"`
-	QueueWaitP90Seconds               *float64 `json:"queue_wait_p90_seconds"`
-	QueueWaitBusinessMedianSeconds    *float64 `json:"queue_wait_business_median_seconds"`
-	QueueWaitBusinessP90Seconds       *float64 `json:"queue_wait_business_p90_seconds"`
-	ResolutionMedianSeconds *float64       `json:"resolution_median_seconds"`
-	ResolutionP90Seconds    *float64       `json:"resolution_p90_seconds"`
-	CSATAverage             *float64       `json:"csat_average"`
-	CSATResponses           int            `json:"csat_responses"`
-	CSATDistribution        map[string]int `json:"csat_distribution"` // "1".."5"
+	AFRTCustomerMedianSeconds         *float64       `json:"afrt_customer_median_seconds"`
+	AFRTCustomerP90Seconds            *float64       `json:"afrt_customer_p90_seconds"`
+	AFRTBusinessMedianSeconds         *float64       `json:"afrt_business_median_seconds"`
+	AFRTBusinessP90Seconds            *float64       `json:"afrt_business_p90_seconds"`
+	AFRTCustomerBusinessMedianSeconds *float64       `json:"afrt_customer_business_median_seconds"`
+	AFRTCustomerBusinessP90Seconds    *float64       `json:"afrt_customer_business_p90_seconds"`
+	QueueWaitMedianSeconds            *float64       `json:"queue_wait_median_seconds"`
+	QueueWaitP90Seconds               *float64       `json:"queue_wait_p90_seconds"`
+	QueueWaitBusinessMedianSeconds    *float64       `json:"queue_wait_business_median_seconds"`
+	QueueWaitBusinessP90Seconds       *float64       `json:"queue_wait_business_p90_seconds"`
+	ResolutionMedianSeconds           *float64       `json:"resolution_median_seconds"`
+	ResolutionP90Seconds              *float64       `json:"resolution_p90_seconds"`
+	CSATAverage                       *float64       `json:"csat_average"`
+	CSATResponses                     int            `json:"csat_responses"`
+	CSATDistribution                  map[string]int `json:"csat_distribution"` // "1".."5"
 }
 
 // Provisional counts every conversation, the open ones with the outcome
