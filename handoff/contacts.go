@@ -27,11 +27,17 @@ type forgetStore interface {
 	ForgetContact(ctx context.Context, id, by string) (store.ForgetResult, error)
 }
 
+// exportStore exports a contact; *store.DB has it.
+type exportStore interface {
+	ExportContact(id string) (store.ContactExport, error)
+}
+
 func (s *Service) contactRoutes() []route {
 	return []route{
 		{"GET", "/api/contacts/{id}/merges", false, s.apiMerges},
 		{"POST", "/api/merges/{id}/undo", false, s.apiUndoMerge},
 		{"POST", "/api/contacts/{id}/forget", false, s.apiForget},
+		{"GET", "/api/contacts/{id}/export", false, s.apiExport},
 	}
 }
 
@@ -78,6 +84,33 @@ func (s *Service) apiForget(w http.ResponseWriter, r *http.Request) {
 		s.hub.publish(liveEvent{Type: "ticket", TicketID: id, Status: StatusResolved})
 	}
 	s.writeJSON(w, http.StatusOK, map[string]any{"forgotten": res, "next": compactHint})
+}
+
+// apiExport answers GET /api/contacts/{id}/export, for admins: everything
+// stored about a customer and the contacts merged into them
+// (store.ExportContact, the ids an erasure would take), as `parley contacts
+// export` writes it offline: a data subject's access request while the
+// server runs. It is sent as a file and logged with who asked.
+func (s *Service) apiExport(w http.ResponseWriter, r *http.Request) {
+	sess := sessionFrom(r)
+	if sess.agent.Role != RoleAdmin {
+		writeErr(w, http.StatusForbidden, "exporting a customer's data is for admins")
+		return
+	}
+	es, ok := storeAs[exportStore](s, w, "this store cannot export contacts")
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	exp, err := es.ExportContact(id)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	s.log.Info().Str("agent", sess.agentID).Str("contact", id).Int("messages", len(exp.History)).Msg("contact exported")
+	w.Header().Set("Content-Disposition", `attachment; filename="contact-`+id+`.json"`)
+	w.Header().Set("Cache-Control", "no-store")
+	s.writeJSON(w, http.StatusOK, exp)
 }
 
 // mergeJSON is one merge as the console shows it: who was joined to whom,

@@ -245,3 +245,39 @@ func TestReplyAfterUndoneMergeStaysWithTheContact(t *testing.T) {
 		}
 	}
 }
+
+// TestAdminExportsAContact: an admin downloads everything stored about a
+// customer while the server runs, with the contacts merged into them (the
+// ids an erasure takes); others may not.
+func TestAdminExportsAContact(t *testing.T) {
+	e := newEnv(t, Config{})
+	srv := e.server()
+	e.agent("lena", RoleLead)
+	e.agent("root", RoleAdmin)
+	tg := e.contact("telegram:7", "Olga", "en")
+	web := e.contact("web:v7", "", "en")
+	e.say(tg, "hello from telegram")
+	e.say(web, "hello from the web")
+	if _, err := e.db.Merge(context.Background(), tg.ID, web.ID, store.MergeOptions{Reason: "link_code", By: "customer"}); err != nil {
+		t.Fatal(err)
+	}
+	lena, root := newClient(t, srv), newClient(t, srv)
+	lena.login("lena")
+	root.login("root")
+	path := "/api/contacts/" + tg.ID + "/export"
+	lena.call("GET", path, nil, 403, nil)
+	root.call("GET", "/api/contacts/c_nobody/export", nil, 404, nil)
+	var exp store.ContactExport
+	root.call("GET", path, nil, 200, &exp)
+	want := []string{tg.ID, web.ID}
+	if want[0] > want[1] {
+		want[0], want[1] = want[1], want[0]
+	}
+	if exp.Contact.ID != tg.ID || !cmp.Equal(exp.ContactIDs, want) || len(exp.History) != 2 || len(exp.Merges) != 1 {
+		t.Errorf("export: contact %s, ids %v, %d messages, %d merges", exp.Contact.ID, exp.ContactIDs, len(exp.History), len(exp.Merges))
+	}
+	r, _ := root.do("GET", path, nil, nil)
+	if cd := r.Header.Get("Content-Disposition"); !strings.Contains(cd, "contact-"+tg.ID+".json") {
+		t.Errorf("Content-Disposition %q", cd)
+	}
+}
