@@ -164,6 +164,7 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 	}
 	engine := project.NewEngine(opts)
 	log.Info().Str("project", project.Name).Str("version", project.Version).Msg("flows loaded")
+	logWarnings(log, project)
 
 	// 4. Channels.
 	reg := prometheus.NewRegistry()

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"path/filepath"
 	"strings"
@@ -70,7 +71,16 @@ func watchFlows(ctx context.Context, dir string, log zerolog.Logger, swap func(*
 				continue
 			}
 			log.Info().Str("version", p.Version).Msg("flows reloaded")
+			logWarnings(log, p)
 			swap(p)
 		}
+	}
+}
+
+// logWarnings logs what lint would warn about in a project that runs (a
+// text missing one of its languages), one line each.
+func logWarnings(log zerolog.Logger, p *flows.Project) {
+	for _, w := range p.Warnings {
+		log.Warn().Str("at", fmt.Sprintf("%s:%d:%d", w.File, w.Line, w.Col)).Str("path", w.Path).Msg(w.Msg)
 	}
 }
