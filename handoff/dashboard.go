@@ -1,9 +1,13 @@
 package handoff
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -61,6 +65,7 @@ func (s *Service) dashboardRoutes() []route {
 		{"GET", "/console/dashboard", false, s.page("dashboard.html")},
 		{"GET", "/console/assets/dashboard.js", false, s.asset("dashboard.js")},
 		{"GET", "/api/stats", false, s.apiStats},
+		{"GET", "/api/stats.csv", false, s.apiStatsCSV},
 		{"GET", "/api/flows", false, s.apiFlows},
 	}
 }
@@ -77,31 +82,97 @@ type statsJSON struct {
 	Live liveJSON `json:"live"`
 }
 
-// apiStats answers GET /api/stats?from=YYYY-MM-DD&to=YYYY-MM-DD (UTC days,
-// both included; default the last 14 days up to today).
+// apiStats answers GET /api/stats with the report of the request's period
+// and filter (statsOptions) and the queue right now.
 func (s *Service) apiStats(w http.ResponseWriter, r *http.Request) {
-	if !isLead(sessionFrom(r).agent) {
-		writeErr(w, http.StatusForbidden, "the dashboard is for leads and admins")
-		return
-	}
-	from, to, err := statsPeriod(r.URL.Query().Get("from"), r.URL.Query().Get("to"), s.now())
-	if err != nil {
-		writeErr(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	src, ok := storeAs[analytics.Source](s, w, "this store keeps no event log")
+	rep, ok := s.statsReport(w, r)
 	if !ok {
-		return
-	}
-	rep, err := analytics.Compute(src, analytics.Options{From: from, To: to, Now: s.now()})
-	if err != nil {
-		s.log.Error().Err(err).Msg("analytics")
-		writeErr(w, http.StatusInternalServerError, "internal error")
 		return
 	}
 	q, oldest, online := s.QueueStats()
 	s.writeJSON(w, http.StatusOK, statsJSON{Report: rep,
 		Live: liveJSON{Queued: q, OldestWaitSeconds: oldest.Round(time.Second).Seconds(), AgentsOnline: online}})
+}
+
+// apiStatsCSV answers GET /api/stats.csv?table=NAME (and the parameters of
+// /api/stats) with one table of the same report as a CSV download.
+func (s *Service) apiStatsCSV(w http.ResponseWriter, r *http.Request) {
+	table := r.URL.Query().Get("table")
+	if !slices.Contains(analytics.CSVTables, table) {
+		writeErr(w, http.StatusBadRequest, fmt.Sprintf("table %q: want one of %s", table, strings.Join(analytics.CSVTables, ", ")))
+		return
+	}
+	rep, ok := s.statsReport(w, r)
+	if !ok {
+		return
+	}
+	var buf bytes.Buffer
+	if err := analytics.WriteCSV(&buf, rep, table); err != nil {
+		s.log.Error().Err(err).Msg("analytics csv")
+		writeErr(w, http.StatusInternalServerError, "internal error")
+		return
+	}
+	last := rep.To.AddDate(0, 0, -1)
+	name := fmt.Sprintf("parley-%s-%s-%s.csv", strings.ReplaceAll(table, "_", "-"), rep.From.Format(time.DateOnly), last.Format(time.DateOnly))
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(buf.Bytes())
+}
+
+// statsReport computes the report a dashboard request asks for, or answers
+// the error and reports false.
+func (s *Service) statsReport(w http.ResponseWriter, r *http.Request) (analytics.Report, bool) {
+	if !isLead(sessionFrom(r).agent) {
+		writeErr(w, http.StatusForbidden, "the dashboard is for leads and admins")
+		return analytics.Report{}, false
+	}
+	opts, err := s.statsOptions(r.URL.Query())
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, err.Error())
+		return analytics.Report{}, false
+	}
+	src, ok := storeAs[analytics.Source](s, w, "this store keeps no event log")
+	if !ok {
+		return analytics.Report{}, false
+	}
+	rep, err := analytics.Compute(src, opts)
+	if err != nil {
+		s.log.Error().Err(err).Msg("analytics")
+		writeErr(w, http.StatusInternalServerError, "internal error")
+		return analytics.Report{}, false
+	}
+	return rep, true
+}
+
+// statsOptions reads a dashboard request:
+//
+//	from, to            UTC days YYYY-MM-DD, both included (default: the
+//	                    last 14 days up to today)
+//	group               day (default), week or month
+//	channel, flow,      filters; empty or absent: all
+//	agent, reason
+//	compare             0 to leave out the previous period (default 1)
+//
+// The business hours are handoff's; the nodes where the bot waits for an
+// answer come from the project's flows.
+func (s *Service) statsOptions(q url.Values) (analytics.Options, error) {
+	from, to, err := statsPeriod(q.Get("from"), q.Get("to"), s.now())
+	if err != nil {
+		return analytics.Options{}, err
+	}
+	opts := analytics.Options{From: from, To: to, Now: s.now(), Group: q.Get("group"), Compare: q.Get("compare") != "0",
+		Filter:    analytics.Filter{Channel: q.Get("channel"), Flow: q.Get("flow"), Agent: q.Get("agent"), Reason: q.Get("reason")},
+		Questions: analytics.QuestionNodes(s.flowGraphs())}
+	switch opts.Group {
+	case "", analytics.GroupDay, analytics.GroupWeek, analytics.GroupMonth:
+	default:
+		return analytics.Options{}, fmt.Errorf("group %q: want day, week or month", opts.Group)
+	}
+	if !s.cfg.Hours.Always() {
+		opts.Hours = s.cfg.Hours
+	}
+	return opts, nil
 }
 
 // apiFlows answers GET /api/flows with the project's flows as graphs.

@@ -187,7 +187,37 @@ func TestStatsAPI(t *testing.T) {
 	if one.Conversations != 2 || len(one.ByDay) != 1 || one.ByDay[0].Key != "2026-11-19" {
 		t.Errorf("one day: %+v", one)
 	}
+	// Filters, grouping and the previous period.
+	var filtered struct {
+		Conversations, Tickets int
+		Group                  string
+		ByTime                 []analytics.Row `json:"by_time"`
+		Previous               *analytics.Figures
+		Headline               []analytics.HeadlineFigure
+	}
+	lead.call("GET", "/api/stats?from=2026-11-18&to=2026-11-20&agent=anna&group=week", nil, 200, &filtered)
+	// anna holds c2's and c4's tickets; the three days fall in the week of
+	// Monday 11-16; the three days before have nothing.
+	if filtered.Conversations != 2 || filtered.Tickets != 2 || filtered.Group != "week" || len(filtered.ByTime) != 1 ||
+		filtered.ByTime[0].Key != "2026-11-16" || filtered.Previous == nil || filtered.Previous.Conversations != 0 || len(filtered.Headline) == 0 {
+		t.Errorf("agent anna by week: %+v", filtered)
+	}
+	lead.call("GET", "/api/stats?from=2026-11-18&to=2026-11-20&reason=negative&channel=telegram&compare=0", nil, 200, &filtered)
+	if filtered.Conversations != 1 || filtered.Tickets != 1 || filtered.Previous != nil {
+		t.Errorf("negative on telegram: %+v", filtered)
+	}
+	res, body := lead.do("GET", "/api/stats.csv?table=by_channel&from=2026-11-18&to=2026-11-20", nil, nil)
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/csv; charset=utf-8" ||
+		res.Header.Get("Content-Disposition") != `attachment; filename="parley-by-channel-2026-11-18-2026-11-20.csv"` ||
+		!strings.HasPrefix(string(body), "channel,conversations,open,contained,") || !strings.Contains(string(body), "\ntelegram,2,0,0,2,") {
+		t.Errorf("CSV = %d %v\n%s", res.StatusCode, res.Header, body)
+	}
+	if res, _ := agent.do("GET", "/api/stats.csv?table=agents", nil, nil); res.StatusCode != 403 {
+		t.Errorf("agent CSV = %d", res.StatusCode)
+	}
 	for q, want := range map[string]string{
+		".csv?table=secrets":              `table \"secrets\": want one of headline,`,
+		"?group=fortnight":                `group \"fortnight\": want day, week or month`,
 		"?from=2026-11-30&to=2026-11-01": "from must not be after to",
 		"?from=yesterday":                `from \"yesterday\": want a day YYYY-MM-DD`,
 		"?from=2020-01-01&to=2026-01-01": "at most 366 days",
