@@ -3,6 +3,8 @@ package cmd
 import (
 	"bytes"
 	"encoding/json"
+	"encoding/xml"
+	"io"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -177,6 +179,14 @@ func TestGraphAgreesWithTheConsole(t *testing.T) {
 	// Every node and edge is in the pictures, each once.
 	_, mermaid, _ := run("graph", dir, "--format", "mermaid")
 	_, dot, _ := run("graph", "--format", "dot", dir)
+	_, svg, _ := run("graph", dir, "--format", "svg")
+	for d := xml.NewDecoder(strings.NewReader(svg)); ; {
+		if _, err := d.Token(); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("the svg is not well-formed XML: %v", err)
+		}
+	}
 	nodes, edges := 0, 0
 	for _, g := range cli.Flows {
 		for _, n := range g.Nodes {
@@ -187,6 +197,9 @@ func TestGraphAgreesWithTheConsole(t *testing.T) {
 			}
 			if c := strings.Count(dot, "    "+dotText(ref)+" [label="); c != 1 {
 				t.Errorf("dot: node %s drawn %d times", ref, c)
+			}
+			if c := strings.Count(svg, `font-weight="bold">`+svgEsc(fitText(n.ID+" ("+n.Kind+")", svgBoxW-16))+"</text>"); c != 1 {
+				t.Errorf("svg: node %s drawn %d times", ref, c)
 			}
 		}
 		for _, e := range g.Edges {
@@ -204,6 +217,9 @@ func TestGraphAgreesWithTheConsole(t *testing.T) {
 	}
 	if got := strings.Count(dot, " -> "); got != edges {
 		t.Errorf("dot has %d edges, the graph %d", got, edges)
+	}
+	if got := strings.Count(svg, `<g class="edge">`); got != edges {
+		t.Errorf("svg has %d edges, the graph %d", got, edges)
 	}
 	if nodes < 20 {
 		t.Errorf("only %d nodes", nodes)

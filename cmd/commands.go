@@ -37,11 +37,12 @@ func commandSpecs() []spec {
 			example: "  parley serve shop --addr :8080 --demo-agent\n" +
 				"  PARLEY_TELEGRAM_TOKEN=123:ABC parley serve shop --db /var/lib/parley/parley.db",
 			run: runServe},
-		{use: "graph DIR", short: "draw a project's flows (Mermaid, Graphviz dot or JSON)",
+		{use: "graph DIR", short: "draw a project's flows (Mermaid, Graphviz dot, SVG or JSON)",
 			long: "graph prints the flows of a project as the lead dashboard draws them: every node with\n" +
 				"its kind and text, every way from one node to another with its label. No server needed.",
-			example: "  parley graph shop --format mermaid\n  parley graph shop --flow order --format dot | dot -Tsvg > order.svg",
-			run:     runGraph, values: map[string][]string{"format": graphFormats}},
+			example: "  parley graph shop --format mermaid\n  parley graph shop --flow order --format svg > order.svg\n" +
+				"  parley graph shop --format dot | dot -Tsvg > flows.svg   # Graphviz lays out big flows better",
+			run: runGraph, values: map[string][]string{"format": graphFormats}},
 		{use: "backup FILE", short: "consistent copy of a database no server holds",
 			long: "backup copies the database to FILE and verifies the copy. A running server holds the\n" +
 				"file: take a hot copy from it instead (GET /api/admin/backup as an admin agent)." + dbHelp,

@@ -10,21 +10,20 @@ import (
 	"github.com/parley-chat/parley/flows"
 )
 
-// graphFormats are what `parley graph --format` writes. There is no svg:
-// laying out a graph well is Graphviz's job (`dot -Tsvg`), and no pure-Go
-// layout engine is among the modules we may use.
-var graphFormats = []string{"mermaid", "dot", "json"}
+// graphFormats are what `parley graph --format` writes. svg is laid out
+// by graph_svg.go; Graphviz (dot) lays out bigger flows better.
+var graphFormats = []string{"mermaid", "dot", "svg", "json"}
 
-const graphUsage = "usage: parley graph DIR [--flow FLOW] [--format mermaid|dot|json]"
+const graphUsage = "usage: parley graph DIR [--flow FLOW] [--format mermaid|dot|svg|json]"
 
 // runGraph prints a project's flows as a picture's source, from the same
 // flows.Project.Graph the lead dashboard draws (handoff's /api/flows):
 //
-//	parley graph DIR [--flow FLOW] [--format mermaid|dot|json]
+//	parley graph DIR [--flow FLOW] [--format mermaid|dot|svg|json]
 func runGraph(args []string, stdio IO) int {
 	fs := newFlagSet("parley graph", stdio)
 	only := fs.String("flow", "", "draw only this flow (default: every flow)")
-	format := fs.String("format", "mermaid", "mermaid, dot (Graphviz) or json (as the console's /api/flows)")
+	format := fs.String("format", "mermaid", "mermaid, dot (Graphviz), svg (a picture, laid out by parley) or json (as the console's /api/flows)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return 2
@@ -34,11 +33,7 @@ func runGraph(args []string, stdio IO) int {
 		return 2
 	}
 	if !slices.Contains(graphFormats, *format) {
-		msg := fmt.Sprintf("--format %q: want mermaid, dot or json", *format)
-		if *format == "svg" {
-			msg += " (for svg: parley graph DIR --format dot | dot -Tsvg > flows.svg)"
-		}
-		fmt.Fprintf(stdio.Stderr, "parley graph: %s\n", msg)
+		fmt.Fprintf(stdio.Stderr, "parley graph: --format %q: want mermaid, dot, svg or json\n", *format)
 		return 2
 	}
 	p, err := loadProject(pos[0])
@@ -54,6 +49,8 @@ func runGraph(args []string, stdio IO) int {
 	switch *format {
 	case "dot":
 		writeDot(stdio.Stdout, graphs)
+	case "svg":
+		writeSVG(stdio.Stdout, graphs)
 	case "json":
 		enc := json.NewEncoder(stdio.Stdout)
 		enc.SetIndent("", "  ")
