@@ -179,8 +179,11 @@ type Service struct {
 	graphs graphSource // flow graphs for the dashboard (dashboard.go)
 
 	handler http.Handler
-	closeMu sync.Mutex
-	closed  bool
+	// shutdownHooks are the http.Servers whose Shutdown closes the live
+	// streams (live.go).
+	shutdownHooks sync.Map
+	closeMu       sync.Mutex
+	closed        bool
 }
 
 // New builds the service. d may be nil only for tools that never send

@@ -16,6 +16,9 @@ type liveEvent struct {
 	TicketID uint64 `json:"ticket_id,omitempty"`
 	Status   string `json:"status,omitempty"`
 	AgentID  string `json:"agent_id,omitempty"`
+	// From says who wrote a "message": customer or agent, so a console
+	// notifies its agent of the customer's replies only.
+	From string `json:"from,omitempty"`
 }
 
 // hub fans live events out to every open console stream.
@@ -70,6 +73,7 @@ const keepAlive = 25 * time.Second
 // serveEvents streams live events to one console until the client leaves or
 // the service closes. Open streams count as the agent being present.
 func (s *Service) serveEvents(w http.ResponseWriter, r *http.Request, sess *session) {
+	s.closeOnShutdown(r)
 	rc := http.NewResponseController(w)
 	// A stream outlives any server WriteTimeout; keep-alives detect dead peers.
 	_ = rc.SetWriteDeadline(time.Time{})
@@ -106,5 +110,20 @@ func (s *Service) serveEvents(w http.ResponseWriter, r *http.Request, sess *sess
 		if err := rc.Flush(); err != nil {
 			return
 		}
+	}
+}
+
+// closeOnShutdown ends the live streams when the http.Server serving r shuts
+// down. Server.Shutdown waits for every active request to return, and a
+// console's stream never returns on its own: with browsers connected,
+// parley serve spent its whole shutdown budget (15 s) waiting for them,
+// since Service.Close ran only after Shutdown. Registered once per server.
+func (s *Service) closeOnShutdown(r *http.Request) {
+	srv, ok := r.Context().Value(http.ServerContextKey).(*http.Server)
+	if !ok {
+		return
+	}
+	if _, seen := s.shutdownHooks.LoadOrStore(srv, struct{}{}); !seen {
+		srv.RegisterOnShutdown(func() { s.Close() })
 	}
 }

@@ -163,7 +163,7 @@ func (s *Service) Reply(ctx context.Context, a store.Agent, id uint64, text stri
 	} else {
 		s.logEvents(ctx, s.event(t, "ticket.reply", "agent", a.ID))
 	}
-	s.hub.publish(liveEvent{Type: "message", TicketID: id, Status: t.Status})
+	s.hub.publish(liveEvent{Type: "message", TicketID: id, Status: t.Status, AgentID: a.ID, From: "agent"})
 	return s.st.Ticket(id)
 }
 

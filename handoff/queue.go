@@ -248,7 +248,7 @@ func (s *Service) Opened(ctx context.Context, t store.Ticket) {
 // CustomerMessage is called by the runtime after it committed a customer
 // message that Route gave to a ticket; consoles showing it refresh live.
 func (s *Service) CustomerMessage(ctx context.Context, t store.Ticket, m store.Message) {
-	s.hub.publish(liveEvent{Type: "message", TicketID: t.ID, Status: t.Status})
+	s.hub.publish(liveEvent{Type: "message", TicketID: t.ID, Status: t.Status, AgentID: t.AgentID, From: "customer"})
 	if t.Status == StatusQueued {
 		s.autoAssign(ctx) // a reopened ticket re-enters the queue
 	}
