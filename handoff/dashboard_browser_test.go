@@ -11,6 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/parley-chat/parley/handoff/analytics"
 	"github.com/parley-chat/parley/internal/browsertest"
 )
 
@@ -25,8 +26,12 @@ func TestDashboardInBrowser(t *testing.T) {
 	e.agent("anna", RoleAgent)
 	e.agent("lena", RoleLead)
 	seedDashboard(e)
+	// A flow nobody entered sorts first: the view must still open on the
+	// busiest one.
+	e.svc.SetFlowGraphs(withQuietFlow{})
 
-	ctx := browsertest.New(t, browsertest.Desktop)
+	// The width of the issue's complaint (a table scrolling sideways).
+	ctx := browsertest.New(t, browsertest.Size{Width: 1400, Height: 900})
 	// do runs steps; every step here may be repeated, so a DevTools
 	// "node/context not found" race (-32000, seen now and then right after
 	// a navigation, also in TestConsoleInBrowser) is retried, not failed.
@@ -71,9 +76,29 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Errorf("period inputs %s – %s", from, to)
 	}
 	kpis := strs(`[...document.querySelectorAll(".kpi")].map(k => k.dataset.kpi + "=" + k.querySelector(".kpi-value").textContent)`)
-	if d := cmp.Diff([]string{"conversations=7", "containment=42.9%", "handed-off=3", "fallback=6.7%", "afrt=3m 30s",
-		"resolution=19m 30s", "csat=3.50"}, kpis); d != "" {
+	// No queue wait (the seeded tickets record no assignment) and no
+	// business hours configured: those tiles are left out.
+	if d := cmp.Diff([]string{"conversations=7", "open=0", "containment_rate=42.9%", "provisional.containment_rate=42.9%",
+		"handoff_rate=42.9%", "abandon_rate=14.3%", "fallback_rate=6.7%", "afrt_median_seconds=3m 30s",
+		"afrt_customer_median_seconds=5m 0s", "resolution_median_seconds=19m 30s", "csat_average=3.50"}, kpis); d != "" {
 		t.Errorf("KPIs (-want +got):\n%s", d)
+	}
+	// Against the 14 days before: nothing then.
+	if c := text(`.kpi[data-kpi="conversations"] .kpi-change`); c != "+7 vs 0" {
+		t.Errorf("conversations change %q", c)
+	}
+	if o := text("#outcomes"); o != "7 conversations = 3 contained + 3 handed off + 1 abandoned + 0 returned + 0 open" {
+		t.Errorf("outcomes line %q", o)
+	}
+	// Nothing is cut or scrolls sideways at 1,400 px: the page, the flow
+	// graph (scaled to the width) and the breakdown table.
+	fits := get(t, ctx, chromedp.Evaluate[[]string](`[
+		document.documentElement.scrollWidth <= document.documentElement.clientWidth ? "" : "page " + document.documentElement.scrollWidth,
+		document.getElementById("flow-graph").getBoundingClientRect().width <= document.querySelector(".graph-wrap").clientWidth ? "" : "graph",
+		document.getElementById("breakdown").scrollWidth <= document.getElementById("breakdown").parentElement.clientWidth ? "" : "breakdown",
+		document.querySelector(".graph-wrap").scrollHeight <= document.querySelector(".graph-wrap").clientHeight ? "" : "graph cut"].filter(Boolean)`))
+	if len(fits) > 0 {
+		t.Errorf("does not fit at 1400 px: %q", fits)
 	}
 	if q, online := text("#live-queued"), text("#live-online"); q != "1" || online == "" {
 		t.Errorf("live: queued %q online %q", q, online)
@@ -184,6 +209,48 @@ func TestDashboardInBrowser(t *testing.T) {
 	if d := cmp.Diff([]string{"Anna|2|2|3m 30s|3.50"}, agents); d != "" {
 		t.Errorf("agents table (-want +got):\n%s", d)
 	}
+
+	// The new controls: every table has a CSV link with the report's
+	// parameters, and the download is the same report's table.
+	href := get(t, ctx, chromedp.Evaluate[string](`document.querySelector('#agents-table').previousElementSibling.querySelector("a.csv").href`))
+	if !strings.Contains(href, "/api/stats.csv?from=2026-11-10&to=2026-11-23&group=day&table=agents") {
+		t.Errorf("agents CSV link %q", href)
+	}
+	csv := get(t, ctx, chromedp.Evaluate[string](`fetch(document.querySelector('#agents-table').previousElementSibling.querySelector("a.csv").href).then(r => r.text())`, chromedp.EvalAwaitPromise))
+	if csv != "agent,tickets,resolved,afrt_median_seconds,csat_average,csat_responses\nanna,2,2,210,3.5,2\n" {
+		t.Errorf("agents CSV %q", csv)
+	}
+	if n := get(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("#csv-all a.csv[href]").length`)); n != 11 {
+		t.Errorf("%d links to all tables, want 11", n)
+	}
+	// Filter by agent and group by week: anna's two conversations (11-18
+	// and 11-19) in the week of Monday 11-16; the breakdown by time follows.
+	do("filter by anna, by week",
+		pollJS(selectJS("#f-agent", "anna")),
+		pollJS(selectJS("#group", "week")),
+		chromedp.Click(chromedp.CSS("#apply")),
+		pollJS(`document.body.dataset.ready === "1" && document.querySelector('.kpi[data-kpi="conversations"] .kpi-value').textContent === "2"`),
+		pollJS(selectJS("#breakdown-by", "by_time")),
+	)
+	weeks := strs(`[...document.querySelectorAll("#breakdown tbody tr")].map(r => r.dataset.key + "=" + r.cells[1].textContent)`)
+	if d := cmp.Diff([]string{"2026-11-09=0", "2026-11-16=2", "2026-11-23=0"}, weeks); d != "" {
+		t.Errorf("weeks for anna (-want +got):\n%s", d)
+	}
+	if href := get(t, ctx, chromedp.Evaluate[string](`document.getElementById("breakdown-csv").href`)); !strings.Contains(href, "group=week&agent=anna&table=by_time") {
+		t.Errorf("breakdown CSV link %q", href)
+	}
+	do("filter by reason negative, all agents, by day",
+		pollJS(selectJS("#f-agent", "")),
+		pollJS(selectJS("#f-reason", "negative")),
+		pollJS(selectJS("#group", "day")),
+		chromedp.Click(chromedp.CSS("#apply")),
+		pollJS(`document.body.dataset.ready === "1" && document.querySelector('.kpi[data-kpi="conversations"] .kpi-value').textContent === "2"`),
+	)
+	if reasons := strs(`[...document.querySelectorAll("#chart-reasons g.bar-row")].map(g => g.dataset.reason + "=" + g.dataset.count)`); !slices.Equal(reasons, []string{"negative=2"}) {
+		t.Errorf("reason filter: bars %q", reasons)
+	}
+	do("no filter", pollJS(selectJS("#f-reason", "")), chromedp.Click(chromedp.CSS("#apply")),
+		pollJS(`document.body.dataset.ready === "1" && document.querySelector('.kpi[data-kpi="conversations"] .kpi-value').textContent === "7"`))
 	// One day only: the charts follow.
 	do("change the period",
 		chromedp.SetValue(chromedp.CSS("#from"), "2026-11-19"),
@@ -212,4 +279,13 @@ func TestDashboardInBrowser(t *testing.T) {
 	if n := get(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("#dash:not([hidden]) svg *").length`)); n != 0 {
 		t.Errorf("an agent sees %d chart elements", n)
 	}
+}
+
+// withQuietFlow is demoGraphs and a flow no conversation entered, whose
+// name sorts first.
+type withQuietFlow struct{}
+
+func (withQuietFlow) Graphs() []analytics.Graph {
+	return append([]analytics.Graph{{Flow: "about", Start: "info", Nodes: []analytics.GraphNode{{ID: "info", Kind: "say"}}}},
+		demoGraphs{}.Graphs()...)
 }

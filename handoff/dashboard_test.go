@@ -216,8 +216,8 @@ func TestStatsAPI(t *testing.T) {
 		t.Errorf("agent CSV = %d", res.StatusCode)
 	}
 	for q, want := range map[string]string{
-		".csv?table=secrets":              `table \"secrets\": want one of headline,`,
-		"?group=fortnight":                `group \"fortnight\": want day, week or month`,
+		".csv?table=secrets":             `table \"secrets\": want one of headline,`,
+		"?group=fortnight":               `group \"fortnight\": want day, week or month`,
 		"?from=2026-11-30&to=2026-11-01": "from must not be after to",
 		"?from=yesterday":                `from \"yesterday\": want a day YYYY-MM-DD`,
 		"?from=2020-01-01&to=2026-01-01": "at most 366 days",

@@ -50,9 +50,14 @@ function fmtDur(s) {
   return Math.floor(s / 3600) + "h " + Math.floor((s % 3600) / 60) + "m";
 }
 const dayOf = (iso) => iso.slice(0, 10);
-const shortDay = (d) => d.slice(5); // MM-DD
+// A day or a week (its Monday) is named MM-DD, a month YYYY-MM.
+const shortDay = (d) => (d.length === 7 ? d : d.slice(5));
 
-const state = { me: null, report: null, flows: [], agents: {}, flow: "" };
+// flowChosen: the lead picked a flow; until then the busiest is shown.
+// seen keeps every filter value met, so a filtered report keeps the others
+// choosable.
+const state = { me: null, report: null, flows: [], agents: {}, flow: "", flowChosen: false,
+  seen: { channel: new Set(), flow: new Set(), reason: new Set() } };
 
 // ---- charts ----
 
@@ -345,29 +350,114 @@ function drawFunnelTable(funnel) {
 
 // ---- tables and totals ----
 
+// KPI_KEYS are the headline figures shown as tiles, in order; one with
+// no value in the period and before it (business hours not configured)
+// is left out.
+const KPI_KEYS = ["conversations", "open", "containment_rate", "provisional.containment_rate", "handoff_rate", "abandon_rate",
+  "fallback_rate", "queue_wait_median_seconds", "afrt_median_seconds", "afrt_customer_median_seconds",
+  "afrt_business_median_seconds", "resolution_median_seconds", "csat_average"];
+
+function fmtKind(kind, v) {
+  if (v == null) return "—";
+  if (kind === "rate") return fmtPct(v);
+  if (kind === "seconds") return fmtDur(v);
+  if (kind === "score") return fmtNum(v);
+  return String(v);
+}
+
+// fmtChange says how a figure moved against the previous period: rates in
+// percentage points, counts and times by the difference and in percent.
+function fmtChange(h) {
+  if (h.previous == null) return "no previous figure";
+  if (h.change == null) return "previous " + fmtKind(h.kind, h.previous);
+  const sign = h.change > 0 ? "+" : h.change < 0 ? "−" : "±";
+  const abs = Math.abs(h.change);
+  let d;
+  if (h.kind === "rate") d = (abs * 100).toFixed(1) + " pp";
+  else if (h.kind === "seconds") d = fmtDur(abs);
+  else if (h.kind === "score") d = abs.toFixed(2);
+  else d = String(abs);
+  const rel = h.change_ratio != null ? ` (${h.change_ratio > 0 ? "+" : ""}${Math.round(h.change_ratio * 100)}%)` : "";
+  return `${sign}${d}${rel} vs ${fmtKind(h.kind, h.previous)}`;
+}
+
 function drawKPIs(r) {
-  const k = [
-    ["conversations", "conversations", String(r.conversations)],
-    ["containment", "contained by the bot", fmtPct(r.containment_rate)],
-    ["handed-off", "handed off", String(r.handed_off)],
-    ["fallback", "fallback rate", fmtPct(r.fallback_rate)],
-    ["afrt", "first response (median)", fmtDur(r.afrt_median_seconds)],
-    ["resolution", "resolution (median)", fmtDur(r.resolution_median_seconds)],
-    ["csat", "CSAT", fmtNum(r.csat_average)],
-  ];
-  $("kpis").replaceChildren(...k.map(([id, label, value]) =>
-    el("div", { class: "kpi", data: { kpi: id } }, el("span", { class: "kpi-value" }, value), el("span", { class: "kpi-label" }, label))));
+  const byKey = new Map((r.headline || []).map((h) => [h.key, h]));
+  const tiles = KPI_KEYS.map((k) => byKey.get(k)).filter((h) => h && (h.value != null || h.previous != null || h.kind !== "seconds"));
+  $("kpis").replaceChildren(...tiles.map((h) =>
+    el("div", { class: "kpi" + (h.key.startsWith("provisional") ? " provisional" : ""), data: { kpi: h.key } },
+      el("span", { class: "kpi-value" }, fmtKind(h.kind, h.value)),
+      el("span", { class: "kpi-label" }, h.label),
+      el("span", { class: "kpi-change" + (h.change > 0 ? " up" : h.change < 0 ? " down" : "") }, fmtChange(h)))));
+  $("outcomes").textContent = `${r.conversations} conversations = ${r.contained} contained + ${r.handed_off} handed off + ` +
+    `${r.abandoned} abandoned + ${r.returned} returned + ${r.open} open` +
+    (r.open ? ` · as they stand, the open ones would make ${r.provisional.contained} contained, ${r.provisional.handed_off} handed off, ${r.provisional.abandoned} abandoned in all` : "");
+  $("previous-period").textContent = r.previous_from
+    ? `period before (${dayOf(r.previous_from)} – ${dayOf(new Date(Date.parse(r.from) - 86400000).toISOString())})`
+    : "previous period";
   $("live-queued").textContent = String(r.live.queued);
   $("live-oldest").textContent = r.live.queued ? fmtDur(r.live.oldest_wait_seconds) : "—";
   $("live-online").textContent = String(r.live.agents_online);
 }
 
 function drawBreakdown() {
-  const rows = state.report[$("breakdown-by").value] || [];
+  const table = $("breakdown-by").value;
+  const rows = state.report[table] || [];
+  setCSV($("breakdown-csv"), table);
   const body = $("breakdown").querySelector("tbody");
   body.replaceChildren(...rows.map((r) => el("tr", { data: { key: r.key } }, el("th", {}, r.key), el("td", {}, r.conversations),
-    el("td", {}, r.contained), el("td", {}, r.handed_off), el("td", {}, r.abandoned), el("td", {}, fmtPct(r.containment_rate)),
-    el("td", {}, fmtPct(r.fallback_rate)), el("td", {}, r.tickets), el("td", {}, fmtDur(r.afrt_median_seconds)), el("td", {}, fmtNum(r.csat_average)))));
+    el("td", {}, r.open), el("td", {}, r.contained), el("td", {}, r.handed_off), el("td", {}, r.abandoned), el("td", {}, r.returned),
+    el("td", {}, fmtPct(r.containment_rate)), el("td", { class: "provisional" }, fmtPct(r.provisional.containment_rate)),
+    el("td", {}, fmtPct(r.fallback_rate)), el("td", {}, r.tickets), el("td", {}, fmtDur(r.queue_wait_median_seconds)),
+    el("td", {}, fmtDur(r.afrt_median_seconds)), el("td", {}, fmtNum(r.csat_average)))));
+}
+
+function drawComments(rows) {
+  const body = $("comments-table").querySelector("tbody");
+  if (!rows.length) {
+    body.replaceChildren(el("tr", {}, el("td", { colspan: 4, class: "muted" }, "No comments with the ratings in this period.")));
+    return;
+  }
+  body.replaceChildren(...rows.map((c) => el("tr", { data: { ticket: c.ticket } },
+    el("td", {}, c.at.slice(0, 16).replace("T", " ")), el("td", {}, c.score + "★"),
+    el("td", {}, state.agents[c.agent] || c.agent || "—"), el("td", { class: "comment" }, c.text))));
+}
+
+// query is the report's parameters from the controls; the CSV links and
+// /api/stats take the same ones.
+function query() {
+  const q = new URLSearchParams();
+  if ($("from").value) q.set("from", $("from").value);
+  if ($("to").value) q.set("to", $("to").value);
+  q.set("group", $("group").value);
+  for (const f of document.querySelectorAll("select.filter")) if (f.value) q.set(f.dataset.param, f.value);
+  return q;
+}
+
+function setCSV(a, table) {
+  const q = query();
+  q.set("table", table);
+  a.dataset.table = table;
+  a.href = "/api/stats.csv?" + q;
+  a.setAttribute("download", "");
+}
+
+// fillFilters offers every value the reports have shown, keeping the
+// chosen one.
+function fillFilters(r) {
+  for (const row of r.by_channel || []) state.seen.channel.add(row.key);
+  for (const row of r.by_flow || []) state.seen.flow.add(row.key);
+  for (const k of Object.keys(r.handoffs_by_reason || {})) state.seen.reason.add(k);
+  for (const row of r.by_reason || []) state.seen.reason.add(row.key);
+  const fill = (sel, values, label) => {
+    const cur = sel.value;
+    sel.replaceChildren(el("option", { value: "" }, "all"), ...values.map((v) => el("option", { value: v }, label ? label(v) : v)));
+    sel.value = values.includes(cur) ? cur : "";
+  };
+  fill($("f-channel"), [...state.seen.channel].sort());
+  fill($("f-flow"), [...state.seen.flow].sort());
+  fill($("f-reason"), [...state.seen.reason].sort());
+  fill($("f-agent"), Object.keys(state.agents).sort(), (id) => state.agents[id]);
 }
 
 function drawAgents(rows) {
@@ -380,32 +470,41 @@ function drawAgents(rows) {
     el("td", {}, a.tickets), el("td", {}, a.resolved), el("td", {}, fmtDur(a.afrt_median_seconds)), el("td", {}, fmtNum(a.csat_average)))));
 }
 
+// fillFlowSelect opens on the busiest flow of the period (most
+// conversations entered it) until the lead picks one.
 function fillFlowSelect() {
-  const names = [...new Set([...state.flows.map((f) => f.flow), ...(state.report.funnels || []).map((f) => f.flow)])].sort();
-  if (!names.includes(state.flow)) state.flow = names[0] || "";
+  const funnels = state.report.funnels || [];
+  const names = [...new Set([...state.flows.map((f) => f.flow), ...funnels.map((f) => f.flow)])].sort();
+  if (!state.flowChosen || !names.includes(state.flow)) {
+    const busiest = [...funnels].sort((a, b) => b.conversations - a.conversations || a.flow.localeCompare(b.flow))[0];
+    state.flow = busiest ? busiest.flow : names[0] || "";
+  }
   $("flow-select").replaceChildren(...names.map((n) => el("option", { value: n }, n)));
   $("flow-select").value = state.flow;
 }
 
 function render() {
   const r = state.report;
+  fillFilters(r);
+  for (const a of document.querySelectorAll("a.csv[data-table]")) setCSV(a, a.dataset.table);
+  for (const g of document.querySelectorAll(".group-name")) g.textContent = r.group;
   drawKPIs(r);
-  drawContainment(r.by_day || []);
+  drawContainment(r.by_time || []);
   drawReasons(r.handoffs_by_reason);
-  drawAFRT(r.by_day || []);
+  drawAFRT(r.by_time || []);
   drawCSAT(r.csat_distribution, r.csat_average, r.csat_responses);
   fillFlowSelect();
   drawFlow();
   drawBreakdown();
   drawAgents(r.agents || []);
+  drawComments(r.csat_comments || []);
   document.body.dataset.ready = "1";
 }
 
 async function load() {
-  const q = new URLSearchParams();
-  if ($("from").value) q.set("from", $("from").value);
-  if ($("to").value) q.set("to", $("to").value);
+  const q = query();
   $("loading").hidden = false;
+  document.body.dataset.ready = "";
   $("dash-error").hidden = true;
   try {
     // Agents are turned away before asking for figures they may not see
@@ -439,7 +538,9 @@ async function load() {
 
 document.addEventListener("DOMContentLoaded", () => {
   $("period").addEventListener("submit", (ev) => { ev.preventDefault(); load(); });
-  $("flow-select").addEventListener("change", (ev) => { state.flow = ev.target.value; drawFlow(); });
+  $("flow-select").addEventListener("change", (ev) => { state.flow = ev.target.value; state.flowChosen = true; drawFlow(); });
+  $("csv-all").replaceChildren(...["headline", "by_time", "by_day", "by_channel", "by_lang", "by_flow", "by_reason", "funnels", "agents", "csat", "csat_comments"]
+    .flatMap((t, i) => [i ? " · " : "", el("a", { class: "csv", data: { table: t } }, t)]));
   $("show-funnel").addEventListener("change", drawFlow);
   $("breakdown-by").addEventListener("change", drawBreakdown);
   load();
