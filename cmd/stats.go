@@ -4,16 +4,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/parley-chat/parley/flows"
 	"github.com/parley-chat/parley/handoff/analytics"
 )
 
-const statsUsage = "usage: parley stats [--from DATE] [--to DATE] [--json] [--db FILE]"
+const statsUsage = "usage: parley stats [--from DATE] [--to DATE] [--group day|week|month] [--channel C] [--flow F] [--agent A] [--reason R] [--project DIR] [--json | --csv TABLE] [--db FILE]"
 
 // runStats prints the analytics of a period for support leads:
 //
@@ -21,12 +23,24 @@ const statsUsage = "usage: parley stats [--from DATE] [--to DATE] [--json] [--db
 //
 // DATE is YYYY-MM-DD (UTC days; --to includes that whole day) or an RFC 3339
 // instant (--to then excludes it). Without --from the report starts at the
-// first event; without --to it runs to now. The store is opened read-only.
+// first event; without --to it runs to now; with both, the figures are
+// compared with the period of the same length before. The store is opened
+// read-only. The report is analytics.Compute's, as on the dashboard; give
+// --project the serving project so that leaving at an ask node counts as
+// abandoned there too.
 func runStats(args []string, stdio IO) int {
 	flags := newFlagSet("parley stats", stdio)
 	fromS := flags.String("from", "", "first day (YYYY-MM-DD, UTC) or instant (RFC 3339); default: the first event")
 	toS := flags.String("to", "", "last day, included (YYYY-MM-DD, UTC), or instant excluded (RFC 3339); default: now")
 	asJSON := flags.Bool("json", false, "print one JSON object")
+	csvTable := flags.String("csv", "", "print one table as CSV: "+strings.Join(analytics.CSVTables, ", "))
+	var opts analytics.Options
+	flags.StringVar(&opts.Group, "group", "day", "rows over time by day, week or month (by_time)")
+	flags.StringVar(&opts.Filter.Channel, "channel", "", "only this channel (web, telegram, vk)")
+	flags.StringVar(&opts.Filter.Flow, "flow", "", "only conversations that entered this flow")
+	flags.StringVar(&opts.Filter.Agent, "agent", "", "only tickets held by this agent id, and their conversations")
+	flags.StringVar(&opts.Filter.Reason, "reason", "", "only handoffs for this reason")
+	project := flags.String("project", "", "the project's directory: its ask nodes are where a customer who leaves is abandoned")
 	dbPath := dbFlag(flags)
 	pos, err := parseInterspersed(flags, args)
 	if err != nil {
@@ -43,8 +57,20 @@ func runStats(args []string, stdio IO) int {
 		if err == nil && !from.IsZero() && !to.IsZero() && !from.Before(to) {
 			err = fmt.Errorf("--from %s is not before --to %s", *fromS, *toS)
 		}
+		if err == nil && *csvTable != "" && !slices.Contains(analytics.CSVTables, *csvTable) {
+			err = fmt.Errorf("--csv %q: want one of %s", *csvTable, strings.Join(analytics.CSVTables, ", "))
+		}
+		if err == nil && *project != "" {
+			var p *flows.Project
+			if p, err = loadProject(*project); err == nil {
+				g := &flowGraphs{}
+				g.p.Store(p)
+				opts.Questions = analytics.QuestionNodes(g.Graphs())
+			}
+		}
 		if err == nil {
-			return statsReport(stdio, *dbPath, from, to, *asJSON)
+			opts.From, opts.To, opts.Compare = from, to, true
+			return statsReport(stdio, *dbPath, opts, *asJSON, *csvTable)
 		}
 	}
 	fmt.Fprintf(stdio.Stderr, "parley stats: %v\n", err)
@@ -70,7 +96,7 @@ func parseStatsTime(flagName, s string, end bool) (time.Time, error) {
 	return t.UTC(), nil
 }
 
-func statsReport(stdio IO, path string, from, to time.Time, asJSON bool) int {
+func statsReport(stdio IO, path string, opts analytics.Options, asJSON bool, csvTable string) int {
 	if _, err := statDB(path); err != nil {
 		fmt.Fprintf(stdio.Stderr, "parley stats: %v\n", err)
 		return 1
@@ -81,10 +107,17 @@ func statsReport(stdio IO, path string, from, to time.Time, asJSON bool) int {
 		return 1
 	}
 	defer db.Close()
-	rep, err := analytics.Compute(db, analytics.Options{From: from, To: to})
+	rep, err := analytics.Compute(db, opts)
 	if err != nil {
-		fmt.Fprintf(stdio.Stderr, "parley stats: %v\n", err)
+		fmt.Fprintf(stdio.Stderr, "parley stats: %v\n", strings.TrimPrefix(err.Error(), "analytics: "))
 		return 1
+	}
+	if csvTable != "" {
+		if err := analytics.WriteCSV(stdio.Stdout, rep, csvTable); err != nil {
+			fmt.Fprintf(stdio.Stderr, "parley stats: %v\n", err)
+			return 1
+		}
+		return 0
 	}
 	if asJSON {
 		enc := json.NewEncoder(stdio.Stdout)
@@ -120,30 +153,35 @@ func printStats(w io.Writer, r analytics.Report) {
 	f := r.Figures
 	fmt.Fprintf(tw, "conversations\t%d\t(contained %d, handed off %d, abandoned %d, returned %d, open %d)\n",
 		f.Conversations, f.Contained, f.HandedOff, f.Abandoned, f.Returned, f.Open)
-	fmt.Fprintf(tw, "containment rate\t%s\n", pct(f.ContainmentRate))
+	fmt.Fprintf(tw, "containment rate\t%s\t(of ended conversations; provisional, open ones as they stand: %s)\n",
+		pct(f.ContainmentRate), pct(f.Provisional.ContainmentRate))
+	fmt.Fprintf(tw, "handoff, abandon rate\t%s, %s\n", pct(f.HandoffRate), pct(f.AbandonRate))
 	fmt.Fprintf(tw, "messages\t%d\t(in %d, out %d)\n", f.Messages, f.MessagesIn, f.MessagesOut)
 	fmt.Fprintf(tw, "fallback rate\t%s\t(%d fallbacks in %d bot turns)\n", pct(f.FallbackRate), f.Fallbacks, f.BotTurns)
 	fmt.Fprintf(tw, "handoffs by reason\t%s\n", reasons(f.HandoffsByReason))
 	fmt.Fprintf(tw, "tickets\t%d\t(resolved %d)\n", f.Tickets, f.TicketsResolved)
+	fmt.Fprintf(tw, "queue wait\tmedian %s\tp90 %s\t(%d waiting)\n", dur(f.QueueWaitMedianSeconds), dur(f.QueueWaitP90Seconds), f.TicketsWaiting)
 	fmt.Fprintf(tw, "first response\tmedian %s\tp90 %s\n", dur(f.AFRTMedianSeconds), dur(f.AFRTP90Seconds))
+	fmt.Fprintf(tw, "  from first message\tmedian %s\tp90 %s\n", dur(f.AFRTCustomerMedianSeconds), dur(f.AFRTCustomerP90Seconds))
 	fmt.Fprintf(tw, "resolution\tmedian %s\tp90 %s\n", dur(f.ResolutionMedianSeconds), dur(f.ResolutionP90Seconds))
 	fmt.Fprintf(tw, "CSAT\t%s\t(%d ratings; 1..5: %s)\n", num(f.CSATAverage), f.CSATResponses, csatDist(f.CSATDistribution))
 	tw.Flush()
+	printChanges(w, r)
 
 	for _, b := range []struct {
 		title string
 		rows  []analytics.Row
-	}{{"BY DAY", r.ByDay}, {"BY CHANNEL", r.ByChannel}, {"BY LANGUAGE", r.ByLang}, {"BY FLOW (a conversation counts in every flow it entered)", r.ByFlow}} {
+	}{{"BY " + strings.ToUpper(r.Group), r.ByTime}, {"BY CHANNEL", r.ByChannel}, {"BY REASON", r.ByReason}, {"BY LANGUAGE", r.ByLang}, {"BY FLOW (a conversation counts in every flow it entered)", r.ByFlow}} {
 		if len(b.rows) == 0 {
 			continue
 		}
 		fmt.Fprintf(w, "\n%s\n", b.title)
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "KEY\tCONV\tCONTAINED\tHANDED OFF\tABANDONED\tCONTAINMENT\tFALLBACK\tTICKETS\tAFRT MEDIAN\tCSAT")
+		fmt.Fprintln(tw, "KEY\tCONV\tCONTAINED\tHANDED OFF\tABANDONED\tCONTAINMENT\tOPEN\tPROVISIONAL\tFALLBACK\tTICKETS\tAFRT MEDIAN\tCSAT")
 		for _, row := range b.rows {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t%s\t%d\t%s\t%s\n", row.Key, row.Conversations, row.Contained,
-				row.HandedOff, row.Abandoned, pct(row.ContainmentRate), pct(row.FallbackRate), row.Tickets,
-				dur(row.AFRTMedianSeconds), num(row.CSATAverage))
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t%d\t%s\t%s\t%d\t%s\t%s\n", row.Key, row.Conversations, row.Contained,
+				row.HandedOff, row.Abandoned, pct(row.ContainmentRate), row.Open, pct(row.Provisional.ContainmentRate),
+				pct(row.FallbackRate), row.Tickets, dur(row.AFRTMedianSeconds), num(row.CSATAverage))
 		}
 		tw.Flush()
 	}
@@ -188,6 +226,55 @@ func printStats(w io.Writer, r analytics.Report) {
 		}
 		tw.Flush()
 	}
+}
+
+// printChanges lists the headline figures against the period before.
+func printChanges(w io.Writer, r analytics.Report) {
+	if r.Previous == nil {
+		return
+	}
+	fmt.Fprintf(w, "\nAGAINST %s – %s\n", r.PreviousFrom.Format(time.RFC3339), r.From.Format(time.RFC3339))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "FIGURE\tNOW\tBEFORE\tCHANGE")
+	for _, h := range r.Headline {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", h.Label, byKind(h.Kind, h.Value), byKind(h.Kind, h.Previous), change(h))
+	}
+	tw.Flush()
+}
+
+func byKind(kind string, v *float64) string {
+	switch {
+	case v == nil:
+		return "-"
+	case kind == "rate":
+		return pct(v)
+	case kind == "seconds":
+		return dur(v)
+	case kind == "score":
+		return num(v)
+	}
+	return strconv.FormatFloat(*v, 'f', -1, 64)
+}
+
+// change is a rate's difference in percentage points, or a count's or
+// time's difference and relative change.
+func change(h analytics.HeadlineFigure) string {
+	if h.Change == nil {
+		return "-"
+	}
+	c := *h.Change
+	sign := "+"
+	if c < 0 {
+		sign, c = "-", -c
+	}
+	if h.Kind == "rate" {
+		return sign + strconv.FormatFloat(c*100, 'f', 1, 64) + " pp"
+	}
+	s := sign + byKind(h.Kind, &c)
+	if h.ChangeRatio != nil {
+		s += fmt.Sprintf(" (%+.0f%%)", *h.ChangeRatio*100)
+	}
+	return s
 }
 
 func pct(v *float64) string {
