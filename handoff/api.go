@@ -55,7 +55,7 @@ func (s *Service) routeTable() []route {
 		{"GET", "/api/canned", false, s.apiCanned},
 		{"GET", "/api/agents", false, s.apiAgents},
 		{"GET", "/api/events", false, func(w http.ResponseWriter, r *http.Request) { s.serveEvents(w, r, sessionFrom(r)) }},
-	}, append(append(s.dashboardRoutes(), s.adminRoutes()...), s.contactRoutes()...)...)
+	}, append(append(append(s.dashboardRoutes(), s.adminRoutes()...), s.contactRoutes()...), s.consoleRoutes()...)...)
 }
 
 // routes builds the console and API handler. Every route except the login
@@ -282,7 +282,11 @@ func (s *Service) item(t store.Ticket, names map[string]string) ticketItem {
 	if t.Status == StatusQueued {
 		wait = int(s.now().Sub(queuedAt(t)).Seconds())
 	}
-	return ticketItem{ID: t.ID, Contact: t.ContactID, ContactName: names[t.ContactID],
+	name := names[t.ContactID]
+	if name == "" {
+		name = ContactName(store.Contact{}, t.Vars)
+	}
+	return ticketItem{ID: t.ID, Contact: t.ContactID, ContactName: name,
 		Channel: channelOf(t.Address), Address: t.Address, Reason: t.Reason, Status: t.Status,
 		Priority: PriorityName(t.Priority), Level: t.Priority, AgentID: t.AgentID,
 		Summary: clip(t.Summary, 160), CreatedAt: t.CreatedAt, AssignedAt: tsPtr(t.AssignedAt),
@@ -329,7 +333,7 @@ func (s *Service) apiQueue(w http.ResponseWriter, r *http.Request) {
 		}
 		if _, ok := names[t.ContactID]; !ok {
 			if c, err := s.st.Contact(t.ContactID); err == nil {
-				names[t.ContactID] = c.Name
+				names[t.ContactID] = ContactName(c, nil)
 			} else {
 				names[t.ContactID] = ""
 			}
@@ -375,7 +379,7 @@ func (s *Service) ticketJSON(t store.Ticket) ticketJSON {
 	if err != nil {
 		c = store.Contact{ID: t.ContactID}
 	}
-	names := map[string]string{t.ContactID: c.Name}
+	names := map[string]string{t.ContactID: ContactName(c, nil)}
 	out := ticketJSON{ticketItem: s.item(t, names),
 		Contact:  contactJSON{ID: c.ID, Name: c.Name, Lang: c.Lang, Channels: c.Identities, Fields: c.Fields},
 		Evidence: t.Evidence, Vars: t.Vars, Summary: t.Summary, ResumeNode: t.ResumeNode,

@@ -1,0 +1,192 @@
+package handoff
+
+import (
+	"errors"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/parley-chat/parley/store"
+)
+
+// The console's "who is this" card and its search (issue 15).
+
+func (s *Service) consoleRoutes() []route {
+	return append([]route{
+		{"GET", "/api/tickets/{id}/card", false, s.apiCard},
+		{"GET", "/api/search", false, s.apiSearch},
+	}, s.agentAdminRoutes()...)
+}
+
+// nameVars are the flow variables that hold a name the customer gave, in
+// the order they are preferred.
+var nameVars = []string{"name", "customer_name", "contact_name", "first_name"}
+
+// ContactName is the name to show for a contact: the one the channel gave
+// (Telegram first and last name, VK name, the web chat's), else one the
+// flow collected in vars; "" when there is none, and the caller shows a
+// readable fallback (ContactLabel).
+func ContactName(c store.Contact, vars map[string]string) string {
+	if n := strings.TrimSpace(c.Name); n != "" {
+		return n
+	}
+	for _, k := range nameVars {
+		if n := strings.TrimSpace(c.Fields[k]); n != "" {
+			return n
+		}
+	}
+	for _, k := range nameVars {
+		if n := strings.TrimSpace(vars[k]); n != "" {
+			return n
+		}
+	}
+	return ""
+}
+
+// ContactLabel is ContactName or, without one, the channel and the end of
+// the id ("Telegram …123456"), never the internal contact id.
+func ContactLabel(c store.Contact, vars map[string]string, address string) string {
+	if n := ContactName(c, vars); n != "" {
+		return n
+	}
+	if address == "" && len(c.Identities) > 0 {
+		address = c.Identities[0]
+	}
+	ch, id, _ := strings.Cut(address, ":")
+	title := map[string]string{"telegram": "Telegram", "vk": "VK", "web": "Web visitor"}[ch]
+	if title == "" {
+		title = ch
+	}
+	if r := []rune(id); len(r) > 6 {
+		id = "…" + string(r[len(r)-6:])
+	}
+	return strings.TrimSpace(title + " " + id)
+}
+
+// earlierJSON is one of the contact's tickets on the card.
+type earlierJSON struct {
+	ID         uint64     `json:"id"`
+	Status     string     `json:"status"`
+	Reason     string     `json:"reason"`
+	Outcome    string     `json:"outcome,omitempty"`
+	CSAT       int        `json:"csat,omitempty"`
+	AgentID    string     `json:"agent_id,omitempty"`
+	Channel    string     `json:"channel"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ResolvedAt *time.Time `json:"resolved_at,omitempty"`
+}
+
+// apiCard answers who the ticket's customer is: every linked identity and
+// the contact's other tickets, newest first, with their outcomes and
+// ratings. Agents see their colleagues' tickets of the same customer here
+// as a line of history, not their content.
+func (s *Service) apiCard(w http.ResponseWriter, r *http.Request) {
+	id, ok := ticketID(w, r)
+	if !ok {
+		return
+	}
+	t, err := s.Visible(sessionFrom(r).agent, id)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	c, err := s.st.Contact(t.ContactID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.fail(w, err)
+		return
+	}
+	earlier := []earlierJSON{}
+	for _, st := range []string{StatusQueued, StatusAssigned, StatusResolved} {
+		ts, err := s.st.Tickets(st)
+		if err != nil {
+			s.fail(w, err)
+			return
+		}
+		for _, o := range ts {
+			if o.ContactID != t.ContactID || o.ID == t.ID {
+				continue
+			}
+			earlier = append(earlier, earlierJSON{ID: o.ID, Status: o.Status, Reason: o.Reason, Outcome: o.Outcome,
+				CSAT: o.CSAT, AgentID: o.AgentID, Channel: channelOf(o.Address), CreatedAt: o.CreatedAt, ResolvedAt: tsPtr(o.ResolvedAt)})
+		}
+	}
+	sort.Slice(earlier, func(i, j int) bool { return earlier[i].CreatedAt.After(earlier[j].CreatedAt) })
+	if len(earlier) > 50 {
+		earlier = earlier[:50]
+	}
+	ids := c.Identities
+	if ids == nil {
+		ids = []string{t.Address}
+	}
+	s.writeJSON(w, http.StatusOK, map[string]any{"name": ContactName(c, t.Vars), "label": ContactLabel(c, t.Vars, t.Address),
+		"identities": ids, "fields": c.Fields, "tickets": earlier})
+}
+
+// searchHit is a ticket that matches, with the first matching text.
+type searchHit struct {
+	ticketItem
+	Match string `json:"match"`
+}
+
+// apiSearch finds the tickets the agent may see whose customer name,
+// reason, summary, variables or messages contain q (case-insensitive),
+// newest first, at most 50. It reads the histories of at most 500 tickets.
+func (s *Service) apiSearch(w http.ResponseWriter, r *http.Request) {
+	q := strings.ToLower(strings.TrimSpace(r.URL.Query().Get("q")))
+	if len([]rune(q)) < 2 {
+		writeErr(w, http.StatusBadRequest, "search: type at least 2 characters")
+		return
+	}
+	a := sessionFrom(r).agent
+	var ts []store.Ticket
+	for _, st := range []string{StatusQueued, StatusAssigned, StatusResolved} {
+		part, err := s.st.Tickets(st)
+		if err != nil {
+			s.fail(w, err)
+			return
+		}
+		ts = append(ts, part...)
+	}
+	sort.Slice(ts, func(i, j int) bool { return ts[i].CreatedAt.After(ts[j].CreatedAt) })
+	names := map[string]string{}
+	hits := []searchHit{}
+	for i, t := range ts {
+		if i == 500 || len(hits) == 50 {
+			break
+		}
+		if !canView(a, t) {
+			continue
+		}
+		c, _ := s.st.Contact(t.ContactID)
+		names[t.ContactID] = ContactName(c, t.Vars)
+		if m := s.match(q, t, names[t.ContactID]); m != "" {
+			hits = append(hits, searchHit{ticketItem: s.item(t, names), Match: m})
+		}
+	}
+	s.writeJSON(w, http.StatusOK, map[string]any{"tickets": hits})
+}
+
+// match returns the first text of the ticket that contains q, clipped
+// around it, or "".
+func (s *Service) match(q string, t store.Ticket, name string) string {
+	texts := []string{name, t.Reason, t.Summary}
+	for k, v := range t.Vars {
+		texts = append(texts, k+": "+v)
+	}
+	for _, x := range texts {
+		if strings.Contains(strings.ToLower(x), q) {
+			return clip(x, 160)
+		}
+	}
+	msgs, err := s.st.History(t.ContactID, 0, 1000)
+	if err != nil {
+		return ""
+	}
+	for _, m := range msgs {
+		if strings.Contains(strings.ToLower(m.Text), q) {
+			return clip(m.Text, 160)
+		}
+	}
+	return ""
+}
