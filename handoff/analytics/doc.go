@@ -40,22 +40,27 @@
 //
 //   - handed_off: a handoff happened in it (handoff_requested, ticket.queued
 //     or ticket.reopened), whatever came before or after;
-//   - open: not finished yet — no end node and its last event is less than
-//     Idle before the end of the data (Options.Now), or it reached an end
-//     node less than Idle before that, so a return cannot be ruled out.
-//     Open conversations are counted but excluded from every rate;
-//   - abandoned: the bot did not understand the customer's last message (a
-//     fallback or an error followed it) and the customer left;
+//   - abandoned: the customer left after a message the bot did not
+//     understand (a fallback or an error followed it), or while the bot
+//     waited for the answer to a question (the last node entered is one of
+//     Options.Questions: an ask node, such as "your order number?");
 //   - returned: the flow reached an end node, but the customer wrote again
 //     within Idle — the bot did not settle it;
 //   - contained: everything else: no handoff, the bot understood the last
-//     message, and no new conversation followed within Idle.
+//     message and was not waiting for an answer.
 //
-// containment_rate = contained / closed, where closed = contained +
-// handed_off + abandoned + returned (every conversation that is not open).
-// handoff_rate is handed_off / closed. handoffs_by_reason counts handed-off
-// conversations by the reason of their first handoff (one per
-// conversation).
+// A conversation has ended — its outcome is decided — at a handoff, at an
+// end node (a return within Idle still turns contained into returned), or
+// after Idle of silence. Until then it is open: counted in Open, its
+// outcome left out. The rates are over the ended ones:
+// containment_rate = contained / ended, handoff_rate and abandon_rate
+// likewise, ended = conversations − open, so every row reads
+// conversations = open + contained + handed_off + abandoned + returned.
+// Provisional counts every conversation with the outcome it has as its
+// events stand (an open one as if the customer wrote nothing more), and
+// its rates are over all conversations: the figure for a day that is still
+// running. handoffs_by_reason counts handed-off conversations by the
+// reason of their first handoff (one per conversation).
 //
 // # Fallbacks and drop-off per node
 //
@@ -65,7 +70,7 @@
 // handled it); fallback_rate = fallback events / bot_turns. Per
 // node, a Funnel reports how many conversations entered it at least once,
 // the fallbacks at it, the handoffs requested right after it, and drop-off:
-// the closed conversations that neither reached an end node nor were handed
+// the ended conversations that neither reached an end node nor were handed
 // off and whose last node entered was this one (abandoned counts the subset
 // whose last message was not understood). drop_off_rate = dropped / entered.
 //
@@ -75,11 +80,26 @@
 // takes the day, channel, language and flows of the conversation in which it
 // was opened (found through its ticket.queued event), or else its creation
 // day and address channel. AFRT (agent first response time) is
-// FirstReplyAt − CreatedAt of tickets an agent answered; resolution time is
-// ResolvedAt − CreatedAt of resolved tickets. Medians and p90 interpolate
-// linearly between the closest ranks (numpy's and R's default). CSAT average
-// and distribution (1–5) use the tickets with a rating. Tickets per agent
-// group the tickets by the agent holding them last.
+// FirstReplyAt − CreatedAt (from the handoff) of tickets an agent answered,
+// and FirstReplyAt − the first customer message of the conversation the
+// ticket was opened in (from the customer's first message: the top of what
+// the agent sees); queue wait is AssignedAt − CreatedAt (from ReopenedAt
+// for a reopened ticket); each also within business hours only when
+// Options.Hours is set. Resolution time is ResolvedAt − CreatedAt of
+// resolved tickets. Medians and p90 interpolate linearly between the
+// closest ranks (numpy's and R's default). CSAT average and distribution
+// (1–5) use the tickets with a rating; the comments are the "comment" of
+// ticket.csat events. Tickets per agent group the tickets by the agent
+// holding them last.
+//
+// # Comparison, grouping, filters
+//
+// Options.Compare adds the totals of the period of the same length just
+// before (same filter), and Headline lists the headline figures with both
+// values and the change. ByTime groups by day, week (from Monday) or
+// month. A Filter keeps the conversations of a channel, that entered a
+// flow, that were handed off for a reason, or whose ticket an agent holds,
+// and the tickets likewise.
 //
 // A figure that has nothing to be computed from (a rate over zero
 // conversations, a median of no tickets) is nil, JSON null — never a
