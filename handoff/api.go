@@ -521,7 +521,12 @@ func (s *Service) apiReply(w http.ResponseWriter, r *http.Request) {
 				return store.Ticket{}, fmt.Errorf("canned reply %q does not exist: %w", in.Canned, ErrBadRequest)
 			}
 			if text == "" {
-				text = c.Text
+				t, err := s.Visible(a, id)
+				if err != nil {
+					return store.Ticket{}, err
+				}
+				ct, _ := s.st.Contact(t.ContactID)
+				text = FillReply(c.Text, t, ct, a)
 			}
 		}
 		return s.Reply(r.Context(), a, id, text)

@@ -3,7 +3,9 @@ package handoff
 import (
 	"errors"
 	"net/http"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,6 +16,9 @@ import (
 
 func (s *Service) consoleRoutes() []route {
 	return append([]route{
+		{"GET", "/console/assets/i18n.js", true, s.asset("i18n.js")},
+		{"GET", "/console/assets/console-agent.css", true, s.asset("console-agent.css")},
+		{"GET", "/api/console/lang", true, s.apiConsoleLang},
 		{"GET", "/api/tickets/{id}/card", false, s.apiCard},
 		{"GET", "/api/search", false, s.apiSearch},
 	}, s.agentAdminRoutes()...)
@@ -189,4 +194,47 @@ func (s *Service) match(q string, t store.Ticket, name string) string {
 		}
 	}
 	return ""
+}
+
+// ConsoleLangs are the languages of the console's texts.
+var ConsoleLangs = []string{"ru", "en"}
+
+// apiConsoleLang answers the console's language before an agent chose one
+// in their browser: the project's default language when the console speaks
+// it, else English. Public: the sign-in page needs it.
+func (s *Service) apiConsoleLang(w http.ResponseWriter, r *http.Request) {
+	lang := "en"
+	for _, l := range ConsoleLangs {
+		if strings.EqualFold(s.cfg.DefaultLang, l) {
+			lang = l
+		}
+	}
+	s.writeJSON(w, http.StatusOK, map[string]string{"lang": lang})
+}
+
+var templateVar = regexp.MustCompile(`\{\{\s*([A-Za-z0-9_.]+)\s*\}\}`)
+
+// FillReply puts a ticket's values into a saved reply's variables, as the
+// console does: {{ contact.name }}, {{ agent.name }}, {{ ticket.id }} and
+// {{ vars.NAME }}. A variable without a value stays as written, so the
+// agent sees what is missing instead of a silent gap.
+func FillReply(text string, t store.Ticket, c store.Contact, a store.Agent) string {
+	return templateVar.ReplaceAllStringFunc(text, func(all string) string {
+		k := templateVar.FindStringSubmatch(all)[1]
+		var v string
+		switch {
+		case k == "contact.name":
+			v = ContactName(c, t.Vars)
+		case k == "agent.name":
+			v = displayName(a)
+		case k == "ticket.id":
+			v = strconv.FormatUint(t.ID, 10)
+		case strings.HasPrefix(k, "vars."):
+			v = t.Vars[strings.TrimPrefix(k, "vars.")]
+		}
+		if v == "" {
+			return all
+		}
+		return v
+	})
 }

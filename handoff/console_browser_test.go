@@ -65,7 +65,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#ticket")),
 		pollJS(`document.querySelectorAll("#history .msg").length >= 5`),
 	)
-	if reason, evidence := text("#reason"), text("#evidence"); reason != "negative" || evidence != "this is terrible service" {
+	if reason, evidence := text("#reason"), text("#evidence"); reason != "Unhappy" || evidence != "this is terrible service" {
 		t.Errorf("reason %q evidence %q", reason, evidence)
 	}
 	highlighted := get(t, ctx, chromedp.Evaluate[bool](`getComputedStyle(document.getElementById("reason")).backgroundColor !== "rgba(0, 0, 0, 0)" && document.querySelector("#evidence mark") !== null`))
@@ -73,7 +73,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Error("reason and evidence are not highlighted")
 	}
 	summary, vars, channels := text("#summary"), text("#vars"), text("#channels")
-	if !strings.Contains(summary, "Reason: negative") || !strings.Contains(vars, "order") || !strings.Contains(vars, "1234567") || !strings.Contains(channels, "web:v1") {
+	if !strings.Contains(summary, "Reason: negative") || !strings.Contains(vars, "Order number") || !strings.Contains(vars, "1234567") || !strings.Contains(channels, "Web chat v1") {
 		t.Errorf("summary %q vars %q channels %q", summary, vars, channels)
 	}
 	senders := get(t, ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#history .msg")].map(e => e.dataset.sender + ":" + e.querySelector(".who").textContent)`))

@@ -1,8 +1,9 @@
 // Sign-in page of the agent console. The session lives in an HttpOnly
-// cookie; this script never sees it.
+// cookie; this script never sees it. The texts are in i18n.js.
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
+  pickLang().then(() => applyI18n(document)).catch(() => {});
   const form = document.getElementById("login-form");
   const errBox = document.getElementById("login-error");
   form.addEventListener("submit", async (ev) => {
@@ -21,7 +22,7 @@ document.addEventListener("DOMContentLoaded", () => {
         body: JSON.stringify(body),
       });
     } catch (e) {
-      errBox.textContent = "The server cannot be reached.";
+      errBox.textContent = tr("unreachable");
       errBox.hidden = false;
       return;
     }
@@ -29,7 +30,7 @@ document.addEventListener("DOMContentLoaded", () => {
       location.assign("/console/");
       return;
     }
-    let msg = "Sign-in failed.";
+    let msg = tr("signInFailed");
     try { msg = (await res.json()).error || msg; } catch (e) { /* keep the default */ }
     errBox.textContent = msg;
     errBox.hidden = false;
