@@ -76,3 +76,56 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Logf("%s", p)
 	return len(p), nil
 }
+
+func benchConfig(t *testing.T) Config {
+	return Config{
+		Bin: os.Getenv("PARLEY_CRASH_BIN"), Root: root(t), Dir: t.TempDir(),
+		TelegramChats: envInt(t, 500, "SERVE_BENCH_CHATS"), Rate: float64(envInt(t, 25, "SERVE_BENCH_RATE")),
+		Duration: time.Duration(envInt(t, 60, "SERVE_BENCH_SECONDS")) * time.Second,
+		Progress: testWriter{t},
+	}
+}
+
+// TestServeFirstReplyLatency is the first reply's latency on Telegram with
+// 500 chats writing once every 20 s (25 messages a second in), each turn an
+// answer and a question with buttons (make serve-bench).
+func TestServeFirstReplyLatency(t *testing.T) {
+	if os.Getenv("PARLEY_SERVE_BENCH") == "" {
+		t.Skip("load benchmark: run with make serve-bench (PARLEY_SERVE_BENCH=1)")
+	}
+	rep, err := Run(context.Background(), benchConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("\n%s", rep)
+	if rep.Telegram.Lost > 0 || rep.Telegram.Unanswered > 0 {
+		t.Errorf("telegram: %d lost, %d unanswered without a kill", rep.Telegram.Lost, rep.Telegram.Unanswered)
+	}
+}
+
+// TestServeFloodDoesNotSlowOthers runs the same load twice, the second time
+// with one more chat sending SERVE_FLOOD_RATE (default 100) messages a
+// second: the other customers' first-reply p99 may grow by 20% at most
+// (or 50 ms, below which loopback timings are noise).
+func TestServeFloodDoesNotSlowOthers(t *testing.T) {
+	if os.Getenv("PARLEY_SERVE_BENCH") == "" {
+		t.Skip("load benchmark: run with make serve-bench (PARLEY_SERVE_BENCH=1)")
+	}
+	base, err := Run(context.Background(), benchConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("without the flood:\n%s", base)
+	cfg := benchConfig(t)
+	cfg.FloodRate = float64(envInt(t, 100, "SERVE_FLOOD_RATE"))
+	flooded, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("with one chat flooding at %.0f/s:\n%s", cfg.FloodRate, flooded)
+	limit := max(base.Telegram.P99*6/5, base.Telegram.P99+50*time.Millisecond)
+	if flooded.Telegram.P99 > limit {
+		t.Errorf("the flood raised the others' first-reply p99 from %s to %s (limit %s)",
+			base.Telegram.P99.Round(time.Millisecond), flooded.Telegram.P99.Round(time.Millisecond), limit.Round(time.Millisecond))
+	}
+}

@@ -347,8 +347,10 @@ func (p *process) stop() error {
 	}
 }
 
-// writeProject writes the echo project the server runs: every message after
-// the first is answered "echo <text>", then "say something".
+// writeProject writes the echo project the server runs: a chat's first
+// message is answered "hello", every later one "echo <text>", and each
+// answer is followed by the question "say something" with two buttons (the
+// shape of a support turn: an answer, then "anything else?").
 func writeProject(dir string) (string, error) {
 	project := filepath.Join(dir, "project")
 	files := map[string]string{
@@ -358,11 +360,12 @@ start: hello
 nodes:
   hello:
     say: "hello"
-    buttons:
-      - {text: "Ping", value: ping}
     next: loop
   loop:
     ask: "say something"
+    buttons:
+      - {text: "Yes", value: "yes"}
+      - {text: "No", value: "no"}
     set:
       last: text
     next: echo
