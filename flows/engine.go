@@ -144,6 +144,9 @@ type turn struct {
 	// conversation is being answered (first.go).
 	greeted bool
 	first   firstTurn
+	// langGuessed: nothing told this turn's language; the default is used
+	// and not kept in the session.
+	langGuessed bool
 }
 
 // cond runs a condition, computing first what it reads of the message's
@@ -260,6 +263,9 @@ func (t *turn) finish() (State, []Output, error) {
 	t.st.Fallbacks = t.env.Fallbacks
 	t.st.Retries = t.env.Retries
 	t.st.Vars = t.env.Vars
+	if t.langGuessed {
+		t.st.Lang = "" // a default, not the customer's choice: not kept
+	}
 	st, out, e := t.st, t.out, t.e
 	if t.prep != nil {
 		t.prep.Reset("") // the customer's words do not wait in a pool

@@ -283,7 +283,7 @@ func (t *turn) evidenceFor(reason string) []string {
 // (digits, "ok?", a pressed button's label keep it). A new conversation
 // whose first message is not clear takes the language the channel reports
 // for the contact, else the language of a short first message ("hi"),
-// else the project's default.
+// else the project's default for this turn only.
 func (t *turn) replyLang(in Input) string {
 	p := t.e.p
 	typed := in.Payload == ""
@@ -303,6 +303,9 @@ func (t *turn) replyLang(in Input) string {
 			return l
 		}
 	}
+	// Nothing told the language ("/start", "42"): the default serves this
+	// turn, and the next message that says more decides ("hi").
+	t.langGuessed = len(p.Languages) > 1
 	return p.DefaultLang
 }
 

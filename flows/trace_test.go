@@ -104,8 +104,8 @@ nodes:
 		{"ok", "ru-RU", "ru"},
 		{"ку", "en", "ru"}, // typed in Cyrillic: a Russian speaker, whatever the channel says
 		{"hello there", "ru", "en"},
-		{"/start", "", "ru"},
-		{"42", "", "ru"},
+		{"/start", "", ""}, // answered in the default, ru, which is not kept
+		{"42", "", ""},
 	} {
 		st, _, err := e.Step(context.Background(), flows.State{}, flows.Input{Text: tc.text, Contact: flows.Contact{Lang: tc.contact}})
 		if err != nil || st.Lang != tc.want {
