@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -193,6 +194,15 @@ func TestDashboardInBrowser(t *testing.T) {
 		browsertest.Screenshot(t, ctx, "/tmp/dashboard-flow.png")
 	}
 
+	// A flow wider than the page is scaled to it, not cut or scrolled.
+	do("show the wide flow", pollJS(selectJS("#flow-select", "about")),
+		pollJS(`document.querySelectorAll("#flow-graph g.node").length === 14`))
+	if w := get(t, ctx, chromedp.Evaluate[[]float64](`[document.getElementById("flow-graph").viewBox.baseVal.width,
+		document.getElementById("flow-graph").getBoundingClientRect().width, document.querySelector(".graph-wrap").clientWidth,
+		document.documentElement.scrollWidth - document.documentElement.clientWidth]`)); w[0] < 3000 || w[1] > w[2] || w[3] > 0 {
+		t.Errorf("wide flow: drawn %v px wide, shown %v px in a %v px box, page scrolls sideways %v px", w[0], w[1], w[2], w[3])
+	}
+
 	// The order flow has no graph here (not in the project given): its
 	// funnel is still shown, as a table.
 	do("show the order flow", pollJS(selectJS("#flow-select", "order")), chromedp.WaitVisible(chromedp.CSS("#flow-empty")))
@@ -282,10 +292,17 @@ func TestDashboardInBrowser(t *testing.T) {
 }
 
 // withQuietFlow is demoGraphs and a flow no conversation entered, whose
-// name sorts first.
+// name sorts first: a chain of 14 nodes, some 3,100 px wide when drawn
+// at full size.
 type withQuietFlow struct{}
 
 func (withQuietFlow) Graphs() []analytics.Graph {
-	return append([]analytics.Graph{{Flow: "about", Start: "info", Nodes: []analytics.GraphNode{{ID: "info", Kind: "say"}}}},
-		demoGraphs{}.Graphs()...)
+	about := analytics.Graph{Flow: "about", Start: "n0"}
+	for i := 0; i < 14; i++ {
+		about.Nodes = append(about.Nodes, analytics.GraphNode{ID: "n" + strconv.Itoa(i), Kind: "say"})
+		if i > 0 {
+			about.Edges = append(about.Edges, analytics.GraphEdge{From: "n" + strconv.Itoa(i-1), To: "n" + strconv.Itoa(i)})
+		}
+	}
+	return append([]analytics.Graph{about}, demoGraphs{}.Graphs()...)
 }
