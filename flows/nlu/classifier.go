@@ -3,8 +3,10 @@ package nlu
 import (
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -110,29 +112,48 @@ func (c *Classifier) Temperature() float64 { return c.temperature }
 
 // Train fits a classifier: TF-IDF over stems, stem bigrams and character
 // 3-5-grams, a multinomial logistic regression trained by SGD, a softmax
-// temperature and an out-of-scope threshold fitted on a stratified fifth of
-// the examples held out, then the final model on all examples. Training is
-// deterministic for a given Options.Seed.
+// temperature and an out-of-scope threshold fitted on held-out examples
+// (each example held out once in five folds for sets under crossFitBelow,
+// a stratified fifth for larger ones), then the final model on all
+// examples. Training is deterministic for a given Options.Seed.
 func Train(examples []Example, opts Options) (*Classifier, error) {
 	opts = opts.withDefaults()
 	if err := validate(examples); err != nil {
 		return nil, err
 	}
-	fit, held := holdout(examples, opts.Seed)
+	k := 1
+	if len(examples) < crossFitBelow {
+		k = calibrationFolds
+	}
+	splits := holdout(examples, opts.Seed, k)
+	// The held-out models and the final one are independent: train them
+	// at once, as many at a time as there are CPUs.
 	var (
-		full, part *model
-		wg         sync.WaitGroup
+		full  *model
+		parts = make([]*model, len(splits))
+		wg    sync.WaitGroup
+		sem   = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
 	)
-	// The held-out model and the final one are independent: train both at once.
-	wg.Add(1)
-	go func() { defer wg.Done(); full = fitModel(examples, opts) }()
-	if len(held) > 0 {
-		part = fitModel(fit, opts)
+	for i := -1; i < len(splits); i++ {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if i < 0 {
+				full = fitModel(examples, opts)
+			} else {
+				parts[i] = fitModel(splits[i].fit, opts)
+			}
+		}()
 	}
 	wg.Wait()
 	c := &Classifier{m: full, temperature: 1, threshold: defaultThreshold, oosRatio: 1}
-	if part != nil {
-		c.temperature, c.threshold, c.oosRatio = calibrate(part, held)
+	var rows []calRow
+	for i, sp := range splits {
+		rows = append(rows, calRows(parts[i], sp.held, full)...)
+	}
+	if len(rows) > 0 {
+		c.temperature, c.threshold, c.oosRatio = calibrate(full, rows)
 	}
 	if opts.OOSThreshold > 0 {
 		c.threshold = opts.OOSThreshold
@@ -199,9 +220,26 @@ func clip(s string) string {
 	return s
 }
 
-// holdout splits off a stratified fifth of each label with at least three
-// examples; labels with fewer stay whole so that no label disappears.
-func holdout(examples []Example, seed uint64) (fit, held []Example) {
+// crossFitBelow: a set smaller than this is calibrated on every example,
+// each held out once in calibrationFolds folds. A small FAQ's fifth is a
+// handful of questions, and which ones followed every edit: a lead adding
+// three examples to one entry moved the threshold under the others. A
+// larger set holds out one fifth (training it five times costs seconds).
+const (
+	crossFitBelow    = 3000
+	calibrationFolds = 5
+)
+
+// split is a model's training part and the examples it is calibrated on.
+type split struct{ fit, held []Example }
+
+// holdout splits the examples into k folds stratified by label (k = 1:
+// one fifth held out). Labels with fewer than three examples stay whole so
+// that no label disappears. Each label is shuffled by a generator of its
+// own (seeded with the label), so an example added to one label leaves
+// every other label's folds as they were. Fewer than five held-out
+// examples in all give no split: nothing to calibrate on.
+func holdout(examples []Example, seed uint64, k int) []split {
 	byLabel := map[string][]int{}
 	var labels []string
 	for i, e := range examples {
@@ -210,31 +248,38 @@ func holdout(examples []Example, seed uint64) (fit, held []Example) {
 		}
 		byLabel[e.Label] = append(byLabel[e.Label], i)
 	}
-	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	isHeld := make([]bool, len(examples))
+	fold := make([]int, len(examples)) // 1 + the fold that holds it out; 0: none
 	n := 0
 	for _, l := range labels {
 		idx := byLabel[l]
 		if len(idx) < 3 {
 			continue
 		}
+		h := fnv.New64a()
+		h.Write([]byte(l))
+		rng := rand.New(rand.NewPCG(seed^h.Sum64(), seed^0x9e3779b97f4a7c15))
 		rng.Shuffle(len(idx), func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
-		for _, i := range idx[:max(1, len(idx)/5)] {
-			isHeld[i] = true
-			n++
+		for p, i := range idx {
+			if f := p % calibrationFolds; f < k {
+				fold[i] = f + 1
+				n++
+			}
 		}
 	}
 	if n < 5 {
-		return examples, nil
+		return nil
 	}
+	splits := make([]split, k)
 	for i, e := range examples {
-		if isHeld[i] {
-			held = append(held, e)
-		} else {
-			fit = append(fit, e)
+		for f := range splits {
+			if fold[i] == f+1 {
+				splits[f].held = append(splits[f].held, e)
+			} else {
+				splits[f].fit = append(splits[f].fit, e)
+			}
 		}
 	}
-	return fit, held
+	return splits
 }
 
 // Classify scores text against every label. It never fails: text without a
@@ -332,24 +377,38 @@ func softmaxInto(out []float64, logits []float32, temperature float64) []float64
 	return out
 }
 
+// calRow is a held-out example as a model scored it: logits in the final
+// model's label order, the right label (-1: out of scope without an oos
+// class) and whether any of its words is known.
+type calRow struct {
+	logits []float32
+	y      int
+	known  bool
+}
+
+// calRows scores held with fm, a model trained without them; fm has the
+// labels of ref (labels with fewer than three examples are never held
+// out), so its logits are in ref's order.
+func calRows(fm *model, held []Example, ref *model) []calRow {
+	if fm == nil || !slices.Equal(fm.labels, ref.labels) {
+		return nil
+	}
+	rows := make([]calRow, 0, len(held))
+	for _, e := range held {
+		r := calRow{logits: make([]float32, len(fm.labels)), y: fm.labelIndex(e.Label)}
+		r.known = fm.logits(e.Text, r.logits)
+		rows = append(rows, r)
+	}
+	return rows
+}
+
 // calibrate fits the softmax temperature that minimises the negative log
 // likelihood of held-out examples, then the out-of-scope threshold: with
 // held-out out-of-scope examples, the one that maximises in-scope accuracy
 // plus oosWeight times out-of-scope recall while losing at most maxLost of
 // the right answers; without, a low quantile of the scores of right
 // held-out answers.
-func calibrate(m *model, held []Example) (temperature, threshold, oosRatio float64) {
-	type row struct {
-		logits []float32
-		y      int // -1: out of scope without an oos class
-		known  bool
-	}
-	rows := make([]row, 0, len(held))
-	for _, e := range held {
-		r := row{logits: make([]float32, len(m.labels)), y: m.labelIndex(e.Label)}
-		r.known = m.logits(e.Text, r.logits)
-		rows = append(rows, r)
-	}
+func calibrate(m *model, rows []calRow) (temperature, threshold, oosRatio float64) {
 	nll := func(t float64) float64 {
 		var s float64
 		for _, r := range rows {
@@ -383,7 +442,7 @@ func calibrate(m *model, held []Example) (temperature, threshold, oosRatio float
 	type scored struct {
 		probs []float64
 		p     Prediction
-		r     row
+		r     calRow
 	}
 	c := &Classifier{m: m, temperature: temperature}
 	all := make([]scored, len(rows))
@@ -425,9 +484,12 @@ func calibrate(m *model, held []Example) (temperature, threshold, oosRatio float
 		}
 		q := inScores[len(inScores)/200]
 		// With few labels even an unrelated message gets a fair share of
-		// the probability (a fifth each with five labels): allow more.
-		upper := math.Max(maxAutoThreshold, math.Min(0.6, 2.5/float64(len(m.labels))))
-		return temperature, math.Min(math.Max(q, minAutoThreshold), upper), 1
+		// the probability (a fifth each with five labels, and its common
+		// words twice that): the threshold is at least 2.5 shares, and the
+		// ask-to-confirm band of the flow catches the right answers below.
+		few := math.Min(0.6, 2.5/float64(len(m.labels)))
+		upper := math.Max(maxAutoThreshold, few)
+		return temperature, math.Max(math.Min(math.Max(q, minAutoThreshold), upper), few), 1
 	}
 	threshold, oosRatio = defaultThreshold, 1
 	bestObj := -1.0
