@@ -238,15 +238,24 @@ func TestConsoleAdminAndPhoneInBrowser(t *testing.T) {
 	}
 	js := func(expr string) string { return get(t, ctx, chromedp.Evaluate[string](expr)) }
 	consoleSignIn(t, ctx, srv.URL, "root")
-	noScroll := `document.documentElement.scrollWidth <= window.innerWidth`
+	noScroll := `document.documentElement.scrollWidth <= 375 && window.innerWidth <= 375`
 	do("the queue at 375 px", chromedp.WaitVisible(chromedp.CSS(".ticket-item")), pollJS(noScroll))
 	shot(t, ctx, "console-375-queue.png")
 	do("the ticket at 375 px", chromedp.Click(chromedp.CSS(".ticket-item")), chromedp.WaitVisible(chromedp.CSS("#ticket")),
 		pollJS(`document.querySelector(".queue-pane").offsetParent === null`), chromedp.Click(chromedp.CSS("#claim")),
-		chromedp.WaitVisible(chromedp.CSS("#reply-send")), pollJS(noScroll))
+		chromedp.WaitVisible(chromedp.CSS("#reply-send")))
 	if w := get(t, ctx, chromedp.Evaluate[float64](`document.getElementById("reply-text").getBoundingClientRect().width`)); w < 300 {
 		t.Errorf("the reply box is %.0f px wide on a 375 px phone", w)
 	}
+	if wide := js(`[...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > 376).slice(0, 8).map(e => e.tagName + "#" + e.id + "." + e.className + ":" + Math.round(e.getBoundingClientRect().right)).join(" ")`); wide != "" {
+		t.Errorf("wider than the 375 px phone: %s (innerWidth %s)", wide, js(`String(window.innerWidth)`))
+	}
+	// Text overflows without widening its box: a text node past the edge
+	// (a long URL in the summary) is found by its range.
+	if wide := js(`(() => { const w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT); const out = []; let n; while ((n = w.nextNode())) { const r = document.createRange(); r.selectNodeContents(n); if (r.getBoundingClientRect().right > 376) out.push(n.parentElement.tagName + "#" + n.parentElement.id + ": " + n.textContent.slice(0, 30)); } return out.slice(0, 6).join(" | ") })()`); wide != "" {
+		t.Errorf("text wider than the 375 px phone: %s", wide)
+	}
+	do("no horizontal scrolling", pollJS(noScroll))
 	shot(t, ctx, "console-375-ticket.png")
 	do("back to the queue", chromedp.Click(chromedp.CSS("#back")), chromedp.WaitVisible(chromedp.CSS(".queue-pane")))
 
