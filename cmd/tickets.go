@@ -15,6 +15,7 @@ import (
 type ticketLine struct {
 	ID           uint64     `json:"id"`
 	Contact      string     `json:"contact"`
+	Name         string     `json:"name"` // the customer's name, or channel and id end (handoff.ContactLabel)
 	Channel      string     `json:"channel"`
 	Address      string     `json:"address"`
 	Reason       string     `json:"reason"`
@@ -88,7 +89,8 @@ func runTickets(args []string, stdio IO) int {
 	lines := make([]ticketLine, 0, len(ts))
 	for _, t := range ts {
 		ch, _, _ := strings.Cut(t.Address, ":")
-		lines = append(lines, ticketLine{ID: t.ID, Contact: t.ContactID, Channel: ch, Address: t.Address,
+		c, _ := db.Contact(t.ContactID) // a missing contact still gets a label from the address
+		lines = append(lines, ticketLine{ID: t.ID, Contact: t.ContactID, Name: handoff.ContactLabel(c, t.Vars, t.Address), Channel: ch, Address: t.Address,
 			Reason: t.Reason, Status: t.Status, Priority: handoff.PriorityName(t.Priority), Agent: t.AgentID,
 			Summary: t.Summary, CSAT: t.CSAT, Outcome: t.Outcome, CreatedAt: t.CreatedAt,
 			AssignedAt: optTime(t.AssignedAt), FirstReplyAt: optTime(t.FirstReplyAt), ResolvedAt: optTime(t.ResolvedAt)})

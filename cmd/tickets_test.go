@@ -30,7 +30,7 @@ func TestTicketsListJSON(t *testing.T) {
 		{Address: "web:v2", Reason: "requested", Priority: 3, Status: store.TicketAssigned, AgentID: "anna"},
 		{Address: "vk:3", Reason: "not_understood", Priority: 0, Status: store.TicketResolved},
 	} {
-		c, _, err := db.ResolveContact(ctx, tk.Address, "", "")
+		c, _, err := db.ResolveContact(ctx, tk.Address, map[int]string{1: "Olga"}[i], "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -57,9 +57,9 @@ func TestTicketsListJSON(t *testing.T) {
 	}
 	// Open tickets in queue order: the urgent one first.
 	want := []map[string]any{
-		{"id": 2.0, "contact": ids[1], "channel": "web", "address": "web:v2", "reason": "requested", "status": "assigned",
+		{"id": 2.0, "contact": ids[1], "name": "Olga", "channel": "web", "address": "web:v2", "reason": "requested", "status": "assigned",
 			"priority": "urgent", "agent": "anna", "created_at": "2026-11-23T10:01:00Z"},
-		{"id": 1.0, "contact": ids[0], "channel": "telegram", "address": "telegram:1", "reason": "negative", "status": "queued",
+		{"id": 1.0, "contact": ids[0], "name": "Telegram 1", "channel": "telegram", "address": "telegram:1", "reason": "negative", "status": "queued",
 			"priority": "normal", "created_at": "2026-11-23T10:00:00Z"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
