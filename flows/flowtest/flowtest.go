@@ -464,6 +464,8 @@ func checkReplies(turn *syntax.Turn, says []flows.Output, got *flows.HandoffRequ
 		head, pos = fmt.Sprintf("handoff reason: want %q, got %q", want.Reason.Value, got.Reason), want.Reason.Pos
 	case want != nil && want.Priority != nil && got.Priority != want.Priority.Value:
 		head, pos = fmt.Sprintf("handoff priority: want %q, got %q", want.Priority.Value, got.Priority), want.Priority.Pos
+	case want != nil && want.Note != nil && got.Note != want.Note.Value:
+		head, pos = fmt.Sprintf("handoff note: want %q, got %q", want.Note.Value, got.Note), want.Note.Pos
 	}
 	handoffOK := head == ""
 	if saysOK && handoffOK {
@@ -530,6 +532,9 @@ func describeWantHandoff(h *syntax.ExpectHandoff) string {
 	s := "handoff " + h.Reason.Value
 	if h.Priority != nil {
 		s += " (priority " + h.Priority.Value + ")"
+	}
+	if h.Note != nil {
+		s += fmt.Sprintf(" note %q", h.Note.Value)
 	}
 	return s
 }

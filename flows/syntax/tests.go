@@ -92,6 +92,7 @@ type ExpectHandoff struct {
 	Pos      Pos
 	Reason   *Str
 	Priority *Str
+	Note     *Str // the note the agent reads with the ticket
 }
 
 // ParseTests reads one conversation-test file.
@@ -212,9 +213,10 @@ func parseTurn(r *Reporter, v *Value, path string) *Turn {
 		if hv.Kind == ScalarKind {
 			h.Reason = AsStr(r, hv, o.Sub("handoff"))
 		} else {
-			ho := Object(r, hv, o.Sub("handoff"), "reason", "priority")
+			ho := Object(r, hv, o.Sub("handoff"), "reason", "priority", "note")
 			h.Reason = ho.ReqStr("reason")
 			h.Priority = ho.Str("priority")
+			h.Note = ho.Str("note")
 			ho.Done()
 		}
 		t.Handoff = h
