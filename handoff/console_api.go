@@ -180,8 +180,8 @@ func (s *Service) match(q string, t store.Ticket, name string) string {
 		texts = append(texts, k+": "+v)
 	}
 	for _, x := range texts {
-		if strings.Contains(strings.ToLower(x), q) {
-			return clip(x, 160)
+		if m := snippet(x, q); m != "" {
+			return m
 		}
 	}
 	msgs, err := s.st.History(t.ContactID, 0, 1000)
@@ -189,11 +189,34 @@ func (s *Service) match(q string, t store.Ticket, name string) string {
 		return ""
 	}
 	for _, m := range msgs {
-		if strings.Contains(strings.ToLower(m.Text), q) {
-			return clip(m.Text, 160)
+		if sn := snippet(m.Text, q); sn != "" {
+			return sn
 		}
 	}
 	return ""
+}
+
+// snippet returns about 140 characters of x around the first place that
+// contains q (lower case), or "" when x does not contain it.
+func snippet(x, q string) string {
+	rs, lower := []rune(x), []rune(strings.ToLower(x))
+	if len(rs) != len(lower) { // a rare case change that changes the length
+		lower = rs
+	}
+	i := strings.Index(string(lower), q)
+	if i < 0 {
+		return ""
+	}
+	at := len([]rune(string(lower)[:i]))
+	from, to := max(0, at-40), min(len(rs), at+len([]rune(q))+100)
+	out := string(rs[from:to])
+	if from > 0 {
+		out = "…" + out
+	}
+	if to < len(rs) {
+		out += "…"
+	}
+	return out
 }
 
 // ConsoleLangs are the languages of the console's texts.
