@@ -39,6 +39,16 @@ func newOutbox(r *Runtime) *outbox {
 	return &outbox{r: r, sem: make(chan struct{}, r.cfg.SendWorkers), queue: make(map[string][]queued)}
 }
 
+// repeatsShow reports whether a reply sent twice to addr shows twice, so
+// that the next reply must wait until the previous one's removal is durable
+// (see drain). Not on VK, which drops a repeated random_id (derived from the
+// entry's id), nor on the web chat, whose replies skip the outbox in
+// production (history-synced) and whose widget shows each message once.
+func repeatsShow(addr string) bool {
+	ch, _, _ := strings.Cut(addr, ":")
+	return channel.Name(ch) != channel.VK && channel.Name(ch) != channel.Web
+}
+
 // queued is an entry waiting for delivery; out is its message when the
 // turn that produced it is still at hand, so it need not be decoded again.
 type queued struct {
@@ -119,7 +129,7 @@ func (o *outbox) drain(addr string) {
 			}
 		}
 		next, done, removed := o.attempt(ctx, e, it.out)
-		if removed != nil {
+		if removed != nil && repeatsShow(addr) {
 			// The address's next reply waits until this one is durably gone
 			// from the outbox, so a crash resends at most the one reply per
 			// address that was in flight (Telegram has no idempotency key).

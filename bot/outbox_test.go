@@ -371,3 +371,20 @@ func TestJoinTextsKeepsLimitsButtonsAndSenders(t *testing.T) {
 		}
 	}
 }
+
+// VK drops a repeat by its random_id, so its replies do not wait for the
+// previous removal.
+func TestOutboxDoesNotHoldVKRepliesForTheRemoval(t *testing.T) {
+	db := storetest.Open(t)
+	a := channel.Address{Channel: channel.VK, ID: "7"}
+	queueReplies(t, db, []channel.Address{a}, 2)
+	g := gatedRemovals{DB: db, release: make(chan struct{})}
+	s := &recordingSender{name: channel.VK}
+	rt := New(Config{Logger: quietLogger()}, g, nil, s)
+	if err := rt.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Shutdown(context.Background())
+	defer close(g.release)
+	waitFor(t, func() bool { return len(s.sent()) == 2 })
+}
