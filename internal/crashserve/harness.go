@@ -144,19 +144,22 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		load.Go(func() { flood(loadCtx, cfg.FloodRate, tgLog) })
 	}
 	kills, runErr := srv.cycle(ctx, cfg, tgLog)
+	var stopTook time.Duration
 	stopLoad()
 	load.Wait()
 	if runErr == nil {
 		fmt.Fprintf(cfg.Progress, "load stopped; waiting up to %s for the last replies\n", cfg.Settle)
 		settle(ctx, cfg.Settle, tgLog, vkLog)
-		runErr = srv.stop()
+		stopTook, runErr = srv.stop()
 	} else {
 		srv.kill()
 	}
 	if runErr != nil {
 		return Report{}, runErr
 	}
-	return analyse(tgLog, vkLog, kills), nil
+	rep := analyse(tgLog, vkLog, kills)
+	rep.StopTook = stopTook
+	return rep, nil
 }
 
 // cycle starts the server and, for a run with kills, kills and restarts it
@@ -330,20 +333,22 @@ func (p *process) kill() {
 	<-p.exited
 }
 
-// stop ends the last run as an operator would (SIGTERM), and kills it if
-// it does not stop within 15 s.
-func (p *process) stop() error {
+// stop ends the last run as an operator would (SIGTERM) and says how long
+// it took; it kills the server if it does not stop within 45 s (the
+// default shutdown budget is 15 s).
+func (p *process) stop() (time.Duration, error) {
 	defer p.logFile.Close()
 	if err := p.checkAlive(); err != nil {
-		return err
+		return 0, err
 	}
+	start := time.Now()
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.exited:
-		return nil
-	case <-time.After(15 * time.Second):
+		return time.Since(start), nil
+	case <-time.After(45 * time.Second):
 		p.kill()
-		return fmt.Errorf("crashserve: parley serve did not stop within 15 s of SIGTERM; see %s", p.logPath)
+		return 0, fmt.Errorf("crashserve: parley serve did not stop within 45 s of SIGTERM; see %s", p.logPath)
 	}
 }
 

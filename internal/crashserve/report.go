@@ -16,6 +16,7 @@ type Report struct {
 	VK        Channel
 	Duration  time.Duration // from the first message to the last reply
 	FloodSent int           // messages from the flooding chat
+	StopTook  time.Duration // from SIGTERM to the server's exit at the end
 }
 
 // Channel is one channel's figures.
@@ -44,7 +45,7 @@ type Channel struct {
 
 func (r Report) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "kills: %d, run: %s", r.Kills, r.Duration.Round(time.Second))
+	fmt.Fprintf(&b, "kills: %d, run: %s, stopped %s after SIGTERM", r.Kills, r.Duration.Round(time.Second), r.StopTook.Round(time.Millisecond))
 	if r.FloodSent > 0 {
 		fmt.Fprintf(&b, ", flooding chat sent %d", r.FloodSent)
 	}
