@@ -153,10 +153,10 @@ type textJoiner interface{ JoinsTexts() bool }
 
 // queueOutbound adds a reply to the turn's outbox. On a channel that allows
 // it (textJoiner), a text that follows another of the same turn to the same
-// address joins it as one message (a
-// blank line between, the buttons of the later one) when the earlier one has
-// no buttons, the later no image, both have the same sender and together
-// they fit the channel's limit. A turn's answer and the question after it
+// address joins it as one message (a blank line between, the buttons of the
+// later one) when the earlier one has no buttons, the later no image, both
+// have the same sender and together they fit the channel's limit. A turn's
+// answer and the question after it
 // ("Могу ещё чем-то помочь?" with buttons) then take one send of the chat's
 // and the bot's rate instead of two: Telegram allows about 30 a second for
 // all chats, and a backlog there delays everyone's first reply. The history
