@@ -106,6 +106,10 @@ func TestConsoleRussianInBrowser(t *testing.T) {
 	anna := e.agent("anna", RoleAgent)
 	olga := e.contact("telegram:123456789", "Ольга Петрова", "ru")
 	ctx0 := context.Background()
+	olga.Fields = map[string]string{"phone": "+7 900 000-00-00"}
+	if _, err := e.db.Commit(ctx0, store.Turn{ContactID: olga.ID, Contact: &olga}); err != nil {
+		t.Fatal(err)
+	}
 
 	// Olga's earlier ticket, resolved and rated 5.
 	old, _ := e.escalate(olga, "complaint", "")
@@ -163,6 +167,9 @@ func TestConsoleRussianInBrowser(t *testing.T) {
 	}
 	if got := js(`document.getElementById("earlier").textContent`); !strings.Contains(got, "Жалоба") || !strings.Contains(got, "★5") || !strings.Contains(got, "завершён") {
 		t.Errorf("earlier tickets %q: want the complaint, ended, rated 5", got)
+	}
+	if got := js(`document.getElementById("contact-fields").innerText`); got != "Телефон\t+7 900 000-00-00" {
+		t.Errorf("contact fields shown as %q", got)
 	}
 	if got := js(`document.getElementById("channels").textContent`); !strings.Contains(got, "Telegram 123456789") {
 		t.Errorf("identities %q", got)

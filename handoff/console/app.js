@@ -381,6 +381,11 @@ async function loadCard() {
   if (!state.current || state.current.id !== id) return;
   state.card = card;
   renderChannels();
+  // What the channel or the flow stored on the contact (the web page and
+  // browser of a web visitor, a phone): shown with the variables' labels.
+  const fields = card.fields || {};
+  $("contact-fields").tBodies[0].replaceChildren(...Object.keys(fields).sort().map((k) =>
+    el("tr", { data: { key: k } }, el("th", { title: k }, label("vars", k)), el("td", {}, varValue(fields[k])))));
   $("earlier").replaceChildren(...(card.tickets.length ? card.tickets.map((o) => el("li", { data: { id: String(o.id) } },
     el("span", { class: "muted" }, fmtTime(o.created_at) + " · "),
     label("reason", o.reason) + " · " + (o.status === "resolved" ? label("outcome", o.outcome) || tr("st_resolved") : tr("st_" + o.status)),
@@ -624,7 +629,11 @@ function onKey(ev) {
     case "?": showHelp(); break;
     case "j": case "ArrowDown": move(1); break;
     case "k": case "ArrowUp": move(-1); break;
-    case "Enter": if (state.shown[state.cursor]) openTicket(state.shown[state.cursor].id); break;
+    case "Enter":
+      // A focused button or queue row handles its own Enter.
+      if (ev.target !== document.body || !state.shown[state.cursor]) return;
+      openTicket(state.shown[state.cursor].id);
+      break;
     case "c": if (state.current && !$("claim").hidden) $("claim").click(); break;
     case "r": focusReply(); break;
     case "/": $("search").focus(); break;

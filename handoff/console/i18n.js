@@ -79,7 +79,7 @@ const LABELS = {
       sentiment: "Unhappy", link_code: "Linking accounts", bad_number: "Wrong order number" },
     outcome: { bot: "back to the bot", csat: "rated", end: "ended" },
     vars: { order: "Order number", order_found: "Order found", order_status: "Order status", order_eta: "Expected delivery",
-      complaint: "Complaint", name: "Name", phone: "Phone", email: "E-mail" },
+      complaint: "Complaint", name: "Name", phone: "Phone", email: "E-mail", page: "Web page", browser: "Browser", order_number: "Order number" },
     role: { agent: "agent", lead: "lead", admin: "admin" },
   },
   ru: {
@@ -88,7 +88,7 @@ const LABELS = {
       sentiment: "Недоволен", link_code: "Привязка аккаунтов", bad_number: "Неверный номер заказа" },
     outcome: { bot: "возвращён боту", csat: "оценён", end: "завершён" },
     vars: { order: "Номер заказа", order_found: "Заказ найден", order_status: "Статус заказа", order_eta: "Ожидаемая доставка",
-      complaint: "Жалоба", name: "Имя", phone: "Телефон", email: "Эл. почта" },
+      complaint: "Жалоба", name: "Имя", phone: "Телефон", email: "Эл. почта", page: "Страница сайта", browser: "Браузер", order_number: "Номер заказа" },
     role: { agent: "оператор", lead: "старший", admin: "администратор" },
   },
 };
