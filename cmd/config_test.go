@@ -55,7 +55,7 @@ handoff:
 	if diff := cmp.Diff([]string{"https://shop.example", "https://www.shop.example"}, cfg.Web.AllowedOrigins); diff != "" {
 		t.Errorf("origins: %s", diff)
 	}
-	hc, err := handoffConfig(cfg.Handoff)
+	hc, err := handoffConfig(cfg.Handoff, "ru")
 	if err != nil {
 		t.Fatal(err)
 	}

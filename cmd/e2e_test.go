@@ -266,9 +266,9 @@ func TestComplaintGoesToAnAgentAndBackInBrowser(t *testing.T) {
 	agent.do("the ticket appears live", chromedp.WaitVisible(chromedp.CSS(".ticket-item")))
 	agent.do("open it", chromedp.Click(chromedp.CSS(".ticket-item")), chromedp.WaitVisible(chromedp.CSS("#ticket")))
 	agent.poll("the history", `[...document.querySelectorAll("#history .msg .text")].some(e => e.textContent === `+jsString(complaint)+`)`)
-	reason := agent.eval(`[document.getElementById("reason").textContent]`)[0]
-	if reason != "complaint" {
-		t.Errorf("reason shown = %q, want complaint", reason)
+	reason := agent.eval(`[document.getElementById("reason").dataset.code, document.getElementById("reason").textContent]`)
+	if reason[0] != "complaint" || reason[1] != "Жалоба" {
+		t.Errorf("reason shown = %q, want complaint shown as Жалоба (the console speaks the Russian project's language)", reason)
 	}
 	senders := agent.eval(`[...document.querySelectorAll("#history .msg")].map(e => e.dataset.sender)`)
 	if !contains(senders, "bot") || !contains(senders, "customer") {

@@ -232,7 +232,7 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 		Link: bot.LinkConfig{Disabled: cfg.Link.Disabled, TTL: cfg.Link.TTL, MaxAttempts: cfg.Link.MaxAttempts,
 			Window: cfg.Link.Window, TelegramBot: cfg.Link.TelegramBot, VKGroup: cfg.Link.VKGroup}}, s.db, engine, senders...)
 	hist.rt = s.runtime
-	hcfg, err := handoffConfig(cfg.Handoff)
+	hcfg, err := handoffConfig(cfg.Handoff, project.DefaultLang)
 	if err != nil {
 		return nil, err
 	}

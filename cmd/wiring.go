@@ -83,7 +83,9 @@ func (h *historyAdapter) History(ctx context.Context, visitor channel.Address, l
 	return items, nil
 }
 
-func handoffConfig(c HandoffConfig) (handoff.Config, error) {
+// handoffConfig is the human queue's configuration; lang is the project's
+// default language (the console's and the customer notices' default).
+func handoffConfig(c HandoffConfig, lang string) (handoff.Config, error) {
 	hours, err := handoff.ParseHours(c.TimeZone, c.Hours, c.Holidays)
 	if err != nil {
 		return handoff.Config{}, err
@@ -91,7 +93,7 @@ func handoffConfig(c HandoffConfig) (handoff.Config, error) {
 	csat := c.CSAT == nil || *c.CSAT
 	hc := handoff.Config{
 		Hours: hours, ReopenWindow: c.ReopenWindow, AutoAssign: c.AutoAssign,
-		Capacity: c.Capacity, CSAT: csat, DefaultLang: "ru", SecureCookies: c.SecureCookies,
+		Capacity: c.Capacity, CSAT: csat, DefaultLang: lang, SecureCookies: c.SecureCookies,
 		SessionMaxAge: c.SessionMaxAge, OneTimeTTL: c.OneTimePasswordTTL,
 		AddressBurst: c.SignIn.AddressBurst, AddressEvery: c.SignIn.AddressEvery,
 		MaxHashing: c.SignIn.MaxHashing, HashWait: c.SignIn.HashWait,
