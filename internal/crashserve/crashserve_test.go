@@ -35,7 +35,8 @@ func root(t *testing.T) string {
 // default 20). An acknowledged message must never lose its reply, a kill
 // may repeat at most one reply per chat (the one in flight), and replies
 // keep their chat's order. PARLEY_CRASH_BIN runs a given binary instead of
-// building one (to measure an older build).
+// building one (to measure an older build); CRASH_AIM=1 lands kills right
+// after a send; CRASH_SLOW_SYNC_MS=N holds every fsync N ms (under strace).
 func TestCrashServe(t *testing.T) {
 	if os.Getenv("PARLEY_CRASH_SERVE") == "" {
 		t.Skip("kill -9 harness: run with make crash-serve (PARLEY_CRASH_SERVE=1)")
@@ -48,6 +49,7 @@ func TestCrashServe(t *testing.T) {
 		TelegramChats: envInt(t, 60, "CRASH_TG_CHATS"), VKChats: envInt(t, 20, "CRASH_VK_CHATS"),
 		Rate:     float64(envInt(t, 25, "CRASH_RATE")),
 		Aim:      os.Getenv("CRASH_AIM") != "",
+		SlowSync: time.Duration(envInt(t, 0, "CRASH_SLOW_SYNC_MS")) * time.Millisecond,
 		Progress: testWriter{t},
 	})
 	if err != nil {

@@ -38,6 +38,10 @@ type Config struct {
 	// kill makes a repeat. Without it kills fall at uniformly random moments.
 	Aim       bool
 	AimWindow time.Duration
+	// SlowSync, when > 0, runs the server under strace with every fsync
+	// and fdatasync held this long before it starts: a slow or busy disk,
+	// where a delivered reply stays longer in the outbox. Needs strace.
+	SlowSync time.Duration
 	// FloodRate, when > 0, adds one more Telegram chat that sends this many
 	// messages a second; its replies are left out of the latency figures.
 	FloodRate float64
@@ -124,7 +128,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
-	srv := &process{bin: cfg.Bin, project: project, logPath: filepath.Join(cfg.Dir, "serve.log"), env: []string{
+	srv := &process{bin: cfg.Bin, project: project, slowSync: cfg.SlowSync, logPath: filepath.Join(cfg.Dir, "serve.log"), env: []string{
 		"PARLEY_HTTP_ADDR=" + addr,
 		"PARLEY_DB=" + filepath.Join(cfg.Dir, "parley.db"),
 		"PARLEY_TELEGRAM_TOKEN=" + Token,
@@ -293,6 +297,7 @@ func freeAddr() (string, error) {
 // process is the parley server, started again after every kill.
 type process struct {
 	bin, project, logPath string
+	slowSync              time.Duration
 	env                   []string
 	cmd                   *exec.Cmd
 	logFile               *os.File
@@ -308,6 +313,13 @@ func (p *process) start() error {
 		p.logFile = f
 	}
 	cmd := exec.Command(p.bin, "serve", p.project)
+	if p.slowSync > 0 {
+		delay := "delay_enter=" + strconv.FormatInt(p.slowSync.Microseconds(), 10)
+		cmd = exec.Command("strace", "-f", "-qq", "-o", os.DevNull, "-e", "trace=fsync,fdatasync",
+			"-e", "inject=fsync,fdatasync:"+delay, "--", p.bin, "serve", p.project)
+	}
+	// A group of its own: a kill reaches the server under strace too.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Env = append(os.Environ(), p.env...)
 	cmd.Stdout, cmd.Stderr = p.logFile, p.logFile
 	if err := cmd.Start(); err != nil {
@@ -329,8 +341,19 @@ func (p *process) checkAlive() error {
 }
 
 func (p *process) kill() {
-	p.cmd.Process.Signal(syscall.SIGKILL)
+	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 	<-p.exited
+	p.groupGone()
+}
+
+// groupGone waits (at most 5 s) until no process of the server's group is
+// left: under strace the server is not the process we started.
+func (p *process) groupGone() {
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		if syscall.Kill(-p.cmd.Process.Pid, 0) != nil {
+			return
+		}
+	}
 }
 
 // stop ends the last run as an operator would (SIGTERM) and says how long
@@ -342,9 +365,10 @@ func (p *process) stop() (time.Duration, error) {
 		return 0, err
 	}
 	start := time.Now()
-	p.cmd.Process.Signal(syscall.SIGTERM)
+	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
 	select {
 	case <-p.exited:
+		p.groupGone()
 		return time.Since(start), nil
 	case <-time.After(45 * time.Second):
 		p.kill()

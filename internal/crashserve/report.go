@@ -31,6 +31,10 @@ type Channel struct {
 	// one kill (a repeat belongs to the last kill before it).
 	Duplicates     int
 	MaxPerChatKill int
+	// RepeatAge is the longest time from a repeated reply's first delivery
+	// to the kill that repeated it: how long a delivered reply stayed in
+	// the outbox.
+	RepeatAge time.Duration
 	// Dropped counts repeats with a random_id already seen: VK drops them,
 	// the customer does not see them (VK only).
 	Dropped int
@@ -59,8 +63,8 @@ func (r Report) String() string {
 		if r.Kills > 0 {
 			perKill = float64(ch.Duplicates) / float64(r.Kills)
 		}
-		fmt.Fprintf(&b, "%-8s messages %d, acknowledged %d, acknowledged-lost %d, unanswered %d; replies %d, duplicates %d (%.2f per kill, at most %d for one chat at one kill)",
-			c.name, ch.Messages, ch.Acked, ch.Lost, ch.Unanswered, ch.Replies, ch.Duplicates, perKill, ch.MaxPerChatKill)
+		fmt.Fprintf(&b, "%-8s messages %d, acknowledged %d, acknowledged-lost %d, unanswered %d; replies %d, duplicates %d (%.2f per kill, at most %d for one chat at one kill, first copy at most %s before the kill)",
+			c.name, ch.Messages, ch.Acked, ch.Lost, ch.Unanswered, ch.Replies, ch.Duplicates, perKill, ch.MaxPerChatKill, ch.RepeatAge.Round(time.Millisecond))
 		if c.name == "vk" {
 			fmt.Fprintf(&b, ", repeats VK dropped by random_id %d", ch.Dropped)
 		}
@@ -135,6 +139,7 @@ func analyseChannel(msgs []message, sent []delivery, kills []time.Time, dedupeKe
 	c := Channel{Messages: len(msgs), Replies: len(sent)}
 	firstAt := map[chatSeq]time.Time{}
 	seen := map[replyID]int{}
+	firstSent := map[replyID]time.Time{}
 	cur := map[int64]int{}
 	keys := map[string]bool{}
 	lastSeq := map[int64]int{}
@@ -162,10 +167,14 @@ func analyseChannel(msgs []message, sent []delivery, kills []time.Time, dedupeKe
 		if seen[rid] > 1 {
 			c.Duplicates++
 			kill := int64(killBefore(kills, d.at))
+			if kill > 0 {
+				c.RepeatAge = max(c.RepeatAge, kills[kill-1].Sub(firstSent[rid]))
+			}
 			perChatKill[[2]int64{kill, d.chat}]++
 			c.MaxPerChatKill = max(c.MaxPerChatKill, perChatKill[[2]int64{kill, d.chat}])
 			continue
 		}
+		firstSent[rid] = d.at
 		if !ok {
 			continue
 		}

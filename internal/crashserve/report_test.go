@@ -38,8 +38,11 @@ func TestAnalyseCountsLossDuplicatesAndReordering(t *testing.T) {
 	got := analyseChannel(msgs, sent, []time.Time{at(130)}, false)
 	want := Channel{Messages: 7, Acked: 6, Lost: 1, Unanswered: 1, Replies: 10,
 		Duplicates: 3, MaxPerChatKill: 2, Reordered: 1, Answered: 5}
-	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(Channel{}, "P50", "P99", "Max")); diff != "" {
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(Channel{}, "P50", "P99", "Max", "RepeatAge")); diff != "" {
 		t.Errorf("figures (-want +got):\n%s", diff)
+	}
+	if got.RepeatAge != 20*time.Millisecond {
+		t.Errorf("oldest repeated reply was delivered %s before its kill, want 20ms (chat 1's answer to m1 at 110, the kill at 130)", got.RepeatAge)
 	}
 	if got.Max != 120*time.Millisecond {
 		t.Errorf("slowest first reply %s, want 120ms (chat 2's m1)", got.Max)
