@@ -41,6 +41,9 @@ type Config struct {
 	FloodRate  float64 `yaml:"flood_rate"`
 	FloodBurst int     `yaml:"flood_burst"`
 
+	// MetricsToken, when set, is the bearer token /metrics asks for.
+	MetricsToken string `yaml:"metrics_token"`
+
 	// ShutdownTimeout bounds a graceful stop.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 }
@@ -220,6 +223,7 @@ func applyEnv(cfg *Config, getenv func(string) string) error {
 	str("PARLEY_PUBLIC_URL", &cfg.PublicURL)
 	str("PARLEY_LOG_LEVEL", &cfg.LogLevel)
 	str("PARLEY_LOG_FORMAT", &cfg.LogFormat)
+	str("PARLEY_METRICS_TOKEN", &cfg.MetricsToken)
 	str("PARLEY_TELEGRAM_TOKEN", &cfg.Telegram.Token)
 	str("PARLEY_TELEGRAM_MODE", &cfg.Telegram.Mode)
 	str("PARLEY_TELEGRAM_API_URL", &cfg.Telegram.APIURL)

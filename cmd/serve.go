@@ -237,6 +237,12 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 		return nil, err
 	}
 	hcfg.Metrics = reg
+	// Behind a TLS-terminating proxy (an https public URL) the console's
+	// cookies are Secure and __Host- prefixed without a setting to forget.
+	hcfg.SecureCookies = hcfg.SecureCookies || strings.HasPrefix(strings.ToLower(cfg.PublicURL), "https://")
+	// The sign-in limits count the client a trusted proxy names, as the web
+	// chat's limits do (web.trusted_proxies).
+	hcfg.ClientIP = func(r *http.Request) string { return webchat.ClientAddr(r, proxies).Addr().String() }
 	s.handoff, err = handoff.New(s.db, hcfg, s.runtime, log) // it names its own component
 	if err != nil {
 		return nil, fmt.Errorf("handoff: %w", err)
@@ -266,7 +272,7 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 	mux.Handle("/console/", hh)
 	mux.Handle("/console", hh)
 	mux.Handle("/api/", hh)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", metricsAuth(cfg.MetricsToken, promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", s.readyz)
 	s.http = newHTTPServer(cfg.HTTP, mux)

@@ -2,11 +2,13 @@ package cmd
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 	_ "time/tzdata" // business hours name time zones; don't depend on the host's zoneinfo
@@ -115,14 +117,58 @@ func handoffConfig(c HandoffConfig, lang string) (handoff.Config, error) {
 }
 
 func registerQueueMetrics(reg prometheus.Registerer, h *handoff.Service) {
+	q := &queueGauges{stats: h.QueueStats, now: time.Now}
 	reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "parley_queue_length", Help: "Tickets waiting in the queue."},
-			func() float64 { q, _, _ := h.QueueStats(); return float64(q) }),
+			func() float64 { n, _, _ := q.read(); return float64(n) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "parley_queue_oldest_wait_seconds", Help: "Wait of the oldest queued ticket."},
-			func() float64 { _, w, _ := h.QueueStats(); return w.Seconds() }),
+			func() float64 { _, w, _ := q.read(); return w.Seconds() }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "parley_agents_online", Help: "Agents whose console is online."},
-			func() float64 { _, _, n := h.QueueStats(); return float64(n) }),
+			func() float64 { _, _, n := q.read(); return float64(n) }),
 	)
+}
+
+// queueGauges reads the queue once for the three gauges of a scrape, and
+// at most once a queueGaugesEvery however often /metrics is asked.
+type queueGauges struct {
+	stats func() (int, time.Duration, int)
+	now   func() time.Time
+
+	mu     sync.Mutex
+	at     time.Time
+	queued int
+	oldest time.Duration
+	online int
+}
+
+const queueGaugesEvery = 5 * time.Second
+
+func (q *queueGauges) read() (int, time.Duration, int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if now := q.now(); q.at.IsZero() || now.Sub(q.at) >= queueGaugesEvery {
+		q.queued, q.oldest, q.online = q.stats()
+		q.at = now
+	}
+	return q.queued, q.oldest, q.online
+}
+
+// metricsAuth asks for "Authorization: Bearer TOKEN" when a metrics token
+// is set (metrics_token, PARLEY_METRICS_TOKEN); without one /metrics is
+// open, for a scraper on a private network.
+func metricsAuth(token string, next http.Handler) http.Handler {
+	if token == "" {
+		return next
+	}
+	want := []byte("Bearer " + token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			http.Error(w, "metrics need the metrics token", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // ensureDemoAgent creates the agent "demo" with a one-time password when the

@@ -118,7 +118,7 @@ func securityHeaders(h http.Header) {
 // sessionOf finds the session for the request's cookie and checks that the
 // agent account still exists.
 func (s *Service) sessionOf(r *http.Request) (*session, bool) {
-	c, err := r.Cookie(sessionCookie)
+	c, err := r.Cookie(s.cookieName())
 	if err != nil {
 		return nil, false
 	}
@@ -135,7 +135,25 @@ func (s *Service) sessionOf(r *http.Request) (*session, bool) {
 	return sess, true
 }
 
-func clientIP(r *http.Request) string {
+// cookieName is the session cookie's name: with the __Host- prefix when
+// cookies are Secure (browsers then refuse it without Secure, with a
+// Domain, or on another path).
+func (s *Service) cookieName() string {
+	if s.cfg.SecureCookies {
+		return "__Host-" + sessionCookie
+	}
+	return sessionCookie
+}
+
+// clientIP is who a request counts as for the sign-in limits.
+func (s *Service) clientIP(r *http.Request) string {
+	if s.cfg.ClientIP != nil {
+		return s.cfg.ClientIP(r)
+	}
+	return remoteIP(r)
+}
+
+func remoteIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
@@ -172,7 +190,7 @@ func (s *Service) apiLogin(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, errWrongPassword), errors.Is(err, errOneTimeRefused):
 		s.metrics.failed.Inc()
-		s.log.Info().Str("name", clip(in.Name, 32)).Str("ip", clientIP(r)).Bool("one_time_refused", errors.Is(err, errOneTimeRefused)).Msg("console login failed")
+		s.log.Info().Str("name", clip(in.Name, 32)).Str("ip", s.clientIP(r)).Bool("one_time_refused", errors.Is(err, errOneTimeRefused)).Msg("console login failed")
 		writeErr(w, http.StatusUnauthorized, strings.TrimSuffix(err.Error(), ": "+errOneTimeRefused.Error()))
 		return
 	case err != nil:
@@ -181,7 +199,7 @@ func (s *Service) apiLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	cookie, sess := s.sessions.create(r.Context(), a.ID)
 	http.SetCookie(w, &http.Cookie{
-		Name: sessionCookie, Value: cookie, Path: "/", HttpOnly: true,
+		Name: s.cookieName(), Value: cookie, Path: "/", HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, Secure: s.cfg.SecureCookies || r.TLS != nil,
 		MaxAge: int(s.cfg.SessionMaxAge.Seconds()),
 	})
@@ -199,7 +217,7 @@ func (s *Service) apiLogout(w http.ResponseWriter, r *http.Request) {
 	s.sessions.delete(r.Context(), sess.token)
 	s.presence.set(sess.agentID, PresenceOffline)
 	s.hub.publish(liveEvent{Type: "presence", AgentID: sess.agentID})
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1,
+	http.SetCookie(w, &http.Cookie{Name: s.cookieName(), Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.cfg.SecureCookies || r.TLS != nil})
 	s.writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }

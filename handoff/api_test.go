@@ -323,12 +323,12 @@ func TestLoginRateLimitAndCookies(t *testing.T) {
 	}
 	var sc *http.Cookie
 	for _, ck := range res.Cookies() {
-		if ck.Name == sessionCookie {
+		if ck.Name == "__Host-"+sessionCookie {
 			sc = ck
 		}
 	}
-	if sc == nil || !sc.HttpOnly || sc.SameSite != http.SameSiteStrictMode || !sc.Secure || sc.Path != "/" {
-		t.Errorf("session cookie = %+v, want HttpOnly, SameSite=Strict, Secure", sc)
+	if sc == nil || !sc.HttpOnly || sc.SameSite != http.SameSiteStrictMode || !sc.Secure || sc.Path != "/" || sc.Domain != "" {
+		t.Errorf("session cookie = %+v, want __Host-parley_session, HttpOnly, SameSite=Strict, Secure, Path=/, no Domain", sc)
 	}
 	// Cross-site login attempts are refused.
 	res, _ = c.do("POST", "/api/login", map[string]string{"name": "anna", "password": testPassword}, map[string]string{"Origin": "https://evil.example"})

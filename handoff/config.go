@@ -1,6 +1,7 @@
 package handoff
 
 import (
+	"net/http"
 	"fmt"
 	"runtime"
 	"strings"
@@ -36,8 +37,15 @@ type Config struct {
 	// CSAT enables the "rate us 1-5" question as a resolve outcome.
 	CSAT bool
 	// SecureCookies marks session cookies Secure even when the request did
-	// not arrive over TLS (TLS terminated by a proxy in front of parley).
+	// not arrive over TLS (TLS terminated by a proxy in front of parley),
+	// and names them with the __Host- prefix, so a sibling subdomain or a
+	// plain-HTTP page cannot set or shadow them.
 	SecureCookies bool
+	// ClientIP names the client of a request for the sign-in limits; nil
+	// means the connection's address (behind a proxy: every client is the
+	// proxy, so cmd passes one that reads X-Forwarded-For from trusted
+	// proxies).
+	ClientIP func(*http.Request) string
 	// SessionTTL is how long an idle console session lives (0 = 12h).
 	SessionTTL time.Duration
 	// SessionMaxAge is how long a console session lives after sign-in

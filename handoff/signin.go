@@ -93,7 +93,7 @@ func (h *hashSlots) acquire(ctx context.Context) (release func(), ok bool) {
 // 503 with Retry-After) and returns ok false; otherwise the caller must
 // call release once its hashing is done.
 func (s *Service) signinGate(w http.ResponseWriter, r *http.Request, name string) (release func(), ok bool) {
-	ip := clientIP(r)
+	ip := s.clientIP(r)
 	if ok, wait := s.addrLimit.allow(ip); !ok {
 		s.metrics.refused.WithLabelValues("address").Inc()
 		tooMany(w, wait, "too many sign-in attempts from this address; try again later")

@@ -105,3 +105,30 @@ func counterValue(t *testing.T, c prometheus.Counter) float64 {
 	}
 	return m.GetCounter().GetValue()
 }
+
+// Behind a proxy the limits count the client the proxy names (Config.ClientIP),
+// not the proxy: one client is limited, the others behind the same proxy are not.
+func TestSignInLimitCountsTheClientBehindAProxy(t *testing.T) {
+	e := newEnv(t, Config{ClientIP: func(r *http.Request) string { return r.Header.Get("X-Test-Client") }})
+	e.agent("anna", RoleAgent)
+	from := func(client, name, password string) int {
+		req := httptest.NewRequest("POST", "/api/login", strings.NewReader(fmt.Sprintf(`{"name":%q,"password":%q}`, name, password)))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Test-Client", client)
+		req.RemoteAddr = "10.9.9.9:443" // the proxy, for everyone
+		w := httptest.NewRecorder()
+		e.svc.Handler().ServeHTTP(w, req)
+		return w.Code
+	}
+	for i := range 20 {
+		if code := from("203.0.113.5", fmt.Sprintf("nobody%d", i), "x"); code != http.StatusUnauthorized {
+			t.Fatalf("attempt %d = %d, want 401", i+1, code)
+		}
+	}
+	if code := from("203.0.113.5", "nobody-else", "x"); code != http.StatusTooManyRequests {
+		t.Errorf("21st attempt of one client = %d, want 429", code)
+	}
+	if code := from("198.51.100.7", "anna", testPassword); code != http.StatusOK {
+		t.Errorf("another client behind the same proxy = %d, want 200", code)
+	}
+}

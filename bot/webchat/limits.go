@@ -175,6 +175,12 @@ func (g *guard) register(reg prometheus.Registerer, conns func() float64) {
 	}, conns))
 }
 
+// ClientAddr is clientAddr for other parts of the server that limit per
+// client (the console's sign-in): one reading of X-Forwarded-For for all.
+func ClientAddr(r *http.Request, trusted []netip.Prefix) netip.Prefix {
+	return clientAddr(r, trusted)
+}
+
 // clientAddr is the network address a request counts against: the
 // connection's own address, or, when that is a trusted proxy, the
 // rightmost X-Forwarded-For address that is not one (the proxies append
