@@ -21,7 +21,7 @@ import (
 // leaves the store only once its channel accepted it.
 type outbox struct {
 	r     *Runtime
-	sem   chan struct{}
+	sem   *slots
 	mu    sync.Mutex
 	queue map[string][]queued // by address, in ID order
 	wg    sync.WaitGroup
@@ -36,7 +36,50 @@ type outbox struct {
 }
 
 func newOutbox(r *Runtime) *outbox {
-	return &outbox{r: r, sem: make(chan struct{}, r.cfg.SendWorkers), queue: make(map[string][]queued)}
+	return &outbox{r: r, sem: &slots{free: r.cfg.SendWorkers}, queue: make(map[string][]queued)}
+}
+
+// slots bounds the sends in progress (SendWorkers). A turn's first reply
+// takes the next free slot before follow-ups and resumed entries: a channel
+// that waits out its rate limit inside Send (Telegram) holds slots, and a
+// customer who just wrote should not queue behind other chats' backlog
+// before even reaching the channel's own limiter, which orders the same way.
+type slots struct {
+	mu      sync.Mutex
+	free    int
+	waiting [2][]chan struct{} // [0]: first replies, [1]: the rest
+}
+
+func (s *slots) acquire(first bool) {
+	s.mu.Lock()
+	if s.free > 0 {
+		s.free-- // no one waits while a slot is free: release hands it over
+		s.mu.Unlock()
+		return
+	}
+	ch := make(chan struct{})
+	class := 1
+	if first {
+		class = 0
+	}
+	s.waiting[class] = append(s.waiting[class], ch)
+	s.mu.Unlock()
+	<-ch
+}
+
+func (s *slots) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c, q := range s.waiting {
+		if len(q) > 0 {
+			ch := q[0]
+			q[0] = nil
+			s.waiting[c] = q[1:]
+			close(ch) // the slot passes to the waiter
+			return
+		}
+	}
+	s.free++
 }
 
 // repeatsShow reports whether a reply sent twice to addr shows twice, so
@@ -53,7 +96,8 @@ func repeatsShow(addr string) bool {
 // turn that produced it is still at hand, so it need not be decoded again.
 type queued struct {
 	store.OutboxEntry
-	out *channel.Outbound
+	out   *channel.Outbound
+	first bool // the first reply of a turn just committed
 }
 
 func (o *outbox) push(entries ...store.OutboxEntry) { o.pushDecoded(entries, nil) }
@@ -63,7 +107,7 @@ func (o *outbox) pushDecoded(entries []store.OutboxEntry, outs []channel.Outboun
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for i, e := range entries {
-		it := queued{OutboxEntry: e}
+		it := queued{OutboxEntry: e, first: i == 0 && outs != nil}
 		if i < len(outs) {
 			it.out = &outs[i]
 		}
@@ -128,7 +172,7 @@ func (o *outbox) drain(addr string) {
 			case <-t.C:
 			}
 		}
-		next, done, removed := o.attempt(ctx, e, it.out)
+		next, done, removed := o.attempt(ctx, e, it.out, it.first)
 		if removed != nil && repeatsShow(addr) {
 			// The address's next reply waits until this one is durably gone
 			// from the outbox, so a crash resends at most the one reply per
@@ -142,6 +186,7 @@ func (o *outbox) drain(addr string) {
 			o.queue[addr] = o.queue[addr][1:]
 		} else {
 			o.queue[addr][0].OutboxEntry = next
+			o.queue[addr][0].first = false // a retry is no one's fresh answer
 		}
 		o.mu.Unlock()
 	}
@@ -195,7 +240,7 @@ func joinTexts(a, b channel.Outbound, max int) (channel.Outbound, bool) {
 // attempt sends e once. It reports done when the entry left the outbox
 // (delivered or given up), or the entry rescheduled for its next try. For a
 // delivered entry, removed is closed once its removal is durable.
-func (o *outbox) attempt(ctx context.Context, e store.OutboxEntry, decoded *channel.Outbound) (next store.OutboxEntry, done bool, removed <-chan struct{}) {
+func (o *outbox) attempt(ctx context.Context, e store.OutboxEntry, decoded *channel.Outbound, first bool) (next store.OutboxEntry, done bool, removed <-chan struct{}) {
 	r := o.r
 	// Built only on the paths that log: a delivered reply logs nothing.
 	logger := func() *zerolog.Logger {
@@ -219,11 +264,11 @@ func (o *outbox) attempt(ctx context.Context, e store.OutboxEntry, decoded *chan
 		return o.reschedule(ctx, e, e.Attempts, time.Minute), false, nil
 	}
 
-	o.sem <- struct{}{}
+	o.sem.acquire(first)
 	sendCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	err := sender.Send(sendCtx, out)
 	cancel()
-	<-o.sem
+	o.sem.release()
 
 	ch := string(out.To.Channel)
 	if err != nil && ctx.Err() != nil {

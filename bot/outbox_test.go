@@ -388,3 +388,40 @@ func TestOutboxDoesNotHoldVKRepliesForTheRemoval(t *testing.T) {
 	defer close(g.release)
 	waitFor(t, func() bool { return len(s.sent()) == 2 })
 }
+
+func (s *slots) queued() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.waiting[0]) + len(s.waiting[1])
+}
+
+// When every send slot is taken, a turn's first reply gets the next free
+// one before the follow-ups that waited longer.
+func TestSendSlotsServeFirstRepliesFirst(t *testing.T) {
+	s := &slots{free: 1}
+	s.acquire(false)
+	var mu sync.Mutex
+	var order []string
+	take := func(name string, first bool) {
+		s.acquire(first)
+		mu.Lock()
+		order = append(order, name)
+		mu.Unlock()
+		s.release()
+	}
+	var wg sync.WaitGroup
+	for i := range 3 {
+		wg.Go(func() { take(fmt.Sprint("follow-up ", i), false) })
+		waitFor(t, func() bool { return s.queued() == i+1 })
+	}
+	wg.Go(func() { take("first reply", true) })
+	waitFor(t, func() bool { return s.queued() == 4 })
+	s.release()
+	wg.Wait()
+	if order[0] != "first reply" {
+		t.Errorf("slots went to %q, want the first reply first", order)
+	}
+	if s.free != 1 {
+		t.Errorf("%d free slots after every release, want 1", s.free)
+	}
+}
