@@ -40,14 +40,16 @@ type Config struct {
 	AimWindow time.Duration
 	// SlowSync, when > 0, runs the server under strace with every fsync
 	// and fdatasync held this long before it starts: a slow or busy disk,
-	// where a delivered reply stays longer in the outbox. Needs strace.
+	// where a delivered reply stays longer in the outbox. Needs strace (with
+	// --seccomp-bpf, so that other system calls run at full speed).
 	SlowSync time.Duration
 	// FloodRate, when > 0, adds one more Telegram chat that sends this many
 	// messages a second; its replies are left out of the latency figures.
 	FloodRate float64
 	// Duration is the load time of a run without kills (default 30 s).
 	Duration time.Duration
-	// Settle bounds the wait for the last replies after the load (default 30 s).
+	// Settle bounds the wait for the last replies after the load (default
+	// 5 min; it ends sooner when all are in or none came for 10 s).
 	Settle time.Duration
 	// Progress gets a line per kill and phase; nil for none.
 	Progress io.Writer
@@ -70,7 +72,7 @@ func (c *Config) defaults() {
 		c.Duration = 30 * time.Second
 	}
 	if c.Settle <= 0 {
-		c.Settle = 30 * time.Second
+		c.Settle = 5 * time.Minute
 	}
 	if c.AimWindow <= 0 {
 		c.AimWindow = 3 * time.Millisecond
@@ -149,11 +151,12 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	}
 	kills, runErr := srv.cycle(ctx, cfg, tgLog)
 	var stopTook time.Duration
+	var cut bool
 	stopLoad()
 	load.Wait()
 	if runErr == nil {
 		fmt.Fprintf(cfg.Progress, "load stopped; waiting up to %s for the last replies\n", cfg.Settle)
-		settle(ctx, cfg.Settle, tgLog, vkLog)
+		cut = settle(ctx, cfg.Settle, tgLog, vkLog)
 		stopTook, runErr = srv.stop()
 	} else {
 		srv.kill()
@@ -162,7 +165,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		return Report{}, runErr
 	}
 	rep := analyse(tgLog, vkLog, kills)
-	rep.StopTook = stopTook
+	rep.StopTook, rep.SettleCut = stopTook, cut
 	return rep, nil
 }
 
@@ -247,9 +250,11 @@ func flood(ctx context.Context, rate float64, tgLog *log) {
 	}
 }
 
-// settle waits until every message has its reply, or no reply came for 5 s,
-// or limit passed.
-func settle(ctx context.Context, limit time.Duration, logs ...*log) {
+// settle waits until every message has its reply, or no reply came for
+// 10 s, or limit passed: a server still working through a backlog is given
+// the time, one that stopped answering is not waited for.
+// It reports whether the limit cut off a server still answering.
+func settle(ctx context.Context, limit time.Duration, logs ...*log) (cut bool) {
 	end := time.Now().Add(limit)
 	last, lastChange := -1, time.Now()
 	for time.Now().Before(end) && ctx.Err() == nil {
@@ -262,15 +267,16 @@ func settle(ctx context.Context, limit time.Duration, logs ...*log) {
 			}
 		}
 		if done {
-			return
+			return false
 		}
 		if n != last {
 			last, lastChange = n, time.Now()
-		} else if time.Since(lastChange) > 5*time.Second {
-			return
+		} else if time.Since(lastChange) > 10*time.Second {
+			return false
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	return true
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -315,7 +321,7 @@ func (p *process) start() error {
 	cmd := exec.Command(p.bin, "serve", p.project)
 	if p.slowSync > 0 {
 		delay := "delay_enter=" + strconv.FormatInt(p.slowSync.Microseconds(), 10)
-		cmd = exec.Command("strace", "-f", "-qq", "-o", os.DevNull, "-e", "trace=fsync,fdatasync",
+		cmd = exec.Command("strace", "--seccomp-bpf", "-f", "-qq", "-o", os.DevNull, "-e", "trace=fsync,fdatasync",
 			"-e", "inject=fsync,fdatasync:"+delay, "--", p.bin, "serve", p.project)
 	}
 	// A group of its own: a kill reaches the server under strace too.
@@ -414,4 +420,3 @@ nodes:
 	}
 	return project, nil
 }
-

@@ -17,6 +17,9 @@ type Report struct {
 	Duration  time.Duration // from the first message to the last reply
 	FloodSent int           // messages from the flooding chat
 	StopTook  time.Duration // from SIGTERM to the server's exit at the end
+	// SettleCut says the wait for the last replies ended while they were
+	// still coming: "lost" then includes replies the server had not sent yet.
+	SettleCut bool
 }
 
 // Channel is one channel's figures.
@@ -52,6 +55,9 @@ func (r Report) String() string {
 	fmt.Fprintf(&b, "kills: %d, run: %s, stopped %s after SIGTERM", r.Kills, r.Duration.Round(time.Second), r.StopTook.Round(time.Millisecond))
 	if r.FloodSent > 0 {
 		fmt.Fprintf(&b, ", flooding chat sent %d", r.FloodSent)
+	}
+	if r.SettleCut {
+		b.WriteString(" (the wait for the last replies was cut off while they were still coming: lost counts unsent ones too)")
 	}
 	b.WriteByte('\n')
 	for _, c := range []struct {
