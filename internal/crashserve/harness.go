@@ -324,8 +324,9 @@ func (p *process) start() error {
 		cmd = exec.Command("strace", "--seccomp-bpf", "-f", "-qq", "-o", os.DevNull, "-e", "trace=fsync,fdatasync",
 			"-e", "inject=fsync,fdatasync:"+delay, "--", p.bin, "serve", p.project)
 	}
-	// A group of its own: a kill reaches the server under strace too.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// A group of its own: a kill reaches the server under strace too. If
+	// the harness dies (a test timeout), the server dies with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Env = append(os.Environ(), p.env...)
 	cmd.Stdout, cmd.Stderr = p.logFile, p.logFile
 	if err := cmd.Start(); err != nil {
