@@ -19,4 +19,15 @@
 // in time and count, and stops by itself. The tests that run it are gated by
 // environment variables (PARLEY_CRASH_SERVE, PARLEY_SERVE_BENCH) so that
 // `make test` does not run them.
+//
+//	make crash-serve                      20 kills at random moments
+//	make crash-serve CRASH_KILLS=60       more kills
+//	CRASH_AIM=1 make crash-serve          each kill within 3 ms after Telegram accepted a reply
+//	CRASH_SLOW_SYNC_MS=50 make crash-serve  every fsync held 50 ms (a busy disk; needs strace)
+//	PARLEY_CRASH_BIN=old/parley ...       measure another build (the project is the harness's)
+//	make serve-bench                      first-reply latency, 500 chats at 25/s, with and without a flood
+//
+// CRASH_TG_CHATS, CRASH_VK_CHATS and CRASH_RATE set the crash load (60, 20,
+// 25/s); SERVE_BENCH_CHATS, SERVE_BENCH_RATE, SERVE_BENCH_SECONDS and
+// SERVE_FLOOD_RATE the benchmark's (500, 25/s, 60 s, 100/s).
 package crashserve
