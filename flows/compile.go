@@ -170,6 +170,9 @@ func (c *compiler) project(pf *syntax.Project, fls []*syntax.Flow, faq *syntax.F
 		p.SafeNode = f.start.ref()
 	}
 	c.triggers(pf)
+	if pf.Handoff != nil {
+		p.handoff = c.handoffSettings(pf.Handoff, pf.Timezone)
+	}
 	if faq != nil {
 		p.understand = c.faq(faq)
 	}
@@ -371,6 +374,7 @@ func (c *compiler) node(f *flow, n *node, sn *syntax.Node) {
 		n.save = sn.Save.Value
 	}
 	n.set = c.assigns(sn.Set, true)
+	n.record = c.record(sn.Record)
 	for _, sc := range sn.Branch {
 		bc := branchCase{cond: c.ec.Cond(sc.If, sc.Path+".if"), target: c.resolve(f, sc.Goto, sc.Path+".goto", false)}
 		n.cases = append(n.cases, bc)
@@ -543,4 +547,106 @@ func (c *compiler) assigns(as []*syntax.Assign, allowContact bool) []assign {
 		out = append(out, x)
 	}
 	return out
+}
+
+// handoffSettings checks the lead's part of the human queue. Hours and
+// placeholders were checked while parsing; here go what needs the
+// project: its languages and time zone.
+func (c *compiler) handoffSettings(sh *syntax.HandoffSettings, projectTZ *syntax.Str) *HandoffSettings {
+	h := &HandoffSettings{HoursSet: sh.HoursSet, CannedSet: sh.CannedSet}
+	tz := sh.TimeZone
+	if tz == nil {
+		tz = projectTZ // already checked with timezone:
+	} else if _, err := time.LoadLocation(tz.Value); err != nil || tz.Value == "" || tz.Value == "Local" {
+		c.errorf(tz.Pos, "handoff.time_zone", "unknown time zone %q: want an IANA name such as Europe/Moscow", tz.Value)
+	}
+	if tz != nil {
+		h.TimeZone = tz.Value
+	} else if len(sh.Hours) > 0 {
+		c.r.Warnf(sh.Hours[0].Pos, "handoff.hours", "business hours without a time zone are read in UTC: set handoff.time_zone or the project's timezone")
+	}
+	for _, s := range sh.Hours {
+		h.Hours = append(h.Hours, s.Value)
+	}
+	for _, s := range sh.Holidays {
+		h.Holidays = append(h.Holidays, s.Value)
+	}
+	if sh.CSATSet {
+		h.CSAT = &sh.CSAT
+	}
+	if sh.TextsSet {
+		h.Texts = map[string]map[string]string{}
+		for _, l := range c.p.Languages {
+			h.Texts[l] = map[string]string{}
+		}
+		for _, t := range sh.Texts {
+			c.notice(h, t.Key.Value, t.Text)
+		}
+	}
+	seen := map[string]bool{}
+	for _, cr := range sh.Canned {
+		if cr.ID == nil || cr.Text == nil {
+			continue // reported while parsing
+		}
+		r := CannedReply{ID: cr.ID.Value, Text: cr.Text.Value}
+		switch {
+		case !idRE.MatchString(r.ID):
+			c.errorf(cr.ID.Pos, cr.Path+".id", "canned reply id %q: want letters, digits and _, starting with a letter", r.ID)
+		case seen[r.ID]:
+			c.errorf(cr.ID.Pos, cr.Path+".id", "duplicate canned reply %q", r.ID)
+		}
+		seen[r.ID] = true
+		if n := eval.RuneLen(r.Text); n > MaxTextLen {
+			c.errorf(cr.Text.Pos, cr.Path+".text", "text is %d characters, limit %d", n, MaxTextLen)
+		} else if strings.TrimSpace(r.Text) == "" {
+			c.errorf(cr.Text.Pos, cr.Path+".text", "empty text")
+		}
+		if cr.Title != nil {
+			r.Title = cr.Title.Value
+		}
+		if cr.Lang != nil {
+			r.Lang = cr.Lang.Value
+			if !slices.Contains(c.p.Languages, r.Lang) {
+				c.errorf(cr.Lang.Pos, cr.Path+".lang", "language %q is not in the project's languages [%s]", r.Lang, strings.Join(c.p.Languages, ", "))
+			}
+		}
+		h.Canned = append(h.Canned, r)
+	}
+	return h
+}
+
+// notice adds one notice in every language it has; a project language it
+// lacks is a warning, as for any text: those customers get the built-in
+// notice.
+func (c *compiler) notice(h *HandoffSettings, key string, t *syntax.Text) {
+	one := func(s *syntax.Str, path, lang string) {
+		if n := eval.RuneLen(s.Value); n > MaxTextLen {
+			c.errorf(s.Pos, path, "text is %d characters, limit %d", n, MaxTextLen)
+		} else if strings.TrimSpace(s.Value) == "" {
+			c.errorf(s.Pos, path, "empty text")
+		}
+		h.Texts[lang][key] = s.Value
+	}
+	if t.Any != nil {
+		for _, l := range c.p.Languages {
+			one(t.Any, t.Path, l)
+		}
+		return
+	}
+	for _, l := range keys(t.Langs) {
+		s := t.Langs[l]
+		if !slices.Contains(c.p.Languages, l) {
+			c.errorf(s.Pos, t.Path+"."+l, "language %q is not in the project's languages [%s]", l, strings.Join(c.p.Languages, ", "))
+			continue
+		}
+		one(s, t.Path+"."+l, l)
+	}
+	if len(t.Langs) == 0 {
+		return // an empty text, reported while parsing
+	}
+	for _, l := range c.p.Languages {
+		if _, ok := t.Langs[l]; !ok {
+			c.r.Warnf(t.Pos, t.Path, "no text in %q: customers writing in it get Parley's built-in notice", l)
+		}
+	}
 }

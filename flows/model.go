@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/flows/eval"
+	"github.com/parley-chat/parley/flows/syntax"
 )
 
 // Project is a compiled, validated project. It is immutable and safe to
@@ -31,8 +32,9 @@ type Project struct {
 	allowedHosts []string
 	secrets      []string // declared secret names (parley.yaml secrets:)
 	safe         *node
-	loc          *time.Location // of `now`; UTC by default
-	understand   *understanding // nil without faq.yaml
+	loc          *time.Location   // of `now`; UTC by default
+	understand   *understanding   // nil without faq.yaml
+	handoff      *HandoffSettings // nil without a handoff: section
 }
 
 type kind uint8
@@ -75,6 +77,7 @@ type node struct {
 	image   *eval.Template
 	link    *eval.Template
 	next    *node
+	record  *record // an analytics event the flow writes here (record.go)
 
 	validate   *eval.Program
 	retry      *text
@@ -197,4 +200,53 @@ func (p *Project) FAQIDs() []string {
 		return nil
 	}
 	return keys(p.understand.entries)
+}
+
+// HandoffSettings is the lead's part of the human queue, from the project
+// file's `handoff:` section: business hours, CSAT, the customer's notices
+// and canned replies. cmd maps it onto handoff.Config; what the section
+// does not give (see the Set fields) comes from elsewhere (the server's
+// settings file, for one release, or the built-in values).
+type HandoffSettings struct {
+	// HoursSet: the section gives time_zone, hours or holidays; the
+	// project's business hours then replace the server's as a whole (no
+	// hours = always open).
+	HoursSet bool
+	// TimeZone is handoff.time_zone, else the project's timezone; "" = UTC.
+	TimeZone string
+	Hours    []string
+	Holidays []string
+	// CSAT is nil when the section does not say.
+	CSAT *bool
+	// Texts are the notices by language, then key (HandoffNotices); nil
+	// when the section has no texts. A language without a key gets the
+	// built-in notice.
+	Texts map[string]map[string]string
+	// Canned are the prepared replies; CannedSet tells an empty list (no
+	// canned replies) from an absent one.
+	Canned    []CannedReply
+	CannedSet bool
+}
+
+// CannedReply is a prepared reply an agent picks in the console; Lang,
+// when set, offers it only in conversations in that language.
+type CannedReply struct {
+	ID, Title, Text, Lang string
+}
+
+// HandoffNotice names one notice of the human queue and the placeholders
+// the queue fills in it.
+type HandoffNotice = syntax.HandoffNotice
+
+// HandoffNotices lists every notice a project may word (`handoff.texts`),
+// in the order docs/flows.md documents them.
+var HandoffNotices = syntax.HandoffNotices
+
+// Handoff returns the project's `handoff:` section; ok is false when the
+// project has none. The maps and slices are shared: read them only.
+func (p *Project) Handoff() (h HandoffSettings, ok bool) {
+	if p.handoff == nil {
+		return HandoffSettings{}, false
+	}
+	return *p.handoff, true
 }

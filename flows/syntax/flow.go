@@ -22,6 +22,8 @@ type Project struct {
 	// ContactFields are contact fields the flows read but do not set
 	// (an earlier version of the project set them).
 	ContactFields []*Str
+	// Handoff is the lead's part of the human queue; nil when absent.
+	Handoff *HandoffSettings
 }
 
 // Trigger is a global trigger: when If holds for an incoming message, in
@@ -82,10 +84,10 @@ var primary = []string{KindSay, KindAsk, KindWait, KindHTTP, KindHandoff, KindCa
 
 // kindFields is, per kind, every field its node may carry.
 var kindFields = map[string][]string{
-	KindSay:     {"say", "buttons", "image", "link", "next"},
-	KindAsk:     {"ask", "buttons", "image", "validate", "retry", "max_retries", "on_fail", "timeout", "on_timeout", "save", "set", "branch", "else", "next"},
-	KindWait:    {"wait", "validate", "retry", "max_retries", "on_fail", "timeout", "on_timeout", "save", "set", "branch", "else", "next"},
-	KindSet:     {"set", "next"},
+	KindSay:     {"say", "buttons", "image", "link", "record", "next"},
+	KindAsk:     {"ask", "buttons", "image", "validate", "retry", "max_retries", "on_fail", "timeout", "on_timeout", "save", "set", "record", "branch", "else", "next"},
+	KindWait:    {"wait", "validate", "retry", "max_retries", "on_fail", "timeout", "on_timeout", "save", "set", "record", "branch", "else", "next"},
+	KindSet:     {"set", "record", "next"},
 	KindBranch:  {"branch", "else"},
 	KindGoto:    {"goto"},
 	KindCall:    {"call", "next"},
@@ -128,6 +130,17 @@ type Node struct {
 	// LinkCode is a link node's offer of a link code; Link above is a say
 	// node's URL.
 	LinkCode *LinkCode
+	// Record is an analytics event the node writes: at entry for say and
+	// set nodes, with the accepted answer for ask and wait nodes.
+	Record *Record
+}
+
+// Record is `record: {name: did_you_mean, data: {answer: '"no"'}}`: an
+// event named by the flow, its data computed by expressions.
+type Record struct {
+	Path string
+	Name *Str
+	Data []*Assign
 }
 
 // LinkCode is a link node: the runtime issues a one-time code that joins
@@ -200,7 +213,7 @@ func ParseProject(r *Reporter, file string, src []byte) *Project {
 	if v == nil {
 		return p
 	}
-	o := Object(r, v, "", "name", "default_lang", "languages", "start", "safe_node", "timezone", "settings", "allowed_hosts", "secrets", "triggers", "escalation", "contact_fields")
+	o := Object(r, v, "", "name", "default_lang", "languages", "start", "safe_node", "timezone", "settings", "allowed_hosts", "secrets", "triggers", "escalation", "contact_fields", "handoff")
 	p.Name = o.ReqStr("name")
 	p.DefaultLang = o.Str("default_lang")
 	p.Languages = StrList(r, o.Get("languages"), "languages")
@@ -230,6 +243,9 @@ func ParseProject(r *Reporter, file string, src []byte) *Project {
 			Negative: eo.Str("negative"), NotUnderstood: eo.Str("not_understood"),
 			Requested: eo.Str("requested"), Priority: eo.Str("priority")}
 		eo.Done()
+	}
+	if hv := o.Get("handoff"); hv != nil {
+		p.Handoff = parseHandoffSettings(r, hv, "handoff")
 	}
 	o.Done()
 	return p
@@ -362,6 +378,11 @@ func parseNode(r *Reporter, f Field, path string) *Node {
 	n.OnTimeout = o.Str("on_timeout")
 	n.Save = o.Str("save")
 	n.Set = parseAssigns(r, o.Get("set"), o.Sub("set"))
+	if rv := o.Get("record"); rv != nil {
+		ro := Object(r, rv, o.Sub("record"), "name", "data")
+		n.Record = &Record{Path: o.Sub("record"), Name: ro.ReqStr("name"), Data: parseAssigns(r, ro.Get("data"), ro.Sub("data"))}
+		ro.Done()
+	}
 	for i, cv := range Seq(r, o.Get("branch"), o.Sub("branch")) {
 		cp := fmt.Sprintf("%s.branch[%d]", path, i)
 		co := Object(r, cv, cp, "if", "goto")
