@@ -147,6 +147,10 @@ type turn struct {
 	// langGuessed: nothing told this turn's language; the default is used
 	// and not kept in the session.
 	langGuessed bool
+	// typed: the customer typed the message (no button answered); its
+	// understanding is recorded (record.go). tookAnswer: a question that
+	// validates or saves its answer accepted it.
+	typed, tookAnswer bool
 }
 
 // cond runs a condition, computing first what it reads of the message's
@@ -207,6 +211,7 @@ func (e *Engine) begin(ctx context.Context, st State, in Input, reuse *Buffer) *
 		env.Payload = buttonPayload(st.Buttons, text)
 	}
 	t.greeted = in.Greeted
+	t.typed = env.Payload == ""
 	if in.Debug {
 		t.trace = &Trace{}
 	}
@@ -307,6 +312,7 @@ func (e *Engine) StepInto(ctx context.Context, st State, in Input, buf *Buffer) 
 	}
 	if tr := t.matchTrigger(false); tr != nil {
 		t.fire(tr)
+		t.recordUnderstood()
 		return t.finish()
 	}
 	cur := t.current()
@@ -327,6 +333,7 @@ func (e *Engine) StepInto(ctx context.Context, st State, in Input, buf *Buffer) 
 	default:
 		t.run(cur)
 	}
+	t.recordUnderstood()
 	return t.finish()
 }
 

@@ -26,6 +26,10 @@ func (t *turn) answer(n *node) {
 		t.setVar(n.save, v)
 	}
 	t.assign(n, n.set)
+	t.tookAnswer = n.validate != nil || n.save != ""
+	if n.record != nil {
+		t.emitRecord(n)
+	}
 	if len(n.cases) > 0 {
 		for _, bc := range n.cases {
 			ok, err := t.cond(bc.cond)
@@ -138,6 +142,9 @@ func (t *turn) run(n *node) {
 		switch n.kind {
 		case kSay:
 			t.say(n.say, n.buttons, n.image, n.link)
+			if n.record != nil {
+				t.emitRecord(n)
+			}
 			n = t.next(n)
 		case kAsk, kWait:
 			if n.kind == kAsk && n.say != nil {
@@ -152,6 +159,9 @@ func (t *turn) run(n *node) {
 			return
 		case kSet:
 			t.assign(n, n.set)
+			if n.record != nil {
+				t.emitRecord(n)
+			}
 			n = t.next(n)
 		case kBranch:
 			n = t.branch(n)
