@@ -109,7 +109,9 @@ func runChat(args []string, stdio IO) int {
 	// The human queue as in serve, so a handoff shows what the customer
 	// would be told (position, wait, out of hours) and later messages go to
 	// the ticket instead of the bot.
-	hcfg, err := handoffConfig(defaultConfig().Handoff, project.DefaultLang)
+	// The project's handoff: section words them; the server's settings
+	// file is not read here.
+	hcfg, _, err := projectHandoffConfig(defaultConfig().Handoff, project)
 	if err != nil {
 		fmt.Fprintf(stdio.Stderr, "parley chat: %v\n", err)
 		return 1

@@ -117,21 +117,25 @@ type WebConfig struct {
 	TrustedProxies     []string `yaml:"trusted_proxies"`
 }
 
-// HandoffConfig configures the human queue.
+// HandoffConfig configures the human queue: the operator's keys. The lead's
+// (TimeZone, Hours, Holidays, CSAT, Canned, Texts) belong in the project's
+// parley.yaml, under handoff:; here they still work for this release with a
+// deprecation warning, and the project's win (projectHandoffConfig).
 type HandoffConfig struct {
-	TimeZone     string        `yaml:"time_zone"`
-	Hours        []string      `yaml:"hours"`    // e.g. ["mon-fri 09:00-18:00", "sat 10:00-16:00"]; empty = always open
-	Holidays     []string      `yaml:"holidays"` // dates like 2026-01-01
+	TimeZone     string        `yaml:"time_zone"` // deprecated here; "" = Europe/Moscow for these hours
+	Hours        []string      `yaml:"hours"`     // deprecated here; e.g. ["mon-fri 09:00-18:00", "sat 10:00-16:00"]; empty = always open
+	Holidays     []string      `yaml:"holidays"`  // deprecated here; dates like 2026-01-01
 	ReopenWindow time.Duration `yaml:"reopen_window"`
 	AutoAssign   bool          `yaml:"auto_assign"`
 	Capacity     int           `yaml:"capacity"`
-	CSAT         *bool         `yaml:"csat"`
+	CSAT         *bool         `yaml:"csat"`       // deprecated here
 	DemoAgent    bool          `yaml:"demo_agent"` // create an agent "demo" with a one-time password when none exists
 	// SecureCookies marks console cookies Secure behind a TLS-terminating proxy.
 	SecureCookies bool `yaml:"secure_cookies"`
-	// Canned replies offered in the console.
+	// Canned replies offered in the console (deprecated here).
 	Canned []CannedReply `yaml:"canned"`
-	// Texts override the customer notices per language ("ru", "en").
+	// Texts override the customer notices per language ("ru", "en")
+	// (deprecated here).
 	Texts map[string]NoticeTexts `yaml:"texts"`
 	// SessionMaxAge ends a console session this long after sign-in however
 	// active (7 days); OneTimePasswordTTL is how long a generated password
@@ -185,7 +189,7 @@ func defaultConfig() Config {
 		Telegram:        TelegramConfig{Mode: "poll", APIURL: "https://api.telegram.org"},
 		VK:              VKConfig{Mode: "callback", APIURL: "https://api.vk.com"},
 		Web:             WebConfig{MaxMessageBytes: 4096, RatePerSecond: 1},
-		Handoff:         HandoffConfig{TimeZone: "Europe/Moscow", ReopenWindow: 24 * time.Hour, Capacity: 5},
+		Handoff:         HandoffConfig{ReopenWindow: 24 * time.Hour, Capacity: 5},
 		HTTP:            HTTPConfig{ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 60 * time.Second},
 	}
 }

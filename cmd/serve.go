@@ -232,9 +232,12 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 		Link: bot.LinkConfig{Disabled: cfg.Link.Disabled, TTL: cfg.Link.TTL, MaxAttempts: cfg.Link.MaxAttempts,
 			Window: cfg.Link.Window, TelegramBot: cfg.Link.TelegramBot, VKGroup: cfg.Link.VKGroup}}, s.db, engine, senders...)
 	hist.rt = s.runtime
-	hcfg, err := handoffConfig(cfg.Handoff, project.DefaultLang)
+	hcfg, notes, err := projectHandoffConfig(cfg.Handoff, project)
 	if err != nil {
 		return nil, err
+	}
+	for _, n := range notes {
+		log.Warn().Msg(n)
 	}
 	hcfg.Metrics = reg
 	// Behind a TLS-terminating proxy (an https public URL) the console's
@@ -303,9 +306,15 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 		s.bg.Add(1)
 		go func() {
 			defer s.bg.Done()
+			running := project
 			watchFlows(bgctx, cfg.Flows, log, func(p *flows.Project) {
 				s.runtime.SetEngine(p.NewEngine(opts))
 				graphs.p.Store(p)
+				if handoffChanged(running, p) {
+					// handoff.Service reads its configuration without a
+					// lock; it has no way to take new hours or texts live.
+					log.Warn().Msg("the project's handoff: section changed (hours, csat, notices or canned replies): the human queue keeps the ones it started with until the server restarts")
+				}
 			})
 		}()
 	}

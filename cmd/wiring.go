@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -85,8 +86,120 @@ func (h *historyAdapter) History(ctx context.Context, visitor channel.Address, l
 	return items, nil
 }
 
-// handoffConfig is the human queue's configuration; lang is the project's
-// default language (the console's and the customer notices' default).
+// projectHandoffConfig is the human queue's configuration for project p:
+// what a lead owns from p's handoff: section (docs/flows.md), what an
+// operator owns from the server's settings file c. The server file's lead
+// keys still work for this release: notes has a line for each one given,
+// saying it is deprecated or, where the project gives the same, ignored
+// (the project wins). Business hours go as a whole: time zone, hours and
+// holidays come from the project when its section names any of them.
+func projectHandoffConfig(c HandoffConfig, p *flows.Project) (handoff.Config, []string, error) {
+	ph, ok := p.Handoff()
+	var notes []string
+	note := func(keys string, given, project bool) {
+		switch {
+		case given && project:
+			notes = append(notes, fmt.Sprintf("handoff %s in the server's settings file is ignored: the project's parley.yaml sets it (handoff: section); remove it from the server file", keys))
+		case given:
+			notes = append(notes, fmt.Sprintf("handoff %s in the server's settings file is deprecated: move it to the project's parley.yaml, under handoff: (docs/flows.md); the next release ignores it", keys))
+		}
+	}
+	note("time_zone, hours and holidays", c.TimeZone != "" || len(c.Hours) > 0 || len(c.Holidays) > 0, ok && ph.HoursSet)
+	note("csat", c.CSAT != nil, ok && ph.CSAT != nil)
+	note("texts", len(c.Texts) > 0, ok && ph.Texts != nil)
+	note("canned", len(c.Canned) > 0, ok && ph.CannedSet)
+	switch {
+	case ok && ph.HoursSet:
+		c.TimeZone, c.Hours, c.Holidays = ph.TimeZone, ph.Hours, ph.Holidays
+	case c.TimeZone == "":
+		c.TimeZone = legacyHoursZone
+	}
+	if ok && ph.CSAT != nil {
+		c.CSAT = ph.CSAT
+	}
+	if ok && ph.CannedSet {
+		c.Canned = nil
+		for _, r := range ph.Canned {
+			c.Canned = append(c.Canned, CannedReply{ID: r.ID, Title: r.Title, Text: r.Text, Lang: r.Lang})
+		}
+	}
+	if ok && ph.Texts != nil {
+		c.Texts = nil
+	}
+	hc, err := handoffConfig(c, p.DefaultLang)
+	if err != nil {
+		where := "handoff in the server's settings file"
+		if ok && ph.HoursSet {
+			where = flows.ProjectFile + " handoff"
+		}
+		return handoff.Config{}, nil, fmt.Errorf("%s: %w", where, err)
+	}
+	if ok && ph.Texts != nil {
+		hc.Texts = make(map[string]handoff.Texts, len(ph.Texts))
+		for lang, byKey := range ph.Texts {
+			var t handoff.Texts
+			for key, v := range byKey {
+				dst := noticeField(&t, key)
+				if dst == nil {
+					return handoff.Config{}, nil, fmt.Errorf("%s handoff.texts: the queue has no notice %q", flows.ProjectFile, key)
+				}
+				*dst = v
+			}
+			hc.Texts[lang] = t
+		}
+	}
+	return hc, notes, nil
+}
+
+// handoffChanged reports whether next's handoff: section differs from the
+// one the running queue was configured from.
+func handoffChanged(running, next *flows.Project) bool {
+	a, okA := running.Handoff()
+	b, okB := next.Handoff()
+	return okA != okB || !reflect.DeepEqual(a, b)
+}
+
+// legacyHoursZone is the time zone of business hours given in the server's
+// settings file without one (it was the default there).
+const legacyHoursZone = "Europe/Moscow"
+
+// noticeField is the field of t that the project's notice key words (the
+// keys of flows.HandoffNotices); nil for another key.
+func noticeField(t *handoff.Texts, key string) *string {
+	switch key {
+	case "queued":
+		return &t.Queued
+	case "queued_no_estimate":
+		return &t.QueuedNoEstimate
+	case "out_of_hours":
+		return &t.OutOfHours
+	case "no_agent":
+		return &t.NoAgent
+	case "assigned":
+		return &t.Assigned
+	case "reopened":
+		return &t.Reopened
+	case "resolved":
+		return &t.Resolved
+	case "csat_question":
+		return &t.CSATQuestion
+	case "csat_thanks":
+		return &t.CSATThanks
+	case "minutes":
+		return &t.Minutes
+	case "opens_today":
+		return &t.OpensToday
+	case "opens_tomorrow":
+		return &t.OpensTomorrow
+	case "opens_on":
+		return &t.OpensOn
+	}
+	return nil
+}
+
+// handoffConfig maps the server file's handoff settings onto the human
+// queue's configuration; lang is the project's default language (the
+// console's and the customer notices' default).
 func handoffConfig(c HandoffConfig, lang string) (handoff.Config, error) {
 	hours, err := handoff.ParseHours(c.TimeZone, c.Hours, c.Holidays)
 	if err != nil {
