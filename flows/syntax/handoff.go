@@ -52,26 +52,24 @@ type CannedReply struct {
 type HandoffNotice struct {
 	Key          string
 	Placeholders []string
-	// About says when the customer gets it (docs/flows.md lists it).
-	About string
 }
 
 // HandoffNotices is every notice a project may word, in the order
 // docs/flows.md lists them; a test keeps the two equal.
 var HandoffNotices = []HandoffNotice{
-	{"queued", []string{"{position}", "{wait}"}, "the ticket is queued and an expected wait is known"},
-	{"queued_no_estimate", []string{"{position}"}, "the ticket is queued, no wait estimate yet"},
-	{"out_of_hours", []string{"{opens}"}, "the customer escalates outside the business hours"},
-	{"no_agent", nil, "within hours, but no agent is online"},
-	{"assigned", []string{"{agent}"}, "an agent takes the ticket"},
-	{"reopened", nil, "the customer writes again within the reopen window"},
-	{"resolved", nil, "the agent closes the ticket (CSAT off)"},
-	{"csat_question", nil, "the agent closes the ticket with the CSAT outcome"},
-	{"csat_thanks", nil, "the customer answered the CSAT question"},
-	{"minutes", []string{"{n}"}, "how {wait} is written: {n} is a number of minutes"},
-	{"opens_today", []string{"{time}"}, "how {opens} is written when the team is back today"},
-	{"opens_tomorrow", []string{"{time}"}, "how {opens} is written when the team is back tomorrow"},
-	{"opens_on", []string{"{date}", "{time}"}, "how {opens} is written for a later day ({date} is DD.MM)"},
+	{"queued", []string{"{position}", "{wait}"}},
+	{"queued_no_estimate", []string{"{position}"}},
+	{"out_of_hours", []string{"{opens}"}},
+	{"no_agent", nil},
+	{"assigned", []string{"{agent}"}},
+	{"reopened", nil},
+	{"resolved", nil},
+	{"csat_question", nil},
+	{"csat_thanks", nil},
+	{"minutes", []string{"{n}"}},
+	{"opens_today", []string{"{time}"}},
+	{"opens_tomorrow", []string{"{time}"}},
+	{"opens_on", []string{"{date}", "{time}"}},
 }
 
 // HandoffKeys are the keys of the `handoff:` section, in docs order.
