@@ -3,6 +3,8 @@ package cmd
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -155,4 +157,48 @@ func TestHoursParsersAgree(t *testing.T) {
 			t.Errorf("%q: flows says ok=%v (%s), handoff says %v", line, ok, msg, err)
 		}
 	}
+}
+
+// TestServeUsesProjectHandoff: `parley serve` of a project whose
+// parley.yaml words the queue's no_agent notice sends that text on a
+// handoff (the server file's, given too, is ignored with a log line), and
+// an edit of the section is reloaded with the flows but logged as needing
+// a restart.
+func TestServeUsesProjectHandoff(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "shop")
+	var out strings.Builder
+	if code := Run([]string{"init", dir}, IO{Stdout: &out, Stderr: &out}); code != 0 {
+		t.Fatalf("init: %s", out.String())
+	}
+	file := filepath.Join(dir, flows.ProjectFile)
+	src, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const section = "handoff:\n  csat: true\n"
+	if !strings.Contains(string(src), section) {
+		t.Fatal("the demo's handoff: section changed; update the test")
+	}
+	worded := strings.Replace(string(src), section, section+"  texts:\n    no_agent: {ru: \"Все заняты — ответим здесь.\", en: \"All busy, we will answer here.\"}\n", 1)
+	if err := os.WriteFile(file, []byte(worded), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, logs := startServer(t, func(c *Config) {
+		c.Flows = dir
+		c.Handoff.Texts = map[string]NoticeTexts{"ru": {NoAgent: "из файла сервера"}}
+	})
+	if !strings.Contains(logs.String(), "handoff texts in the server's settings file is ignored: the project's parley.yaml sets it") {
+		t.Errorf("no note that the server file's texts are ignored:\n%s", logs.String())
+	}
+	v := newVisitor(t, s.addr)
+	v.say(t, "позовите оператора")
+	v.waitFor(t, 0, "Все заняты — ответим здесь.")
+
+	if err := os.WriteFile(file, []byte(strings.Replace(worded, "ответим здесь", "ответим скоро", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the reload", func() bool { return strings.Contains(logs.String(), "flows reloaded") })
+	waitUntil(t, "the restart note", func() bool {
+		return strings.Contains(logs.String(), "the human queue keeps the ones it started with until the server restarts")
+	})
 }
