@@ -86,6 +86,11 @@ func commandSpecs() []spec {
 		{use: "stats", short: "analytics of a period",
 			long:    "stats prints a period's conversations, handoffs, CSAT and the most common reasons." + dbHelp,
 			example: "  parley stats --from 2026-11-01 --to 2026-11-30\n  parley stats --json", run: runStats},
+		{use: "misses", short: "the messages the bot missed, grouped by similar text",
+			long: "misses lists the customer messages the bot did not understand, or answered and was then\n" +
+				"corrected (\"did you mean ...?\" answered no, not understood next) or escalated, grouped by\n" +
+				"similar text, most frequent first: what to add to faq.yaml. The console shows the same." + dbHelp,
+			example: "  parley misses --from 2026-11-01 --to 2026-11-30\n  parley misses --json", run: runMisses},
 		{use: "contacts", short: "customers: list, export or erase their data", run: runContacts, sub: []spec{
 			{use: "list", short: "list contacts, by channel or a text in their name or identities",
 				long:    "list prints the contacts with their identities, name and last message time." + dbHelp,

@@ -21,8 +21,8 @@ const (
 	MissNotUnderstood = "not_understood" // understood kind none, or a fallback at it
 	MissOutOfScope    = "out_of_scope"   // the classifier placed it out of scope
 	MissDidYouMeanNo  = "did_you_mean_no"
-	MissCorrected     = "corrected" // answered, and the next message was not understood
-	MissEscalated     = "escalated" // answered, and the customer was handed to a person next
+	MissCorrected     = "corrected" // answered from the FAQ, and the next message was not understood
+	MissEscalated     = "escalated" // answered from the FAQ, and the customer was handed to a person next
 )
 
 // MissSource is what the inbox reads; *store.DB implements it. The texts
@@ -159,11 +159,12 @@ func Misses(events []store.Event, messages []store.Message) []MissGroup {
 	return groupMisses(all)
 }
 
-// inboundTexts are the customers' typed messages by contact, in time order.
+// inboundTexts are the customers' messages by contact, in time order
+// (button presses too: each turn takes one).
 func inboundTexts(messages []store.Message) map[string][]store.Message {
 	out := map[string][]store.Message{}
 	for _, m := range messages {
-		if m.Dir == "in" && m.Payload == "" && strings.TrimSpace(m.Text) != "" && (m.Sender == "" || m.Sender == "customer") {
+		if m.Dir == "in" && (m.Sender == "" || m.Sender == "customer") {
 			out[m.ContactID] = append(out[m.ContactID], m)
 		}
 	}
@@ -177,17 +178,29 @@ func inboundTexts(messages []store.Message) map[string][]store.Message {
 // a message.
 const clockSlack = 2 * time.Second
 
-// attachTexts gives each turn that classified a message the latest typed
-// message received by its time, each message to one turn at most.
+// attachTexts gives each turn that classified a message its text. A
+// channel dates a message at or before the server takes it (Telegram to
+// the second), and each turn takes one message: the period's first turn
+// takes the latest message dated by its time, each later turn the next
+// one after it (a backlog of queued messages keeps its order); a message
+// dated up to clockSlack late is taken when no other is.
 func attachTexts(ts []*turnRec, msgs []store.Message) {
-	used := -1
+	next := -1 // the first message a later turn may take; -1 before the first turn
 	for _, t := range ts {
-		if t.understood == nil {
-			continue
+		k := sort.Search(len(msgs), func(i int) bool { return msgs[i].At.After(t.at) })
+		switch {
+		case next < 0 && k > 0:
+			k-- // the latest message dated by then
+		case next >= 0 && next < k:
+			k = next
+		case next >= 0 && next < len(msgs) && !msgs[next].At.After(t.at.Add(clockSlack)):
+			k = next
+		default:
+			continue // no message for this turn (a button, or the text is gone)
 		}
-		k := sort.Search(len(msgs), func(i int) bool { return msgs[i].At.After(t.at.Add(clockSlack)) }) - 1
-		if k > used {
-			t.text, used = msgs[k].Text, k
+		next = k + 1
+		if t.understood != nil {
+			t.text = msgs[k].Text
 		}
 	}
 }
@@ -248,11 +261,12 @@ func turnMisses(contact string, ts []*turnRec) []miss {
 	return out
 }
 
-// answered: the bot took the message for an entry or intent and acted on
-// it without a fallback or a handoff.
+// answered: the bot took the message for an FAQ entry and acted on it
+// without a fallback or a handoff. An intent is left out: a greeting or
+// a thank-you answered, then a new question the bot misses, corrects
+// nothing.
 func answered(t *turnRec) bool {
-	k := t.understood["kind"]
-	return (k == "faq" || k == "intent") && !t.fallback && !t.handedOver
+	return t.understood["kind"] == "faq" && !t.fallback && !t.handedOver
 }
 
 // similarity is the share of tokens two messages must have in common

@@ -1,0 +1,123 @@
+package cmd
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/parley-chat/parley/handoff/analytics"
+)
+
+const missesUsage = "usage: parley misses [--from DATE] [--to DATE] [--json] [--db FILE]"
+
+// runMisses prints the misses inbox, as the console's GET /api/misses:
+// the customer messages the bot did not understand, or answered and was
+// then corrected or escalated, grouped by similar text, most frequent
+// first. DATE is read as in parley stats. The store is opened read-only.
+func runMisses(args []string, stdio IO) int {
+	flags := newFlagSet("parley misses", stdio)
+	fromS := flags.String("from", "", "first day (YYYY-MM-DD, UTC) or instant (RFC 3339); default: the first event")
+	toS := flags.String("to", "", "last day, included (YYYY-MM-DD, UTC), or instant excluded (RFC 3339); default: now")
+	asJSON := flags.Bool("json", false, "print one JSON object")
+	dbPath := dbFlag(flags)
+	pos, err := parseInterspersed(flags, args)
+	if err != nil {
+		return 2
+	}
+	if len(pos) > 0 {
+		fmt.Fprintf(stdio.Stderr, "parley misses: unexpected argument %q\n%s\n", pos[0], missesUsage)
+		return 2
+	}
+	from, err := parseStatsTime("--from", *fromS, false)
+	if err == nil {
+		to, err2 := parseStatsTime("--to", *toS, true)
+		if err = err2; err == nil && !from.IsZero() && !to.IsZero() && !from.Before(to) {
+			err = fmt.Errorf("--from %s is not before --to %s", *fromS, *toS)
+		}
+		if err == nil {
+			return missesReport(stdio, *dbPath, from, to, *asJSON)
+		}
+	}
+	fmt.Fprintf(stdio.Stderr, "parley misses: %v\n", err)
+	return 2
+}
+
+func missesReport(stdio IO, path string, from, to time.Time, asJSON bool) int {
+	if _, err := statDB(path); err != nil {
+		fmt.Fprintf(stdio.Stderr, "parley misses: %v\n", err)
+		return 1
+	}
+	db, err := openStoreFor("misses", path, true)
+	if err != nil {
+		fmt.Fprintln(stdio.Stderr, err)
+		return 1
+	}
+	defer db.Close()
+	rep, err := analytics.ComputeMisses(db, from, to)
+	if err != nil {
+		fmt.Fprintf(stdio.Stderr, "parley misses: %v\n", strings.TrimPrefix(err.Error(), "analytics: "))
+		return 1
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdio.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			fmt.Fprintf(stdio.Stderr, "parley misses: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	printMisses(stdio.Stdout, rep)
+	return 0
+}
+
+// printMisses writes one group a line: how many, the latest message, why,
+// what the bot took it for, when last.
+func printMisses(w io.Writer, rep analytics.MissReport) {
+	if len(rep.Groups) == 0 {
+		fmt.Fprintln(w, "no missed messages in this period")
+		return
+	}
+	fmt.Fprintf(w, "%d missed messages in %d groups\n\n", rep.Misses, len(rep.Groups))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "COUNT\tMESSAGE\tWHY\tTAKEN FOR\tLAST")
+	for _, g := range rep.Groups {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", g.Count, oneLine(g.Example, 60), counts(g.Reasons), counts(g.TakenFor), g.Last.UTC().Format("2006-01-02 15:04"))
+	}
+	tw.Flush()
+}
+
+// counts is "a 2, b 1": most first, then by name; "-" when empty.
+func counts(m map[string]int) string {
+	if len(m) == 0 {
+		return "-"
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if m[keys[i]] != m[keys[j]] {
+			return m[keys[i]] > m[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// oneLine keeps a message on its row: newlines as spaces, cut at n runes.
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
