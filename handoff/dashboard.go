@@ -66,6 +66,7 @@ func (s *Service) dashboardRoutes() []route {
 		{"GET", "/console/assets/dashboard.js", false, s.asset("dashboard.js")},
 		{"GET", "/api/stats", false, s.apiStats},
 		{"GET", "/api/stats.csv", false, s.apiStatsCSV},
+		{"GET", "/api/misses", false, s.apiMisses},
 		{"GET", "/api/flows", false, s.apiFlows},
 	}
 }
