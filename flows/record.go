@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"math"
 	"strconv"
 	"strings"
 
@@ -81,6 +82,12 @@ func (t *turn) recordUnderstood() {
 	if u == nil || u.clf == nil {
 		return // no knowledge base: nothing was classified
 	}
+	if t.tookAnswer {
+		// An order number or a name: what the classifier makes of it says
+		// nothing, and it need not run.
+		t.event("understood", nil, map[string]string{"kind": "answer", "lang": t.st.Lang})
+		return
+	}
 	t.need(eval.UsesIntent | eval.UsesSentiment)
 	sentiment, negative, ev := env.Sentiment, env.Negative, t.sentimentEvidence
 	if u.scorer == nil {
@@ -89,19 +96,17 @@ func (t *turn) recordUnderstood() {
 	}
 	kind := "none"
 	switch {
-	case t.tookAnswer:
-		kind = "answer"
 	case env.OutOfScope || env.Intent == "":
 	case env.FAQ.ID != "":
 		kind = "faq"
 	default:
 		kind = "intent"
 	}
-	d := make(map[string]string, 9)
+	d := make(map[string]string, 8) // one map group: 8 fit, 6 usual
 	d["kind"] = kind
 	if env.Intent != "" {
 		d["intent"] = env.Intent
-		d["score"] = strconv.FormatFloat(env.IntentScore, 'f', 2, 64)
+		d["score"] = twoDecimals(env.IntentScore)
 	}
 	if env.FAQ.ID != "" {
 		d["faq"] = env.FAQ.ID
@@ -109,7 +114,7 @@ func (t *turn) recordUnderstood() {
 	if env.OutOfScope {
 		d["oos"] = "1"
 	}
-	d["sentiment"] = strconv.FormatFloat(sentiment, 'f', 2, 64)
+	d["sentiment"] = twoDecimals(sentiment)
 	if negative {
 		d["negative"] = "1"
 		if len(ev) > 0 {
@@ -118,4 +123,30 @@ func (t *turn) recordUnderstood() {
 	}
 	d["lang"] = t.st.Lang
 	t.event("understood", nil, d)
+}
+
+// hundredths are the texts of -1.00 ... 1.00: scores and sentiment are
+// in that range, and a table saves two allocations a message.
+var hundredths = func() (t [201]string) {
+	for i := range t {
+		t[i] = strconv.FormatFloat(float64(i-100)/100, 'f', 2, 64)
+	}
+	return t
+}()
+
+// twoDecimals formats x with two decimals, as FormatFloat does, from the
+// table when it is there (formatted on the stack and compared: the table
+// is never trusted to round).
+func twoDecimals(x float64) string {
+	var b [24]byte
+	f := strconv.AppendFloat(b[:0], x, 'f', 2, 64)
+	if x >= -1 && x <= 1 {
+		i := int(math.Round(x*100)) + 100
+		for _, k := range [3]int{i, i - 1, i + 1} {
+			if k >= 0 && k < len(hundredths) && hundredths[k] == string(f) {
+				return hundredths[k]
+			}
+		}
+	}
+	return string(f)
 }
