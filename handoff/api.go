@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -390,6 +391,11 @@ type ticketJSON struct {
 	Outcome      string            `json:"outcome,omitempty"`
 	FirstReplyAt *time.Time        `json:"first_reply_at,omitempty"`
 	ReopenedAt   *time.Time        `json:"reopened_at,omitempty"`
+	// ReplyVia is where a reply goes unless the agent picks another of
+	// Contact.Channels: the channel the customer wrote from last. Empty
+	// for a resolved ticket, and when the ticket's channel belongs to
+	// another contact now (a reply is refused then).
+	ReplyVia string `json:"reply_via,omitempty"`
 }
 
 func (s *Service) ticketJSON(t store.Ticket) ticketJSON {
@@ -414,6 +420,13 @@ func (s *Service) ticketJSON(t store.Ticket) ticketJSON {
 	}
 	for _, n := range t.Notes {
 		out.Notes = append(out.Notes, noteJSON{AgentID: n.AgentID, Text: n.Text, At: n.At})
+	}
+	if t.Status != StatusResolved && (t.Address == "" || slices.Contains(c.Identities, t.Address)) {
+		if via, err := s.replyVia(t, ""); err == nil {
+			out.ReplyVia = via
+		} else {
+			s.log.Warn().Err(err).Uint64("ticket", t.ID).Msg("ticket's reply channel not shown")
+		}
 	}
 	return out
 }
@@ -530,6 +543,9 @@ func (s *Service) apiReply(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Text   string `json:"text"`
 		Canned string `json:"canned"`
+		// Address, when set, is the contact's channel this reply takes
+		// instead of the one the customer wrote from last.
+		Address string `json:"address"`
 	}
 	s.ticketOp(w, r, &in, func(a store.Agent, id uint64) (store.Ticket, error) {
 		text := in.Text
@@ -547,7 +563,7 @@ func (s *Service) apiReply(w http.ResponseWriter, r *http.Request) {
 				text = FillReply(c.Text, t, ct, a)
 			}
 		}
-		return s.Reply(r.Context(), a, id, text)
+		return s.ReplyVia(r.Context(), a, id, text, in.Address)
 	})
 }
 

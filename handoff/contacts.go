@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/parley-chat/parley/store"
@@ -20,6 +21,34 @@ import (
 type mergeStore interface {
 	Merges(contactID string) ([]store.MergeRecord, error)
 	UndoMerge(ctx context.Context, mergeID uint64, by string) (store.MergeRecord, error)
+}
+
+// identityStore finds the contact a channel identity belongs to now;
+// *store.DB has it.
+type identityStore interface {
+	ContactByIdentity(identity string) (store.Contact, error)
+}
+
+// contactRef resolves a contact reference of a URL: a contact id
+// ("c_06h…"), or a channel identity ("telegram:42", "web:v_x") that is
+// looked up, so a lead can go from the channel a customer names to the
+// contact that owns it now. Contact ids hold no colon; identities do.
+func (s *Service) contactRef(ref string) (store.Contact, error) {
+	if !strings.Contains(ref, ":") {
+		return s.st.Contact(ref)
+	}
+	is, ok := s.st.(identityStore)
+	if !ok {
+		return store.Contact{}, fmt.Errorf("contact %q: this store cannot look contacts up by channel identity: %w", ref, ErrBadRequest)
+	}
+	c, err := is.ContactByIdentity(ref)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Contact{}, fmt.Errorf("no contact has the channel identity %q: %w", ref, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Contact{}, fmt.Errorf("contact of %q: %w", ref, err)
+	}
+	return c, nil
 }
 
 // forgetStore erases a contact; *store.DB has it.
@@ -138,7 +167,8 @@ func toMergeJSON(m store.MergeRecord) mergeJSON {
 }
 
 // apiMerges answers GET /api/contacts/{id}/merges: the contact's merges,
-// oldest first. They name the absorbed contact and its channels, also after
+// oldest first; {id} is a contact id or a channel identity (contactRef),
+// and the answer names the contact it resolved to. They name the absorbed contact and its channels, also after
 // an undo, so leads and admins read every contact's, and an agent only
 // those of a contact with a ticket they can open: its open ticket when it is
 // queued or theirs, or its last ticket when that was theirs.
@@ -147,11 +177,12 @@ func (s *Service) apiMerges(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	id := r.PathValue("id")
-	if _, err := s.st.Contact(id); err != nil {
+	c, err := s.contactRef(r.PathValue("id"))
+	if err != nil {
 		s.fail(w, err)
 		return
 	}
+	id := c.ID
 	if a := sessionFrom(r).agent; !isLead(a) {
 		ts, err := s.st.TicketStateFor(id)
 		if err != nil {
@@ -172,7 +203,7 @@ func (s *Service) apiMerges(w http.ResponseWriter, r *http.Request) {
 	for _, m := range recs {
 		out = append(out, toMergeJSON(m))
 	}
-	s.writeJSON(w, http.StatusOK, map[string]any{"merges": out})
+	s.writeJSON(w, http.StatusOK, map[string]any{"contact": id, "merges": out})
 }
 
 // apiUndoMerge answers POST /api/merges/{id}/undo, for leads and admins:

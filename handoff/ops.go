@@ -77,8 +77,13 @@ func (s *Service) assigned(ctx context.Context, t store.Ticket, a store.Agent, h
 		s.log.Warn().Err(err).Uint64("ticket", t.ID).Str("address", t.Address).Msg("assignment notice not sent: the ticket's channel is no longer its contact's")
 		return
 	}
+	via, err := s.replyVia(t, "")
+	if err != nil {
+		s.log.Error().Err(err).Uint64("ticket", t.ID).Msg("assignment notice not sent")
+		return
+	}
 	tx := s.cfg.texts(s.contactLang(t.ContactID))
-	err := s.d.Deliver(ctx, Delivery{ContactID: t.ContactID, Address: t.Address,
+	err = s.d.Deliver(ctx, Delivery{ContactID: t.ContactID, Address: via,
 		Text: expand(tx.Assigned, "{agent}", displayName(a))})
 	if err != nil {
 		s.log.Error().Err(err).Uint64("ticket", t.ID).Msg("notify customer of assignment")
@@ -102,6 +107,46 @@ func (s *Service) addressOwned(t store.Ticket) (bool, error) {
 	return slices.Contains(c.Identities, t.Address), nil
 }
 
+// replyStore finds the channel a contact wrote from last among its
+// identities now (store.LastInboundAddress: a history walk that stops at
+// the customer's newest message). A store without it leaves messages on
+// the ticket's own address.
+type replyStore interface {
+	LastInboundAddress(contactID string) (string, error)
+}
+
+// replyVia returns the address a message to ticket t's customer goes to:
+// want when the agent picked one (it must be one of the contact's
+// identities now), else the channel the customer wrote from last, else the
+// ticket's own address ("" lets the runtime choose). A customer who linked
+// Telegram and the web chat and writes from the website is answered there.
+// Only the contact's current identities are candidates, so a channel an
+// undone link gave back to another person is never used; callers check
+// addressOwned first, since the ticket's conversation may be that person's.
+func (s *Service) replyVia(t store.Ticket, want string) (string, error) {
+	if want != "" {
+		c, err := s.st.Contact(t.ContactID)
+		if err != nil {
+			return "", fmt.Errorf("ticket %d: contact %s: %w", t.ID, t.ContactID, err)
+		}
+		if !slices.Contains(c.Identities, want) {
+			return "", fmt.Errorf("address %q is not one of this customer's channels (%s): %w",
+				want, strings.Join(c.Identities, ", "), ErrBadRequest)
+		}
+		return want, nil
+	}
+	if rs, ok := s.st.(replyStore); ok {
+		addr, err := rs.LastInboundAddress(t.ContactID)
+		if err != nil {
+			return "", fmt.Errorf("ticket %d: the customer's last channel: %w", t.ID, err)
+		}
+		if addr != "" {
+			return addr, nil
+		}
+	}
+	return t.Address, nil
+}
+
 // errNotOwned explains a message refused by addressOwned.
 func errNotOwned(t store.Ticket) error {
 	return fmt.Errorf("ticket %d was opened from %s, which belongs to another contact now that a link was undone; nothing was sent: resolve this ticket and answer that customer in a ticket of their own: %w",
@@ -115,10 +160,18 @@ func displayName(a store.Agent) string {
 	return a.Name
 }
 
-// Reply sends an agent's message to the customer through their channel. Only
-// the agent holding the ticket may reply; the first reply stamps
-// FirstReplyAt in the same store turn as the message.
+// Reply sends an agent's message to the customer through the channel they
+// wrote from last (ReplyVia with no address).
 func (s *Service) Reply(ctx context.Context, a store.Agent, id uint64, text string) (store.Ticket, error) {
+	return s.ReplyVia(ctx, a, id, text, "")
+}
+
+// ReplyVia sends an agent's message to the customer: to address when the
+// agent picked one of the contact's channels, else to the channel the
+// customer wrote from last (replyVia). Only the agent holding the ticket
+// may reply; the first reply stamps FirstReplyAt in the same store turn as
+// the message.
+func (s *Service) ReplyVia(ctx context.Context, a store.Agent, id uint64, text, address string) (store.Ticket, error) {
 	text = strings.TrimSpace(text)
 	if text == "" || len([]rune(text)) > maxReplyLen {
 		return store.Ticket{}, fmt.Errorf("reply: text must be 1..%d characters: %w", maxReplyLen, ErrBadRequest)
@@ -138,6 +191,10 @@ func (s *Service) Reply(ctx context.Context, a store.Agent, id uint64, text stri
 	} else if !owned {
 		return store.Ticket{}, errNotOwned(t)
 	}
+	via, err := s.replyVia(t, strings.TrimSpace(address))
+	if err != nil {
+		return store.Ticket{}, fmt.Errorf("reply to ticket %d: %w", id, err)
+	}
 	now := s.now()
 	first := false
 	change := &store.TicketChange{ID: id, Fn: func(x *store.Ticket) error {
@@ -151,7 +208,7 @@ func (s *Service) Reply(ctx context.Context, a store.Agent, id uint64, text stri
 		}
 		return nil
 	}}
-	err = s.d.Deliver(ctx, Delivery{ContactID: t.ContactID, Address: t.Address, Text: text,
+	err = s.d.Deliver(ctx, Delivery{ContactID: t.ContactID, Address: via, Text: text,
 		SenderID: a.ID, SenderName: displayName(a), Ticket: change})
 	if err != nil {
 		return store.Ticket{}, fmt.Errorf("reply to ticket %d: %w", id, err)
@@ -302,8 +359,12 @@ func (s *Service) closeWith(ctx context.Context, t store.Ticket, outcome string,
 		_, err := s.st.UpdateTicket(ctx, t.ID, change.Fn)
 		return err
 	}
+	via, err := s.replyVia(t, "")
+	if err != nil {
+		return err
+	}
 	tx := s.cfg.texts(s.contactLang(t.ContactID))
-	d := Delivery{ContactID: t.ContactID, Address: t.Address, Text: tx.Resolved, Ticket: change}
+	d := Delivery{ContactID: t.ContactID, Address: via, Text: tx.Resolved, Ticket: change}
 	if outcome == OutcomeCSAT {
 		d.Text = tx.CSATQuestion
 		for i := 1; i <= 5; i++ {
