@@ -3,6 +3,8 @@ package bot
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/parley-chat/parley/bot/channel"
 	"github.com/parley-chat/parley/flows"
@@ -36,6 +38,12 @@ func (r *Runtime) routeHandoff(ctx context.Context, ts *turnState, eng *flows.En
 		// A human owns the conversation: the message joins the ticket and
 		// the bot stays silent, except for triggers the lead marked
 		// during_handoff (the engine knows them from the parked state).
+		// A tap on the flow's link button is answered with a code instead.
+		if r.isFlowLinkPayload(eng, in.Payload) {
+			if linked, err := r.linkDuringHandoff(ctx, ts, st); linked {
+				return true, st, nil, err
+			}
+		}
 		msg := ts.turn.Messages[0]
 		ticket := d.Ticket
 		ts.after = append(ts.after, func(res store.TurnResult) {
@@ -126,6 +134,11 @@ func (r *Runtime) escalate(ctx context.Context, ts *turnState, h *flows.HandoffR
 // Deliver implements handoff.Deliverer: an agent's (or the queue's) message
 // to the customer, written to the history and the outbox in one turn
 // together with the ticket change that goes with it.
+//
+// The address must be one of the contact's channels now: the queue picks
+// the one the customer wrote from last (or the agent another), and a
+// channel an undone link gave back to another person is refused here too,
+// so a message never reaches someone else.
 func (r *Runtime) Deliver(ctx context.Context, d handoff.Delivery) error {
 	addr, err := channel.ParseAddress(d.Address)
 	if d.Address == "" || err != nil {
@@ -136,6 +149,10 @@ func (r *Runtime) Deliver(ctx context.Context, d handoff.Delivery) error {
 	c, err := r.db.Contact(d.ContactID)
 	if err != nil {
 		return err
+	}
+	if !slices.Contains(c.Identities, addr.String()) {
+		return fmt.Errorf("deliver to %s: not a channel of contact %s (%s): %w",
+			addr, c.ID, strings.Join(c.Identities, ", "), store.ErrConflict)
 	}
 	ts := &turnState{turn: store.Turn{ContactID: d.ContactID, UpdateTicket: d.Ticket}, contact: c, addr: addr, inEvent: -1}
 	var btns []flows.Button

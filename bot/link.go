@@ -456,3 +456,81 @@ func mergeSessions(into, from []byte) ([]byte, error) {
 	}
 	return json.Marshal(a)
 }
+
+// flowLinkPayloads are the button values with which a flow offers a link
+// code: a branch case `payload == "X"` that goes straight to a link node
+// (the demo's "Link another chat", link_chat). They are read from the
+// project's graph once per engine.
+type flowLinkPayloads struct {
+	eng *flows.Engine
+	set map[string]bool
+}
+
+// linkCaseRE matches a branch condition that tests for one payload.
+var linkCaseRE = regexp.MustCompile(`^\s*payload\s*==\s*(?:"([^"]+)"|'([^']+)')\s*$`)
+
+func linkPayloadsOf(eng *flows.Engine) map[string]bool {
+	p := eng.Project()
+	kinds := map[string]string{} // "flow.node" -> kind
+	var graphs []flows.FlowGraph
+	for _, name := range p.Flows() {
+		g, ok := p.Graph(name)
+		if !ok {
+			continue
+		}
+		graphs = append(graphs, g)
+		for _, n := range g.Nodes {
+			kinds[name+"."+n.ID] = n.Kind
+		}
+	}
+	set := map[string]bool{}
+	for _, g := range graphs {
+		for _, e := range g.Edges {
+			to := e.To
+			if !strings.Contains(to, ".") {
+				to = g.Flow + "." + to
+			}
+			m := linkCaseRE.FindStringSubmatch(e.Label)
+			if m == nil || kinds[to] != "link" {
+				continue
+			}
+			set[m[1]+m[2]] = true
+		}
+	}
+	return set
+}
+
+// isFlowLinkPayload reports whether payload is one with which the current
+// flow offers a link code (flowLinkPayloads).
+func (r *Runtime) isFlowLinkPayload(eng *flows.Engine, payload string) bool {
+	if payload == "" || eng == nil {
+		return false
+	}
+	cur := r.linkPayloads.Load()
+	if cur == nil || cur.eng != eng {
+		cur = &flowLinkPayloads{eng: eng, set: linkPayloadsOf(eng)}
+		r.linkPayloads.Store(cur)
+	}
+	return cur.set[payload]
+}
+
+// linkDuringHandoff answers a flow's link button pressed while a person
+// owns the conversation: the queue would hand the tap to the agent and the
+// flow stays parked, so the customer got no code. Linking is not a message
+// for the agent: the runtime issues the code as for /link, in this turn
+// (the tap stays in the history; the agent is not notified). It reports
+// false when linking is off, and the tap goes to the agent as before.
+func (r *Runtime) linkDuringHandoff(ctx context.Context, ts *turnState, st flows.State) (bool, error) {
+	ls, ok := r.db.(linkStore)
+	if !ok || r.cfg.Link.Disabled {
+		return false, nil
+	}
+	req := flows.DefaultLinkRequest(linkLang(ts.contact, st))
+	text, codes, err := r.linkMessage(ctx, ls, ts.turn.ContactID, ts.addr.Channel, req)
+	if err != nil {
+		return true, err
+	}
+	r.sayMasked(ts, text, codes)
+	r.event(ts, "link_requested", map[string]string{"channel": string(ts.addr.Channel), "via": "handoff"})
+	return true, nil
+}

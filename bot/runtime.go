@@ -107,6 +107,8 @@ type Runtime struct {
 	// (key -> chan closed when it ends), so a redelivery waits for it.
 	inflight sync.Map
 	opening  openings // recent openings (bot/opening.go)
+	// linkPayloads caches the current engine's link buttons (bot/link.go).
+	linkPayloads atomic.Pointer[flowLinkPayloads]
 }
 
 // job is one unit of a contact's ordered work: an inbox entry (seq), or an
