@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/parley-chat/parley/bot/channel"
 	"github.com/parley-chat/parley/store"
@@ -287,7 +288,7 @@ func (s *Service) Route(ctx context.Context, contactID, text, payload string) (D
 }
 
 func (s *Service) routeCSAT(contactID string, t store.Ticket, text, payload string, within bool) (Decision, error) {
-	score, valid := parseCSAT(text, payload)
+	score, comment, valid := parseCSAT(text, payload)
 	if !within {
 		valid = false // an answer days later is a new conversation, not a rating
 	}
@@ -312,22 +313,54 @@ func (s *Service) routeCSAT(contactID string, t store.Ticket, text, payload stri
 	}
 	t.CSAT = score
 	tx := s.cfg.texts(s.contactLang(contactID))
+	ev := s.event(t, "ticket.csat", "score", strconv.Itoa(score))
+	if comment != "" {
+		ev.Data["comment"] = comment // erased by forget like other customer text
+	}
 	return Decision{Owner: OwnerCSAT, Ticket: t, Change: change, Resume: true,
 		Notices: []Notice{{Text: tx.CSATThanks}},
-		Events:  []store.Event{s.event(t, "ticket.csat", "score", strconv.Itoa(score))}}, nil
+		Events:  []store.Event{ev}}, nil
 }
 
-// parseCSAT accepts the button payload "csat:N", a bare digit 1..5, or 1..5 stars.
-func parseCSAT(text, payload string) (int, bool) {
+// parseCSAT accepts the button payload "csat:N", a bare digit 1..5 ("4",
+// "4/5", "4.") or 1..5 stars, optionally followed by a comment after a
+// punctuation mark ("4 — быстро и вежливо", "5, спасибо!", "⭐⭐⭐⭐ всё хорошо").
+// A digit followed by words without punctuation ("3 дня жду") is not a
+// rating: it reads as a new message.
+func parseCSAT(text, payload string) (score int, comment string, ok bool) {
 	if v, ok := strings.CutPrefix(payload, "csat:"); ok {
 		text = v
 	}
 	text = strings.TrimSpace(text)
-	if n := strings.Count(text, "⭐"); n > 0 && strings.Trim(text, "⭐ ") == "" {
-		return n, n <= 5
+	if n := strings.Count(text, "⭐"); n > 0 && strings.HasPrefix(text, "⭐") {
+		rest := strings.TrimLeft(text, "⭐ ")
+		return n, csatComment(rest), n <= 5
 	}
-	n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSuffix(text, "/5"), "."))
-	return n, err == nil && n >= 1 && n <= 5
+	if text == "" || text[0] < '1' || text[0] > '5' {
+		return 0, "", false
+	}
+	score, rest := int(text[0]-'0'), text[1:]
+	rest = strings.TrimPrefix(strings.TrimPrefix(rest, "/5"), "/ 5")
+	if rest == "" || rest == "." || rest == "!" {
+		return score, "", true
+	}
+	r, _ := utf8.DecodeRuneInString(strings.TrimLeft(rest, " "))
+	switch r {
+	case ',', '.', '!', ')', ':', ';', '-', '–', '—':
+		return score, csatComment(strings.TrimLeft(rest, " ")[utf8.RuneLen(r):]), true
+	}
+	return 0, "", false
+}
+
+// maxCSATComment bounds the comment kept with a rating, in runes.
+const maxCSATComment = 500
+
+func csatComment(s string) string {
+	s = strings.TrimSpace(strings.TrimLeft(s, " ,.!):;-–—"))
+	if r := []rune(s); len(r) > maxCSATComment {
+		s = string(r[:maxCSATComment])
+	}
+	return s
 }
 
 func (s *Service) routeReopen(contactID string, t store.Ticket) (Decision, error) {

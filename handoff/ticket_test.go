@@ -330,13 +330,18 @@ func TestCSAT(t *testing.T) {
 		owner               string
 		csat                int
 		outcome             string
+		comment             string
 	}{
-		{"button", "5", "csat:5", OwnerCSAT, 5, OutcomeCSAT},
-		{"typed digit", " 3 ", "", OwnerCSAT, 3, OutcomeCSAT},
-		{"stars", "⭐⭐⭐⭐", "", OwnerCSAT, 4, OutcomeCSAT},
-		{"out of range", "7", "", OwnerBot, 0, OutcomeBot},
-		{"zero", "0", "", OwnerBot, 0, OutcomeBot},
-		{"free text", "where is my refund?", "", OwnerBot, 0, OutcomeBot},
+		{"button", "5", "csat:5", OwnerCSAT, 5, OutcomeCSAT, ""},
+		{"typed digit", " 3 ", "", OwnerCSAT, 3, OutcomeCSAT, ""},
+		{"stars", "⭐⭐⭐⭐", "", OwnerCSAT, 4, OutcomeCSAT, ""},
+		{"out of range", "7", "", OwnerBot, 0, OutcomeBot, ""},
+		{"zero", "0", "", OwnerBot, 0, OutcomeBot, ""},
+		{"free text", "where is my refund?", "", OwnerBot, 0, OutcomeBot, ""},
+		{"with a comment", "4 — быстро и вежливо", "", OwnerCSAT, 4, OutcomeCSAT, "быстро и вежливо"},
+		{"out of five with a comment", "5/5, спасибо!", "", OwnerCSAT, 5, OutcomeCSAT, "спасибо!"},
+		{"stars with a comment", "⭐⭐⭐ долго ждал", "", OwnerCSAT, 3, OutcomeCSAT, "долго ждал"},
+		{"a number in a sentence is no rating", "3 дня жду ответа", "", OwnerBot, 0, OutcomeBot, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -371,6 +376,11 @@ func TestCSAT(t *testing.T) {
 			}
 			if tc.owner == OwnerCSAT && (len(d.Notices) != 1 || d.Notices[0].Text != "Thank you for your rating!") {
 				t.Errorf("notices = %+v", d.Notices)
+			}
+			if tc.owner == OwnerCSAT {
+				if len(d.Events) != 1 || d.Events[0].Type != "ticket.csat" || d.Events[0].Data["comment"] != tc.comment {
+					t.Errorf("events = %+v, want ticket.csat with comment %q", d.Events, tc.comment)
+				}
 			}
 			// Answered or not, the next message is the bot's.
 			if d := e.route(c, "4", ""); d.Owner != OwnerBot || d.Change != nil {

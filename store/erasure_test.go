@@ -77,6 +77,11 @@ func TestForgetErasesFreeTextReasons(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A rating's comment is the customer's own words too.
+	if _, err := db.Commit(ctx, store.Turn{ContactID: c.ID,
+		Events: []store.Event{{Type: "ticket.csat", Data: map[string]string{"score": "2", "comment": said}}}}); err != nil {
+		t.Fatal(err)
+	}
 	label, err := db.OpenTicket(ctx, store.Ticket{ContactID: c.ID, Reason: "complaint_delivery"})
 	if err != nil {
 		t.Fatal(err)
@@ -102,6 +107,9 @@ func TestForgetErasesFreeTextReasons(t *testing.T) {
 	if err := db.Events(time.Time{}, time.Now().Add(time.Hour), func(e store.Event) error {
 		if e.ContactID == res.Anonymous && e.Type == "handoff_requested" {
 			reasons = append(reasons, e.Data["reason"])
+		}
+		if e.ContactID == res.Anonymous && e.Type == "ticket.csat" && (e.Data["comment"] != "[erased]" || e.Data["score"] != "2") {
+			t.Errorf("the rating after forget: %v, want its score kept and its comment erased", e.Data)
 		}
 		return nil
 	}); err != nil {

@@ -429,7 +429,7 @@ func anonymiseEvents(tx *bolt.Tx, ids, names map[string]bool, anon string) (int,
 				switch {
 				case names[val]:
 					e.Data[key] = anon
-				case key == "error" || key == "address" || key == "text" || key == "note":
+				case key == "error" || key == "address" || key == "text" || key == "note" || key == "comment":
 					e.Data[key] = redacted
 				case key == "reason" && !isLabel(val):
 					e.Data[key] = redacted
