@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -117,7 +116,7 @@ func evalProject(dir string, k int) (projectEval, error) {
 	if len(examples) < k {
 		return r, fmt.Errorf("--folds %d: the knowledge base has only %d examples", k, len(examples))
 	}
-	preds, err := crossPredict(examples, k, opts)
+	preds, err := nlu.CrossPredict(examples, k, opts)
 	if err != nil {
 		return r, err
 	}
@@ -170,55 +169,6 @@ func faqExamples(q *syntax.FAQ) ([]nlu.Example, nlu.Options) {
 		}
 	}
 	return out, opts
-}
-
-// crossPredict labels every example with a classifier trained on the other
-// folds (nlu.OOSLabel when declined). Folds are stratified by label and
-// seeded, so a run is repeatable.
-func crossPredict(examples []nlu.Example, k int, opts nlu.Options) ([]string, error) {
-	fold := make([]int, len(examples))
-	byLabel := map[string][]int{}
-	var labels []string
-	for i, e := range examples {
-		if _, ok := byLabel[e.Label]; !ok {
-			labels = append(labels, e.Label)
-		}
-		byLabel[e.Label] = append(byLabel[e.Label], i)
-	}
-	rng := rand.New(rand.NewPCG(13, 17))
-	next := 0
-	for _, l := range labels {
-		idx := byLabel[l]
-		rng.Shuffle(len(idx), func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
-		for _, i := range idx {
-			fold[i] = next % k
-			next++
-		}
-	}
-	preds := make([]string, len(examples))
-	for f := range k {
-		var train []nlu.Example
-		for i, e := range examples {
-			if fold[i] != f {
-				train = append(train, e)
-			}
-		}
-		c, err := nlu.Train(train, opts)
-		if err != nil {
-			return nil, fmt.Errorf("fold %d of %d: %w", f+1, k, err)
-		}
-		for i, e := range examples {
-			if fold[i] != f {
-				continue
-			}
-			p := c.Classify(e.Text)
-			preds[i] = p.Label
-			if p.OOS {
-				preds[i] = nlu.OOSLabel
-			}
-		}
-	}
-	return preds, nil
 }
 
 // scoreProject fills r's figures and confused pairs (most frequent first,

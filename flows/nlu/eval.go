@@ -155,6 +155,40 @@ func CrossValidate(examples []Example, k int, opts Options) (IntentReport, error
 	return r, nil
 }
 
+// CrossPredict labels every example with a classifier trained on the
+// other folds of the same stratified k-fold split CrossValidate uses
+// (OOSLabel when declined), so a caller can build its own report (the
+// most confused pairs of `parley nlu eval project`).
+func CrossPredict(examples []Example, k int, opts Options) ([]string, error) {
+	if k < 2 {
+		return nil, fmt.Errorf("folds: need at least 2, got %d", k)
+	}
+	fold := stratifiedFolds(examples, k, opts.withDefaults().Seed)
+	preds := make([]string, len(examples))
+	for f := range k {
+		var train, test []Example
+		var at []int
+		for i, e := range examples {
+			if fold[i] == f {
+				test, at = append(test, e), append(at, i)
+			} else {
+				train = append(train, e)
+			}
+		}
+		if len(test) == 0 {
+			return nil, fmt.Errorf("folds: %d folds for %d examples leave fold %d empty", k, len(examples), f+1)
+		}
+		_, p, err := evalIntents(train, test, opts)
+		if err != nil {
+			return nil, fmt.Errorf("fold %d of %d: %w", f+1, k, err)
+		}
+		for j, i := range at {
+			preds[i] = p[j]
+		}
+	}
+	return preds, nil
+}
+
 func stratifiedFolds(examples []Example, k int, seed uint64) []int {
 	byLabel := map[string][]int{}
 	var labels []string

@@ -257,3 +257,42 @@ func FuzzClassifyAndScore(f *testing.F) {
 		}
 	})
 }
+
+// CrossPredict labels every example once, from a model that did not see it,
+// on the folds CrossValidate uses: its pooled accuracy is CrossValidate's.
+func TestCrossPredictMatchesCrossValidate(t *testing.T) {
+	var ex []Example
+	for _, l := range []struct{ label, words string }{
+		{"delivery", "доставка курьер привезут когда срок"},
+		{"payment", "оплата карта наличные счет чек"},
+		{"returns", "возврат вернуть деньги брак обмен"},
+	} {
+		w := strings.Fields(l.words)
+		for i := range 10 {
+			ex = append(ex, Example{Text: w[i%len(w)] + " " + w[(i+1)%len(w)] + " " + w[(i+3)%len(w)], Label: l.label})
+		}
+	}
+	preds, err := CrossPredict(ex, 5, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	right := 0
+	for i, e := range ex {
+		if preds[i] == "" {
+			t.Fatalf("example %d has no prediction", i)
+		}
+		if preds[i] == e.Label {
+			right++
+		}
+	}
+	r, err := CrossValidate(ex, 5, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := float64(right) / float64(len(ex)); math.Abs(got-r.InScopeAccuracy) > 1e-9 {
+		t.Errorf("CrossPredict accuracy %.4f, CrossValidate %.4f: not the same folds", got, r.InScopeAccuracy)
+	}
+	if _, err := CrossPredict(ex, 1, Options{}); err == nil {
+		t.Error("one fold accepted")
+	}
+}
