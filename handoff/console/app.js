@@ -346,11 +346,34 @@ function renderTicket() {
   $("forget").hidden = state.me.role !== "admin";
   $("claim").hidden = t.status !== "queued";
   $("reply-box").hidden = !mine;
+  renderReplyVia(mine);
   $("transfer").parentElement.hidden = !(t.status !== "resolved" && (mine || lead));
   $("transfer").textContent = tr(mine ? "transfer" : "reassign");
   $("resolve").parentElement.hidden = !(t.status !== "resolved" && (mine || lead));
   $("resolve-outcome").querySelector('option[value="csat"]').disabled = !state.me.csat;
   renderAgentSelect();
+}
+
+// renderReplyVia shows where the reply goes: the channel the customer
+// wrote from last (the ticket's reply_via), with the contact's other
+// channels to pick for the reply being written. A pick survives a refresh
+// of the ticket while it is still one of the contact's channels; after a
+// send the choice goes back to the customer's last channel.
+function renderReplyVia(mine) {
+  const t = state.current;
+  const sel = $("reply-via");
+  const via = t.reply_via || "";
+  const chans = t.contact.channels || [];
+  const picked = sel.dataset.ticket === String(t.id) && sel.value !== sel.dataset.auto ? sel.value : "";
+  $("reply-via-row").hidden = !mine || !via;
+  sel.replaceChildren(...chans.map((a) => {
+    const i = a.indexOf(":");
+    const text = channelName(a.slice(0, i)) + " " + shortId(a.slice(i + 1)) + (a === via ? " — " + tr("wroteLast") : "");
+    return el("option", { value: a, title: a }, text);
+  }));
+  sel.dataset.ticket = String(t.id);
+  sel.dataset.auto = via;
+  sel.value = picked && chans.includes(picked) ? picked : via;
 }
 
 // renderChannels lists every identity of the customer: the channel's name
@@ -777,8 +800,13 @@ async function main() {
   const send = () => act(async () => {
     const text = $("reply-text").value.trim();
     if (!text) return;
-    state.current = await api("POST", "/api/tickets/" + id() + "/reply", { text });
+    // The channel goes along only when the agent picked another one: the
+    // server otherwise follows the customer to where they write now.
+    const via = $("reply-via");
+    const body = via.value && via.value !== via.dataset.auto ? { text, address: via.value } : { text };
+    state.current = await api("POST", "/api/tickets/" + id() + "/reply", body);
     $("reply-text").value = "";
+    via.dataset.ticket = "";
     renderTicket();
     await loadHistory(true);
     focusReply();
