@@ -257,21 +257,8 @@ func (r *Runtime) setContactFields(ts *turnState, fields map[string]string) {
 		return
 	}
 	c := ts.contact
-	merged := make(map[string]string, len(c.Fields)+len(fields))
-	for k, v := range c.Fields {
-		merged[k] = v
-	}
-	for k, v := range fields {
-		switch k {
-		case "name":
-			c.Name = v
-		case "lang", "language":
-			c.Lang = v
-		default:
-			merged[k] = v
-		}
-	}
-	c.Fields = merged
+	fc := flows.Contact{Name: c.Name, Lang: c.Lang, Fields: c.Fields}.With(fields)
+	c.Name, c.Lang, c.Fields = fc.Name, fc.Lang, fc.Fields
 	c.UpdatedAt = r.now()
 	ts.contact = c
 	ts.turn.Contact = &ts.contact

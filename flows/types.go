@@ -38,6 +38,32 @@ type Contact struct {
 	Fields map[string]string
 }
 
+// With is the contact after a SetContact output's fields, as the runtime
+// keeps them (and conversation tests mirror): "name" and "lang" (or
+// "language") change the contact itself, any other key is a stored field.
+// The fields map is copied, never changed in place.
+func (c Contact) With(fields map[string]string) Contact {
+	if len(fields) == 0 {
+		return c
+	}
+	merged := make(map[string]string, len(c.Fields)+len(fields))
+	for k, v := range c.Fields {
+		merged[k] = v
+	}
+	for k, v := range fields {
+		switch k {
+		case "name":
+			c.Name = v
+		case "lang", "language":
+			c.Lang = v
+		default:
+			merged[k] = v
+		}
+	}
+	c.Fields = merged
+	return c
+}
+
 // OutputKind says what an Output asks the runtime to do.
 type OutputKind uint8
 

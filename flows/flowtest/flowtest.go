@@ -310,28 +310,9 @@ func seen(outs []flows.Output, visited map[string]bool, c *flows.Contact) {
 }
 
 // setContact applies a flow's contact changes as the runtime does
-// (bot.Runtime.setContactFields): name and lang (or language) are the
-// contact's own, anything else a stored field. The map is copied: the
-// previous turn's Input may still hold the old one.
+// (flows.Contact.With).
 func setContact(c *flows.Contact, fields map[string]string) {
-	if len(fields) == 0 {
-		return
-	}
-	merged := make(map[string]string, len(c.Fields)+len(fields))
-	for k, v := range c.Fields {
-		merged[k] = v
-	}
-	for k, v := range fields {
-		switch k {
-		case "name":
-			c.Name = v
-		case "lang", "language":
-			c.Lang = v
-		default:
-			merged[k] = v
-		}
-	}
-	c.Fields = merged
+	*c = c.With(fields)
 }
 
 // checkContact compares the contact after a turn with the turn's
