@@ -177,14 +177,7 @@ func contactsList(args []string, stdio IO) int {
 		return 1
 	}
 	slices.SortStableFunc(lines, func(a, b contactLine) int { return a.CreatedAt.Compare(b.CreatedAt) })
-	if *asJSON {
-		enc := json.NewEncoder(stdio.Stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(lines)
-		return 0
-	}
-	if len(lines) == 0 {
-		fmt.Fprintln(stdio.Stdout, "no contacts")
+	if !listOut(stdio.Stdout, *asJSON, lines, len(lines), "no contacts") {
 		return 0
 	}
 	tw := tabwriter.NewWriter(stdio.Stdout, 0, 4, 2, ' ', 0)

@@ -3,6 +3,7 @@ package cmd
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -95,14 +96,7 @@ func runTickets(args []string, stdio IO) int {
 			Summary: t.Summary, CSAT: t.CSAT, Outcome: t.Outcome, CreatedAt: t.CreatedAt,
 			AssignedAt: optTime(t.AssignedAt), FirstReplyAt: optTime(t.FirstReplyAt), ResolvedAt: optTime(t.ResolvedAt)})
 	}
-	if *asJSON {
-		enc := json.NewEncoder(stdio.Stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(lines)
-		return 0
-	}
-	if len(lines) == 0 {
-		fmt.Fprintln(stdio.Stdout, "no tickets")
+	if !listOut(stdio.Stdout, *asJSON, lines, len(lines), "no tickets") {
 		return 0
 	}
 	tw := tabwriter.NewWriter(stdio.Stdout, 0, 4, 2, ' ', 0)
@@ -117,4 +111,20 @@ func runTickets(args []string, stdio IO) int {
 	}
 	tw.Flush()
 	return 0
+}
+
+// listOut prints a list command's lines as indented JSON with --json, or
+// says the list is empty; it reports whether a table is still to print.
+func listOut(w io.Writer, asJSON bool, lines any, n int, empty string) bool {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.Encode(lines)
+		return false
+	}
+	if n == 0 {
+		fmt.Fprintln(w, empty)
+		return false
+	}
+	return true
 }
