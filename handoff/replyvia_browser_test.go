@@ -46,7 +46,7 @@ func TestConsoleReplyViaInBrowser(t *testing.T) {
 		t.Errorf("reply via %q, want web:v1", got)
 	}
 	if got := js(`document.getElementById("reply-via-row").textContent`); !strings.Contains(got, "Reply via") ||
-		!strings.Contains(got, "Web chat v1 — the customer wrote from here last") || !strings.Contains(got, "Telegram 42") {
+		!strings.Contains(got, "Web chat v1") || !strings.Contains(got, "(the customer wrote from here last)") || !strings.Contains(got, "Telegram 42") {
 		t.Errorf("reply-via line %q", got)
 	}
 	send := func(text string, n int) {
@@ -56,6 +56,9 @@ func TestConsoleReplyViaInBrowser(t *testing.T) {
 	}
 	send("to the website", 1)
 	do("pick telegram", pollJS(selectJS("#reply-via", "telegram:42")))
+	if got := js(`document.getElementById("reply-via-note").textContent`); got != "" {
+		t.Errorf("note %q beside a picked channel, want none", got)
+	}
 	send("to telegram", 2)
 	if got := js(`document.getElementById("reply-via").value`); got != "web:v1" {
 		t.Errorf("after the picked reply the choice is %q, want the customer's last channel again", got)

@@ -368,12 +368,19 @@ function renderReplyVia(mine) {
   $("reply-via-row").hidden = !mine || !via;
   sel.replaceChildren(...chans.map((a) => {
     const i = a.indexOf(":");
-    const text = channelName(a.slice(0, i)) + " " + shortId(a.slice(i + 1)) + (a === via ? " — " + tr("wroteLast") : "");
-    return el("option", { value: a, title: a }, text);
+    return el("option", { value: a, title: a }, channelName(a.slice(0, i)) + " " + shortId(a.slice(i + 1)));
   }));
   sel.dataset.ticket = String(t.id);
   sel.dataset.auto = via;
   sel.value = picked && chans.includes(picked) ? picked : via;
+  noteReplyVia();
+}
+
+// noteReplyVia says, beside the choice, when it is the customer's last
+// channel (kept out of the options, so the list fits a phone).
+function noteReplyVia() {
+  const sel = $("reply-via");
+  $("reply-via-note").textContent = sel.value && sel.value === sel.dataset.auto ? "(" + tr("wroteLast") + ")" : "";
 }
 
 // renderChannels lists every identity of the customer: the channel's name
@@ -812,6 +819,7 @@ async function main() {
     focusReply();
   });
   $("reply-send").addEventListener("click", send);
+  $("reply-via").addEventListener("change", noteReplyVia);
   $("reply-text").addEventListener("keydown", (ev) => { if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) send(); });
   $("note-add").addEventListener("click", () => act(async () => {
     const text = $("note-text").value.trim();
