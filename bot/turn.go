@@ -397,6 +397,15 @@ func (r *Runtime) loadState(contactID string) (flows.State, error) {
 // replyAddress is where a reply that answers no inbound message goes: the
 // channel the customer wrote from last.
 func (r *Runtime) replyAddress(contactID string) (channel.Address, error) {
+	// The store's own walk reads only the contact's current channels (never
+	// one an undone link gave back) and stops at the customer's last message.
+	if ls, ok := r.db.(interface {
+		LastInboundAddress(contactID string) (string, error)
+	}); ok {
+		if addr, err := ls.LastInboundAddress(contactID); err == nil && addr != "" {
+			return channel.ParseAddress(addr)
+		}
+	}
 	msgs, err := r.db.LastMessages(contactID, 50)
 	if err != nil {
 		return channel.Address{}, fmt.Errorf("load history: %w", err)
