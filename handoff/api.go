@@ -50,6 +50,7 @@ func (s *Service) routeTable() []route {
 		{"POST", "/api/tickets/{id}/claim", false, s.apiClaim},
 		{"POST", "/api/tickets/{id}/reply", false, s.apiReply},
 		{"POST", "/api/tickets/{id}/note", false, s.apiNote},
+		{"POST", "/api/tickets/{id}/typing", false, s.apiTyping},
 		{"POST", "/api/tickets/{id}/transfer", false, s.apiTransfer},
 		{"POST", "/api/tickets/{id}/reassign", false, s.apiReassign},
 		{"POST", "/api/tickets/{id}/resolve", false, s.apiResolve},
@@ -565,6 +566,20 @@ func (s *Service) apiReply(w http.ResponseWriter, r *http.Request) {
 		}
 		return s.ReplyVia(r.Context(), a, id, text, in.Address)
 	})
+}
+
+// apiTyping: the agent is typing a reply (the console sends it at most
+// every few seconds); the customer's web chat shows it.
+func (s *Service) apiTyping(w http.ResponseWriter, r *http.Request) {
+	id, ok := ticketID(w, r)
+	if !ok {
+		return
+	}
+	if err := s.AgentTyping(r.Context(), sessionFrom(r).agent, id); err != nil {
+		s.fail(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Service) canned(id string) (Canned, bool) {

@@ -178,6 +178,8 @@ type Service struct {
 
 	graphs graphSource // flow graphs for the dashboard (dashboard.go)
 
+	waitNotifier WaitNotifier // the customers' wait states (waitstate.go)
+
 	handler http.Handler
 	// shutdownHooks are the http.Servers whose Shutdown closes the live
 	// streams (live.go).

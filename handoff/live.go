@@ -12,7 +12,7 @@ import (
 // and statuses only, never customer text: the console fetches the ticket
 // through the API, which checks who may see it.
 type liveEvent struct {
-	Type     string `json:"type"` // ticket, message, presence
+	Type     string `json:"type"` // ticket, message, presence, typing
 	TicketID uint64 `json:"ticket_id,omitempty"`
 	Status   string `json:"status,omitempty"`
 	AgentID  string `json:"agent_id,omitempty"`
@@ -27,6 +27,15 @@ type hub struct {
 	subs   map[chan liveEvent]struct{}
 	done   chan struct{}
 	closed bool
+	// changed is called after every event that may move the queue (all
+	// but typing), for the customers' wait states (waitstate.go).
+	changed func()
+}
+
+func (h *hub) onChange(fn func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.changed = fn
 }
 
 func newHub() *hub { return &hub{subs: map[chan liveEvent]struct{}{}, done: make(chan struct{})} }
@@ -55,6 +64,9 @@ func (h *hub) publish(e liveEvent) {
 		case c <- e:
 		default:
 		}
+	}
+	if h.changed != nil && e.Type != "typing" {
+		h.changed()
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"regexp"
 	"sort"
 	"strconv"
@@ -172,46 +171,18 @@ func (s *Service) queueNotices(lang string, t store.Ticket) ([]Notice, error) {
 	if !s.cfg.Hours.Open(now) {
 		return []Notice{{Text: expand(tx.OutOfHours, "{opens}", s.opens(tx, now))}}, nil
 	}
-	online := len(s.presence.online())
-	if online == 0 {
+	q, err := s.queueView()
+	if err != nil {
+		return nil, err
+	}
+	if q.online == 0 {
 		return []Notice{{Text: tx.NoAgent}}, nil
 	}
-	// Only open tickets are read (the store indexes them), so the cost does
-	// not grow with the resolved history.
-	var open []store.Ticket
-	for _, st := range []string{StatusQueued, StatusAssigned} {
-		part, err := s.st.Tickets(st)
-		if err != nil {
-			return nil, fmt.Errorf("handoff: queue position: %w", err)
-		}
-		open = append(open, part...)
-	}
-	pos := 1
-	waits := s.recentWaits()
-	for _, o := range open {
-		if o.ID == t.ID && t.ID != 0 {
-			continue
-		}
-		if o.Status == StatusQueued && (o.Priority > t.Priority || o.Priority == t.Priority && !o.CreatedAt.After(t.CreatedAt)) {
-			pos++
-		}
-		if _, seen := waits[o.ID]; !seen && o.Status == StatusAssigned && now.Sub(o.AssignedAt) < 24*time.Hour && o.AssignedAt.After(queuedAt(o)) {
-			waits[o.ID] = o.AssignedAt.Sub(queuedAt(o))
-		}
-	}
+	pos := q.position(t)
 	p := strconv.Itoa(pos)
-	if len(waits) == 0 {
+	mins := q.minutes(pos)
+	if mins == 0 {
 		return []Notice{{Text: expand(tx.QueuedNoEstimate, "{position}", p)}}, nil
-	}
-	var sum time.Duration
-	for _, w := range waits {
-		sum += w
-	}
-	avg := sum / time.Duration(len(waits))
-	est := avg * time.Duration(pos) / time.Duration(online)
-	mins := int(math.Ceil(est.Minutes()))
-	if mins < 1 {
-		mins = 1
 	}
 	wait := expand(tx.Minutes, "{n}", strconv.Itoa(mins))
 	return []Notice{{Text: expand(tx.Queued, "{position}", p, "{wait}", wait)}}, nil
