@@ -252,6 +252,10 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 	}
 	cleanups = append(cleanups, func() { s.handoff.Close() })
 	s.runtime.SetHandoff(s.handoff)
+	// The widget shows the customer's wait: queue position, agent, typing.
+	waiting := webWaiting{db: s.db, hs: s.handoff, web: web}
+	web.SetWaiting(waiting)
+	s.handoff.SetWaitNotifier(waiting)
 	graphs := &flowGraphs{}
 	graphs.p.Store(project)
 	s.handoff.SetFlowGraphs(graphs)

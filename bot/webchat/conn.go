@@ -36,6 +36,9 @@ type conn struct {
 	// had a message recorded since; the next inbound says so
 	// (channel.Inbound.Greeted). Used by the connection's own goroutine only.
 	greeted bool
+	// typedAt is when the visitor's typing was last passed on (wait.go);
+	// the connection's own goroutine only.
+	typedAt time.Time
 
 	wmu    sync.Mutex  // one write at a time, so one timer bounds it
 	wtimer *time.Timer // closes the connection when a write outlasts writeTimeout
@@ -206,6 +209,7 @@ func (a *Adapter) serveWS(w http.ResponseWriter, r *http.Request, h channel.Hand
 	defer a.unregister(c)
 	op, _ := h.(Opener)
 	a.sendHistory(r.Context(), c, op)
+	a.sendQueueState(r.Context(), c)
 	a.readLoop(r.Context(), c, h)
 }
 
@@ -375,6 +379,9 @@ func (a *Adapter) handleFrame(ctx context.Context, c *conn, h channel.Handler, b
 	switch f.Type {
 	case typePing:
 		c.write(ctx, pongJSON)
+		return true
+	case typeTyping:
+		a.visitorTyping(ctx, c)
 		return true
 	case typeHello:
 		c.write(ctx, mustJSON(errorFrame{Type: "error", Code: codeBadFrame, Error: "hello was already received"}))

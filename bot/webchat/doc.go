@@ -46,6 +46,7 @@
 //	{"type":"hello","token":"<token or omitted>","identity":{"id","ts","sig"} or omitted,"lang":"ru-RU","batch":true}   first frame, within 10 s
 //	{"type":"message","id":"<client msg id>","text":"..."}
 //	{"type":"button","id":"<client msg id>","value":"<button value>","text":"<label>"}
+//	{"type":"typing"}                                        the visitor is typing (at most every 2 s)
 //	{"type":"ping"}                                          keep-alive, every 25 s
 //
 // "identity" is a customer identity signed by the site (see identity.go and
@@ -57,13 +58,21 @@
 //	{"type":"hello","token":"...","visitor":"..."}
 //	{"type":"history","items":[{"id","dir":"in"|"out","text","buttons","image","sender","at"}],"opening":true or omitted}   oldest first
 //	{"type":"message","id":"...","text":"...","buttons":[{"text","value"}],"image":"...","sender":"...","at":"..."}
-//	{"type":"typing"}
+//	{"type":"typing","sender":"<agent name> or omitted"}   the bot, or the named agent, is typing
+//	{"type":"queue","state":"bot"|"queued"|"agent","position":2,"wait":3,"agent":"..."}
 //	{"type":"ack","id":"<client msg id>"}
 //	{"type":"echo","id":"<client msg id>","text":"...","at":"..."}   the visitor's message, to their other tabs
 //	{"type":"error","id":"<client msg id, if any>","code":"...","error":"..."}
 //	{"type":"pong"}
 //
 // "sender" is empty for the bot and the agent's display name for a human.
+// "queue" (with SetWaiting) says where the conversation stands while a
+// person is involved: "queued" with the queue position (1 = next) and the
+// expected wait in minutes (omitted when unknown), "agent" with the name of
+// the agent who took it, "bot" when the ticket ended. It comes after the
+// history on connect (unless the state is "bot") and on every change. A
+// visitor's "typing" is passed to the Waiting (the agent's console shows
+// it); the server drops typing frames closer than 2 s.
 // "lang" is the browser's language (navigator.language): the opening is
 // in it, and a press of one of the opening's buttons reports it as
 // channel.Inbound.Lang (typed text is left to the engine's detection).

@@ -34,6 +34,11 @@ type frame struct {
 	At      time.Time        `json:"at,omitzero"`
 	Code    string           `json:"code,omitempty"`
 	Error   string           `json:"error,omitempty"`
+	// queue frames (wait.go)
+	State    string `json:"state,omitempty"`
+	Position int    `json:"position,omitempty"`
+	Wait     int    `json:"wait,omitempty"`
+	Agent    string `json:"agent,omitempty"`
 }
 
 // recorder is a channel.Handler that records what it got and answers with

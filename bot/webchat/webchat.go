@@ -147,6 +147,8 @@ type Adapter struct {
 	signer signer
 	assets *assets
 	guard  *guard
+	// waiting is the human queue (wait.go); nil without one.
+	waiting Waiting
 
 	mu       sync.Mutex
 	visitors map[string]*visitor

@@ -49,6 +49,9 @@
       tooLong: 'Message too long ({size} of {max} bytes)', connecting: 'Connecting\u2026',
       reconnecting: 'Reconnecting\u2026', typing: '{name} is typing\u2026', error: 'Something went wrong',
       busy: 'The chat is busy right now. We\u2019ll reconnect in a minute.',
+      queued: 'In the queue: you are #{n}', queuedWait: 'In the queue: you are #{n}, wait ~{m} min',
+      agent: 'Agent {name}', agentTyping: 'Agent is typing\u2026',
+      received: 'received', joined: 'added to your request',
     },
     ru: {
       open: 'Открыть чат', close: 'Закрыть чат', chat: 'Чат',
@@ -60,6 +63,9 @@
       connecting: 'Подключение…', reconnecting: 'Переподключение…',
       typing: '{name} печатает…', error: 'Что-то пошло не так',
       busy: 'Чат сейчас перегружен. Подключимся снова через минуту.',
+      queued: 'В очереди: вы №{n}', queuedWait: 'В очереди: вы №{n}, ожидание ~{m} мин',
+      agent: 'Оператор {name}', agentTyping: 'Оператор печатает…',
+      received: 'получено', joined: 'передано оператору',
     },
   };
   const lang = (script.dataset.lang || config.lang || document.documentElement.lang || 'en').slice(0, 2).toLowerCase();
@@ -169,13 +175,21 @@
   let flushTimer = 0;
   let unread = 0;
   let answering = '';             // '' bot, or the agent's name
+  let waiting = null;             // the last "queue" frame while a person is involved
+  let typedAt = 0;                // when our typing was last reported
   let live = new Set();           // ids received on this connection before its history
 
   function savePending() { store(keyPending, pending.length ? pending : null); }
 
   function setStatus(text) { status.textContent = text; }
   function showAnswering() {
-    setStatus(answering ? T.answering.replace('{name}', answering) : T.online);
+    if (waiting && waiting.state === 'queued') {
+      setStatus((waiting.wait ? T.queuedWait : T.queued).replace('{n}', waiting.position || 1).replace('{m}', waiting.wait));
+    } else if (waiting && waiting.state === 'agent') {
+      setStatus(T.agent.replace('{name}', waiting.agent || ''));
+    } else {
+      setStatus(answering ? T.answering.replace('{name}', answering) : T.online);
+    }
   }
 
   // ---- rendering -----------------------------------------------------------
@@ -220,6 +234,13 @@
     if (state === 'pending') meta.textContent = T.sending;
     else if (state === 'failed') meta.textContent = T.notSent + (detail ? ': ' + detail : '');
     else meta.textContent = time;
+    if (state === 'sent' && item.classList.contains('parley-in')) {
+      // The server acknowledges only what it recorded: a visible mark that
+      // the message arrived (while a person is involved: joined the ticket).
+      const mark = el('span', 'parley-mark', { title: waiting ? T.joined : T.received });
+      mark.textContent = ' \u2713' + (detail ? ' ' + detail : '');
+      meta.appendChild(mark);
+    }
   }
 
   function renderButtons(buttons) {
@@ -421,6 +442,7 @@
     switch (f.type) {
       case 'hello':
         live = new Set();
+        waiting = null; // the server sends the queue state after the history
         store(keyToken, f.token);
         attempt = 0;
         showAnswering();
@@ -450,14 +472,20 @@
         if (!ready) live.add(f.id);
         showMessage({ id: f.id, dir: 'in', text: f.text, at: f.at });
         break;
+      case 'queue':
+        waiting = f.state === 'queued' || f.state === 'agent' ? f : null;
+        if (f.state === 'agent') answering = f.agent || '';
+        if (f.state === 'bot') answering = '';
+        showAnswering();
+        break;
       case 'typing':
-        typingText.textContent = T.typing.replace('{name}', answering || T.bot);
+        typingText.textContent = f.sender ? T.agentTyping : T.typing.replace('{name}', answering || T.bot);
         typing.hidden = false;
         clearTimeout(typingTimer);
         typingTimer = setTimeout(hideTyping, 6000);
         break;
       case 'ack':
-        settle(f.id, 'sent');
+        settle(f.id, 'sent', waiting ? T.joined : '');
         break;
       case 'error':
         failure(f);
@@ -540,6 +568,12 @@
   });
   input.addEventListener('keyup', () => { shiftHeld = false; });
   input.addEventListener('input', autosize);
+  // While a person is involved, tell them we are typing, at most every 3 s.
+  input.addEventListener('input', () => {
+    if (!waiting || !ready || !input.value.trim() || Date.now() - typedAt < 3000) return;
+    typedAt = Date.now();
+    ws.send('{"type":"typing"}');
+  });
 
   // Messages not acknowledged before the last reload are shown as pending and
   // sent again once connected.
