@@ -538,6 +538,7 @@ function connectLive() {
     loadQueue().catch(() => {});
     const viewing = state.current && state.current.id === e.ticket_id;
     if (viewing) loadHistory().catch(() => {});
+    if (viewing && e.from === "customer") hideCustomerTyping();
     if (e.from === "customer" && e.agent_id === state.me.id) {
       if (!viewing || document.hidden) markUnread(e.ticket_id);
       const t = state.tickets.find((x) => x.id === e.ticket_id);
@@ -545,6 +546,33 @@ function connectLive() {
     }
   });
   es.addEventListener("presence", () => loadAgents().catch(() => {}));
+  es.addEventListener("typing", (ev) => {
+    const e = JSON.parse(ev.data);
+    if (state.current && state.current.id === e.ticket_id && e.from === "customer") showCustomerTyping();
+  });
+}
+
+// The customer's widget reports typing at most every 3 s: the line stays
+// a little longer than that, and goes when their message arrives.
+let customerTypingTimer = 0;
+function showCustomerTyping() {
+  $("customer-typing").hidden = false;
+  clearTimeout(customerTypingTimer);
+  customerTypingTimer = setTimeout(hideCustomerTyping, 5000);
+}
+function hideCustomerTyping() {
+  clearTimeout(customerTypingTimer);
+  $("customer-typing").hidden = true;
+}
+
+// The agent typing a reply is told to the customer (their web chat shows
+// it), at most every 3 s; a failure is not worth a word to the agent.
+let typedAt = 0;
+function agentTyping() {
+  const t = state.current;
+  if (!t || $("reply-box").hidden || !$("reply-text").value.trim() || Date.now() - typedAt < 3000) return;
+  typedAt = Date.now();
+  api("POST", "/api/tickets/" + t.id + "/typing").catch(() => {});
 }
 
 // When the agent comes back to the tab, the open ticket's replies are read.
@@ -821,6 +849,7 @@ async function main() {
   $("reply-send").addEventListener("click", send);
   $("reply-via").addEventListener("change", noteReplyVia);
   $("reply-text").addEventListener("keydown", (ev) => { if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) send(); });
+  $("reply-text").addEventListener("input", agentTyping);
   $("note-add").addEventListener("click", () => act(async () => {
     const text = $("note-text").value.trim();
     if (!text) return;
