@@ -425,6 +425,8 @@ func (a *Adapter) handleFrame(ctx context.Context, c *conn, h channel.Handler, b
 	}
 	// The conversation has begun: later messages answer it, not the opening.
 	c.greeted = false
+	// Typing after this is a new message, told at once (wait.go).
+	c.typedAt = time.Time{}
 	// Durably recorded: only now may the widget mark it sent, and the
 	// other tabs show it. The replies of a turn run during HandleInbound
 	// follow the ack (and the echo) in the same frame.

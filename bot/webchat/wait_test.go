@@ -87,4 +87,12 @@ func TestVisitorTypingIsThrottled(t *testing.T) {
 	if len(got) != 1 || got[0] != "web:"+hello.Visitor {
 		t.Errorf("typing passed on = %q, want one for web:%s", got, hello.Visitor)
 	}
+
+	// After a message, typing is a new message's: passed on at once.
+	c.send(map[string]string{"type": "message", "id": "m1", "text": "жду"})
+	if f := c.next(); f.Type != "ack" {
+		t.Fatalf("frame = %+v, want ack", f)
+	}
+	c.send(map[string]string{"type": "typing"})
+	waitFor(t, "typing after a message", func() bool { return len(w.typed()) == 2 })
 }

@@ -325,6 +325,7 @@
       return;
     }
     input.value = '';
+    typedAt = 0; // what they type next is a new message: tell it at once
     autosize();
     queue({ type: 'message', id: newID(), text: text, at: new Date().toISOString() });
   }
