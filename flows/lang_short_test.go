@@ -38,7 +38,7 @@ func TestMessageLangShort(t *testing.T) {
 // next message that says more decides, even a short "hi".
 func TestGuessedLanguageIsNotKept(t *testing.T) {
 	p, err := LoadFS(fstest.MapFS{
-		"parley.yaml": {Data: []byte("name: l\ndefault_lang: ru\nlanguages: [ru, en]\nstart: main\n")},
+		"parley.yaml":     {Data: []byte("name: l\ndefault_lang: ru\nlanguages: [ru, en]\nstart: main\n")},
 		"flows/main.yaml": {Data: []byte("flow: main\nstart: hello\nnodes:\n  hello:\n    say: {ru: \"Привет\", en: \"Hello\"}\n    next: listen\n  listen:\n    wait: true\n    next: hello\n")},
 	})
 	if err != nil {

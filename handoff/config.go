@@ -1,8 +1,8 @@
 package handoff
 
 import (
-	"net/http"
 	"fmt"
+	"net/http"
 	"runtime"
 	"strings"
 	"time"

@@ -26,7 +26,7 @@ func TestMissesAPI(t *testing.T) {
 		now := e.clock.Now()
 		_, err := e.db.Commit(context.Background(), store.Turn{ContactID: c.ID,
 			Messages: []store.Message{{Dir: store.DirIn, Address: c.Identities[0], Channel: channelOf(c.Identities[0]), Text: text, Sender: "customer", At: now}},
-			Events: []store.Event{{At: now, ContactID: c.ID, Type: "message_in"}, {At: now, ContactID: c.ID, Type: "understood", Data: u}}})
+			Events:   []store.Event{{At: now, ContactID: c.ID, Type: "message_in"}, {At: now, ContactID: c.ID, Type: "understood", Data: u}}})
 		if err != nil {
 			t.Fatal(err)
 		}
