@@ -158,7 +158,7 @@ func printStats(w io.Writer, r analytics.Report) {
 	fmt.Fprintf(tw, "handoff, abandon rate\t%s, %s\n", pct(f.HandoffRate), pct(f.AbandonRate))
 	fmt.Fprintf(tw, "messages\t%d\t(in %d, out %d)\n", f.Messages, f.MessagesIn, f.MessagesOut)
 	fmt.Fprintf(tw, "fallback rate\t%s\t(%d fallbacks in %d bot turns)\n", pct(f.FallbackRate), f.Fallbacks, f.BotTurns)
-	fmt.Fprintf(tw, "handoffs by reason\t%s\n", reasons(f.HandoffsByReason))
+	fmt.Fprintf(tw, "handoffs by reason\t%s\n", counts(f.HandoffsByReason))
 	fmt.Fprintf(tw, "tickets\t%d\t(resolved %d)\n", f.Tickets, f.TicketsResolved)
 	fmt.Fprintf(tw, "queue wait\tmedian %s\tp90 %s\t(%d waiting)\n", dur(f.QueueWaitMedianSeconds), dur(f.QueueWaitP90Seconds), f.TicketsWaiting)
 	fmt.Fprintf(tw, "first response\tmedian %s\tp90 %s\n", dur(f.AFRTMedianSeconds), dur(f.AFRTP90Seconds))
@@ -296,27 +296,6 @@ func dur(v *float64) string {
 		return "-"
 	}
 	return time.Duration(*v * float64(time.Second)).Round(time.Second).String()
-}
-
-func reasons(m map[string]int) string {
-	if len(m) == 0 {
-		return "-"
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if m[keys[i]] != m[keys[j]] {
-			return m[keys[i]] > m[keys[j]]
-		}
-		return keys[i] < keys[j]
-	})
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s %d", k, m[k])
-	}
-	return strings.Join(parts, ", ")
 }
 
 func csatDist(m map[string]int) string {
