@@ -78,7 +78,7 @@ func (s *Service) Escalate(ctx context.Context, req Request) (store.Ticket, []No
 		Evidence:   evidence,
 		Priority:   prio,
 		Vars:       vars,
-		Summary:    summarize(req, last),
+		Summary:    summarize(req, last, s.cfg.DefaultLang),
 		ResumeNode: req.ResumeNode,
 		CreatedAt:  s.now(),
 	}
@@ -109,11 +109,22 @@ func validateRequest(req Request) error {
 	return nil
 }
 
+// summaryWords are the summary's labels in the agents' language (the
+// project's default: the console's too).
+var summaryWords = map[string][6]string{
+	"en": {"Reason: ", " Collected: ", " Last messages: ", "Customer", "Agent", "Bot"},
+	"ru": {"Причина: ", " Собрано: ", " Последние сообщения: ", "Клиент", "Оператор", "Бот"},
+}
+
 // summarize is the first thing an agent reads: why, what the bot collected
 // and the last few messages, so the customer never has to repeat themselves.
-func summarize(req Request, last []store.Message) string {
+func summarize(req Request, last []store.Message, lang string) string {
+	w, ok := summaryWords[lang]
+	if !ok {
+		w = summaryWords["en"]
+	}
 	var b strings.Builder
-	b.WriteString("Reason: " + req.Reason)
+	b.WriteString(w[0] + req.Reason)
 	if len(req.Evidence) > 0 {
 		b.WriteString(" (" + clip(req.Evidence[0], 120) + ")")
 	}
@@ -131,24 +142,24 @@ func summarize(req Request, last []store.Message) string {
 		for i, k := range keys {
 			parts[i] = k + "=" + clip(req.Vars[k], 60)
 		}
-		b.WriteString(" Collected: " + strings.Join(parts, ", ") + ".")
+		b.WriteString(w[1] + strings.Join(parts, ", ") + ".")
 	}
 	var lines []string
 	for _, m := range last {
 		if strings.TrimSpace(m.Text) == "" {
 			continue
 		}
-		who := "Customer"
+		who := w[3]
 		switch {
 		case m.Dir == "out" && strings.HasPrefix(m.Sender, "agent:"):
-			who = "Agent"
+			who = w[4]
 		case m.Dir == "out":
-			who = "Bot"
+			who = w[5]
 		}
 		lines = append(lines, who+": "+clip(m.Text, 100))
 	}
 	if len(lines) > 0 {
-		b.WriteString(" Last messages: " + strings.Join(lines, " / "))
+		b.WriteString(w[2] + strings.Join(lines, " / "))
 	}
 	return clip(b.String(), maxSummaryLen)
 }

@@ -456,3 +456,18 @@ func TestReopenWindow(t *testing.T) {
 		t.Errorf("events %s: want two ticket.reopened", evs)
 	}
 }
+
+// The summary speaks the agents' language: the project's default, which the
+// console shows too.
+func TestSummaryInTheProjectLanguage(t *testing.T) {
+	e := newEnv(t, Config{DefaultLang: "ru"})
+	c := e.contact("telegram:43", "Иван", "ru")
+	e.say(c, "где мой заказ 1234567?")
+	e.botSays(c, "Он в пути.")
+	tk, _ := e.escalate(c, "requested", "")
+	for _, want := range []string{"Причина: requested", "Собрано: order=1234567", "Последние сообщения: Клиент: где мой заказ", "Бот: Он в пути."} {
+		if !strings.Contains(tk.Summary, want) {
+			t.Errorf("summary %q lacks %q", tk.Summary, want)
+		}
+	}
+}
