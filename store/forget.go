@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -55,17 +56,18 @@ type LinkCodeInfo struct {
 // found by scanning the event log in short read transactions.
 func (db *DB) ExportContact(id string) (ContactExport, error) {
 	var out ContactExport
+	var ids map[string]bool
 	err := db.view(func(tx *bolt.Tx) error {
 		c, err := getContact(tx, id)
 		if err != nil {
 			return err
 		}
 		out.Contact = c
-		ids, recs, err := personIDs(tx, id)
-		if err != nil {
+		var recs []MergeRecord
+		if ids, recs, err = personIDs(tx, id); err != nil {
 			return err
 		}
-		out.ContactIDs, out.Merges = sortedKeys(ids), recs
+		out.ContactIDs, out.Merges = slices.Sorted(maps.Keys(ids)), recs
 		if s := tx.Bucket(bSessions).Get([]byte(id)); s != nil {
 			if json.Valid(s) {
 				out.Session = json.RawMessage(bytes.Clone(s))
@@ -117,10 +119,6 @@ func (db *DB) ExportContact(id string) (ContactExport, error) {
 	})
 	if err != nil {
 		return ContactExport{}, err
-	}
-	ids := map[string]bool{}
-	for _, cid := range out.ContactIDs {
-		ids[cid] = true
 	}
 	err = scanChunks(db, bEvents, nil, nil, func(_, v []byte) error {
 		evs, err := decodeEvents(v)
@@ -215,7 +213,7 @@ func (db *DB) ForgetContact(ctx context.Context, id, by string) (ForgetResult, e
 				return err
 			}
 		}
-		res.Merges, res.ContactIDs = len(recs), sortedKeys(ids)
+		res.Merges, res.ContactIDs = len(recs), slices.Sorted(maps.Keys(ids))
 		names := map[string]bool{}
 		for k := range ids {
 			names[k] = true
@@ -316,15 +314,6 @@ func personIDs(tx *bolt.Tx, id string) (map[string]bool, []MergeRecord, error) {
 			return ids, recs, nil
 		}
 	}
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // isLabel reports whether a reason is a label a flow or the runtime chose
