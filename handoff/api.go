@@ -322,13 +322,10 @@ func (s *Service) apiQueue(w http.ResponseWriter, r *http.Request) {
 	var ts []store.Ticket
 	switch status {
 	case "", "open":
-		for _, st := range []string{StatusQueued, StatusAssigned} {
-			part, err := s.st.Tickets(st)
-			if err != nil {
-				s.fail(w, err)
-				return
-			}
-			ts = append(ts, part...)
+		var err error
+		if ts, err = s.ticketsIn(StatusQueued, StatusAssigned); err != nil {
+			s.fail(w, err)
+			return
 		}
 		SortQueue(ts)
 	case StatusQueued, StatusAssigned, StatusResolved:
@@ -430,6 +427,19 @@ func (s *Service) ticketJSON(t store.Ticket) ticketJSON {
 		}
 	}
 	return out
+}
+
+// ticketsIn reads the tickets of the given statuses, in that order.
+func (s *Service) ticketsIn(statuses ...string) ([]store.Ticket, error) {
+	var ts []store.Ticket
+	for _, st := range statuses {
+		part, err := s.st.Tickets(st)
+		if err != nil {
+			return nil, err
+		}
+		ts = append(ts, part...)
+	}
+	return ts, nil
 }
 
 func ticketID(w http.ResponseWriter, r *http.Request) (uint64, bool) {

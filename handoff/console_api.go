@@ -101,20 +101,18 @@ func (s *Service) apiCard(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
+	ts, err := s.ticketsIn(StatusQueued, StatusAssigned, StatusResolved)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
 	earlier := []earlierJSON{}
-	for _, st := range []string{StatusQueued, StatusAssigned, StatusResolved} {
-		ts, err := s.st.Tickets(st)
-		if err != nil {
-			s.fail(w, err)
-			return
+	for _, o := range ts {
+		if o.ContactID != t.ContactID || o.ID == t.ID {
+			continue
 		}
-		for _, o := range ts {
-			if o.ContactID != t.ContactID || o.ID == t.ID {
-				continue
-			}
-			earlier = append(earlier, earlierJSON{ID: o.ID, Status: o.Status, Reason: o.Reason, Outcome: o.Outcome,
-				CSAT: o.CSAT, AgentID: o.AgentID, Channel: channelOf(o.Address), CreatedAt: o.CreatedAt, ResolvedAt: tsPtr(o.ResolvedAt)})
-		}
+		earlier = append(earlier, earlierJSON{ID: o.ID, Status: o.Status, Reason: o.Reason, Outcome: o.Outcome,
+			CSAT: o.CSAT, AgentID: o.AgentID, Channel: channelOf(o.Address), CreatedAt: o.CreatedAt, ResolvedAt: tsPtr(o.ResolvedAt)})
 	}
 	sort.Slice(earlier, func(i, j int) bool { return earlier[i].CreatedAt.After(earlier[j].CreatedAt) })
 	if len(earlier) > 50 {
@@ -144,14 +142,10 @@ func (s *Service) apiSearch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a := sessionFrom(r).agent
-	var ts []store.Ticket
-	for _, st := range []string{StatusQueued, StatusAssigned, StatusResolved} {
-		part, err := s.st.Tickets(st)
-		if err != nil {
-			s.fail(w, err)
-			return
-		}
-		ts = append(ts, part...)
+	ts, err := s.ticketsIn(StatusQueued, StatusAssigned, StatusResolved)
+	if err != nil {
+		s.fail(w, err)
+		return
 	}
 	sort.Slice(ts, func(i, j int) bool { return ts[i].CreatedAt.After(ts[j].CreatedAt) })
 	names := map[string]string{}

@@ -149,14 +149,11 @@ type queue struct {
 // queueView reads the open tickets (the store indexes them, so the cost does
 // not grow with the resolved history) and the recent waits.
 func (s *Service) queueView() (queue, error) {
-	q := queue{waits: s.recentWaits()}
-	for _, st := range []string{StatusQueued, StatusAssigned} {
-		part, err := s.st.Tickets(st)
-		if err != nil {
-			return queue{}, fmt.Errorf("handoff: queue position: %w", err)
-		}
-		q.open = append(q.open, part...)
+	open, err := s.ticketsIn(StatusQueued, StatusAssigned)
+	if err != nil {
+		return queue{}, fmt.Errorf("handoff: queue position: %w", err)
 	}
+	q := queue{open: open, waits: s.recentWaits()}
 	now := s.now()
 	for _, o := range q.open {
 		if _, seen := q.waits[o.ID]; !seen && o.Status == StatusAssigned && now.Sub(o.AssignedAt) < 24*time.Hour && o.AssignedAt.After(queuedAt(o)) {
