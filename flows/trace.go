@@ -85,7 +85,7 @@ func (t *turn) traceUnderstanding() {
 				tr.Top = append(tr.Top, Scored{Label: s.Label, Score: s.Score})
 			}
 			if tr.Intent != "" {
-				tr.Explain = explain(u.clf, t.prepare(), tr.Intent)
+				tr.Explain = u.clf.Explain(t.prepare(), tr.Intent, 5)
 			}
 		}
 	}
@@ -104,18 +104,6 @@ func (t *turn) traceUnderstanding() {
 	} else {
 		tr.HumanRequested, tr.HumanEvidence = nlu.RequestsHumanPrepared(t.prepare())
 	}
-}
-
-// explainer is the classifier's optional account of a label's score.
-type explainer interface {
-	Explain(p *nlu.Prepared, label string, k int) []string
-}
-
-func explain(clf *nlu.Classifier, p *nlu.Prepared, label string) []string {
-	if x, ok := any(clf).(explainer); ok {
-		return x.Explain(p, label, 5)
-	}
-	return nil
 }
 
 // took records a branch taken, when tracing.
