@@ -82,10 +82,10 @@ const minLangLetters = 3
 // (or one that does not read as Russian), "ru" for transliterated Russian,
 // "" for words both languages use ("ok", "wow").
 func latinLanguage(w []byte) string {
-	if _, ok := neutralWords[string(w)]; ok {
+	if neutralWords[string(w)] {
 		return ""
 	}
-	if _, ok := englishWords[string(w)]; ok {
+	if englishWords[string(w)] {
 		return "en"
 	}
 	if ruWordKnown(Transliterate(string(w))) {
@@ -165,11 +165,11 @@ var (
 )
 
 // neutralWords are said in both languages or in none.
-var neutralWords = set("ok okay okey oki lol wow hmm hm mm ah oh eh ha haha hehe xd omg ps pls plz thx yo bla")
+var neutralWords = setOf("ok okay okey oki lol wow hmm hm mm ah oh eh ha haha hehe xd omg ps pls plz thx yo bla")
 
 // englishWords are common English words, mostly those a customer writes in
 // a support chat; a word here is never read as transliterated Russian.
-var englishWords = set(`a an the i me my mine you your we our us they them their he him his she her it its this that these those
+var englishWords = setOf(`a an the i me my mine you your we our us they them their he him his she her it its this that these those
 is are was were be been am do does did done have has had will would can could should shall may might must
 not no yes yeah yep nope and or but if so as at by for from in into of on to with without about over under up down out off
 what when where who whom why how which there here than then too very just also only still again already now today tomorrow yesterday
@@ -184,7 +184,7 @@ one two three first last next new old all any some more most other same each eve
 // them (loose keys: no ь or ъ; й, ы -> и; э -> е).
 var russianWords = func() map[string]struct{} {
 	m := map[string]struct{}{}
-	for w := range set(`я ты вы он она оно мы они мой моя мое мои твой ваш ваша ваше ваши наш его ее их это этот эта эти тот там тут здесь
+	for _, w := range strings.Fields(`я ты вы он она оно мы они мой моя мое мои твой ваш ваша ваше ваши наш его ее их это этот эта эти тот там тут здесь
 где когда как какой какая какое какие кто что чем чего почему зачем сколько куда откуда долго скоро уже еще ещё
 да нет не ни но и а или если то же ли бы вот так тоже очень можно нельзя нужно надо хочу хотел хотела могу может
 привет здравствуйте здрасте добрый день утро вечер спасибо пожалуйста пока до свидания помогите помощь подскажите скажите
@@ -209,11 +209,3 @@ var russianStems = func() map[string]struct{} {
 	}
 	return m
 }()
-
-func set(words string) map[string]struct{} {
-	m := map[string]struct{}{}
-	for _, w := range strings.Fields(words) {
-		m[w] = struct{}{}
-	}
-	return m
-}
