@@ -111,24 +111,12 @@ func (r *Runtime) Opening(ctx context.Context, ch channel.Name, lang string) []c
 	return replies
 }
 
-// openingParts is one Say of the opening as the channel takes it: split
-// like say splits a turn's replies, the image with the first part and the
-// buttons with the last.
+// openingParts is one Say of the opening as the channel takes it, split
+// like a turn's replies (replyParts).
 func (r *Runtime) openingParts(ch channel.Name, o flows.Output) []channel.Outbound {
 	var btns []channel.Button
 	for _, b := range o.Buttons {
 		btns = append(btns, channel.Button{Text: b.Text, Value: b.Value})
 	}
-	parts := splitText(o.Text, r.maxText(ch))
-	out := make([]channel.Outbound, len(parts))
-	for i, p := range parts {
-		out[i] = channel.Outbound{Text: p}
-		if i == 0 {
-			out[i].Image = o.Image
-		}
-		if i == len(parts)-1 {
-			out[i].Buttons = btns
-		}
-	}
-	return out
+	return replyParts(o.Text, btns, o.Image, r.maxText(ch))
 }

@@ -286,16 +286,9 @@ func (r *Runtime) say(ts *turnState, text string, buttons []flows.Button, image,
 		ContactID: ts.turn.ContactID, Dir: "out", Channel: string(ts.addr.Channel), Address: ts.addr.String(),
 		Text: text, Buttons: stored, Sender: sender, SenderName: senderName, At: now,
 	})
-	parts := splitText(text, r.maxText(ts.addr.Channel))
 	_, direct := r.senders[ts.addr.Channel].(channel.HistorySyncer)
-	for i, p := range parts {
-		ob := channel.Outbound{To: ts.addr, Text: p, Sender: senderName}
-		if i == 0 {
-			ob.Image = image
-		}
-		if i == len(parts)-1 {
-			ob.Buttons = btns
-		}
+	for i, ob := range replyParts(text, btns, image, r.maxText(ts.addr.Channel)) {
+		ob.To, ob.Sender = ts.addr, senderName
 		if direct {
 			ts.direct = append(ts.direct, directReply{msg: len(ts.turn.Messages) - 1, part: i, out: ob})
 			continue
@@ -423,6 +416,24 @@ func (r *Runtime) replyAddress(contactID string) (channel.Address, error) {
 		return channel.Address{}, fmt.Errorf("contact %s has no channel identity", contactID)
 	}
 	return channel.ParseAddress(c.Identities[0])
+}
+
+// replyParts is one reply as a channel takes it: the text split at max
+// runes, the image with the first part and the buttons with the last. The
+// parts have no address and no sender.
+func replyParts(text string, btns []channel.Button, image string, max int) []channel.Outbound {
+	parts := splitText(text, max)
+	out := make([]channel.Outbound, len(parts))
+	for i, p := range parts {
+		out[i] = channel.Outbound{Text: p}
+		if i == 0 {
+			out[i].Image = image
+		}
+		if i == len(parts)-1 {
+			out[i].Buttons = btns
+		}
+	}
+	return out
 }
 
 // signalTyping sends the typing signal if the turn is still running after
