@@ -62,9 +62,7 @@ func (s *Service) apiAdminAgents(w http.ResponseWriter, r *http.Request) {
 	}
 	out := []adminAgentJSON{}
 	for _, a := range agents {
-		n := load[a.ID]
-		out = append(out, adminAgentJSON{agentJSON: agentJSON{ID: a.ID, Name: a.Name, DisplayName: displayName(a),
-			Role: a.Role, Presence: s.presence.status(a.ID), Assigned: &n}, OneTime: a.PasswordOneTime, CreatedAt: a.CreatedAt})
+		out = append(out, adminAgentJSON{agentJSON: s.agentJSON(a, load), OneTime: a.PasswordOneTime, CreatedAt: a.CreatedAt})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	s.writeJSON(w, http.StatusOK, map[string]any{"agents": out})

@@ -647,6 +647,17 @@ type agentJSON struct {
 	Assigned    *int   `json:"assigned,omitempty"` // leads only
 }
 
+// agentJSON is a as colleagues see it, with the tickets it holds when load
+// is given (heldTickets).
+func (s *Service) agentJSON(a store.Agent, load map[string]int) agentJSON {
+	j := agentJSON{ID: a.ID, Name: a.Name, DisplayName: displayName(a), Role: a.Role, Presence: s.presence.status(a.ID)}
+	if load != nil {
+		n := load[a.ID]
+		j.Assigned = &n
+	}
+	return j
+}
+
 // apiAgents lists colleagues for the transfer menu; leads also see each
 // agent's load.
 func (s *Service) apiAgents(w http.ResponseWriter, r *http.Request) {
@@ -656,25 +667,16 @@ func (s *Service) apiAgents(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	load := map[string]int{}
+	var load map[string]int // nil: the load is not shown
 	if isLead(me) {
-		held, err := s.st.Tickets(StatusAssigned)
-		if err != nil {
+		if load, err = s.heldTickets(); err != nil {
 			s.fail(w, err)
 			return
-		}
-		for _, t := range held {
-			load[t.AgentID]++
 		}
 	}
 	out := []agentJSON{}
 	for _, a := range agents {
-		j := agentJSON{ID: a.ID, Name: a.Name, DisplayName: displayName(a), Role: a.Role, Presence: s.presence.status(a.ID)}
-		if isLead(me) {
-			n := load[a.ID]
-			j.Assigned = &n
-		}
-		out = append(out, j)
+		out = append(out, s.agentJSON(a, load))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	s.writeJSON(w, http.StatusOK, map[string]any{"agents": out})

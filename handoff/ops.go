@@ -393,14 +393,10 @@ func (s *Service) autoAssign(ctx context.Context) {
 		}
 		return
 	}
-	held, err := s.st.Tickets(StatusAssigned)
+	load, err := s.heldTickets()
 	if err != nil {
 		s.log.Error().Err(err).Msg("auto-assign: list assigned")
 		return
-	}
-	load := map[string]int{}
-	for _, t := range held {
-		load[t.AgentID]++
 	}
 	SortQueue(queued)
 	sort.Strings(online)
