@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // HandoffSettings is the project's `handoff:` section: what a support lead
@@ -189,36 +190,9 @@ func checkPlaceholders(r *Reporter, key string, t *Text) {
 // runeCol is the rune column of byte offset i in line.
 func runeCol(line string, i int) int { return len([]rune(line[:i])) }
 
+// isDate reports whether s is a date YYYY-MM-DD, read as handoff reads
+// holidays (time.DateOnly); year 0 is refused.
 func isDate(s string) bool {
-	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
-		return false
-	}
-	y, ok1 := digits(s[:4])
-	m, ok2 := digits(s[5:7])
-	d, ok3 := digits(s[8:])
-	return ok1 && ok2 && ok3 && y > 0 && m >= 1 && m <= 12 && d >= 1 && d <= daysIn(m, y)
-}
-
-func daysIn(m, y int) int {
-	switch m {
-	case 2:
-		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
-			return 29
-		}
-		return 28
-	case 4, 6, 9, 11:
-		return 30
-	}
-	return 31
-}
-
-func digits(s string) (int, bool) {
-	n := 0
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n, s != ""
+	d, err := time.Parse(time.DateOnly, s)
+	return err == nil && d.Year() > 0
 }
