@@ -47,13 +47,8 @@ var (
 )
 
 func transliterate(word string) string {
-	if word == "" {
+	if !isLatinWord(word) {
 		return ""
-	}
-	for i := 0; i < len(word); i++ {
-		if c := word[i]; c < 'a' || c > 'z' {
-			return ""
-		}
 	}
 	var b strings.Builder
 	b.Grow(2 * len(word))
