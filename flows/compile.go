@@ -596,11 +596,7 @@ func (c *compiler) handoffSettings(sh *syntax.HandoffSettings, projectTZ *syntax
 			c.errorf(cr.ID.Pos, cr.Path+".id", "duplicate canned reply %q", r.ID)
 		}
 		seen[r.ID] = true
-		if n := eval.RuneLen(r.Text); n > MaxTextLen {
-			c.errorf(cr.Text.Pos, cr.Path+".text", "text is %d characters, limit %d", n, MaxTextLen)
-		} else if strings.TrimSpace(r.Text) == "" {
-			c.errorf(cr.Text.Pos, cr.Path+".text", "empty text")
-		}
+		c.handoffText(cr.Text, cr.Path+".text")
 		if cr.Title != nil {
 			r.Title = cr.Title.Value
 		}
@@ -620,11 +616,7 @@ func (c *compiler) handoffSettings(sh *syntax.HandoffSettings, projectTZ *syntax
 // notice.
 func (c *compiler) notice(h *HandoffSettings, key string, t *syntax.Text) {
 	one := func(s *syntax.Str, path, lang string) {
-		if n := eval.RuneLen(s.Value); n > MaxTextLen {
-			c.errorf(s.Pos, path, "text is %d characters, limit %d", n, MaxTextLen)
-		} else if strings.TrimSpace(s.Value) == "" {
-			c.errorf(s.Pos, path, "empty text")
-		}
+		c.handoffText(s, path)
 		h.Texts[lang][key] = s.Value
 	}
 	if t.Any != nil {
@@ -648,5 +640,15 @@ func (c *compiler) notice(h *HandoffSettings, key string, t *syntax.Text) {
 		if _, ok := t.Langs[l]; !ok {
 			c.r.Warnf(t.Pos, t.Path, "no text in %q: customers writing in it get Parley's built-in notice", l)
 		}
+	}
+}
+
+// handoffText checks a text of the handoff section (a notice, a canned
+// reply): at most MaxTextLen characters, not blank.
+func (c *compiler) handoffText(s *syntax.Str, path string) {
+	if n := eval.RuneLen(s.Value); n > MaxTextLen {
+		c.errorf(s.Pos, path, "text is %d characters, limit %d", n, MaxTextLen)
+	} else if strings.TrimSpace(s.Value) == "" {
+		c.errorf(s.Pos, path, "empty text")
 	}
 }
