@@ -99,8 +99,14 @@ function shortId(id) {
 // the end of its id (never the internal contact id).
 function whoIs(name, address) {
   if (name) return name;
-  const i = (address || "").indexOf(":");
-  if (i < 0) return tr("noName");
+  if (!(address || "").includes(":")) return tr("noName");
+  return addressLabel(address);
+}
+
+// addressLabel names a channel identity ("telegram:42") for a person: the
+// channel's name and the end of the id.
+function addressLabel(address) {
+  const i = address.indexOf(":");
   return channelName(address.slice(0, i)) + " " + shortId(address.slice(i + 1));
 }
 
@@ -366,10 +372,7 @@ function renderReplyVia(mine) {
   const chans = t.contact.channels || [];
   const picked = sel.dataset.ticket === String(t.id) && sel.value !== sel.dataset.auto ? sel.value : "";
   $("reply-via-row").hidden = !mine || !via;
-  sel.replaceChildren(...chans.map((a) => {
-    const i = a.indexOf(":");
-    return el("option", { value: a, title: a }, channelName(a.slice(0, i)) + " " + shortId(a.slice(i + 1)));
-  }));
+  sel.replaceChildren(...chans.map((a) => el("option", { value: a, title: a }, addressLabel(a))));
   sel.dataset.ticket = String(t.id);
   sel.dataset.auto = via;
   sel.value = picked && chans.includes(picked) ? picked : via;
