@@ -100,14 +100,14 @@ func (r *SuiteReport) OK() bool {
 // flows, nodes and FAQ entries. The error is a flows.ErrorList.
 func CheckSuites(p *flows.Project, suites []*syntax.Suite) error {
 	r := &syntax.Reporter{}
-	flowSet := map[string]bool{}
-	nodeSet := map[string]bool{}
-	for _, f := range p.FlowNames() {
-		flowSet[f] = true
+	flowNames := p.FlowNames()
+	var nodes []string
+	for _, f := range flowNames {
 		for _, n := range p.NodeIDs(f) {
-			nodeSet[f+"."+n] = true
+			nodes = append(nodes, f+"."+n)
 		}
 	}
+	slices.Sort(nodes)
 	faqs := p.FAQIDs()
 	check := func(s *syntax.Str, path, what string, known []string, ok bool) {
 		if ok {
@@ -122,10 +122,10 @@ func CheckSuites(p *flows.Project, suites []*syntax.Suite) error {
 	for _, s := range suites {
 		for _, c := range s.Cases {
 			if c.Flow != nil {
-				check(c.Flow, c.Path+".expect.flow", "flow", p.FlowNames(), flowSet[c.Flow.Value])
+				check(c.Flow, c.Path+".expect.flow", "flow", flowNames, slices.Contains(flowNames, c.Flow.Value))
 			}
 			if c.Node != nil {
-				check(c.Node, c.Path+".expect.node", "node", keysOf(nodeSet), nodeSet[c.Node.Value])
+				check(c.Node, c.Path+".expect.node", "node", nodes, slices.Contains(nodes, c.Node.Value))
 			}
 			if c.FAQ != nil {
 				check(c.FAQ, c.Path+".expect.faq", "faq entry", faqs, slices.Contains(faqs, c.FAQ.Value))
@@ -136,15 +136,6 @@ func CheckSuites(p *flows.Project, suites []*syntax.Suite) error {
 		}
 	}
 	return r.Err()
-}
-
-func keysOf(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // RunSuite runs every case of s twice and measures it.
