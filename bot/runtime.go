@@ -29,6 +29,7 @@ type Store interface {
 	Commit(ctx context.Context, t store.Turn) (store.TurnResult, error)
 	History(contactID string, afterSeq uint64, limit int) ([]store.Message, error)
 	LastMessages(contactID string, n int) ([]store.Message, error)
+	LastInboundAddress(contactID string) (string, error)
 	PendingOutbox() ([]store.OutboxEntry, error)
 	DeleteOutbox(ctx context.Context, id uint64) error
 	DeleteOutboxes(ctx context.Context, ids ...uint64) (int, error)

@@ -388,25 +388,15 @@ func (r *Runtime) loadState(contactID string) (flows.State, error) {
 }
 
 // replyAddress is where a reply that answers no inbound message goes: the
-// channel the customer wrote from last.
+// channel the customer wrote from last among the contact's channels now
+// (never one an undone link gave back), else its first channel.
 func (r *Runtime) replyAddress(contactID string) (channel.Address, error) {
-	// The store's own walk reads only the contact's current channels (never
-	// one an undone link gave back) and stops at the customer's last message.
-	if ls, ok := r.db.(interface {
-		LastInboundAddress(contactID string) (string, error)
-	}); ok {
-		if addr, err := ls.LastInboundAddress(contactID); err == nil && addr != "" {
-			return channel.ParseAddress(addr)
-		}
-	}
-	msgs, err := r.db.LastMessages(contactID, 50)
+	addr, err := r.db.LastInboundAddress(contactID)
 	if err != nil {
-		return channel.Address{}, fmt.Errorf("load history: %w", err)
+		return channel.Address{}, err
 	}
-	for i := len(msgs) - 1; i >= 0; i-- {
-		if msgs[i].Dir == "in" {
-			return channel.ParseAddress(msgs[i].Address)
-		}
+	if addr != "" {
+		return channel.ParseAddress(addr)
 	}
 	c, err := r.db.Contact(contactID)
 	if err != nil {
