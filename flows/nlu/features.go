@@ -227,10 +227,10 @@ func (f *featurizer) readLatin(t string, key *[]byte) string {
 	if alt, ok := strings.CutPrefix(cyr, "е"); ok && f.known("э"+alt) { // "eto" -> "это"
 		return "э" + alt
 	}
-	if r, _ := f.repair(t, *key); r != t {
+	var r string
+	if r, *key = f.repair(t, *key); r != t {
 		return "" // an English typo of a training word
 	}
-	var r string
 	if r, *key = f.repair(cyr, *key); r != cyr {
 		return r
 	}
