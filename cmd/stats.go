@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"slices"
@@ -30,8 +31,7 @@ const statsUsage = "usage: parley stats [--from DATE] [--to DATE] [--group day|w
 // abandoned there too.
 func runStats(args []string, stdio IO) int {
 	flags := newFlagSet("parley stats", stdio)
-	fromS := flags.String("from", "", "first day (YYYY-MM-DD, UTC) or instant (RFC 3339); default: the first event")
-	toS := flags.String("to", "", "last day, included (YYYY-MM-DD, UTC), or instant excluded (RFC 3339); default: now")
+	period := periodFlags(flags)
 	asJSON := flags.Bool("json", false, "print one JSON object")
 	csvTable := flags.String("csv", "", "print one table as CSV: "+strings.Join(analytics.CSVTables, ", "))
 	var opts analytics.Options
@@ -50,31 +50,47 @@ func runStats(args []string, stdio IO) int {
 		fmt.Fprintf(stdio.Stderr, "parley stats: unexpected argument %q\n%s\n", pos[0], statsUsage)
 		return 2
 	}
-	from, err := parseStatsTime("--from", *fromS, false)
-	if err == nil {
-		var to time.Time
-		to, err = parseStatsTime("--to", *toS, true)
-		if err == nil && !from.IsZero() && !to.IsZero() && !from.Before(to) {
-			err = fmt.Errorf("--from %s is not before --to %s", *fromS, *toS)
-		}
-		if err == nil && *csvTable != "" && !slices.Contains(analytics.CSVTables, *csvTable) {
-			err = fmt.Errorf("--csv %q: want one of %s", *csvTable, strings.Join(analytics.CSVTables, ", "))
-		}
-		if err == nil && *project != "" {
-			var p *flows.Project
-			if p, err = loadProject(*project); err == nil {
-				g := &flowGraphs{}
-				g.p.Store(p)
-				opts.Questions = analytics.QuestionNodes(g.Graphs())
-			}
-		}
-		if err == nil {
-			opts.From, opts.To, opts.Compare = from, to, true
-			return statsReport(stdio, *dbPath, opts, *asJSON, *csvTable)
+	from, to, err := period.parse()
+	if err == nil && *csvTable != "" && !slices.Contains(analytics.CSVTables, *csvTable) {
+		err = fmt.Errorf("--csv %q: want one of %s", *csvTable, strings.Join(analytics.CSVTables, ", "))
+	}
+	if err == nil && *project != "" {
+		var p *flows.Project
+		if p, err = loadProject(*project); err == nil {
+			opts.Questions = analytics.QuestionNodes(analyticsGraphs(p))
 		}
 	}
-	fmt.Fprintf(stdio.Stderr, "parley stats: %v\n", err)
-	return 2
+	if err != nil {
+		fmt.Fprintf(stdio.Stderr, "parley stats: %v\n", err)
+		return 2
+	}
+	opts.From, opts.To, opts.Compare = from, to, true
+	return statsReport(stdio, *dbPath, opts, *asJSON, *csvTable)
+}
+
+// period is the --from and --to of the commands that report on a period
+// (stats, misses).
+type period struct{ from, to *string }
+
+func periodFlags(fs *flag.FlagSet) period {
+	return period{
+		from: fs.String("from", "", "first day (YYYY-MM-DD, UTC) or instant (RFC 3339); default: the first event"),
+		to:   fs.String("to", "", "last day, included (YYYY-MM-DD, UTC), or instant excluded (RFC 3339); default: now"),
+	}
+}
+
+// parse reads the period; a zero time is an open end.
+func (p period) parse() (from, to time.Time, err error) {
+	if from, err = parseStatsTime("--from", *p.from, false); err != nil {
+		return
+	}
+	if to, err = parseStatsTime("--to", *p.to, true); err != nil {
+		return
+	}
+	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
+		err = fmt.Errorf("--from %s is not before --to %s", *p.from, *p.to)
+	}
+	return
 }
 
 // parseStatsTime reads a day or an instant; a day given as the end of the

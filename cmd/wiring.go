@@ -334,12 +334,15 @@ func (g *flowGraphs) Graphs() []analytics.Graph {
 	if p == nil {
 		return nil
 	}
+	return analyticsGraphs(p)
+}
+
+// analyticsGraphs is every flow of p as the dashboard and the reports take
+// it.
+func analyticsGraphs(p *flows.Project) []analytics.Graph {
+	fgs, _ := projectGraphs(p, "") // every flow: no error
 	var out []analytics.Graph
-	for _, name := range p.Flows() {
-		fg, ok := p.Graph(name)
-		if !ok {
-			continue
-		}
+	for _, fg := range fgs {
 		ag := analytics.Graph{Flow: fg.Flow, Start: fg.Start}
 		for _, n := range fg.Nodes {
 			ag.Nodes = append(ag.Nodes, analytics.GraphNode{ID: n.ID, Kind: n.Kind, Label: n.Label})
