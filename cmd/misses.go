@@ -20,8 +20,7 @@ const missesUsage = "usage: parley misses [--from DATE] [--to DATE] [--json] [--
 // first. DATE is read as in parley stats. The store is opened read-only.
 func runMisses(args []string, stdio IO) int {
 	flags := newFlagSet("parley misses", stdio)
-	fromS := flags.String("from", "", "first day (YYYY-MM-DD, UTC) or instant (RFC 3339); default: the first event")
-	toS := flags.String("to", "", "last day, included (YYYY-MM-DD, UTC), or instant excluded (RFC 3339); default: now")
+	period := periodFlags(flags)
 	asJSON := flags.Bool("json", false, "print one JSON object")
 	dbPath := dbFlag(flags)
 	pos, err := parseInterspersed(flags, args)
@@ -32,15 +31,9 @@ func runMisses(args []string, stdio IO) int {
 		fmt.Fprintf(stdio.Stderr, "parley misses: unexpected argument %q\n%s\n", pos[0], missesUsage)
 		return 2
 	}
-	from, err := parseStatsTime("--from", *fromS, false)
+	from, to, err := period.parse()
 	if err == nil {
-		to, err2 := parseStatsTime("--to", *toS, true)
-		if err = err2; err == nil && !from.IsZero() && !to.IsZero() && !from.Before(to) {
-			err = fmt.Errorf("--from %s is not before --to %s", *fromS, *toS)
-		}
-		if err == nil {
-			return missesReport(stdio, *dbPath, from, to, *asJSON)
-		}
+		return missesReport(stdio, *dbPath, from, to, *asJSON)
 	}
 	fmt.Fprintf(stdio.Stderr, "parley misses: %v\n", err)
 	return 2
