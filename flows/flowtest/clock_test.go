@@ -1,12 +1,10 @@
 package flowtest_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"testing/fstest"
 
-	"github.com/parley-chat/parley/flows"
 	"github.com/parley-chat/parley/flows/flowtest"
 )
 
@@ -66,20 +64,7 @@ nodes:
 
 func runClock(t *testing.T, tests string) []flowtest.Result {
 	t.Helper()
-	fsys := fstest.MapFS{
-		"parley.yaml":     {Data: []byte(clockProject)},
-		"flows/main.yaml": {Data: []byte(clockFlow)},
-		"tests/t.yaml":    {Data: []byte(tests)},
-	}
-	p, err := flows.LoadFS(fsys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := flowtest.Load(fsys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return flowtest.Run(context.Background(), p, files, flowtest.Options{}).Results
+	return runProject(t, clockProject, clockFlow, tests)
 }
 
 // TestClockSilenceContactAndRequest: a test's clock, a turn's clock, a

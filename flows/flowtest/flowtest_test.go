@@ -54,9 +54,15 @@ nodes:
 // run runs one test file against the small project and returns its results.
 func run(t *testing.T, tests string) []flowtest.Result {
 	t.Helper()
+	return runProject(t, project, mainFlow, tests)
+}
+
+// runProject runs one test file against a project of one flow.
+func runProject(t *testing.T, project, flow, tests string) []flowtest.Result {
+	t.Helper()
 	fsys := fstest.MapFS{
 		"parley.yaml":     {Data: []byte(project)},
-		"flows/main.yaml": {Data: []byte(mainFlow)},
+		"flows/main.yaml": {Data: []byte(flow)},
 		"tests/t.yaml":    {Data: []byte(tests)},
 	}
 	p, err := flows.LoadFS(fsys)
