@@ -175,7 +175,7 @@ func (a *Adapter) readLimit() int64 {
 func (a *Adapter) serveWS(w http.ResponseWriter, r *http.Request, h channel.Handler) {
 	// Counted from before the upgrade, so handshakes in progress count
 	// against the caps too.
-	addr := clientAddr(r, a.cfg.TrustedProxies)
+	addr := ClientAddr(r, a.cfg.TrustedProxies)
 	refusal := a.guard.open(addr)
 	if refusal == "" {
 		defer a.guard.closed(addr)

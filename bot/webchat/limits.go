@@ -175,18 +175,14 @@ func (g *guard) register(reg prometheus.Registerer, conns func() float64) {
 	}, conns))
 }
 
-// ClientAddr is clientAddr for other parts of the server that limit per
-// client (the console's sign-in): one reading of X-Forwarded-For for all.
-func ClientAddr(r *http.Request, trusted []netip.Prefix) netip.Prefix {
-	return clientAddr(r, trusted)
-}
-
-// clientAddr is the network address a request counts against: the
+// ClientAddr is the network address a request counts against: the
 // connection's own address, or, when that is a trusted proxy, the
 // rightmost X-Forwarded-For address that is not one (the proxies append
 // what they saw; anything left of it the client could have written). An
-// unreadable address counts as the zero prefix, one shared budget.
-func clientAddr(r *http.Request, trusted []netip.Prefix) netip.Prefix {
+// unreadable address counts as the zero prefix, one shared budget. Other
+// parts of the server that limit per client (the console's sign-in) use it
+// too: one reading of X-Forwarded-For for all.
+func ClientAddr(r *http.Request, trusted []netip.Prefix) netip.Prefix {
 	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
 		return netip.Prefix{}

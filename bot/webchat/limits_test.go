@@ -183,8 +183,8 @@ func TestClientAddr(t *testing.T) {
 			for _, v := range tc.xff {
 				r.Header.Add("X-Forwarded-For", v)
 			}
-			if got := clientAddr(r, proxies).String(); got != tc.want {
-				t.Errorf("clientAddr = %s, want %s", got, tc.want)
+			if got := ClientAddr(r, proxies).String(); got != tc.want {
+				t.Errorf("ClientAddr = %s, want %s", got, tc.want)
 			}
 		})
 	}
