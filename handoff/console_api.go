@@ -134,7 +134,8 @@ type searchHit struct {
 
 // apiSearch finds the tickets the agent may see whose customer name,
 // reason, summary, variables or messages contain q (case-insensitive),
-// newest first, at most 50. It reads the histories of at most 500 tickets.
+// newest first, at most 50. It reads the histories of at most 500 tickets,
+// each contact's once.
 func (s *Service) apiSearch(w http.ResponseWriter, r *http.Request) {
 	q := strings.ToLower(strings.TrimSpace(r.URL.Query().Get("q")))
 	if len([]rune(q)) < 2 {
@@ -149,6 +150,7 @@ func (s *Service) apiSearch(w http.ResponseWriter, r *http.Request) {
 	}
 	sort.Slice(ts, func(i, j int) bool { return ts[i].CreatedAt.After(ts[j].CreatedAt) })
 	names := map[string]string{}
+	inHistory := map[string]string{} // contact -> the snippet of its history, "" for none
 	hits := []searchHit{}
 	for i, t := range ts {
 		if i == 500 || len(hits) == 50 {
@@ -159,16 +161,25 @@ func (s *Service) apiSearch(w http.ResponseWriter, r *http.Request) {
 		}
 		c, _ := s.st.Contact(t.ContactID)
 		names[t.ContactID] = ContactName(c, t.Vars)
-		if m := s.match(q, t, names[t.ContactID]); m != "" {
+		m := match(q, t, names[t.ContactID])
+		if m == "" {
+			h, seen := inHistory[t.ContactID]
+			if !seen {
+				h = s.historyMatch(q, t.ContactID)
+				inHistory[t.ContactID] = h
+			}
+			m = h
+		}
+		if m != "" {
 			hits = append(hits, searchHit{ticketItem: s.item(t, names), Match: m})
 		}
 	}
 	s.writeJSON(w, http.StatusOK, map[string]any{"tickets": hits})
 }
 
-// match returns the first text of the ticket that contains q, clipped
-// around it, or "".
-func (s *Service) match(q string, t store.Ticket, name string) string {
+// match returns the first of the ticket's own texts (customer name, reason,
+// summary, variables) that contains q, clipped around it, or "".
+func match(q string, t store.Ticket, name string) string {
 	texts := []string{name, t.Reason, t.Summary}
 	for k, v := range t.Vars {
 		texts = append(texts, k+": "+v)
@@ -178,7 +189,13 @@ func (s *Service) match(q string, t store.Ticket, name string) string {
 			return m
 		}
 	}
-	msgs, err := s.st.History(t.ContactID, 0, 1000)
+	return ""
+}
+
+// historyMatch returns the first message of the contact's history that
+// contains q, clipped around it, or "".
+func (s *Service) historyMatch(q, contactID string) string {
+	msgs, err := s.st.History(contactID, 0, 1000)
 	if err != nil {
 		return ""
 	}
