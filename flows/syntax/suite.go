@@ -146,13 +146,7 @@ func parseCase(r *Reporter, v *Value, path string) *SuiteCase {
 	if n != 1 {
 		r.Errorf(ev.Pos, eo.Path, "want exactly one outcome (%s), found %d", strings.Join(outcomes, ", "), n)
 	}
-	if vv := eo.Get("vars"); vv != nil {
-		vo := Object(r, vv, eo.Sub("vars"))
-		for _, f := range vo.V.Map {
-			vo.Get(f.Key.Value)
-			c.Vars = append(c.Vars, f)
-		}
-	}
+	c.Vars = freeFields(r, eo.Get("vars"), eo.Sub("vars"))
 	c.Lang = eo.Str("lang")
 	eo.Done()
 	o.Done()

@@ -122,13 +122,7 @@ func parseTest(r *Reporter, v *Value, path string) *Test {
 	if cv := o.Get("contact"); cv != nil {
 		co := Object(r, cv, o.Sub("contact"), "id", "name", "lang", "fields")
 		t.Contact = &TestContact{ID: co.Str("id"), Name: co.Str("name"), Lang: co.Str("lang")}
-		if fv := co.Get("fields"); fv != nil {
-			fo := Object(r, fv, co.Sub("fields"))
-			for _, f := range fo.V.Map {
-				fo.Get(f.Key.Value)
-				t.Contact.Fields = append(t.Contact.Fields, f)
-			}
-		}
+		t.Contact.Fields = freeFields(r, co.Get("fields"), co.Sub("fields"))
 		co.Done()
 	}
 	t.HTTP = parseCanned(r, o.Get("http"), o.Sub("http"))
@@ -221,23 +215,20 @@ func parseTurn(r *Reporter, v *Value, path string) *Turn {
 		}
 		t.Handoff = h
 	}
-	if vv := o.Get("vars"); vv != nil {
-		vo := Object(r, vv, o.Sub("vars"))
-		for _, f := range vo.V.Map {
-			vo.Get(f.Key.Value)
-			t.Vars = append(t.Vars, f)
-		}
-	}
-	if cv := o.Get("contact"); cv != nil {
-		co := Object(r, cv, o.Sub("contact"))
-		for _, f := range co.V.Map {
-			co.Get(f.Key.Value)
-			t.Contact = append(t.Contact, f)
-		}
-	}
+	t.Vars = freeFields(r, o.Get("vars"), o.Sub("vars"))
+	t.Contact = freeFields(r, o.Get("contact"), o.Sub("contact"))
 	t.End, _ = o.Bool("end")
 	o.Done()
 	return t
+}
+
+// freeFields reads a mapping whose keys are the writer's (variables,
+// contact fields): nil when v is absent or empty.
+func freeFields(r *Reporter, v *Value, path string) []Field {
+	if v == nil {
+		return nil
+	}
+	return append([]Field(nil), Object(r, v, path).V.Map...)
 }
 
 // parseTime reads a test's clock: RFC 3339 with its offset
