@@ -177,7 +177,7 @@ func contactsList(args []string, stdio IO) int {
 		return 1
 	}
 	slices.SortStableFunc(lines, func(a, b contactLine) int { return a.CreatedAt.Compare(b.CreatedAt) })
-	if !listOut(stdio.Stdout, *asJSON, lines, len(lines), "no contacts") {
+	if !listOut(stdio.Stdout, *asJSON, lines, "no contacts") {
 		return 0
 	}
 	tw := tabwriter.NewWriter(stdio.Stdout, 0, 4, 2, ' ', 0)

@@ -96,7 +96,7 @@ func runTickets(args []string, stdio IO) int {
 			Summary: t.Summary, CSAT: t.CSAT, Outcome: t.Outcome, CreatedAt: t.CreatedAt,
 			AssignedAt: optTime(t.AssignedAt), FirstReplyAt: optTime(t.FirstReplyAt), ResolvedAt: optTime(t.ResolvedAt)})
 	}
-	if !listOut(stdio.Stdout, *asJSON, lines, len(lines), "no tickets") {
+	if !listOut(stdio.Stdout, *asJSON, lines, "no tickets") {
 		return 0
 	}
 	tw := tabwriter.NewWriter(stdio.Stdout, 0, 4, 2, ' ', 0)
@@ -115,14 +115,14 @@ func runTickets(args []string, stdio IO) int {
 
 // listOut prints a list command's lines as indented JSON with --json, or
 // says the list is empty; it reports whether a table is still to print.
-func listOut(w io.Writer, asJSON bool, lines any, n int, empty string) bool {
+func listOut[T any](w io.Writer, asJSON bool, lines []T, empty string) bool {
 	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		enc.Encode(lines)
 		return false
 	}
-	if n == 0 {
+	if len(lines) == 0 {
 		fmt.Fprintln(w, empty)
 		return false
 	}
