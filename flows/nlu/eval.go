@@ -112,27 +112,17 @@ func evalIntents(train, test []Example, opts Options) (IntentReport, []string, e
 // pools the predictions of all folds into one report. Folds run one after
 // the other so that latency is measured on an otherwise idle process.
 func CrossValidate(examples []Example, k int, opts Options) (IntentReport, error) {
-	if k < 2 {
-		return IntentReport{}, fmt.Errorf("folds: need at least 2, got %d", k)
-	}
-	fold := stratifiedFolds(examples, k, opts.withDefaults().Seed)
 	reports := make([]IntentReport, k)
 	errs := make([]error, k)
 	preds := make([][]string, k)
 	tests := make([][]Example, k)
-	for f := range k {
-		var train []Example
-		for i, e := range examples {
-			if fold[i] == f {
-				tests[f] = append(tests[f], e)
-			} else {
-				train = append(train, e)
-			}
-		}
-		if len(tests[f]) == 0 {
-			return IntentReport{}, fmt.Errorf("folds: %d folds for %d examples leave fold %d empty", k, len(examples), f+1)
-		}
-		reports[f], preds[f], errs[f] = evalIntents(train, tests[f], opts)
+	err := eachFold(examples, k, opts, func(f int, train, test []Example, _ []int) error {
+		tests[f] = test
+		reports[f], preds[f], errs[f] = evalIntents(train, test, opts)
+		return nil
+	})
+	if err != nil {
+		return IntentReport{}, err
 	}
 	if err := errors.Join(errs...); err != nil {
 		return IntentReport{}, err
@@ -160,11 +150,32 @@ func CrossValidate(examples []Example, k int, opts Options) (IntentReport, error
 // (OOSLabel when declined), so a caller can build its own report (the
 // most confused pairs of `parley nlu eval project`).
 func CrossPredict(examples []Example, k int, opts Options) ([]string, error) {
+	preds := make([]string, len(examples))
+	err := eachFold(examples, k, opts, func(f int, train, test []Example, at []int) error {
+		_, p, err := evalIntents(train, test, opts)
+		if err != nil {
+			return fmt.Errorf("fold %d of %d: %w", f+1, k, err)
+		}
+		for j, i := range at {
+			preds[i] = p[j]
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return preds, nil
+}
+
+// eachFold splits examples into k stratified folds and calls fn for each
+// fold in turn with the other folds to train on, the fold to test on and
+// the test examples' indices in examples. It stops at the first error, and
+// at the first empty fold.
+func eachFold(examples []Example, k int, opts Options, fn func(f int, train, test []Example, at []int) error) error {
 	if k < 2 {
-		return nil, fmt.Errorf("folds: need at least 2, got %d", k)
+		return fmt.Errorf("folds: need at least 2, got %d", k)
 	}
 	fold := stratifiedFolds(examples, k, opts.withDefaults().Seed)
-	preds := make([]string, len(examples))
 	for f := range k {
 		var train, test []Example
 		var at []int
@@ -176,17 +187,13 @@ func CrossPredict(examples []Example, k int, opts Options) ([]string, error) {
 			}
 		}
 		if len(test) == 0 {
-			return nil, fmt.Errorf("folds: %d folds for %d examples leave fold %d empty", k, len(examples), f+1)
+			return fmt.Errorf("folds: %d folds for %d examples leave fold %d empty", k, len(examples), f+1)
 		}
-		_, p, err := evalIntents(train, test, opts)
-		if err != nil {
-			return nil, fmt.Errorf("fold %d of %d: %w", f+1, k, err)
-		}
-		for j, i := range at {
-			preds[i] = p[j]
+		if err := fn(f, train, test, at); err != nil {
+			return err
 		}
 	}
-	return preds, nil
+	return nil
 }
 
 func stratifiedFolds(examples []Example, k int, seed uint64) []int {
