@@ -1,7 +1,6 @@
 package handoff
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -10,7 +9,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/parley-chat/parley/internal/browsertest"
-	"github.com/parley-chat/parley/store"
 )
 
 // A lead sees on the ticket which channel the customer linked, and splits
@@ -24,9 +22,7 @@ func TestConsoleUndoLinkInBrowser(t *testing.T) {
 	e.say(tg, "hello from telegram")
 	e.clock.Advance(time.Second)
 	e.say(web, `<b id="inj">from the web</b>`)
-	if _, err := e.db.Merge(context.Background(), tg.ID, web.ID, store.MergeOptions{Reason: "link_code", By: "customer"}); err != nil {
-		t.Fatal(err)
-	}
+	e.link(tg, web)
 	tk, _ := e.escalate(tg, "requested", "normal")
 
 	ctx := browsertest.New(t, browsertest.Desktop)

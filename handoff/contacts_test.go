@@ -22,10 +22,7 @@ func TestLeadUndoesALink(t *testing.T) {
 	e.say(tg, "hello from telegram")
 	e.clock.Advance(1)
 	e.say(web, "hello from the web")
-	res, err := e.db.Merge(context.Background(), tg.ID, web.ID, store.MergeOptions{Reason: "link_code", By: "customer"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := e.link(tg, web)
 	tk, _ := e.escalate(tg, "requested", "normal")
 
 	anna := newClient(t, srv)
@@ -146,9 +143,7 @@ func TestMergeRecordsNeedATicket(t *testing.T) {
 	e.agent("lena", RoleLead)
 	tg := e.contact("telegram:1", "Olga", "en")
 	web := e.contact("web:v1", "", "en")
-	if _, err := e.db.Merge(context.Background(), tg.ID, web.ID, store.MergeOptions{Reason: "link_code", By: "customer"}); err != nil {
-		t.Fatal(err)
-	}
+	e.link(tg, web)
 	path := "/api/contacts/" + tg.ID + "/merges"
 	ca, cb, cl := newClient(t, srv), newClient(t, srv), newClient(t, srv)
 	ca.login("anna")
@@ -189,10 +184,7 @@ func TestReplyAfterUndoneMergeStaysWithTheContact(t *testing.T) {
 	e.agent("lena", RoleLead)
 	web := e.contact("web:v1", "Olga", "en")
 	tg := e.contact("telegram:42", "", "en")
-	res, err := e.db.Merge(context.Background(), web.ID, tg.ID, store.MergeOptions{Reason: "link_code", By: "customer"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := e.link(web, tg)
 	ctx := context.Background()
 	tk, notices, err := e.svc.Escalate(ctx, Request{ContactID: web.ID, Address: "telegram:42", Lang: "en", Reason: "requested", ResumeNode: "menu"})
 	if err != nil {
@@ -258,9 +250,7 @@ func TestAdminExportsAContact(t *testing.T) {
 	web := e.contact("web:v7", "", "en")
 	e.say(tg, "hello from telegram")
 	e.say(web, "hello from the web")
-	if _, err := e.db.Merge(context.Background(), tg.ID, web.ID, store.MergeOptions{Reason: "link_code", By: "customer"}); err != nil {
-		t.Fatal(err)
-	}
+	e.link(tg, web)
 	lena, root := newClient(t, srv), newClient(t, srv)
 	lena.login("lena")
 	root.login("root")

@@ -125,6 +125,16 @@ func (e *env) contact(identity, name, lang string) store.Contact {
 
 const testPassword = "correct horse battery"
 
+// link merges from into into as a customer's link code does.
+func (e *env) link(into, from store.Contact) store.MergeResult {
+	e.t.Helper()
+	res, err := e.db.Merge(context.Background(), into.ID, from.ID, store.MergeOptions{Reason: "link_code", By: "customer"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return res
+}
+
 func (e *env) agent(name, role string) store.Agent {
 	e.t.Helper()
 	a, err := AddAgent(context.Background(), e.db, NewAgent{Name: name, Role: role, Password: testPassword,

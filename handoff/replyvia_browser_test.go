@@ -1,7 +1,6 @@
 package handoff
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -9,7 +8,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/parley-chat/parley/internal/browsertest"
-	"github.com/parley-chat/parley/store"
 )
 
 // The console's "reply via" line in a real chromium: a linked customer who
@@ -22,9 +20,7 @@ func TestConsoleReplyViaInBrowser(t *testing.T) {
 	e.agent("anna", RoleAgent)
 	tg := e.contact("telegram:42", "Olga", "en")
 	web := e.contact("web:v1", "", "en")
-	if _, err := e.db.Merge(context.Background(), tg.ID, web.ID, store.MergeOptions{Reason: "link_code", By: "customer"}); err != nil {
-		t.Fatal(err)
-	}
+	e.link(tg, web)
 	e.say(tg, "I need a person")
 	tk, _ := e.escalate(tg, "requested", "normal")
 	e.clock.Advance(1)

@@ -31,9 +31,7 @@ func TestReplyFollowsTheCustomer(t *testing.T) {
 	tg := e.contact("telegram:42", "Olga", "en")
 	web := e.contact("web:v1", "", "en")
 	other := e.contact("telegram:7", "Ivan", "en")
-	if _, err := e.db.Merge(context.Background(), tg.ID, web.ID, store.MergeOptions{Reason: "link_code", By: "customer"}); err != nil {
-		t.Fatal(err)
-	}
+	e.link(tg, web)
 	e.say(tg, "I need a person")
 	tk, _ := e.escalate(tg, "requested", "normal")
 	if tk.Address != "telegram:42" {
@@ -90,10 +88,7 @@ func TestReplyNeverTakesAnUndoneChannel(t *testing.T) {
 	e.agent("lena", RoleLead)
 	web := e.contact("web:v1", "Olga", "en")
 	tg := e.contact("telegram:42", "", "en")
-	res, err := e.db.Merge(context.Background(), web.ID, tg.ID, store.MergeOptions{Reason: "link_code", By: "customer"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := e.link(web, tg)
 	e.say(web, "hello from the web")
 	tk, _ := e.escalate(web, "requested", "normal")
 	e.clock.Advance(1)
@@ -132,10 +127,7 @@ func TestMergesByIdentity(t *testing.T) {
 	e.agent("lena", RoleLead)
 	tg := e.contact("telegram:42", "Olga", "en")
 	web := e.contact("web:v1", "", "en")
-	res, err := e.db.Merge(context.Background(), tg.ID, web.ID, store.MergeOptions{Reason: "link_code", By: "customer"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := e.link(tg, web)
 	ca, cl := newClient(t, srv), newClient(t, srv)
 	ca.login("anna")
 	cl.login("lena")
