@@ -61,12 +61,9 @@ func OneTimeOf(a store.Agent, ttl time.Duration) (o OneTime, ok bool) {
 		ttl = DefaultOneTimeTTL
 	}
 	o.Issued = a.CreatedAt
-	if rest, found := bytes.CutPrefix(a.PasswordHash, []byte(otpPrefix)); found {
-		parts := bytes.SplitN(rest, []byte(":"), 3)
-		if len(parts) == 3 {
-			o.Issued = fromUnix(parts[0])
-			o.Spent = fromUnix(parts[1])
-		}
+	if times, _ := splitOneTime(a.PasswordHash); len(times) == 2 {
+		o.Issued = fromUnix(times[0])
+		o.Spent = fromUnix(times[1])
 	}
 	o.Expires = o.Issued.Add(ttl)
 	return o, true
@@ -80,14 +77,22 @@ func fromUnix(b []byte) time.Time {
 	return time.Unix(n, 0).UTC()
 }
 
-// bcryptPart is the bcrypt hash inside a stored one.
-func bcryptPart(stored []byte) []byte {
+// splitOneTime splits a stored hash (oneTimeHash) into the one-time
+// password's times, issued and spent, and the bcrypt hash; times is nil
+// for a hash without the one-time mark.
+func splitOneTime(stored []byte) (times [][]byte, hash []byte) {
 	rest, found := bytes.CutPrefix(stored, []byte(otpPrefix))
 	if !found {
-		return stored
+		return nil, stored
 	}
 	parts := bytes.SplitN(rest, []byte(":"), 3)
-	return parts[len(parts)-1]
+	return parts[:len(parts)-1], parts[len(parts)-1]
+}
+
+// bcryptPart is the bcrypt hash inside a stored one.
+func bcryptPart(stored []byte) []byte {
+	_, hash := splitOneTime(stored)
+	return hash
 }
 
 // passwordMatches compares a password with a stored hash in bcrypt's time.
