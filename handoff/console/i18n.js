@@ -34,7 +34,6 @@ const I18N = {
     secret: "One-time password for {0}: {1} — hand it over now; it is shown once and opens one sign-in within the set time.",
     k_next: "next ticket", k_prev: "previous ticket", k_open: "open the selected ticket", k_claim: "claim the ticket", k_reply: "reply box",
     k_send: "send the reply", k_search: "search", k_help: "this help", k_close: "close a panel",
-    lang_name: "English", searchShort: "type at least 2 characters",
     "prio_normal": "normal", "prio_high": "high", "prio_urgent": "urgent", "prio_low": "low",
   },
   ru: {
@@ -66,7 +65,6 @@ const I18N = {
     secret: "Одноразовый пароль для {0}: {1} — передайте его сейчас: он показан один раз и открывает один вход в течение заданного срока.",
     k_next: "следующее обращение", k_prev: "предыдущее обращение", k_open: "открыть выбранное", k_claim: "взять обращение", k_reply: "поле ответа",
     k_send: "отправить ответ", k_search: "поиск", k_help: "эта подсказка", k_close: "закрыть панель",
-    lang_name: "Русский", searchShort: "введите хотя бы 2 символа",
     "prio_normal": "обычный", "prio_high": "высокий", "prio_urgent": "срочный", "prio_low": "низкий",
   },
 };
