@@ -312,23 +312,25 @@ func (f *featurizer) featuresOf(toks, stems []string, sc *featScratch, dst *[num
 		case isNumber(t):
 			s = "<num>"
 		default:
-			w := t
-			if stems != nil {
+			var info *wordInfo // lookupWord of the word read, once
+			switch {
+			case stems == nil:
+				info = lookupWord(t)
+				s = info.stem
+			case sc.infos != nil:
+				info, s = sc.infos[i], stems[i]
+			default:
 				s = stems[i]
-			} else {
-				s = Stem(t)
 			}
 			if len(f.stems) > 0 && !f.stems[s] {
 				var r string
 				if r, sc.key = f.repair(t, sc.key); r != t {
-					w, s = r, Stem(r)
+					info = lookupWord(r)
+					s = info.stem
 				}
 			}
-			var info *wordInfo
-			if sc.infos != nil && w == t {
-				info = sc.infos[i]
-			} else {
-				info = lookupWord(w)
+			if info == nil {
+				info = lookupWord(t)
 			}
 			if c := info.concept; c != "" {
 				dst[groupWord] = append(dst[groupWord], hashParts('s', c, ""))
