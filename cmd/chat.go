@@ -91,8 +91,12 @@ func runChat(args []string, stdio IO) int {
 	}
 
 	logger := zerolog.New(stdio.Stderr).Level(zerolog.WarnLevel)
-	// Secrets as serve reads them (PARLEY_SECRETS_FILE, PARLEY_SECRET_*).
-	opts, err := engineOptions(FlowHTTPConfig{SecretsFile: os.Getenv("PARLEY_SECRETS_FILE")})
+	// Secrets and the http node's allowed internal networks as serve reads
+	// them from the environment (PARLEY_SECRETS_FILE, PARLEY_SECRET_*,
+	// PARLEY_FLOW_HTTP_ALLOW_NETWORKS), so a flow that calls a service on the
+	// lead's own network behaves in chat as it does when served.
+	opts, err := engineOptions(FlowHTTPConfig{SecretsFile: os.Getenv("PARLEY_SECRETS_FILE"),
+		AllowNetworks: splitList(os.Getenv("PARLEY_FLOW_HTTP_ALLOW_NETWORKS"))})
 	if err != nil {
 		fmt.Fprintf(stdio.Stderr, "parley chat: %v\n", err)
 		return 2
@@ -396,6 +400,9 @@ func traceLines(t *flows.Trace) []string {
 	}
 	if len(t.Answered) > 0 {
 		out = append(out, "answered from faq "+strings.Join(t.Answered, ", "))
+	}
+	for _, e := range t.Errors {
+		out = append(out, "error at "+e)
 	}
 	return out
 }

@@ -205,4 +205,11 @@ func (t *turn) event(name string, n *node, data map[string]string) {
 
 func (t *turn) errorEvent(n *node, where string, err error) {
 	t.event("error", n, map[string]string{"where": where, "error": err.Error()})
+	if t.trace != nil {
+		at := where
+		if n != nil {
+			at = n.ref() + " " + where
+		}
+		t.trace.Errors = append(t.trace.Errors, at+": "+err.Error())
+	}
 }

@@ -126,7 +126,11 @@ func (t *turn) request(ctx context.Context, spec *httpSpec) (*http.Request, *url
 		return nil, nil, fmt.Errorf("url %s: scheme must be http or https", safeURL(u))
 	}
 	if !slices.Contains(t.e.hosts, strings.ToLower(u.Hostname())) {
-		return nil, nil, fmt.Errorf("%w: %q (allowed_hosts: %s)", ErrHostNotAllowed, u.Hostname(), strings.Join(t.e.hosts, ", "))
+		allowed := "none"
+		if len(t.e.hosts) > 0 {
+			allowed = strings.Join(t.e.hosts, ", ")
+		}
+		return nil, nil, fmt.Errorf("%w: %q (add it to allowed_hosts in parley.yaml; allowed now: %s)", ErrHostNotAllowed, u.Hostname(), allowed)
 	}
 	if t.e.http == nil {
 		return nil, nil, errors.New("no HTTP client configured")

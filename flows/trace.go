@@ -49,6 +49,9 @@ type Trace struct {
 	// Answered are the FAQ entries whose answer or title the turn's
 	// replies show (an answer, or a "did you mean ...?" offer).
 	Answered []string `json:"faq_answered,omitempty"`
+	// Errors are the turn's error events ("main.look http: GET ...: host
+	// not allowed"), so a lead sees why a flow took its on_error path.
+	Errors []string `json:"errors,omitempty"`
 }
 
 // Scored is a label with its calibrated score.
