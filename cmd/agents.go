@@ -136,6 +136,10 @@ func agentsAdd(args []string, stdio IO) int {
 	a, err := handoff.AddAgent(context.Background(), db, handoff.NewAgent{Name: pos[0], DisplayName: *display,
 		Role: *role, Password: password, Replace: *reset, OneTime: !*fromStdin}, 12, time.Now())
 	if err != nil {
+		if errors.Is(err, handoff.ErrAgentExists) {
+			fmt.Fprintf(stdio.Stderr, "parley agents add: %v (use --reset to set a new password)\n", err)
+			return 1
+		}
 		fmt.Fprintf(stdio.Stderr, "parley agents add: %v\n", err)
 		return 1
 	}

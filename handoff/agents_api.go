@@ -112,12 +112,10 @@ func agentErr(err error) string {
 	if errors.Is(err, store.ErrDuplicate) {
 		return "that name is taken"
 	}
-	msg := err.Error()
-	const hint = " (use --reset to set a new password)"
-	if len(msg) > len(hint) && msg[len(msg)-len(hint):] == hint {
-		msg = msg[:len(msg)-len(hint)] + "; reset its password instead"
+	if errors.Is(err, ErrAgentExists) {
+		return err.Error() + "; reset its password instead"
 	}
-	return msg
+	return err.Error()
 }
 
 // target loads the account a management route names and refuses changes to

@@ -60,6 +60,9 @@ func TestAgentManagementAPI(t *testing.T) {
 			t.Errorf("add %v = %d %s, want 400 without CLI flags", bad, res.StatusCode, body)
 		}
 	}
+	if res, body := admin.do("POST", "/api/admin/agents", map[string]string{"name": "boris"}, nil); !strings.Contains(string(body), `agent \"boris\" already exists; reset its password instead`) {
+		t.Errorf("add a taken name = %d %s, want the console's way to reset", res.StatusCode, body)
+	}
 
 	admin.call("POST", "/api/admin/agents/anna/role", map[string]string{"role": "lead"}, 200, nil)
 	if a, _ := e.db.Agent("anna"); a.Role != "lead" {

@@ -22,6 +22,10 @@ import (
 	"github.com/parley-chat/parley/store"
 )
 
+// ErrAgentExists is AddAgent's answer for a name that is taken, without
+// NewAgent.Replace; each caller says how to reset the password its way.
+var ErrAgentExists = errors.New("already exists")
+
 // AgentStore is what agent administration needs; *store.DB implements it.
 type AgentStore interface {
 	PutAgent(ctx context.Context, a store.Agent) error
@@ -68,7 +72,7 @@ func AddAgent(ctx context.Context, st AgentStore, n NewAgent, cost int, now time
 	found := err == nil
 	switch {
 	case found && !n.Replace:
-		return store.Agent{}, fmt.Errorf("agent %q already exists (use --reset to set a new password)", n.Name)
+		return store.Agent{}, fmt.Errorf("agent %q %w", n.Name, ErrAgentExists)
 	case err != nil && !errors.Is(err, store.ErrNotFound):
 		return store.Agent{}, fmt.Errorf("agent %q: %w", n.Name, err)
 	}
