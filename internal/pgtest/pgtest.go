@@ -46,14 +46,31 @@ var (
 	private   *Server
 )
 
-// Main runs the tests and then stops a private server if one was started.
-// Use it as: func TestMain(m *testing.M) { pgtest.Main(m) }.
+// Main runs the tests, then drops the database Schema used and stops a
+// private server if one was started. Use it as:
+// func TestMain(m *testing.M) { pgtest.Main(m) }.
 func Main(m *testing.M) {
 	code := m.Run()
+	if shared.name != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := exec1(ctx, serverURL, "DROP DATABASE IF EXISTS "+shared.name+" WITH (FORCE)"); err != nil {
+			fmt.Fprintf(os.Stderr, "pgtest: drop database %s: %v\n", shared.name, err)
+		}
+		cancel()
+	}
 	if private != nil {
 		private.Stop()
 	}
 	os.Exit(code)
+}
+
+// shared is the database of the test binary, where Schema makes a schema
+// per test: CREATE DATABASE costs a checkpoint (a second or more on a busy
+// server), a schema milliseconds.
+var shared struct {
+	mu   sync.Mutex
+	name string
+	url  string
 }
 
 // ServerURL returns an administrative URL of the server tests use, finding
@@ -113,6 +130,49 @@ func DB(t testing.TB) string {
 		t.Fatalf("pgtest: %v", err)
 	}
 	u.Path = "/" + name
+	return u.String()
+}
+
+// Schema creates a schema of its own for the test, in a database shared by
+// the test binary (created on first use, dropped by Main), and returns a
+// URL whose search_path is that schema. Tables, sequences and functions the
+// test creates go there; cleanup drops the schema.
+func Schema(t testing.TB) string {
+	t.Helper()
+	admin, err := ServerURL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	shared.mu.Lock()
+	if shared.name == "" {
+		name := "parley_test_" + randomHex(6)
+		if err := exec1(ctx, admin, "CREATE DATABASE "+name); err != nil {
+			shared.mu.Unlock()
+			t.Fatalf("pgtest: create database: %v", err)
+		}
+		u, _ := url.Parse(admin)
+		u.Path = "/" + name
+		shared.name, shared.url = name, u.String()
+	}
+	dbURL := shared.url
+	shared.mu.Unlock()
+	schema := "t_" + randomHex(6)
+	if err := exec1(ctx, dbURL, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("pgtest: create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := exec1(ctx, dbURL, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("pgtest: drop schema %s: %v", schema, err)
+		}
+	})
+	u, _ := url.Parse(dbURL)
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
 	return u.String()
 }
 

@@ -62,3 +62,22 @@ func TestPrivateServer(t *testing.T) {
 		t.Error("private server still answers after Stop")
 	}
 }
+
+// Schemas of one binary share a database and see nothing of each other.
+func TestSchemaIsPrivate(t *testing.T) {
+	a, b := pgtest.Schema(t), pgtest.Schema(t)
+	ctx := context.Background()
+	for i, dsn := range []string{a, b} {
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "CREATE TABLE probe (n int)"); err != nil {
+			t.Fatalf("schema %d: %v", i, err)
+		}
+	}
+	if currentDB(t, a) != currentDB(t, b) {
+		t.Error("two schemas of one binary in two databases")
+	}
+}
