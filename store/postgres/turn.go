@@ -297,4 +297,3 @@ func consumeInbox(ctx context.Context, tx pgx.Tx, cid string, seq uint64) error 
 	}
 	return nil
 }
-
