@@ -27,6 +27,8 @@ type Options struct {
 	// NoMigrate skips applying pending migrations at open; the schema must
 	// then be current (parley migrate applies it).
 	NoMigrate bool
+	// Tracer, when set, sees every query and batch (metrics, benchmarks).
+	Tracer pgx.QueryTracer
 }
 
 // DB is an open PostgreSQL store. Its methods are safe for concurrent use,
@@ -51,6 +53,9 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if err != nil {
 		// pgconn's parse errors may quote the URL, password included.
 		return nil, errors.New("postgres: the database URL does not parse: want postgres://user:password@host:port/dbname")
+	}
+	if opts.Tracer != nil {
+		cfg.ConnConfig.Tracer = opts.Tracer
 	}
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = opts.MaxConns
