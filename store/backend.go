@@ -1,0 +1,61 @@
+package store
+
+import "time"
+
+// The rules below are shared with the other backend (store/postgres), so
+// both refuse and default exactly the same values. They only validate and
+// fill in; they touch no storage.
+
+// Limits shared by every backend.
+const (
+	// MaxValue bounds opaque blobs: session state, inbox and outbox data.
+	MaxValue = maxValue
+	// MaxEventKey bounds a channel event key.
+	MaxEventKey = maxEventKey
+	// DefaultDedupeRetention is how long event keys are remembered by default.
+	DefaultDedupeRetention = defaultRetention
+)
+
+// ValidIdentity checks a "channel:id" identity.
+func ValidIdentity(identity string) error { return validIdentity(identity) }
+
+// ValidContactID checks a contact id.
+func ValidContactID(id string) error { return validContactID(id) }
+
+// ClipContactInput bounds a channel-supplied display name and language the
+// way ResolveContact does.
+func ClipContactInput(name, lang string) (string, string) {
+	return clip(name, maxName), clip(lang, maxLang)
+}
+
+// NewID returns a fresh id with prefix ("c_" contacts, "a_" agents) that
+// sorts by creation time.
+func NewID(prefix string, now time.Time) string { return newID(prefix, now) }
+
+// ValidContactUpdate checks the identities of a Turn.Contact.
+func ValidContactUpdate(c *Contact) error { return validContactUpdate(c) }
+
+// PrepareTicket fills a new ticket's defaults (status queued, CreatedAt
+// now) and validates it.
+func PrepareTicket(t *Ticket, now time.Time) error { return prepareTicket(t, now) }
+
+// ValidTicket checks a ticket after a change.
+func ValidTicket(t *Ticket) error { return validTicket(t) }
+
+// ValidAgent checks an agent account.
+func ValidAgent(a Agent) error { return validAgent(a) }
+
+// ValidConsoleSession checks a console session.
+func ValidConsoleSession(s ConsoleSession) error { return validConsoleSession(s) }
+
+// ValidEvent checks an analytics event the way AppendEvents and Commit do.
+func ValidEvent(e Event) error {
+	_, err := prepareEvent(e, time.Unix(0, 0))
+	return err
+}
+
+// ValidOutbox checks an outbox entry the way Commit does.
+func ValidOutbox(o OutboxEntry) error {
+	_, err := prepareOutbox(o, time.Unix(0, 0))
+	return err
+}
