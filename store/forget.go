@@ -40,6 +40,8 @@ type ContactExport struct {
 	Inbox  []InboxEntry   `json:"inbox"`
 	Outbox []OutboxEntry  `json:"outbox"`
 	Links  []LinkCodeInfo `json:"link_codes"`
+	// Files are the attachments of the conversation, with their bytes.
+	Files []FileExport `json:"files"`
 	// ContactIDs are the contact and the contacts merged into it, directly
 	// or through others: one person, whose records are all exported (the
 	// same ids ForgetContact erases).
@@ -109,6 +111,9 @@ func (db *DB) ExportContact(id string) (ContactExport, error) {
 		}); err != nil {
 			return err
 		}
+		if out.Files, err = filesOfPerson(tx, ids, true); err != nil {
+			return err
+		}
 		return tx.Bucket(bLinkCodes).ForEach(func(_, v []byte) error {
 			var lc LinkCode
 			if json.Unmarshal(v, &lc) == nil && ids[lc.ContactID] {
@@ -143,6 +148,7 @@ func (db *DB) ExportContact(id string) (ContactExport, error) {
 	out.Inbox = nonNil(out.Inbox)
 	out.Outbox = nonNil(out.Outbox)
 	out.Links = nonNil(out.Links)
+	out.Files = nonNil(out.Files)
 	return out, err
 }
 
@@ -166,14 +172,15 @@ type ForgetResult struct {
 	Events     int      `json:"events_anonymised"`
 	Merges     int      `json:"merge_records"`
 	Queued     int      `json:"inbox_outbox_entries"`
+	Files      int      `json:"files"`
 	// ContactIDs are the ids erased: the contact and those merged into it
 	// (ContactExport.ContactIDs).
 	ContactIDs []string `json:"contact_ids"`
 }
 
 // ForgetContact erases a contact (a data subject's erasure request), in one
-// transaction: the contact, its identities, session, history, pending inbox
-// and outbox entries, link codes, the dedupe keys of its identities, and the
+// transaction: the contact, its identities, session, history, attachments
+// (files.go), pending inbox and outbox entries, link codes, the dedupe keys of its identities, and the
 // merge records that hold it or contacts merged into it. What is kept for
 // accounting is anonymised: tickets get the id AnonPrefix+random instead of
 // the contact's, lose their address, variables, summary, evidence and note
@@ -247,6 +254,9 @@ func (db *DB) ForgetContact(ctx context.Context, id, by string) (ForgetResult, e
 			return err
 		}
 		if res.Queued, err = dropQueued(tx, ids); err != nil {
+			return err
+		}
+		if res.Files, err = dropFiles(tx, ids); err != nil {
 			return err
 		}
 		for _, cid := range res.ContactIDs {
