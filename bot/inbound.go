@@ -25,6 +25,13 @@ func sanitizeInbound(in *channel.Inbound) (cut int) {
 	in.Text = cleanText(in.Text)
 	in.Name = cleanText(in.Name)
 	in.Payload = cleanText(in.Payload)
+	if len(in.Profile) > 0 {
+		p := make(map[string]string, len(in.Profile)) // the adapter's map stays as it was
+		for k, v := range in.Profile {
+			p[cleanText(k)] = cleanText(v)
+		}
+		in.Profile = p
+	}
 	cloned := false
 	for i, a := range in.Attachments {
 		if name := cleanText(a.Name); name != a.Name {

@@ -37,6 +37,12 @@ type Store interface {
 	AppendEvents(ctx context.Context, evs ...store.Event) error
 }
 
+// profileStore keeps what a channel says about an identity (Inbound.Profile);
+// *store.DB has it.
+type profileStore interface {
+	SetProfile(ctx context.Context, identity string, p store.Profile) error
+}
+
 // Config tunes the runtime; the zero value works.
 type Config struct {
 	Logger zerolog.Logger
@@ -258,6 +264,12 @@ func (r *Runtime) HandleInbound(ctx context.Context, in channel.Inbound) error {
 	c, _, err := r.db.ResolveContact(ctx, in.From.String(), in.Name, in.Lang)
 	if err != nil {
 		return fmt.Errorf("bot: resolve contact: %w", err)
+	}
+	if ps, ok := r.db.(profileStore); ok && len(in.Profile) > 0 {
+		// For the agent's card only: a failure costs the customer nothing.
+		if err := ps.SetProfile(ctx, in.From.String(), in.Profile); err != nil {
+			r.log.Warn().Err(err).Str("contact", c.ID).Msg("bot: keep the channel's profile")
+		}
 	}
 	// The key names the sender too: an event id is unique per channel at
 	// best, and the web chat's ids are chosen per visitor.

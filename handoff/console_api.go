@@ -122,8 +122,52 @@ func (s *Service) apiCard(w http.ResponseWriter, r *http.Request) {
 	if ids == nil {
 		ids = []string{t.Address}
 	}
+	profiles := make([]profileJSON, 0, len(ids))
+	for _, id := range ids {
+		profiles = append(profiles, cardProfile(id, c.Profiles[id]))
+	}
 	s.writeJSON(w, http.StatusOK, map[string]any{"name": ContactName(c, t.Vars), "label": ContactLabel(c, t.Vars, t.Address),
-		"identities": ids, "fields": c.Fields, "tickets": earlier})
+		"identities": ids, "profiles": profiles, "fields": c.Fields, "tickets": earlier})
+}
+
+// profileJSON is one of the customer's channels on the card: what the
+// channel says about them (store.Profile) and a link to their profile on
+// it, when there is one.
+type profileJSON struct {
+	Identity string `json:"identity"`
+	Name     string `json:"name,omitempty"`
+	Username string `json:"username,omitempty"`
+	Link     string `json:"link,omitempty"` // https://t.me/<username>, https://vk.com/id<N>
+	Page     string `json:"page,omitempty"` // the web page the visitor was on last
+	Browser  string `json:"browser,omitempty"`
+}
+
+var (
+	tgUsername = regexp.MustCompile(`^[A-Za-z0-9_]{3,32}$`)
+	digits     = regexp.MustCompile(`^[0-9]{1,20}$`)
+)
+
+// cardProfile makes an identity's profile safe to show: links only to the
+// channel's own site, built from a checked username or id, and a page only
+// when it is an http(s) address.
+func cardProfile(identity string, p store.Profile) profileJSON {
+	out := profileJSON{Identity: identity, Name: p["name"], Browser: p["browser"]}
+	ch, id, _ := strings.Cut(identity, ":")
+	switch ch {
+	case "telegram":
+		if u := strings.TrimPrefix(p["username"], "@"); tgUsername.MatchString(u) {
+			out.Username, out.Link = u, "https://t.me/"+u
+		}
+	case "vk":
+		if digits.MatchString(id) {
+			out.Link = "https://vk.com/id" + id
+		}
+	case "web":
+		if pg := p["page"]; strings.HasPrefix(pg, "https://") || strings.HasPrefix(pg, "http://") {
+			out.Page = pg
+		}
+	}
+	return out
 }
 
 // searchHit is a ticket that matches, with the first matching text.

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/parley-chat/parley/store"
 )
 
@@ -96,3 +98,53 @@ func TestContactLabel(t *testing.T) {
 }
 
 func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
+
+// The card shows what each linked channel says about the customer, with a
+// link to their profile there; a username or page that is not safe to link
+// is left out.
+func TestCardProfiles(t *testing.T) {
+	e := newEnv(t, Config{})
+	srv := e.server()
+	e.agent("lena", RoleLead)
+	ctx := context.Background()
+	tg := e.contact("telegram:42", "Ольга", "ru")
+	web := e.contact("web:v_1", "", "")
+	vk := e.contact("vk:7", "", "")
+	for id, p := range map[string]store.Profile{
+		"telegram:42": {"name": "Ольга К", "username": "olga_k"},
+		"web:v_1":     {"page": "https://shop.example/orders", "browser": "Firefox 133 on Linux"},
+		"vk:7":        {"name": "Пётр"},
+	} {
+		if err := e.db.SetProfile(ctx, id, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.link(tg, web)
+	e.link(tg, vk)
+	tk, _ := e.escalate(tg, "requested", "")
+	c := newClient(t, srv)
+	c.login("lena")
+	var card struct{ Profiles []profileJSON }
+	c.call("GET", "/api/tickets/"+itoa(tk.ID)+"/card", nil, 200, &card)
+	want := []profileJSON{
+		{Identity: "telegram:42", Name: "Ольга К", Username: "olga_k", Link: "https://t.me/olga_k"},
+		{Identity: "web:v_1", Page: "https://shop.example/orders", Browser: "Firefox 133 on Linux"},
+		{Identity: "vk:7", Name: "Пётр", Link: "https://vk.com/id7"},
+	}
+	if diff := cmp.Diff(want, card.Profiles); diff != "" {
+		t.Errorf("card profiles (-want +got):\n%s", diff)
+	}
+	for _, tc := range []struct {
+		identity string
+		p        store.Profile
+		want     profileJSON
+	}{
+		{"telegram:1", store.Profile{"username": "evil/../x"}, profileJSON{Identity: "telegram:1"}},
+		{"web:v", store.Profile{"page": "javascript:alert(1)"}, profileJSON{Identity: "web:v"}},
+		{"vk:-1", nil, profileJSON{Identity: "vk:-1"}},
+	} {
+		if got := cardProfile(tc.identity, tc.p); got != tc.want {
+			t.Errorf("cardProfile(%q, %v) = %+v, want %+v", tc.identity, tc.p, got, tc.want)
+		}
+	}
+}

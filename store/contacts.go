@@ -30,6 +30,10 @@ type Contact struct {
 	// contact changed meanwhile (a link merged another contact into it), so a
 	// stale copy never drops identities or fields; zero skips the check.
 	Rev uint64 `json:"rev,omitempty"`
+	// Profiles are what each channel says about the customer, by identity
+	// (SetProfile): the Telegram name and username, the web chat's page
+	// and browser. They move with their identity when contacts merge.
+	Profiles map[string]Profile `json:"profiles,omitempty"`
 }
 
 const (

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 
 	"slices"
 	"time"
@@ -174,6 +175,7 @@ func mergeTx(tx *bolt.Tx, intoID, fromID string, opts MergeOptions, now time.Tim
 			return MergeResult{}, err
 		}
 	}
+	_, into.Profiles = moveProfiles(maps.Clone(from.Profiles), into.Profiles, from.Identities)
 	if into.Name == "" && from.Name != "" {
 		into.Name, rec.GainedName = from.Name, from.Name
 	}
@@ -423,6 +425,9 @@ func undoMergeTx(tx *bolt.Tx, mergeID uint64, by string, now time.Time) (MergeRe
 	// The absorbed contact, its identities and session.
 	from := rec.From
 	from.Identities = back
+	// The identities going back take what their channels said since.
+	from.Profiles = nil
+	into.Profiles, from.Profiles = moveProfiles(into.Profiles, nil, back)
 	from.UpdatedAt = now
 	from.Rev++
 	if err := putJSON(tx.Bucket(bContacts), []byte(fromID), from); err != nil {

@@ -63,6 +63,10 @@ type Inbound struct {
 	Name        string // the customer's display name as the channel gives it
 	Lang        string // language code the channel reports ("ru", "en"), may be ""
 	Ref         string // deep-link parameter (Telegram /start <ref>, VK ref)
+	// Profile is what the channel says about the customer now, for the
+	// agent's card: "name" and "username" (Telegram), "page" and "browser"
+	// (the web chat). The runtime keeps the latest per identity.
+	Profile map[string]string `json:",omitempty"`
 	At          time.Time
 	// Queue asks the handler to record the event and answer it later, for
 	// a channel that needs its acknowledgement at once (VK's Callback API

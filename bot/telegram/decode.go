@@ -110,6 +110,7 @@ func fromMessage(m *tgbotapi.Message) (channel.Inbound, string) {
 	if m.From != nil {
 		in.Name = displayName(m.From)
 		in.Lang = language(m.From.LanguageCode)
+		in.Profile = profile(m.From)
 	} else {
 		in.Name = strings.TrimSpace(m.Chat.FirstName + " " + m.Chat.LastName)
 	}
@@ -130,6 +131,7 @@ func fromCallback(q *tgbotapi.CallbackQuery) (channel.Inbound, string, string) {
 	in := channel.Inbound{
 		Payload: q.Data,
 		Name:    displayName(q.From),
+		Profile: profile(q.From),
 		Lang:    language(q.From.LanguageCode),
 		// At stays zero: callback queries carry no date; the adapter
 		// stamps the time of receipt.
@@ -180,6 +182,19 @@ func displayName(u *tgbotapi.User) string {
 		return name
 	}
 	return u.UserName
+}
+
+// profile is what the agent's card shows of a Telegram user: the name
+// and the @username (a t.me link), when there is one.
+func profile(u *tgbotapi.User) map[string]string {
+	p := map[string]string{}
+	if name := strings.TrimSpace(u.FirstName + " " + u.LastName); name != "" {
+		p["name"] = name
+	}
+	if u.UserName != "" {
+		p["username"] = u.UserName
+	}
+	return p
 }
 
 // language reduces an IETF tag ("ru", "en-US", "pt-br") to its primary

@@ -80,14 +80,14 @@ func TestDecodeMapping(t *testing.T) {
 				`"voice":{"file_id":"V","duration":2},"audio":{"file_id":"AU","duration":3,"performer":"P","title":"T"},` +
 				`"sticker":{"file_id":"S","emoji":"🙂","width":1,"height":1},"location":{"latitude":55.75,"longitude":37.6175},` +
 				`"contact":{"phone_number":"+79990000000","first_name":"Б"}}}`,
-			want: channel.Inbound{Name: "A", Lang: "en", Attachments: []channel.Attachment{
+			want: channel.Inbound{Name: "A", Lang: "en", Profile: map[string]string{"name": "A"}, Attachments: []channel.Attachment{
 				{Kind: "voice", URL: "tg-file:V"}, {Kind: "audio", URL: "tg-file:AU", Name: "P – T"},
 				{Kind: "sticker", URL: "tg-file:S", Name: "🙂"}, {Kind: "location", URL: "geo:55.75,37.6175"},
 				{Kind: "contact", URL: "tel:+79990000000", Name: "Б"}}}},
 		{name: "/start@Bot in a group keeps the ref; a GIF is one document",
 			raw: `{"update_id":2,"message":{"message_id":1,"date":1,"chat":{"id":-5,"type":"group"},"from":{"id":6,"username":"u","language_code":"x1"},` +
 				`"text":"/start@parley_bot  abc-1 ","document":{"file_id":"D","file_name":"a.gif"},"animation":{"file_id":"D","file_name":"a.gif","width":1,"height":1,"duration":1}}}`,
-			want: channel.Inbound{Text: "/start", Ref: "abc-1", Name: "u",
+			want: channel.Inbound{Text: "/start", Ref: "abc-1", Name: "u", Profile: map[string]string{"username": "u"},
 				Attachments: []channel.Attachment{{Kind: "document", URL: "tg-file:D", Name: "a.gif"}}}},
 		{name: "/starting is not a deep link",
 			raw:  `{"update_id":3,"message":{"message_id":1,"date":1,"chat":{"id":5},"text":"/starting now"}}`,
@@ -95,7 +95,7 @@ func TestDecodeMapping(t *testing.T) {
 		{name: "a button missing from the keyboard has no label",
 			raw: `{"update_id":4,"callback_query":{"id":"c","from":{"id":5,"first_name":"A"},"data":"gone",` +
 				`"message":{"message_id":1,"date":1,"chat":{"id":5},"reply_markup":{"inline_keyboard":[[{"text":"L","callback_data":"other"}]]}}}}`,
-			want: channel.Inbound{Payload: "gone", Name: "A"}},
+			want: channel.Inbound{Payload: "gone", Name: "A", Profile: map[string]string{"name": "A"}}},
 		{name: "service message", ignore: "service message",
 			raw: `{"update_id":5,"message":{"message_id":1,"date":1,"chat":{"id":-5},"new_chat_members":[{"id":1,"first_name":"x"}]}}`},
 		{name: "message from a bot", ignore: "message from a bot",

@@ -116,7 +116,10 @@ const photoUpdate = `{"update_id":5002,"message":{"message_id":8,"date":17639000
 	`"from":{"id":43,"is_bot":false,"username":"ivan"},"caption":"чек",` +
 	`"photo":[{"file_id":"small","file_unique_id":"s","width":90,"height":90},{"file_id":"BIG","file_unique_id":"b","width":800,"height":800}]}}`
 
-var inAnna = channel.Inbound{From: tgAddr("42"), Name: "Анна Петрова", Lang: "ru", At: time.Unix(1763900000, 0).UTC()}
+// testProfile is the card's view of Telegram's own example user.
+var testProfile = map[string]string{"name": "Test Firstname Test Lastname", "username": "Testusername"}
+
+var inAnna = channel.Inbound{From: tgAddr("42"), Name: "Анна Петрова", Lang: "ru", Profile: map[string]string{"name": "Анна Петрова"}, At: time.Unix(1763900000, 0).UTC()}
 
 func with(in channel.Inbound, f func(*channel.Inbound)) channel.Inbound { f(&in); return in }
 
@@ -133,11 +136,11 @@ var cases = []adapterCase{
 			confirm("5004"),
 		),
 		wantInbound: []channel.Inbound{
-			{From: tgAddr("-100777"), EventID: "tg:5002", Text: "чек", Name: "ivan", At: time.Unix(1763900001, 0).UTC(),
+			{From: tgAddr("-100777"), EventID: "tg:5002", Text: "чек", Name: "ivan", Profile: map[string]string{"username": "ivan"}, At: time.Unix(1763900001, 0).UTC(),
 				Attachments: []channel.Attachment{{Kind: "photo", URL: "tg-file:BIG"}}},
 			with(inAnna, func(in *channel.Inbound) { in.EventID, in.Text, in.Ref = "tg:5000", "/start", "promo_7" }),
 			with(inAnna, func(in *channel.Inbound) { in.EventID, in.Text = "tg:5001", "Привет" }),
-			{From: tgAddr("42"), EventID: "tg:5003", Text: "Оплата", Payload: "pay", Name: "Анна", Lang: "en", At: now},
+			{From: tgAddr("42"), EventID: "tg:5003", Text: "Оплата", Payload: "pay", Name: "Анна", Lang: "en", Profile: map[string]string{"name": "Анна"}, At: now},
 		},
 	},
 	{
@@ -153,10 +156,10 @@ var cases = []adapterCase{
 			confirm("7007"),
 		),
 		wantInbound: []channel.Inbound{
-			{From: tgAddr("1111111"), EventID: "tg:7001", Text: "/start", Name: "Test Firstname Test Lastname", At: time.Unix(1441645532, 0).UTC()},
-			{From: tgAddr("1111111"), EventID: "tg:7004", Name: "Test Firstname Test Lastname", At: time.Unix(1441645532, 0).UTC(),
+			{From: tgAddr("1111111"), EventID: "tg:7001", Text: "/start", Name: "Test Firstname Test Lastname", Profile: testProfile, At: time.Unix(1441645532, 0).UTC()},
+			{From: tgAddr("1111111"), EventID: "tg:7004", Name: "Test Firstname Test Lastname", Profile: testProfile, At: time.Unix(1441645532, 0).UTC(),
 				Attachments: []channel.Attachment{{Kind: "document", URL: "tg-file:AwADBAADbXXXXXXXXXXXGBdhD2l6_XX", Name: "Testfile.pdf"}}},
-			{From: tgAddr("1111111"), EventID: "tg:7005", Payload: "Data from button callback", Name: "Test Firstname Test Lastname", At: now},
+			{From: tgAddr("1111111"), EventID: "tg:7005", Payload: "Data from button callback", Name: "Test Firstname Test Lastname", Profile: testProfile, At: now},
 		},
 		wantLog: []string{`"reason":"undecodable: json: cannot unmarshal number`, `"reason":"edited message"`},
 	},
@@ -257,7 +260,7 @@ var cases = []adapterCase{
 		wantInbound: []channel.Inbound{
 			with(inAnna, func(in *channel.Inbound) { in.EventID, in.Text = "tg:6001", "Где мой заказ?" }),
 			with(inAnna, func(in *channel.Inbound) { in.EventID, in.Text = "tg:6001", "Где мой заказ?" }),
-			{From: tgAddr("42"), EventID: "tg:5003", Text: "Оплата", Payload: "pay", Name: "Анна", Lang: "en", At: now},
+			{From: tgAddr("42"), EventID: "tg:5003", Text: "Оплата", Payload: "pay", Name: "Анна", Lang: "en", Profile: map[string]string{"name": "Анна"}, At: now},
 		},
 	},
 	{

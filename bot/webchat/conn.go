@@ -32,6 +32,9 @@ type conn struct {
 	batch   bool     // the client reads several objects per frame
 	fresh   bool     // a new visitor: the hello had no token and no identity
 	lang    string   // the browser's language from the hello, for the opening
+	// profile is the page and browser from the hello, sent with each of
+	// the visitor's messages for the agent's card (profile.go).
+	profile map[string]string
 	// greeted: this connection showed the opening, and the visitor has not
 	// had a message recorded since; the next inbound says so
 	// (channel.Inbound.Greeted). Used by the connection's own goroutine only.
@@ -276,7 +279,7 @@ func (a *Adapter) handshake(ctx context.Context, ws *websocket.Conn, addr netip.
 		return nil, errors.New(closeReasons[refusedNewVisitors])
 	}
 	c := newConn(ws, visitorID, f.Batch)
-	c.fresh, c.lang = fresh, langCode(f.Lang)
+	c.fresh, c.lang, c.profile = fresh, langCode(f.Lang), visitorProfile(f.Page, f.Browser)
 	if err := c.write(ctx, mustJSON(helloFrame{Type: typeHello, Token: token, Visitor: visitorID})); err != nil {
 		return nil, err
 	}
@@ -399,6 +402,7 @@ func (a *Adapter) handleFrame(ctx context.Context, c *conn, h channel.Handler, b
 		Text:    f.Text,
 		At:      now,
 		Greeted: c.greeted,
+		Profile: c.profile,
 	}
 	if f.Type == typeButton {
 		in.Payload = f.Value

@@ -36,6 +36,7 @@ const (
 	maxClientIDLen = 64
 	maxValueLen    = 256
 	maxTokenLen    = 256
+	maxPageLen     = 2048
 )
 
 // clientFrame is a decoded frame from the widget.
@@ -54,6 +55,11 @@ type clientFrame struct {
 	// per line; a client that does not say so (a widget loaded before the
 	// server was upgraded) gets one object per frame.
 	Batch bool `json:"batch,omitempty"`
+	// Page and Browser (hello) are the address of the page the widget is
+	// on (without its query: that may hold tokens) and the browser's
+	// user agent, for the agent's card (profile.go).
+	Page    string `json:"page,omitempty"`
+	Browser string `json:"browser,omitempty"`
 }
 
 // frameError is a client frame the server refuses; Code goes to the widget.
@@ -97,6 +103,9 @@ func decodeClientFrame(b []byte, maxText int) (clientFrame, error) {
 	case typeHello:
 		if len(f.Token) > maxTokenLen {
 			return f, badFrame("", "hello: token is %d bytes; the limit is %d", len(f.Token), maxTokenLen)
+		}
+		if len(f.Page) > maxPageLen || len(f.Browser) > maxPageLen {
+			return f, badFrame("", "hello: page is %d bytes and browser %d; the limit is %d", len(f.Page), len(f.Browser), maxPageLen)
 		}
 		if id := f.Identity; id != nil && (len(id.ID) > maxCustomerID || len(id.Sig) > 2*maxTokenLen) {
 			return f, badFrame("", "hello: identity id is %d bytes (limit %d), sig %d bytes (limit %d)",

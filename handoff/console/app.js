@@ -391,13 +391,31 @@ function noteReplyVia() {
 function renderChannels() {
   const t = state.current;
   const ids = (state.card && state.card.identities) || t.contact.channels;
+  const profiles = {};
+  for (const p of (state.card && state.card.profiles) || []) profiles[p.identity] = p;
   $("channels").replaceChildren(...ids.map((c) => {
     const i = c.indexOf(":");
     const li = el("li", { class: c === t.address ? "current" : "", title: c },
       el("span", { class: "ch" }, channelName(c.slice(0, i))), " ", el("code", { class: "cid" }, c.slice(i + 1)));
     if (c === t.address) li.append(" ", el("span", { class: "muted" }, "(" + tr("thisTicket") + ")"));
+    const p = profiles[c];
+    if (p) li.append(...profileLines(p));
     return li;
   }));
+}
+
+// profileLines shows what the channel says about the customer: their name
+// there, a link to their profile (the server builds it only to t.me and
+// vk.com), and for the web chat the page they were on and their browser.
+function profileLines(p) {
+  const out = [];
+  const link = (href, text) => /^https?:\/\//.test(href)
+    ? el("a", { href: href, target: "_blank", rel: "noopener noreferrer" }, text) : text;
+  if (p.name) out.push(el("div", { class: "pf-name" }, p.name));
+  if (p.link) out.push(el("div", { class: "pf-link" }, link(p.link, p.username ? "@" + p.username : p.link)));
+  if (p.page) out.push(el("div", { class: "pf-page" }, tr("pf_page") + ": ", link(p.page, p.page)));
+  if (p.browser) out.push(el("div", { class: "pf-browser muted" }, tr("pf_browser") + ": " + p.browser));
+  return out;
 }
 
 // loadCard fetches who the customer is: identities and earlier tickets

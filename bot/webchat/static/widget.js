@@ -380,7 +380,11 @@
     sock.onopen = () => {
       // The browser's language: the greeting of a new conversation comes
       // in it when the bot speaks it.
-      const hello = { type: 'hello', batch: true, lang: navigator.language || '' };
+      const hello = { type: 'hello', batch: true, lang: navigator.language || '',
+        // For the agent's card: the page without its query (it may hold
+        // tokens) and the browser.
+        page: location.protocol.startsWith('http') ? location.origin + location.pathname : '',
+        browser: navigator.userAgent || '' };
       const token = load(keyToken, '');
       if (token) hello.token = token;
       if (identity) hello.identity = identity;
