@@ -79,6 +79,11 @@ type Config struct {
 	FloodBurst int
 	// Link tunes linking a customer's channels with a code (bot/link.go).
 	Link LinkConfig
+	// TriggerIdle is how long after the last message a conversation whose
+	// bot waits for the customer's answer counts as busy for triggers
+	// (default 30 minutes); TriggerSweep is how often parked triggers are
+	// checked (default 30s). See bot/trigger.go.
+	TriggerIdle, TriggerSweep time.Duration
 	// Observe, when set, is called after each committed turn with the flow
 	// engine's outputs (the terminal chat prints them; tests inspect them).
 	Observe func(contactID string, outs []flows.Output)
@@ -109,6 +114,7 @@ type Runtime struct {
 	outbox   *outbox
 	flood    *floodGuard
 	startMu  sync.Mutex
+	sweeping bool         // guarded by startMu: the parked-trigger sweeper runs
 	linkMu   sync.RWMutex // held to write by a link, to read by HandleInbound
 	// inflight holds the event keys whose turn runs in HandleInbound now
 	// (key -> chan closed when it ends), so a redelivery waits for it.
@@ -142,6 +148,8 @@ type inboxItem struct {
 	// Cut is the length in runes a message had before it was cut to
 	// maxInboundRunes (sanitizeInbound); 0 when it was not.
 	Cut int `json:"cut,omitempty"`
+	// Trigger is a "trigger" entry's flow start (bot/trigger.go).
+	Trigger *triggerItem `json:"trigger,omitempty"`
 }
 
 const (
@@ -169,6 +177,12 @@ func New(cfg Config, db Store, engine *flows.Engine, senders ...channel.Sender) 
 	}
 	if cfg.Typing == nil {
 		cfg.Typing = map[channel.Name]bool{channel.Web: true}
+	}
+	if cfg.TriggerIdle <= 0 {
+		cfg.TriggerIdle = 30 * time.Minute
+	}
+	if cfg.TriggerSweep <= 0 {
+		cfg.TriggerSweep = 30 * time.Second
 	}
 	if cfg.TypingDelay <= 0 {
 		cfg.TypingDelay = 300 * time.Millisecond
@@ -234,6 +248,10 @@ func (r *Runtime) Start(ctx context.Context) error {
 		return fmt.Errorf("bot: resume outbox: %w", err)
 	}
 	r.outbox.push(out...)
+	if !r.sweeping {
+		r.sweeping = true
+		go r.runSweeper()
+	}
 	if len(pending)+len(out) > 0 {
 		r.log.Info().Int("inbox", len(pending)).Int("outbox", len(out)).Msg("resumed pending work")
 	}
@@ -254,7 +272,7 @@ func (r *Runtime) HandleInbound(ctx context.Context, in channel.Inbound) error {
 	if in.EventID == "" {
 		return errors.New("bot: inbound event without an event id")
 	}
-	if !in.From.Channel.Valid() || in.From.ID == "" {
+	if !in.From.Channel.Valid() || in.From.Channel.OutboundOnly() || in.From.ID == "" {
 		return fmt.Errorf("bot: inbound event from invalid address %q", in.From)
 	}
 	if in.At.IsZero() {

@@ -106,6 +106,12 @@ func (r *Runtime) processJob(ctx context.Context, contactID string, j job) error
 			Data: map[string]string{"channel": string(in.From.Channel), "lang": langOf(st, c)},
 		})
 		r.noteCut(ts, j.item, st, c)
+		if stop, err := r.optOut(ctx, ts, c, in, now); stop {
+			if err != nil {
+				return err
+			}
+			break // "стоп" is the whole turn (bot/trigger.go)
+		}
 		if j.item.Flooded {
 			ts.turn.Events = append(ts.turn.Events, store.Event{At: now, ContactID: contactID, Type: "flood_limited",
 				Data: map[string]string{"channel": string(in.From.Channel)}})
@@ -131,6 +137,11 @@ func (r *Runtime) processJob(ctx context.Context, contactID string, j job) error
 		if err := r.runUnprompted(ctx, ts, c, now, func(in flows.Input) (flows.State, []flows.Output, error) {
 			return eng.Timeout(ctx, st, in)
 		}); err != nil {
+			return err
+		}
+	case kindTrigger:
+		commit, err := r.runTrigger(ctx, ts, c, st, j, eng, now)
+		if err != nil || !commit {
 			return err
 		}
 	default:

@@ -45,7 +45,7 @@ func runChat(args []string, stdio IO) int {
 	if len(pos) == 1 {
 		dir = pos[0]
 	}
-	if !channel.Name(*ch).Valid() {
+	if !channel.Name(*ch).Valid() || channel.Name(*ch).OutboundOnly() {
 		fmt.Fprintf(stdio.Stderr, "parley chat: --channel %q: want web, telegram or vk\n", *ch)
 		return 2
 	}

@@ -130,6 +130,8 @@ func TestEveryCommandExplainsADatabaseInUse(t *testing.T) {
 	for _, args := range [][]string{
 		{"agents", "list", "--db", path},
 		{"agents", "add", "anna", "--role", "agent", "--db", path},
+		{"apikeys", "add", "shop", "--db", path},
+		{"apikeys", "list", "--db", path},
 		{"tickets", "list", "--db", path},
 		{"contacts", "list", "--db", path},
 		{"contacts", "export", "telegram:1", "--db", path},

@@ -72,6 +72,17 @@ func commandSpecs() []spec {
 			{use: "list", short: "list agent accounts", example: "  parley agents list\n  parley agents list --json",
 				run: subOf(runAgents, "list")},
 		}},
+		{use: "apikeys", short: "manage API keys for the outbound API (triggers, contacts)", run: runAPIKeys, sub: []spec{
+			{use: "add NAME", short: "create an API key; the key is printed once",
+				long: "add creates a key for a machine (a shop backend, a CRM) to call /api/v1. Only its hash is\n" +
+					"stored: copy the printed key now. --scope limits what it may do." + dbHelp,
+				example: "  parley apikeys add shop\n  parley apikeys add crm --scope contacts,conversions",
+				run:     subOf(runAPIKeys, "add")},
+			{use: "list", short: "list API keys (never the keys themselves)", example: "  parley apikeys list\n  parley apikeys list --json",
+				run: subOf(runAPIKeys, "list")},
+			{use: "revoke ID|NAME", short: "revoke an API key at once", example: "  parley apikeys revoke shop",
+				run: subOf(runAPIKeys, "revoke")},
+		}},
 		{use: "tickets", short: "handoff tickets", run: runTickets, sub: []spec{
 			{use: "list", short: "list handoff tickets, by status",
 				long: "list prints the tickets of the human queue. --status takes:\n" +

@@ -136,6 +136,15 @@ func (c *compiler) project(pf *syntax.Project, fls []*syntax.Flow, faq *syntax.F
 			}
 		}
 	}
+	c.ec.Params = map[string]bool{}
+	for _, sf := range fls {
+		for _, pn := range sf.Params {
+			if !varRE.MatchString(pn.Value) {
+				c.errorf(pn.Pos, "params", "want a param name such as order_id (letters, digits, _), found %q", pn.Value)
+			}
+			c.ec.Params[pn.Value] = true
+		}
+	}
 	for _, f := range pf.ContactFields {
 		if !varRE.MatchString(f.Value) {
 			c.errorf(f.Pos, "contact_fields", "want a field name such as address (letters, digits, _), found %q", f.Value)

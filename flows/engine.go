@@ -2,6 +2,8 @@ package flows
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"github.com/parley-chat/parley/flows/nlu"
 	"net/http"
 	"strings"
@@ -202,6 +204,7 @@ func (e *Engine) begin(ctx context.Context, st State, in Input, reuse *Buffer) *
 	env.Contact = eval.Contact{ID: in.Contact.ID, Name: in.Contact.Name, Lang: in.Contact.Lang, Fields: in.Contact.Fields}
 	env.Vars = st.Vars
 	env.Settings = e.settings
+	env.Params = st.Params
 	env.Flow, env.Node = st.Flow, st.Node
 	env.Fallbacks = st.Fallbacks
 	env.Retries = st.Retries
@@ -298,6 +301,9 @@ func (e *Engine) StepInto(ctx context.Context, st State, in Input, buf *Buffer) 
 	if err := ctx.Err(); err != nil {
 		return st, nil, err
 	}
+	if in.Trigger != nil {
+		return e.trigger(ctx, st, in, buf)
+	}
 	t := e.begin(ctx, st, in, buf)
 	t.st.Turns++
 	t.migrate()
@@ -334,6 +340,40 @@ func (e *Engine) StepInto(ctx context.Context, st State, in Input, buf *Buffer) 
 		t.run(cur)
 	}
 	t.recordUnderstood()
+	return t.finish()
+}
+
+// ErrUnknownFlow: a trigger names a flow the project does not have.
+var ErrUnknownFlow = errors.New("flows: unknown flow")
+
+// HasFlow reports whether the project has a flow named name.
+func (e *Engine) HasFlow(name string) bool { return e.p.flows[name] != nil }
+
+// trigger starts in.Trigger's flow as a new conversation (variables of the
+// previous one dropped, the language kept), its params in the session.
+// Whether the conversation may be interrupted is the runtime's decision.
+func (e *Engine) trigger(ctx context.Context, st State, in Input, buf *Buffer) (State, []Output, error) {
+	f := e.p.flows[in.Trigger.Flow]
+	if f == nil {
+		return st, nil, fmt.Errorf("%w %q", ErrUnknownFlow, in.Trigger.Flow)
+	}
+	in.Text, in.Payload = "", ""
+	t := e.begin(ctx, st, in, buf)
+	t.migrate()
+	var params map[string]any
+	if len(in.Trigger.Params) > 0 {
+		params = make(map[string]any, len(in.Trigger.Params))
+		for k, v := range in.Trigger.Params {
+			params[k] = jsonValue(v)
+		}
+	}
+	t.st = State{Lang: t.st.Lang, Turns: t.st.Turns, Version: t.st.Version, Params: params}
+	t.env.Vars, t.varsOwned = nil, false
+	t.env.Fallbacks, t.env.Retries = 0, 0
+	t.env.Params = params
+	t.env.Flow, t.env.Node = f.name, ""
+	t.event("triggered", nil, map[string]string{"flow": f.name})
+	t.run(f.start)
 	return t.finish()
 }
 

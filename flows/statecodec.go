@@ -122,6 +122,13 @@ func appendState(b []byte, s *State) ([]byte, bool) {
 		b = append(b, `,"turns":`...)
 		b = strconv.AppendInt(b, int64(s.Turns), 10)
 	}
+	if len(s.Params) > 0 {
+		b = append(b, `,"params":`...)
+		var ok bool
+		if b, ok = appendObject(b, s.Params, 0); !ok {
+			return b, false
+		}
+	}
 	if len(b) == start {
 		return append(b, "{}"...), true
 	}
@@ -406,13 +413,15 @@ func (d *stateDecoder) state(st *State) bool {
 			return d.int64Field(&st.Deadline)
 		case "turns":
 			return d.intField(&st.Turns)
+		case "params":
+			return d.vars(&st.Params)
 		}
 		return d.skip()
 	})
 }
 
 var stateFields = []string{"flow", "node", "version", "stack", "vars", "waiting", "in_handoff",
-	"resume", "ended", "retries", "fallbacks", "lang", "buttons", "deadline", "turns"}
+	"resume", "ended", "retries", "fallbacks", "lang", "buttons", "deadline", "turns", "params"}
 
 // stateField returns the State field key names, "" for none.
 func stateField(key string) string { return matchField(key, stateFields) }

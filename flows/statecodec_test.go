@@ -182,7 +182,7 @@ func FuzzStateCodec(f *testing.F) {
 		`{"flow":"main","node":"menu","version":"f5e707968221b6ca","vars":{"order":"7654321","order_eta":"7 января","order_found":true,"order_status":"in_transit"},"in_handoff":true,"resume":"main.anything_else","lang":"ru","buttons":[{"text":"Позвать человека","value":"human"}],"turns":14}`,
 		`{"flow":"order","node":"wait","waiting":true,"deadline":1767607200,"ended":true,"vars":{"n":[1.5,-0,1e21,{"a":null}],"s":"<\u2028\ud83d\ude00>"}}`,
 		`{"FLOW":"a","flow":"b","buttons":[{"text":"a"},{"value":"b"}],"buttons":[null],"ſtack":[],"x":[{}]}`,
-		`null`, `{"retries":1.0}`, `{"vars":{"a":1e400}}`,
+		`null`, `{"retries":1.0}`, `{"vars":{"a":1e400}}`, `{"flow":"shipped","params":{"order":"A-1","total":2500,"x":[true,null]}}`,
 	} {
 		f.Add([]byte(s))
 	}

@@ -110,6 +110,12 @@ func (c *compiler) reachability() {
 	for _, t := range p.triggers {
 		push(t.target)
 	}
+	// A flow that declares params is started by the outbound API.
+	for name, sf := range c.files {
+		if f := p.flows[name]; f != nil && sf.Triggered {
+			push(f.start)
+		}
+	}
 	for {
 		for len(stack) > 0 {
 			n := stack[len(stack)-1]
@@ -141,7 +147,7 @@ func (c *compiler) reachability() {
 		sf := c.files[name]
 		if !seenFlow[f] {
 			if f.start != nil {
-				c.errorf(c.flowPos[name], "flow", "flow %q is never used: not the start flow, never called, no goto or trigger leads to it", name)
+				c.errorf(c.flowPos[name], "flow", "flow %q is never used: not the start flow, never called, no goto or trigger leads to it (a flow the outbound API starts declares params:, params: [] for none)", name)
 			}
 			continue
 		}

@@ -28,6 +28,20 @@ type Input struct {
 	// output (kind Debug). It is for people tuning a project: never send
 	// or store that output.
 	Debug bool
+	// Trigger, when set, makes this input a start from outside (the
+	// trigger API) rather than a customer message: the conversation starts
+	// over at the trigger's flow with its params. Text and Payload are
+	// ignored.
+	Trigger *Trigger
+}
+
+// Trigger starts a flow for a contact nobody heard from just now (an order
+// shipped, a reminder).
+type Trigger struct {
+	Flow string
+	// Params are readable as params.NAME; values keep JSON's types
+	// (float64 numbers, string, bool, nil, []any, map[string]any).
+	Params map[string]any
 }
 
 // Contact is the customer.
@@ -190,6 +204,9 @@ type State struct {
 	// Deadline (Unix seconds) is when a waiting node with a timeout gives up.
 	Deadline int64 `json:"deadline,omitempty"`
 	Turns    int   `json:"turns,omitempty"`
+	// Params are the parameters of the trigger that started the
+	// conversation (Input.Trigger), read as params.NAME until it restarts.
+	Params map[string]any `json:"params,omitempty"`
 }
 
 // WaitDeadline tells the runtime when to call Engine.Timeout, if ever.

@@ -14,15 +14,24 @@ import (
 // Name identifies a channel.
 type Name string
 
-// The channels Parley speaks.
+// The channels Parley speaks. SMS (an HTTP gateway) and Email are
+// outbound only: nothing arrives from them.
 const (
 	Telegram Name = "telegram"
 	VK       Name = "vk"
 	Web      Name = "web"
+	SMS      Name = "sms"
+	Email    Name = "email"
 )
 
 // Valid reports whether n is one of the known channels.
-func (n Name) Valid() bool { return n == Telegram || n == VK || n == Web }
+func (n Name) Valid() bool {
+	return n == Telegram || n == VK || n == Web || n == SMS || n == Email
+}
+
+// OutboundOnly reports whether the channel only sends (no customer writes
+// from it).
+func (n Name) OutboundOnly() bool { return n == SMS || n == Email }
 
 // Address is a customer's identity on one channel: the Telegram chat id, the
 // VK peer id or the web chat visitor id. Its string form is "telegram:123".
@@ -37,7 +46,7 @@ func (a Address) String() string { return string(a.Channel) + ":" + a.ID }
 func ParseAddress(s string) (Address, error) {
 	ch, id, ok := strings.Cut(s, ":")
 	if !ok || id == "" || !Name(ch).Valid() {
-		return Address{}, fmt.Errorf("channel: bad address %q: want telegram:ID, vk:ID or web:ID", s)
+		return Address{}, fmt.Errorf("channel: bad address %q: want telegram:ID, vk:ID, web:ID, sms:PHONE or email:ADDRESS", s)
 	}
 	return Address{Channel: Name(ch), ID: id}, nil
 }

@@ -97,6 +97,9 @@ type Compiler struct {
 	// Contact likewise lists the contact fields the project sets (or
 	// declares): reading contact.X or contact.fields.X of another is one.
 	Vars, Settings, Contact map[string]bool
+	// Params lists the trigger params the project's flows declare
+	// (params: in a flow file): reading another params.X is an error.
+	Params map[string]bool
 	// Literals collects string literals compared with payload, intent and
 	// faq.id, so the project can check them against its buttons and labels.
 	Literals []Literal
@@ -251,6 +254,11 @@ func (c *Compiler) compile(s *syntax.Str, path, src string, line, col int, cond 
 			}
 		case "contact":
 			known = c.Contact
+		case "params":
+			known = c.Params
+			if known == nil {
+				known = map[string]bool{}
+			}
 		}
 		if known == nil || known[r.name] {
 			continue
@@ -289,6 +297,8 @@ func unknownRef(r varRef, known map[string]bool) string {
 		msg = written + " is not in parley.yaml"
 	case "secret":
 		msg = written + " is not declared in parley.yaml's secrets"
+	case "params":
+		msg = written + " is not declared in any flow's params"
 	}
 	cands := keysOf(known)
 	if r.root == "contact" {
@@ -400,7 +410,7 @@ func (v *refVisitor) Visit(n *ast.Node) {
 	switch base := m.Node.(type) {
 	case *ast.IdentifierNode:
 		switch {
-		case base.Value == "vars" || base.Value == "settings" || base.Value == "secret":
+		case base.Value == "vars" || base.Value == "settings" || base.Value == "secret" || base.Value == "params":
 			v.refs = append(v.refs, varRef{root: base.Value, name: p.Value, from: m.Location().From})
 		case base.Value == "contact" && !m.Method && p.Value != "fields" && !slices.Contains(contactBuiltins, p.Value):
 			v.refs = append(v.refs, varRef{root: "contact", name: p.Value, from: m.Location().From})

@@ -32,6 +32,9 @@ type Env struct {
 	Contact  Contact        `expr:"contact"`
 	Vars     map[string]any `expr:"vars"`
 	Settings map[string]any `expr:"settings"`
+	// Params are the parameters of the trigger that started the
+	// conversation (the outbound API), nil otherwise.
+	Params map[string]any `expr:"params"`
 	// Secret holds the project's secrets (parley.yaml secrets:, values
 	// from the environment) only while an http node renders its url,
 	// headers and body; the compiler refuses secret anywhere else, so a

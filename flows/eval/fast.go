@@ -190,6 +190,8 @@ func fastMember(m *ast.MemberNode) *fast {
 			return &fast{kind: kAny, any: func(e *Env) any { return e.Vars[name] }}
 		case "settings":
 			return &fast{kind: kAny, any: func(e *Env) any { return e.Settings[name] }}
+		case "params":
+			return &fast{kind: kAny, any: func(e *Env) any { return e.Params[name] }}
 		}
 		return fastMembers[[2]string{base.Value, name}]
 	case *ast.MemberNode:

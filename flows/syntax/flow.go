@@ -57,6 +57,11 @@ type Flow struct {
 	Start *Str
 	Safe  *Str
 	Nodes []*Node
+	// Params are the trigger params the flow reads (params.NAME) when the
+	// outbound API starts it. Triggered is set when the file has a params
+	// key (params: [] too): the flow is an entry point of the outbound API.
+	Params    []*Str
+	Triggered bool
 }
 
 // Node kinds. Kinds lists them in a fixed order; tests are driven from it.
@@ -282,8 +287,11 @@ func ParseFlow(r *Reporter, file string, src []byte) *Flow {
 	if v == nil {
 		return fl
 	}
-	o := Object(r, v, "", "flow", "start", "safe", "nodes", "description")
+	o := Object(r, v, "", "flow", "start", "safe", "nodes", "description", "params")
 	fl.Name = o.ReqStr("flow")
+	if pv := o.Get("params"); pv != nil {
+		fl.Params, fl.Triggered = StrList(r, pv, "params"), true
+	}
 	fl.Start = o.ReqStr("start")
 	fl.Safe = o.Str("safe")
 	o.Str("description")
