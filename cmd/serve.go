@@ -271,7 +271,8 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 			log.Warn().Msg("the project's handoff: section changed (hours, csat, notices or canned replies): the human queue keeps the ones it started with until the server restarts")
 		}
 	}
-	s.handoff.SetTeacher(&projectTeacher{dir: cfg.Flows, log: log, current: graphs.p.Load, reload: swap})
+	reloading := &sync.Mutex{} // a reload from the files and a change from the console, one at a time
+	s.handoff.SetTeacher(&projectTeacher{dir: cfg.Flows, log: log, current: graphs.p.Load, reload: swap, mu: reloading})
 	registerQueueMetrics(reg, s.handoff)
 	if cfg.Handoff.DemoAgent {
 		if err := ensureDemoAgent(parent, s.db, stdio, cfg.Handoff.OneTimePasswordTTL); err != nil {
@@ -323,7 +324,7 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 		s.bg.Add(1)
 		go func() {
 			defer s.bg.Done()
-			watchFlows(bgctx, cfg.Flows, log, swap)
+			watchFlows(bgctx, cfg.Flows, log, reloading, swap)
 		}()
 	}
 	s.ready.Store(true)

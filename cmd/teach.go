@@ -30,7 +30,10 @@ type projectTeacher struct {
 	log     zerolog.Logger
 	current func() *flows.Project
 	reload  func(*flows.Project)
-	mu      sync.Mutex // one change at a time: each edits the file the last one wrote
+	// mu is held from reading faq.yaml to the swap: one change at a time,
+	// each on the file the last one wrote, and the flow watcher's reload
+	// (which takes it too) never swaps an older read in after it.
+	mu sync.Locker
 }
 
 const demoReadOnly = "the server runs the built-in demo project, which cannot be changed: write it out with `parley init DIR` and serve it with `parley serve --flows DIR`"
@@ -47,9 +50,7 @@ func (t *projectTeacher) readFAQ() ([]byte, error) {
 }
 
 func (t *projectTeacher) KnowledgeBase() (handoff.KnowledgeBase, error) {
-	t.mu.Lock()
-	src, err := t.readFAQ()
-	t.mu.Unlock()
+	src, err := t.readFAQ() // the file is replaced by a rename: no lock needed to read it whole
 	if err != nil {
 		return handoff.KnowledgeBase{}, err
 	}
