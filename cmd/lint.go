@@ -3,6 +3,7 @@ package cmd
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 
@@ -29,22 +30,8 @@ func runLint(args []string, stdio IO) int {
 		return 2
 	}
 	dir := pos[0]
-	var problems flows.ErrorList
 	p, err := flows.LoadDir(dir)
-	if err != nil {
-		problems = append(problems, asList(err)...)
-	}
-	_, suites, err := flowtest.LoadAll(os.DirFS(dir))
-	if err != nil {
-		problems = append(problems, asList(err)...)
-	}
-	if p != nil {
-		if err := flowtest.CheckSuites(p, suites); err != nil {
-			problems = append(problems, asList(err)...)
-		}
-	}
-	if len(problems) > 0 {
-		problems.Sort()
+	if problems := lintProject(os.DirFS(dir), p, err); len(problems) > 0 {
 		fmt.Fprintln(stdio.Stderr, problems.Error())
 		fmt.Fprintf(stdio.Stderr, "%d problem%s\n", len(problems), plural(len(problems)))
 		return 1
@@ -76,6 +63,28 @@ func runLint(args []string, stdio IO) int {
 	}
 	fmt.Fprintf(stdio.Stdout, "ok: %s: %d flows, %d nodes, version %s\n", p.Name, len(p.FlowNames()), nodes, p.Version)
 	return 0
+}
+
+// lintProject is the check of `parley lint` (and of a change from the
+// misses inbox): the project p, loaded from fsys with error err, compiles,
+// and its conversation tests load and name what exists. The problems come
+// sorted.
+func lintProject(fsys fs.FS, p *flows.Project, err error) flows.ErrorList {
+	var problems flows.ErrorList
+	if err != nil {
+		problems = append(problems, asList(err)...)
+	}
+	_, suites, err := flowtest.LoadAll(fsys)
+	if err != nil {
+		problems = append(problems, asList(err)...)
+	}
+	if p != nil {
+		if err := flowtest.CheckSuites(p, suites); err != nil {
+			problems = append(problems, asList(err)...)
+		}
+	}
+	problems.Sort()
+	return problems
 }
 
 // lintSessions reports sessions waiting at nodes this version removes.

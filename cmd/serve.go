@@ -259,6 +259,20 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 	graphs := &flowGraphs{}
 	graphs.p.Store(project)
 	s.handoff.SetFlowGraphs(graphs)
+	// swap serves a new version of the project: the flow watcher's reload
+	// and a change from the console's misses inbox.
+	running := project
+	swap := func(p *flows.Project) {
+		s.runtime.SetEngine(p.NewEngine(opts))
+		graphs.p.Store(p)
+		if handoffChanged(running, p) {
+			// handoff.Service reads its configuration without a
+			// lock; it has no way to take new hours or texts live.
+			log.Warn().Msg("the project's handoff: section changed (hours, csat, notices or canned replies): the human queue keeps the ones it started with until the server restarts")
+		}
+	}
+	reloading := &sync.Mutex{} // a reload from the files and a change from the console, one at a time
+	s.handoff.SetTeacher(&projectTeacher{dir: cfg.Flows, log: log, current: graphs.p.Load, reload: swap, mu: reloading})
 	registerQueueMetrics(reg, s.handoff)
 	if cfg.Handoff.DemoAgent {
 		if err := ensureDemoAgent(parent, s.db, stdio, cfg.Handoff.OneTimePasswordTTL); err != nil {
@@ -310,16 +324,7 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 		s.bg.Add(1)
 		go func() {
 			defer s.bg.Done()
-			running := project
-			watchFlows(bgctx, cfg.Flows, log, func(p *flows.Project) {
-				s.runtime.SetEngine(p.NewEngine(opts))
-				graphs.p.Store(p)
-				if handoffChanged(running, p) {
-					// handoff.Service reads its configuration without a
-					// lock; it has no way to take new hours or texts live.
-					log.Warn().Msg("the project's handoff: section changed (hours, csat, notices or canned replies): the human queue keeps the ones it started with until the server restarts")
-				}
-			})
+			watchFlows(bgctx, cfg.Flows, log, reloading, swap)
 		}()
 	}
 	s.ready.Store(true)

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -18,8 +19,10 @@ import (
 // that lints clean is handed to swap; one that does not is refused with every
 // error logged, and the running version keeps serving. Editors save by
 // rename, so the directories are watched, not the files, and events are
-// debounced.
-func watchFlows(ctx context.Context, dir string, log zerolog.Logger, swap func(*flows.Project)) {
+// debounced. lock is held from reading the files to the swap, so a change
+// from the misses inbox (which holds it while it writes and swaps) is
+// never followed by the swap of an older read.
+func watchFlows(ctx context.Context, dir string, log zerolog.Logger, lock sync.Locker, swap func(*flows.Project)) {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		log.Error().Err(err).Msg("flow watcher not started")
@@ -55,7 +58,14 @@ func watchFlows(ctx context.Context, dir string, log zerolog.Logger, swap func(*
 			}
 			timer.Reset(debounce)
 		case <-timer.C:
+			lock.Lock()
 			p, err := flows.LoadDir(dir)
+			if err == nil {
+				log.Info().Str("version", p.Version).Msg("flows reloaded")
+				logWarnings(log, p)
+				swap(p)
+			}
+			lock.Unlock()
 			if err != nil {
 				ev := log.Error().Str("dir", dir)
 				if list, ok := err.(flows.ErrorList); ok {
@@ -68,11 +78,7 @@ func watchFlows(ctx context.Context, dir string, log zerolog.Logger, swap func(*
 					ev = ev.Err(err)
 				}
 				ev.Msg("flow change refused; the previous version keeps serving")
-				continue
 			}
-			log.Info().Str("version", p.Version).Msg("flows reloaded")
-			logWarnings(log, p)
-			swap(p)
 		}
 	}
 }

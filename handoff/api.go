@@ -57,7 +57,7 @@ func (s *Service) routeTable() []route {
 		{"GET", "/api/canned", false, s.apiCanned},
 		{"GET", "/api/agents", false, s.apiAgents},
 		{"GET", "/api/events", false, func(w http.ResponseWriter, r *http.Request) { s.serveEvents(w, r, sessionFrom(r)) }},
-	}, append(append(append(s.dashboardRoutes(), s.adminRoutes()...), s.contactRoutes()...), s.consoleRoutes()...)...)
+	}, append(append(append(s.dashboardRoutes(), append(s.adminRoutes(), s.missesRoutes()...)...), s.contactRoutes()...), s.consoleRoutes()...)...)
 }
 
 // routes builds the console and API handler. Every route except the login

@@ -176,7 +176,8 @@ type Service struct {
 	waitMu sync.Mutex
 	waits  []waitSample
 
-	graphs graphSource // flow graphs for the dashboard (dashboard.go)
+	graphs graphSource   // flow graphs for the dashboard (dashboard.go)
+	teach  teacherSource // edits the project from the misses inbox (misses_teach.go)
 
 	waitNotifier WaitNotifier // the customers' wait states (waitstate.go)
 

@@ -31,5 +31,6 @@ func (s *Service) apiMisses(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusInternalServerError, "internal error")
 		return
 	}
+	s.recheckMisses(&rep)
 	s.writeJSON(w, http.StatusOK, rep)
 }

@@ -46,7 +46,37 @@ type MissGroup struct {
 	TakenFor map[string]int `json:"taken_for,omitempty"`
 	// Contacts are the conversations, to open from the console.
 	Contacts []string `json:"contacts"`
-	tokens   []string
+	// Langs counts the group's misses by the conversation's language.
+	Langs map[string]int `json:"langs,omitempty"`
+	// Now is what the serving project makes of each of Texts (Recheck):
+	// after a lead teaches the bot, which misses it now answers.
+	Now    []Recheck `json:"now,omitempty"`
+	tokens []string
+}
+
+// Recheck is what the current knowledge base makes of one missed text: the
+// FAQ entry or intent it takes it for, how sure, whether out of scope, and
+// whether sure enough to answer at once (Answered).
+type Recheck struct {
+	Text     string  `json:"text"`
+	Kind     string  `json:"kind"` // faq, intent or none
+	ID       string  `json:"id,omitempty"`
+	Score    float64 `json:"score"`
+	OOS      bool    `json:"oos,omitempty"`
+	Answered bool    `json:"answered"`
+}
+
+// Recheck fills every group's Now by understanding its texts again with
+// understand (the serving project's classifier).
+func (r *MissReport) Recheck(understand func(text string) Recheck) {
+	for i := range r.Groups {
+		g := &r.Groups[i]
+		g.Now = make([]Recheck, len(g.Texts))
+		for j, t := range g.Texts {
+			g.Now[j] = understand(t)
+			g.Now[j].Text = t
+		}
+	}
 }
 
 // MissReport is the inbox over a period.
@@ -59,8 +89,8 @@ type MissReport struct {
 
 // miss is one missed message.
 type miss struct {
-	contact, text, reason, takenFor string
-	at                              time.Time
+	contact, text, reason, takenFor, lang string
+	at                                    time.Time
 }
 
 // ComputeMisses reads the period's events, finds the missed messages and
@@ -220,7 +250,7 @@ func turnMisses(contact string, ts []*turnRec) []miss {
 		if taken == "" {
 			taken = t.understood["intent"]
 		}
-		out = append(out, miss{contact: contact, text: t.text, reason: reason, takenFor: taken, at: t.at})
+		out = append(out, miss{contact: contact, text: t.text, reason: reason, takenFor: taken, lang: t.understood["lang"], at: t.at})
 		return true
 	}
 	prevTyped := -1 // the last turn whose typed message was classified
@@ -313,6 +343,12 @@ func groupMisses(ms []miss) []MissGroup {
 				best.TakenFor = map[string]int{}
 			}
 			best.TakenFor[k.takenFor]++
+		}
+		if k.lang != "" {
+			if best.Langs == nil {
+				best.Langs = map[string]int{}
+			}
+			best.Langs[k.lang]++
 		}
 		if !k.at.Before(best.Last) {
 			best.Last, best.Example = k.at, k.text
