@@ -141,7 +141,7 @@ func contactsList(args []string, stdio IO) int {
 		return 2
 	}
 	if *ch != "" && !channel.Name(*ch).Valid() {
-		fmt.Fprintf(stdio.Stderr, "parley contacts list: --channel %q: want web, telegram or vk\n", *ch)
+		fmt.Fprintf(stdio.Stderr, "parley contacts list: --channel %q: want web, telegram, vk, sms or email\n", *ch)
 		return 2
 	}
 	db, err := openStoreFor("contacts list", *dbPath, true)
