@@ -82,7 +82,14 @@ func (p page) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	p.t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, 20*time.Second)
 	defer cancel()
-	if err := chromedp.Do(ctx, steps...); err != nil {
+	err := chromedp.Do(ctx, steps...)
+	// A live list re-rendered under a click: the steps (clicks that open
+	// and claim, waits) are safe to run again.
+	for try := 0; try < 2 && err != nil && browsertest.NodeRace(err) && ctx.Err() == nil; try++ {
+		time.Sleep(100 * time.Millisecond)
+		err = chromedp.Do(ctx, steps...)
+	}
+	if err != nil {
 		p.t.Fatalf("%s: %v\ncustomer transcript: %q", what, err, p.transcript())
 	}
 }

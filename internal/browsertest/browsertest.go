@@ -286,13 +286,15 @@ func (c *collector) all() []chromedp.ConsoleMessage {
 // true. Right after a navigation DevTools now and then answers a query
 // about the old document with "No node with given id found" or "Cannot find
 // context with specified id" (code -32000); Open retries those, so tests do
-// not flake on them. Later steps on a loaded page do not see the race.
+// not flake on them. Later steps see it too when a page re-renders a list
+// under a click (the console's live ticket list): retry those with
+// NodeRace.
 func Open(ctx context.Context, url, ready string) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	var err error
 	for try := 0; try < 3; try++ {
-		if err = chromedp.Do(ctx, chromedp.Navigate(url)); err == nil || !isNodeRace(err) {
+		if err = chromedp.Do(ctx, chromedp.Navigate(url)); err == nil || !NodeRace(err) {
 			break
 		}
 	}
@@ -304,13 +306,14 @@ func Open(ctx context.Context, url, ready string) error {
 	// the page settles or the time is up.
 	for {
 		err = chromedp.Do(ctx, chromedp.Poll[chromedp.Void](ready, chromedp.WithPollingTimeout(15*time.Second)))
-		if err == nil || !isNodeRace(err) || ctx.Err() != nil {
+		if err == nil || !NodeRace(err) || ctx.Err() != nil {
 			return err
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 }
 
-// isNodeRace reports chromium's "No node with given id" and similar
-// (-32000) errors, which come from a document replaced under a command.
-func isNodeRace(err error) bool { return strings.Contains(err.Error(), "(-32000)") }
+// NodeRace reports chromium's "No node with given id" and similar
+// (-32000) errors, which come from a document or a node replaced under a
+// command; steps that are safe to repeat can be retried on them.
+func NodeRace(err error) bool { return strings.Contains(err.Error(), "(-32000)") }
