@@ -33,10 +33,10 @@ type Source interface {
 // CopyReport counts what CopyFromBolt copied and lists what it did not.
 type CopyReport struct {
 	Contacts, Identities, Sessions, Messages, Events int
-	Inbox, Outbox, Tickets, Agents, ConsoleSessions     int
-	Positions                                           int
-	Sampled                                             int // contacts compared field by field after the copy
-	NotCopied                                           []string
+	Inbox, Outbox, Tickets, Agents, ConsoleSessions  int
+	Positions                                        int
+	Sampled                                          int // contacts compared field by field after the copy
+	NotCopied                                        []string
 }
 
 func (r CopyReport) String() string {
