@@ -256,4 +256,3 @@ func (db *DB) ForgetContact(ctx context.Context, id, by string) (store.ForgetRes
 	}
 	return res, nil
 }
-
