@@ -33,3 +33,28 @@ func (db *DB) Positions() (map[string]string, error) {
 	})
 	return out, err
 }
+
+// EachMerge calls fn for every merge record in id order, outside any
+// transaction.
+func (db *DB) EachMerge(fn func(MergeRecord) error) error {
+	return scanChunks(db, bMerges, nil, nil, func(k, v []byte) error {
+		var rec MergeRecord
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return fmt.Errorf("store: merge %d: %w", be64(k), err)
+		}
+		rec.ID = be64(k)
+		return fn(rec)
+	})
+}
+
+// EachLinkCode calls fn for every stored link code with the hash it is kept
+// under (LinkCodeHash; the code itself is not stored), expired ones too.
+func (db *DB) EachLinkCode(fn func(hash []byte, lc LinkCode) error) error {
+	return scanChunks(db, bLinkCodes, nil, nil, func(k, v []byte) error {
+		var lc LinkCode
+		if err := json.Unmarshal(v, &lc); err != nil {
+			return fmt.Errorf("store: link code: %w", err)
+		}
+		return fn(k, lc)
+	})
+}

@@ -16,10 +16,10 @@ import (
 
 // seedBolt fills a bbolt store with a bit of everything CopyFromBolt copies
 // and returns its path (closed).
-func seedBolt(t *testing.T) string {
+func seedBolt(t *testing.T) (path, code string) {
 	t.Helper()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "parley.db")
+	path = filepath.Join(t.TempDir(), "parley.db")
 	// Nanosecond times: the copy keeps microseconds, as PostgreSQL does.
 	clock := time.Date(2026, 5, 1, 10, 0, 0, 123456789, time.UTC)
 	db, err := store.Open(path, store.Options{NoSync: true, Clock: func() time.Time { return clock }})
@@ -63,18 +63,31 @@ func seedBolt(t *testing.T) string {
 	if err := db.AppendEvents(ctx, store.Event{Type: "handoff_queued", ContactID: ""}); err != nil {
 		t.Fatal(err)
 	}
-	return path
+	// A merge (telegram:1 absorbs telegram:2) and a live link code of telegram:3.
+	a, _ := db.ContactByIdentity("telegram:1")
+	b, _ := db.ContactByIdentity("telegram:2")
+	if _, err := db.MergeContacts(ctx, a.ID, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := db.ContactByIdentity("telegram:3")
+	lc, err := db.IssueLinkCode(ctx, c.ID, store.LinkKindCode, 24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path, lc.Code
 }
 
 func TestCopyFromBolt(t *testing.T) {
 	ctx := context.Background()
-	src, err := store.Open(seedBolt(t), store.Options{ReadOnly: true})
+	path, code := seedBolt(t)
+	src, err := store.Open(path, store.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer src.Close()
 	url := pgtest.Schema(t)
-	db, err := postgres.Open(ctx, url, postgres.Options{})
+	// The clock of the seed, so the link code is live.
+	db, err := postgres.Open(ctx, url, postgres.Options{Clock: func() time.Time { return time.Date(2026, 5, 1, 11, 0, 0, 0, time.UTC) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,8 +96,9 @@ func TestCopyFromBolt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := postgres.CopyReport{Contacts: 120, Identities: 132, Sessions: 120, Messages: 240, Events: 241, Inbox: 4,
-		Outbox: 12, Tickets: 12, Agents: 1, ConsoleSessions: 1, Positions: 1, Sampled: 60, NotCopied: rep.NotCopied}
+	want := postgres.CopyReport{Contacts: 119, Identities: 132, Sessions: 119, Messages: 240, Events: 242, Inbox: 4,
+		Outbox: 12, Tickets: 12, Agents: 1, ConsoleSessions: 1, Positions: 1, Merges: 1, LinkCodes: 1, Sampled: 60,
+		NotCopied: rep.NotCopied}
 	if !reflect.DeepEqual(rep, want) {
 		t.Errorf("report %+v\nwant %+v", rep, want)
 	}
@@ -120,6 +134,20 @@ func TestCopyFromBolt(t *testing.T) {
 	in2, _ := db.PendingInbox()
 	if len(in1) != len(in2) || len(in2) == 0 || in1[0].Seq != in2[0].Seq || string(in2[0].Data) != "unprocessed" {
 		t.Errorf("inbox %+v vs %+v", in1, in2)
+	}
+	// The merge can be undone on PostgreSQL; the link code works there.
+	merges, err := src.Merges(mustResolve(t, db, "telegram:1").ID)
+	if err != nil || len(merges) != 1 {
+		t.Fatalf("source merges %+v, %v", merges, err)
+	}
+	if got, err := db.MergeRecordByID(merges[0].ID); err != nil || !reflect.DeepEqual(got, merges[0]) {
+		t.Errorf("merge record after the copy:\n got %+v, %v\nwant %+v", got, err, merges[0])
+	}
+	if _, err := db.UndoMerge(ctx, merges[0].ID, "test"); err != nil {
+		t.Errorf("undo of a copied merge: %v", err)
+	}
+	if lc, err := db.LookupLinkCode(code, c.ID); err != nil || lc.ContactID != mustResolve(t, db, "telegram:3").ID {
+		t.Errorf("copied link code: %+v, %v", lc, err)
 	}
 	// New writes continue after the copied numbers.
 	res, err := db.Commit(ctx, store.Turn{ContactID: c.ID, Messages: []store.Message{{Dir: "in", Text: "after"}},
