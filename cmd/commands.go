@@ -119,6 +119,14 @@ func commandSpecs() []spec {
 			long: "compact rewrites the database file without the pages an erasure freed (after \"forget\"\n" +
 				"in the console, so the erased text leaves the file)." + dbHelp,
 			example: "  parley compact --db ./data/parley.db", run: runCompact},
+		{use: "migrate", short: "apply the PostgreSQL schema; with --from copy a bbolt database into it",
+			long: "migrate applies pending schema migrations to the PostgreSQL database --to (replicas also\n" +
+				"apply them at start, one at a time under a lock). With --from FILE.db it then copies that\n" +
+				"bbolt database into the empty PostgreSQL one and checks the copy by counting and sampling.\n" +
+				"Stop the server that uses FILE.db first.",
+			example: "  parley migrate --to postgres://parley@db.internal/parley\n" +
+				"  parley migrate --from ./data/parley.db --to postgres://parley@db.internal/parley",
+			run: runMigrate},
 		{use: "version", short: "print the version and build of this binary",
 			example: "  parley version\n  parley --version", run: runVersion},
 	}

@@ -59,3 +59,52 @@ func ValidOutbox(o OutboxEntry) error {
 	_, err := prepareOutbox(o, time.Unix(0, 0))
 	return err
 }
+
+// NewLinkCode returns a fresh code (LinkKindCode) or token (LinkKindToken)
+// in canonical form.
+func NewLinkCode(kind string) string { return newLinkCode(kind) }
+
+// LinkCodeHash is what a store keeps of a canonical link code.
+func LinkCodeHash(canonical string) []byte { return linkKey(canonical) }
+
+// AnonymiseTicket applies ForgetContact's rule to a kept ticket: the
+// anonymous id instead of the contact's, no address, variables, summary,
+// evidence or note texts, a free-text reason erased, resolved if open.
+func AnonymiseTicket(t *Ticket, anon string, now time.Time) {
+	t.ContactID, t.Address, t.Vars, t.Evidence = anon, "", nil, nil
+	if t.Reason != "" && !isLabel(t.Reason) {
+		t.Reason = redacted
+	}
+	if t.Summary != "" {
+		t.Summary = redacted
+	}
+	for i := range t.Notes {
+		t.Notes[i].Text = redacted
+	}
+	if t.Status != TicketResolved {
+		t.Status = TicketResolved
+		if t.ResolvedAt.IsZero() {
+			t.ResolvedAt = now
+		}
+		if t.Outcome == "" {
+			t.Outcome = "end"
+		}
+	}
+}
+
+// AnonymiseEvent applies ForgetContact's rule to a kept event of the
+// forgotten person: anon as its contact, values naming one of names
+// replaced by anon, free texts erased.
+func AnonymiseEvent(e *Event, names map[string]bool, anon string) {
+	e.ContactID = anon
+	for key, val := range e.Data {
+		switch {
+		case names[val]:
+			e.Data[key] = anon
+		case key == "error" || key == "address" || key == "text" || key == "note" || key == "comment":
+			e.Data[key] = redacted
+		case key == "reason" && !isLabel(val):
+			e.Data[key] = redacted
+		}
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -198,21 +199,27 @@ type Server struct {
 	dir  string
 	bin  string
 	cred *syscall.Credential
+	proc *os.Process
+	done chan struct{} // closed when the server process has exited
 }
 
 // StartPrivate initialises a cluster in a temporary directory and starts it
 // on a free loopback port. PostgreSQL refuses to run as root, so as root it
-// runs as the system's postgres user.
+// runs as the system's postgres user. The server is a child of this process
+// that the kernel kills when the process ends (a crashed or killed test
+// binary leaves no server behind; its directory is removed by the next
+// StartPrivate).
 func StartPrivate() (*Server, error) {
 	bin, err := findBin()
 	if err != nil {
 		return nil, err
 	}
+	removeStale()
 	dir, err := os.MkdirTemp("", "parley-pg-")
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{dir: dir, bin: bin}
+	s := &Server{dir: dir, bin: bin, done: make(chan struct{})}
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -237,20 +244,84 @@ func StartPrivate() (*Server, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off", port, dir)
-	if out, err := s.run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start"); err != nil {
-		log, _ := os.ReadFile(filepath.Join(dir, "log"))
+	logf, err := os.Create(filepath.Join(dir, "log"))
+	if err != nil {
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("pg_ctl start: %v: %s %s", err, lastLines(out), lastLines(log))
+		return nil, err
+	}
+	started := make(chan error, 1)
+	go func() {
+		// Pdeathsig follows the thread that started the child: keep this
+		// goroutine on its thread for the server's life.
+		runtime.LockOSThread()
+		cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-p", strconv.Itoa(port), "-k", dir,
+			"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=200")
+		cmd.Dir, cmd.Stdout, cmd.Stderr = dir, logf, logf
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Credential: s.cred}
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		s.proc = cmd.Process
+		started <- nil
+		_ = cmd.Wait()
+		logf.Close()
+		close(s.done)
+	}()
+	if err := <-started; err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("start postgres: %v", err)
 	}
 	s.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
-	return s, nil
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		err := ping(s.URL)
+		if err == nil {
+			return s, nil
+		}
+		select {
+		case <-s.done:
+			log, _ := os.ReadFile(filepath.Join(dir, "log"))
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("postgres exited: %s", lastLines(log))
+		default:
+		}
+		if time.Now().After(deadline) {
+			s.Stop()
+			return nil, fmt.Errorf("postgres did not answer within a minute: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
-// Stop stops the server and removes its directory.
+// Stop stops the server (fast shutdown) and removes its directory.
 func (s *Server) Stop() {
-	_, _ = s.run("pg_ctl", "-D", filepath.Join(s.dir, "data"), "-m", "immediate", "-w", "stop")
+	_ = s.proc.Signal(syscall.SIGINT)
+	select {
+	case <-s.done:
+	case <-time.After(30 * time.Second):
+		_ = s.proc.Kill()
+		<-s.done
+	}
 	os.RemoveAll(s.dir)
+}
+
+// removeStale removes the directories of private servers whose process is
+// gone (killed with their test binary).
+func removeStale() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "parley-pg-*"))
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join(d, "data", "postmaster.pid"))
+		if err == nil {
+			line, _, _ := strings.Cut(string(b), "\n")
+			if pid, err := strconv.Atoi(strings.TrimSpace(line)); err == nil && syscall.Kill(pid, 0) == nil {
+				continue
+			}
+		} else if fi, err := os.Stat(d); err != nil || time.Since(fi.ModTime()) < time.Hour {
+			continue // being set up by another test binary
+		}
+		os.RemoveAll(d)
+	}
 }
 
 func (s *Server) run(name string, args ...string) ([]byte, error) {

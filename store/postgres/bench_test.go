@@ -115,3 +115,55 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkMessagePath is store.BenchmarkMessagePath on PostgreSQL: per
+// inbound message an Enqueue (durable before the channel is acknowledged)
+// and the turn that consumes it, 64 conversations at once.
+func BenchmarkMessagePath(b *testing.B) {
+	const writers = 64
+	rt := &roundTrips{}
+	db, err := postgres.Open(context.Background(), pgtest.Schema(b), postgres.Options{Tracer: rt, MaxConns: writers})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	contacts := make([]string, writers)
+	var warm sync.WaitGroup
+	for w := range contacts {
+		c, _, err := db.ResolveContact(ctx, fmt.Sprintf("telegram:%d", w), "", "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		contacts[w] = c.ID
+		warm.Go(func() { _, _ = db.Commit(ctx, benchTurn(c.ID, 0)) })
+	}
+	warm.Wait()
+	var next atomic.Int64
+	rt0 := rt.n.Load()
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := next.Add(1); i <= int64(b.N); i = next.Add(1) {
+				seq, _, err := db.Enqueue(ctx, contacts[w], fmt.Sprintf("tg:%d", i), []byte(`{"text":"Где мой заказ?","from":"telegram:100"}`))
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				turn := benchTurn(contacts[w], int(i))
+				turn.InboxSeq = seq
+				if _, err := db.Commit(ctx, turn); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "messages/s")
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/message")
+	b.ReportMetric(float64(rt.n.Load()-rt0)/float64(b.N), "roundtrips/message")
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -37,6 +38,9 @@ type DB struct {
 	pool   *pgxpool.Pool
 	clock  func() time.Time
 	retain time.Duration
+	quit   chan struct{} // closed by Close: the janitor stops
+	done   chan struct{} // closed when the janitor has stopped
+	once   sync.Once
 }
 
 // Open connects to the database at url (postgres://...), applies pending
@@ -69,19 +73,38 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("postgres: no answer from %s:%d (is the server running and the URL right?): %w",
 			cfg.ConnConfig.Host, cfg.ConnConfig.Port, err)
 	}
-	db := &DB{pool: pool, clock: opts.Clock, retain: opts.DedupeRetention}
+	db := &DB{pool: pool, clock: opts.Clock, retain: opts.DedupeRetention, quit: make(chan struct{}), done: make(chan struct{})}
 	if opts.NoMigrate {
-		if err := db.checkSchema(ctx); err != nil {
-			pool.Close()
-			return nil, err
-		}
-		return db, nil
+		err = db.checkSchema(ctx)
+	} else {
+		_, err = Migrate(ctx, pool)
 	}
-	if _, err := Migrate(ctx, pool); err != nil {
+	if err != nil {
 		pool.Close()
 		return nil, err
 	}
+	go db.janitor()
 	return db, nil
+}
+
+// janitor prunes expired event keys at start and then periodically, as the
+// bbolt store's does. Every replica runs one; a prune finding nothing to
+// delete costs one indexed query.
+func (db *DB) janitor() {
+	defer close(db.done)
+	every := min(max(db.retain/24, time.Second), time.Hour)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		// A failure (database away) is retried on the next tick; expired
+		// keys only cost space.
+		_, _ = db.PruneDedupe(context.Background())
+		select {
+		case <-db.quit:
+			return
+		case <-t.C:
+		}
+	}
 }
 
 func (db *DB) checkSchema(ctx context.Context) error {
@@ -97,9 +120,14 @@ func (db *DB) checkSchema(ctx context.Context) error {
 // Pool is the connection pool, for tools (parley migrate) and tests.
 func (db *DB) Pool() *pgxpool.Pool { return db.pool }
 
-// Close closes the pool; calls in flight finish first.
+// Close stops the janitor and closes the pool; calls in flight finish
+// first. It is safe to call more than once.
 func (db *DB) Close() error {
-	db.pool.Close()
+	db.once.Do(func() {
+		close(db.quit)
+		<-db.done
+		db.pool.Close()
+	})
 	return nil
 }
 

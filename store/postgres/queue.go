@@ -73,8 +73,7 @@ func (db *DB) PendingInbox() ([]store.InboxEntry, error) {
 }
 
 // PruneDedupe forgets event keys older than the retention and returns how
-// many it removed. Unlike the bbolt store nothing runs it by itself yet:
-// the server's janitor calls it.
+// many it removed. The store runs it by itself (see janitor).
 func (db *DB) PruneDedupe(ctx context.Context) (int, error) {
 	tag, err := db.pool.Exec(ctx, "DELETE FROM event_keys WHERE at < $1", db.now().Add(-db.retain))
 	if err != nil {

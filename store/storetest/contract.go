@@ -63,6 +63,21 @@ type Backend interface {
 
 	Position(key string) (string, error)
 	SetPosition(ctx context.Context, key, value string) error
+
+	MergeContacts(ctx context.Context, intoID, fromID string) (store.Contact, error)
+	Merge(ctx context.Context, intoID, fromID string, opts store.MergeOptions) (store.MergeResult, error)
+	UndoMerge(ctx context.Context, mergeID uint64, by string) (store.MergeRecord, error)
+	MergeRecordByID(id uint64) (store.MergeRecord, error)
+	Merges(contactID string) ([]store.MergeRecord, error)
+
+	IssueLinkCode(ctx context.Context, contactID, kind string, ttl time.Duration) (store.LinkCode, error)
+	LookupLinkCode(code, by string) (store.LinkCode, error)
+	LinkFailed(ctx context.Context, contactID string, window time.Duration) (int, error)
+	LinkAttempts(contactID string, window time.Duration) (int, error)
+	LinkByCode(ctx context.Context, req store.LinkRequest) (store.LinkResult, error)
+
+	ExportContact(id string) (store.ContactExport, error)
+	ForgetContact(ctx context.Context, id, by string) (store.ForgetResult, error)
 }
 
 // Config is what a contract test asks of a fresh backend.
@@ -104,6 +119,18 @@ func Contract(t *testing.T, open Opener) {
 		{"Agents", contractAgents},
 		{"ConsoleSessions", contractConsoleSessions},
 		{"Positions", contractPositions},
+		{"MergeContacts", contractMerge},
+		{"MergeContactsRefuses", contractMergeRefuses},
+		{"MergeKeepsRecentEventKeys", contractMergeEventKeys},
+		{"LookupLinkCode", contractLookupLinkCode},
+		{"LinkAttemptsWindow", contractLinkAttempts},
+		{"LinkByCodeSurvivorAndTurn", contractLinkByCode},
+		{"LinkByCodeOpenTicketSurvives", contractLinkOpenTicket},
+		{"StaleContactAfterMerge", contractStaleAfterMerge},
+		{"UndoMerge", contractUndoMerge},
+		{"UndoNestedMergesNewestFirst", contractUndoNested},
+		{"ExportContact", contractExport},
+		{"ForgetContact", contractForget},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,60 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// EachContact calls fn for every contact in id order. fn runs outside any
+// transaction (on copies), as with Sessions. For copying a store whole
+// (parley migrate --from).
+func (db *DB) EachContact(fn func(Contact) error) error {
+	return scanChunks(db, bContacts, nil, nil, func(k, v []byte) error {
+		var c Contact
+		if err := json.Unmarshal(v, &c); err != nil {
+			return fmt.Errorf("store: contact %q: %w", k, err)
+		}
+		return fn(c)
+	})
+}
+
+// Positions returns every stored position (see Position).
+func (db *DB) Positions() (map[string]string, error) {
+	out := map[string]string{}
+	err := db.view(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bMeta).Cursor()
+		for k, v := c.Seek([]byte(positionPrefix)); k != nil && strings.HasPrefix(string(k), positionPrefix); k, v = c.Next() {
+			out[strings.TrimPrefix(string(k), positionPrefix)] = string(v)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// EachMerge calls fn for every merge record in id order, outside any
+// transaction.
+func (db *DB) EachMerge(fn func(MergeRecord) error) error {
+	return scanChunks(db, bMerges, nil, nil, func(k, v []byte) error {
+		var rec MergeRecord
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return fmt.Errorf("store: merge %d: %w", be64(k), err)
+		}
+		rec.ID = be64(k)
+		return fn(rec)
+	})
+}
+
+// EachLinkCode calls fn for every stored link code with the hash it is kept
+// under (LinkCodeHash; the code itself is not stored), expired ones too.
+func (db *DB) EachLinkCode(fn func(hash []byte, lc LinkCode) error) error {
+	return scanChunks(db, bLinkCodes, nil, nil, func(k, v []byte) error {
+		var lc LinkCode
+		if err := json.Unmarshal(v, &lc); err != nil {
+			return fmt.Errorf("store: link code: %w", err)
+		}
+		return fn(k, lc)
+	})
+}
