@@ -499,24 +499,39 @@ func calibrate(m *model, rows []calRow) (temperature, threshold, oosRatio float6
 	// from ratio 0.5 to 0.3 (objective 0.812 against 0.819, one standard
 	// error 0.026) and a dozen right answers of the suite became "out of
 	// scope".
-	type cand struct{ t, ratio, obj, se float64 }
-	cands := make([]cand, 0, len(oosRatios))
-	best := -1
+	cands := make([]ratioCand, 0, len(oosRatios))
 	for _, ratio := range oosRatios {
 		inScores, oosScores := scores(ratio)
 		t, obj, kept, caught := bestThreshold(inScores, oosScores, nIn, nOOS)
 		se := math.Sqrt(kept*(1-kept)/float64(nIn) + oosWeight*oosWeight*caught*(1-caught)/float64(nOOS))
-		cands = append(cands, cand{t, ratio, obj, se})
-		if best < 0 || obj > cands[best].obj+1e-12 {
-			best = len(cands) - 1
+		cands = append(cands, ratioCand{t, ratio, obj, se})
+	}
+	threshold, oosRatio = pickRatio(cands)
+	return temperature, threshold, oosRatio
+}
+
+// ratioCand is one out-of-scope ratio with its best threshold, the
+// objective they reach on the held-out examples and its standard error.
+type ratioCand struct{ threshold, ratio, obj, se float64 }
+
+// pickRatio returns the first candidate (the least aggressive: oosRatios
+// order) whose objective is within one standard error of the best one.
+func pickRatio(cands []ratioCand) (threshold, ratio float64) {
+	best := -1
+	for i, c := range cands {
+		if best < 0 || c.obj > cands[best].obj+1e-12 {
+			best = i
 		}
+	}
+	if best < 0 {
+		return defaultThreshold, 1
 	}
 	for _, c := range cands {
 		if c.obj >= cands[best].obj-cands[best].se {
-			return temperature, c.t, c.ratio
+			return c.threshold, c.ratio
 		}
 	}
-	return temperature, defaultThreshold, 1
+	return cands[best].threshold, cands[best].ratio
 }
 
 // tempPrior is how many held-out examples weigh as much as the prior
