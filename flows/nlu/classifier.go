@@ -491,16 +491,47 @@ func calibrate(m *model, rows []calRow) (temperature, threshold, oosRatio float6
 		upper := math.Max(maxAutoThreshold, few)
 		return temperature, math.Max(math.Min(math.Max(q, minAutoThreshold), upper), few), 1
 	}
-	threshold, oosRatio = defaultThreshold, 1
-	bestObj := -1.0
+	// One standard error rule: the held-out examples are few (a small FAQ
+	// holds out a few dozen out-of-scope questions), so objectives that
+	// differ by less than the noise of the best one are a tie, and a tie
+	// goes to the least aggressive ratio (oosRatios runs from the least).
+	// Without it, three examples added to one FAQ entry flipped the demo
+	// from ratio 0.5 to 0.3 (objective 0.812 against 0.819, one standard
+	// error 0.026) and a dozen right answers of the suite became "out of
+	// scope".
+	cands := make([]ratioCand, 0, len(oosRatios))
 	for _, ratio := range oosRatios {
 		inScores, oosScores := scores(ratio)
-		t, obj := bestThreshold(inScores, oosScores, nIn, nOOS)
-		if obj > bestObj+1e-12 {
-			threshold, oosRatio, bestObj = t, ratio, obj
+		t, obj, kept, caught := bestThreshold(inScores, oosScores, nIn, nOOS)
+		se := math.Sqrt(kept*(1-kept)/float64(nIn) + oosWeight*oosWeight*caught*(1-caught)/float64(nOOS))
+		cands = append(cands, ratioCand{t, ratio, obj, se})
+	}
+	threshold, oosRatio = pickRatio(cands)
+	return temperature, threshold, oosRatio
+}
+
+// ratioCand is one out-of-scope ratio with its best threshold, the
+// objective they reach on the held-out examples and its standard error.
+type ratioCand struct{ threshold, ratio, obj, se float64 }
+
+// pickRatio returns the first candidate (the least aggressive: oosRatios
+// order) whose objective is within one standard error of the best one.
+func pickRatio(cands []ratioCand) (threshold, ratio float64) {
+	best := -1
+	for i, c := range cands {
+		if best < 0 || c.obj > cands[best].obj+1e-12 {
+			best = i
 		}
 	}
-	return temperature, threshold, oosRatio
+	if best < 0 {
+		return defaultThreshold, 1
+	}
+	for _, c := range cands {
+		if c.obj >= cands[best].obj-cands[best].se {
+			return c.threshold, c.ratio
+		}
+	}
+	return cands[best].threshold, cands[best].ratio
 }
 
 // tempPrior is how many held-out examples weigh as much as the prior
@@ -518,7 +549,7 @@ var oosRatios = []float64{1, 0.5, 0.3, 0.2, 0.1}
 // bestThreshold picks the threshold that maximises in-scope accuracy plus
 // oosWeight times out-of-scope recall while losing at most maxLost of the
 // right answers; inScores are sorted.
-func bestThreshold(inScores, oosScores []float64, nIn, nOOS int) (best, bestObj float64) {
+func bestThreshold(inScores, oosScores []float64, nIn, nOOS int) (best, bestObj, keptShare, caughtShare float64) {
 	// Candidate thresholds sit just above each observed score.
 	cands := append(slices.Clone(inScores), oosScores...)
 	best, bestObj = defaultThreshold, -1.0
@@ -537,7 +568,8 @@ func bestThreshold(inScores, oosScores []float64, nIn, nOOS int) (best, bestObj 
 		obj := float64(kept)/float64(nIn) + oosWeight*float64(caught)/float64(nOOS)
 		if obj > bestObj+1e-12 || (math.Abs(obj-bestObj) <= 1e-12 && t < best) {
 			best, bestObj = t, obj
+			keptShare, caughtShare = float64(kept)/float64(nIn), float64(caught)/float64(nOOS)
 		}
 	}
-	return best, bestObj
+	return best, bestObj, keptShare, caughtShare
 }

@@ -429,3 +429,64 @@ func TestClassifierReadsChatSpellings(t *testing.T) {
 		}
 	}
 }
+
+// TestPickRatioTakesTheGentlestWithinNoise: objectives within one standard
+// error of the best are a tie, and a tie goes to the ratio that declines
+// fewer messages; a clear winner keeps its place.
+func TestPickRatioTakesTheGentlestWithinNoise(t *testing.T) {
+	// The demo FAQ after three added examples: 0.5 reaches 0.812, 0.3
+	// reaches 0.819 with a standard error of 0.026.
+	demo := []ratioCand{
+		{0, 1, 0.791, 0.025}, {0, 0.5, 0.812, 0.025}, {0.294, 0.3, 0.819, 0.026},
+		{0.294, 0.2, 0.798, 0.026}, {0, 0.1, 0.782, 0.027},
+	}
+	if thr, ratio := pickRatio(demo); ratio != 0.5 || thr != 0 {
+		t.Errorf("pickRatio(demo) = threshold %.3f, ratio %.2f; want 0, 0.5", thr, ratio)
+	}
+	clear := []ratioCand{{0.2, 1, 0.80, 0.01}, {0.1, 0.5, 0.83, 0.01}, {0, 0.1, 0.90, 0.01}}
+	if thr, ratio := pickRatio(clear); ratio != 0.1 || thr != 0 {
+		t.Errorf("pickRatio(clear) = threshold %.3f, ratio %.2f; want 0, 0.1", thr, ratio)
+	}
+	if thr, ratio := pickRatio(nil); ratio != 1 || thr != defaultThreshold {
+		t.Errorf("pickRatio(nil) = %.3f, %.2f; want the defaults", thr, ratio)
+	}
+}
+
+// TestConceptsReachWordsTheFAQLacks: the built-in concepts of issue 12's
+// third round carry a customer's word to an entry written with another
+// word of the same group.
+func TestConceptsReachWordsTheFAQLacks(t *testing.T) {
+	var ex []Example
+	add := func(label string, qs ...string) {
+		for _, q := range qs {
+			ex = append(ex, Example{Text: q, Label: label})
+		}
+	}
+	add("promo", "есть ли скидки", "где взять промокод", "discount code", "any sales now")
+	add("pickup", "где пункты выдачи", "сколько хранится заказ в пункте выдачи", "where is the pickup point")
+	add("warranty", "гарантия на товар", "товар с браком", "warranty period", "the item is defective")
+	add("exchange", "обменять размер", "обмен товара", "exchange an item")
+	add("contacts", "ваш номер телефона", "как с вами связаться", "support phone")
+	add("hours", "график работы поддержки", "когда работают операторы", "support schedule")
+	add(OOSLabel, "какая погода завтра", "расскажи анекдот", "tell me a joke", "who won the game",
+		"как приготовить борщ", "recommend a movie")
+	c, err := Train(ex, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for text, want := range map[string]string{
+		"купон есть?":                 "promo",    // купон ~ скидка, промокод
+		"any coupon":                  "promo",    // coupon ~ discount
+		"самовывоз возможен?":         "pickup",   // самовывоз ~ пункт выдачи
+		"телевизор сломался":          "warranty", // сломался ~ брак
+		"faulty headphones":           "warranty", // faulty ~ defective
+		"can i swap the size":         "exchange", // swap ~ exchange
+		"напишу вам на почту":         "contacts", // почта ~ телефон, связаться
+		"расписание операторов какое": "hours",    // расписание ~ график
+	} {
+		p := c.Classify(text)
+		if p.Label != want || p.OOS {
+			t.Errorf("Classify(%q) = %s (%.2f, oos=%v), want %s in scope; top %v", text, p.Label, p.Score, p.OOS, want, p.Top)
+		}
+	}
+}

@@ -33,6 +33,15 @@ var concepts = []struct {
 	// Times of day: "привезите вечером", "deliver in the morning".
 	{"daytime", []string{"утром", "вечер", "ночью", "morning", "evening", "afternoon"},
 		[]string{"днем", "night", "tonight"}},
+	// "поменять" is not here: it changes a delivery date as often as a size.
+	{"exchange", []string{"обмен", "exchang", "swap"}, nil},
+	{"defect", []string{"брак", "сломал", "слома", "поломк", "неисправ", "дефект", "defect", "faulty", "broke"}, nil},
+	{"warranty", []string{"гарант", "warrant", "guarant"}, nil},
+	{"discount", []string{"скидк", "промокод", "промо", "купон", "кэшбэк", "кешбэк", "кэшбек", "кешбек",
+		"discount", "coupon", "promo", "voucher", "cashback"}, nil},
+	{"contact", []string{"телефон", "email", "почт", "связат", "связь", "phone", "contact"}, []string{"mail"}},
+	{"pickup", []string{"самовывоз", "pickup", "постамат"}, []string{"пвз"}},
+	{"schedule", []string{"график", "расписан", "schedule"}, nil},
 }
 
 // phrases map phrases to a concept that no single word of them carries.
@@ -42,6 +51,13 @@ var concepts = []struct {
 var phrases = map[string]string{
 	"сколько стоит": "price",
 	"how much":      "price",
+	"пункт выдачи":  "pickup",
+	"пункты выдачи": "pickup",
+	"pick up":       "pickup",
+	"режим работы":  "schedule",
+	"часы работы":   "schedule",
+	"opening hours": "schedule",
+	"working hours": "schedule",
 }
 
 // conceptPhrases is phrases keyed by the stems of their words.
@@ -118,7 +134,7 @@ var colloquial = map[string][]string{
 	"щас": {"сейчас"}, "ща": {"сейчас"}, "счас": {"сейчас"},
 	"спс": {"спасибо"}, "пасиб": {"спасибо"}, "пасибо": {"спасибо"}, "сенкс": {"спасибо"},
 	"плиз": {"пожалуйста"}, "пжл": {"пожалуйста"}, "пж": {"пожалуйста"}, "пжлст": {"пожалуйста"}, "плз": {"пожалуйста"},
-	"мб": {"может", "быть"}, "оч": {"очень"}, "норм": {"нормально"}, "прив": {"привет"}, "здрасьте": {"здравствуйте"},
+	"мб": {"может", "быть"}, "оч": {"очень"}, "норм": {"нормально"}, "прив": {"привет"}, "приветик": {"привет"}, "приветики": {"привет"}, "здрасьте": {"здравствуйте"},
 	"тыщ": {"тысяч"}, "тыщи": {"тысячи"}, "руб": {"рублей"}, "р": {"рублей"},
 	"u": {"you"}, "ur": {"your"}, "r": {"are"}, "pls": {"please"}, "plz": {"please"}, "thx": {"thanks"},
 	"ty": {"thank", "you"}, "wanna": {"want", "to"}, "gonna": {"going", "to"}, "gotta": {"have", "to"},
