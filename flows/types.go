@@ -28,6 +28,17 @@ type Input struct {
 	// output (kind Debug). It is for people tuning a project: never send
 	// or store that output.
 	Debug bool
+	// Attachments are the files of the message (the runtime stored them).
+	Attachments []Attachment
+}
+
+// Attachment is one file or picture of a customer's message.
+type Attachment struct {
+	Kind string // "image" or "file" when stored; the channel's kind otherwise
+	Name string
+	Type string // sniffed content type
+	Size int64
+	Ref  string // "parley:f_…" for a stored file
 }
 
 // Contact is the customer.
