@@ -76,6 +76,10 @@ type Config struct {
 	// Observe, when set, is called after each committed turn with the flow
 	// engine's outputs (the terminal chat prints them; tests inspect them).
 	Observe func(contactID string, outs []flows.Output)
+	// Files is the policy on attachments (size, types, retention): see
+	// bot/files.go. The zero value takes channel.DefaultMaxFileBytes and
+	// channel.DefaultFileTypes and keeps files for ever.
+	Files FilesConfig
 	// Debug asks the engine for a trace of every message (a Debug output,
 	// which only Observe sees: it is never sent or stored). For parley chat.
 	Debug bool
@@ -228,6 +232,7 @@ func (r *Runtime) Start(ctx context.Context) error {
 		return fmt.Errorf("bot: resume outbox: %w", err)
 	}
 	r.outbox.push(out...)
+	go r.pruneFiles() // ends with r.ctx
 	if len(pending)+len(out) > 0 {
 		r.log.Info().Int("inbox", len(pending)).Int("outbox", len(out)).Msg("resumed pending work")
 	}

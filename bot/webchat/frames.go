@@ -54,6 +54,8 @@ type clientFrame struct {
 	// per line; a client that does not say so (a widget loaded before the
 	// server was upgraded) gets one object per frame.
 	Batch bool `json:"batch,omitempty"`
+	// Files (message) are ids of files the visitor uploaded (files.go).
+	Files []string `json:"files,omitempty"`
 }
 
 // frameError is a client frame the server refuses; Code goes to the widget.
@@ -111,7 +113,11 @@ func decodeClientFrame(b []byte, maxText int) (clientFrame, error) {
 			return f, &frameError{Code: codeTooBig, ID: f.ID,
 				Msg: fmt.Sprintf("%s: text is %d bytes; the limit is %d", f.Type, len(f.Text), maxText)}
 		}
-		if f.Type == typeMessage && isBlank(f.Text) {
+		if len(f.Files) > maxFilesPerMessage {
+			return f, &frameError{Code: codeTooBig, ID: f.ID,
+				Msg: fmt.Sprintf("%s: %d files; the limit is %d", f.Type, len(f.Files), maxFilesPerMessage)}
+		}
+		if f.Type == typeMessage && isBlank(f.Text) && len(f.Files) == 0 {
 			return f, badFrame(f.ID, "message: text is empty")
 		}
 		if f.Type == typeButton {
@@ -202,6 +208,7 @@ type itemFrame struct {
 	Buttons []channel.Button `json:"buttons,omitempty"`
 	Image   string           `json:"image,omitempty"`
 	Sender  string           `json:"sender,omitempty"`
+	Files   []fileFrame      `json:"files,omitempty"`
 	At      time.Time        `json:"at"`
 }
 
@@ -212,6 +219,7 @@ type messageFrame struct {
 	Buttons []channel.Button `json:"buttons,omitempty"`
 	Image   string           `json:"image,omitempty"`
 	Sender  string           `json:"sender,omitempty"`
+	Files   []fileFrame      `json:"files,omitempty"`
 	At      time.Time        `json:"at"`
 }
 
@@ -226,16 +234,21 @@ func (f *messageFrame) appendJSON(b []byte) []byte {
 	}
 	b = jsonx.AppendOptField(b, `,"image":`, f.Image)
 	b = jsonx.AppendOptField(b, `,"sender":`, f.Sender)
+	if len(f.Files) > 0 {
+		files, _ := json.Marshal(f.Files) // rare: no need for the hand-made encoding
+		b = append(append(b, `,"files":`...), files...)
+	}
 	b = append(b, `,"at":"`...)
 	b = f.At.AppendFormat(b, time.RFC3339Nano)
 	return append(b, `"}`...)
 }
 
 type echoFrame struct {
-	Type string    `json:"type"`
-	ID   string    `json:"id"`
-	Text string    `json:"text"`
-	At   time.Time `json:"at"`
+	Type  string      `json:"type"`
+	ID    string      `json:"id"`
+	Text  string      `json:"text"`
+	Files []fileFrame `json:"files,omitempty"`
+	At    time.Time   `json:"at"`
 }
 
 // ackJSON is the ack frame for the client message id (ids are checked to
