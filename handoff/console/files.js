@@ -1,14 +1,14 @@
 // Attachments in the agent console: the customer's pictures shown inline
 // and other files as download links (GET /api/files/ID, for signed-in
-// agents only), and the agent's 📎 button that sends a file to the customer
+// agents only), and the agent's File… button that sends a file to the customer
 // through their channel (POST /api/tickets/ID/files). Kept apart from
 // app.js; app.js calls renderFiles for each message, and this file uses
 // app.js's state, $, el, act, renderTicket and loadHistory at run time.
 "use strict";
 
 const FILE_TEXTS = {
-  en: { attach: "Send a file or a picture to the customer", removed: "removed by the retention policy", file: "file" },
-  ru: { attach: "Отправить клиенту файл или картинку", removed: "удалён по сроку хранения", file: "файл" },
+  en: { attach: "Send a file or a picture to the customer", button: "File…", removed: "removed by the retention policy", file: "file" },
+  ru: { attach: "Отправить клиенту файл или картинку", button: "Файл…", removed: "удалён по сроку хранения", file: "файл" },
 };
 
 function fileText(key) {
@@ -32,7 +32,7 @@ function renderFiles(m) {
   for (const f of files) {
     const name = f.name || fileText("file");
     if (!f.url || f.url.indexOf("/api/files/") !== 0) {
-      box.append(el("div", { class: "muted" }, "📎 " + name + " — " + fileText("removed")));
+      box.append(el("div", { class: "muted" }, name + " — " + fileText("removed")));
     } else if (f.kind === "image") {
       const img = el("img", { class: "att-image", src: f.url, alt: name, loading: "lazy" });
       img.style.maxWidth = "240px";
@@ -40,7 +40,7 @@ function renderFiles(m) {
       img.style.display = "block";
       box.append(el("a", { class: "att-link", href: f.url, target: "_blank", rel: "noopener" }, img));
     } else {
-      box.append(el("a", { class: "att-file", href: f.url, download: name }, "📎 " + name + " (" + fileSize(f.size) + ")"));
+      box.append(el("a", { class: "att-file", href: f.url, download: name }, name + " (" + fileSize(f.size) + ")"));
     }
   }
   if (other.length) box.append(el("div", { class: "muted" }, tr("attachments") + ": " + other.join(", ")));
@@ -69,7 +69,7 @@ function setupAttach() {
   const box = document.getElementById("reply-box");
   if (!box || document.getElementById("reply-attach")) return;
   const picker = el("input", { type: "file", id: "reply-file", hidden: "" });
-  const button = el("button", { type: "button", id: "reply-attach", class: "plain", title: fileText("attach"), "aria-label": fileText("attach") }, "📎");
+  const button = el("button", { type: "button", id: "reply-attach", class: "plain", title: fileText("attach"), "aria-label": fileText("attach") }, fileText("button"));
   box.insertBefore(button, document.getElementById("reply-send"));
   box.append(picker);
   button.addEventListener("click", () => picker.click());

@@ -226,10 +226,7 @@
       img.src = m.image;
       item.appendChild(img);
     }
-    if (m.files && m.files.length) {
-      if (!m.text) bubble.remove();
-      item.appendChild(renderFiles(m.files));
-    }
+    if (m.files && m.files.length) item.appendChild(renderFiles(m.files));
     const meta = el('div', 'parley-meta');
     item.appendChild(meta);
     setState(item, m.state || 'sent');
@@ -250,7 +247,7 @@
         img.src = href;
         a.appendChild(img);
       } else {
-        a.textContent = '\uD83D\uDCCE ' + (f.name || T.file) + (f.size ? ' (' + fmtSize(f.size) + ')' : '');
+        a.textContent = (f.name || T.file) + (f.size ? ' (' + fmtSize(f.size) + ')' : '');
       }
       box.appendChild(a);
     }
