@@ -272,22 +272,29 @@ func (r *Runtime) loadFileData(out *channel.Outbound) error {
 	return nil
 }
 
-// pruneFiles empties the files older than Files.Keep, now and every hour,
-// until the runtime stops.
+// SetFilesKeep changes how long files are kept (a project reload with a
+// new files: keep:); the next hourly cleanup uses it.
+func (r *Runtime) SetFilesKeep(d time.Duration) { r.filesKeep.Store(int64(d)) }
+
+// pruneFiles empties the files older than the retention (Files.Keep, or
+// SetFilesKeep's), now and every hour, until the runtime stops. Without a
+// retention it only waits.
 func (r *Runtime) pruneFiles() {
 	fs := r.files()
-	if fs == nil || r.cfg.Files.Keep <= 0 {
+	if fs == nil {
 		return
 	}
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
-		n, size, err := fs.PruneFiles(r.ctx, r.now().Add(-r.cfg.Files.Keep))
-		switch {
-		case err != nil && r.ctx.Err() == nil:
-			r.log.Error().Err(err).Msg("file retention cleanup failed")
-		case n > 0:
-			r.log.Info().Int("files", n).Int64("bytes", size).Msg("file retention: old files emptied")
+		if keep := time.Duration(r.filesKeep.Load()); keep > 0 {
+			n, size, err := fs.PruneFiles(r.ctx, r.now().Add(-keep))
+			switch {
+			case err != nil && r.ctx.Err() == nil:
+				r.log.Error().Err(err).Msg("file retention cleanup failed")
+			case n > 0:
+				r.log.Info().Int("files", n).Int64("bytes", size).Msg("file retention: old files emptied")
+			}
 		}
 		select {
 		case <-r.ctx.Done():

@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -170,5 +173,41 @@ func TestTelegramPhotoReachesTheFlowAndTheStore(t *testing.T) {
 	theirs, _ := db.PutFile(context.Background(), store.File{ContactID: other.ID, Type: "application/pdf", Sender: "customer"}, pdf)
 	if err := rt.Deliver(context.Background(), handoff.Delivery{ContactID: c.ID, Address: "telegram:42", SenderID: "a1", Files: []string{theirs.ID}}); err == nil {
 		t.Error("another contact's file was delivered")
+	}
+}
+
+// TestRetentionEmptiesOldFilesAtStart: with a retention, the runtime's
+// cleanup empties the files older than it when it starts (then hourly),
+// keeping their records; younger files stay whole.
+func TestRetentionEmptiesOldFilesAtStart(t *testing.T) {
+	now := time.Now()
+	var storeNow atomic.Int64 // the store's clock, read by its janitor too
+	storeNow.Store(now.Add(-50 * 24 * time.Hour).UnixNano())
+	db := storetest.OpenWith(t, store.Options{Clock: func() time.Time { return time.Unix(0, storeNow.Load()) }})
+	c, _, err := db.ResolveContact(context.Background(), "web:v1", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, _ := db.PutFile(context.Background(), store.File{ContactID: c.ID, Type: "application/pdf", Sender: "customer"}, []byte("%PDF old"))
+	storeNow.Store(now.Add(-10 * 24 * time.Hour).UnixNano())
+	fresh, _ := db.PutFile(context.Background(), store.File{ContactID: c.ID, Type: "application/pdf", Sender: "customer"}, []byte("%PDF new"))
+	rt := New(Config{Logger: quietLogger(), Clock: func() time.Time { return now }, Files: FilesConfig{Keep: 30 * 24 * time.Hour}}, db, echoEngine(t))
+	if err := rt.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Shutdown(context.Background())
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		f, _, err := db.FileData(old.ID)
+		if errors.Is(err, store.ErrFileErased) && !f.Erased.IsZero() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("old file not emptied: %+v, %v", f, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, data, err := db.FileData(fresh.ID); err != nil || string(data) != "%PDF new" {
+		t.Errorf("fresh file: %q, %v", data, err)
 	}
 }

@@ -114,6 +114,8 @@ type Runtime struct {
 	opening  openings // recent openings (bot/opening.go)
 	// linkPayloads caches the current engine's link buttons (bot/link.go).
 	linkPayloads atomic.Pointer[flowLinkPayloads]
+	// filesKeep is the file retention in force (bot/files.go).
+	filesKeep atomic.Int64
 }
 
 // job is one unit of a contact's ordered work: an inbox entry (seq), or an
@@ -183,6 +185,7 @@ func New(cfg Config, db Store, engine *flows.Engine, senders ...channel.Sender) 
 		r.senders[s.Channel()] = s
 	}
 	r.engine.Store(engine)
+	r.filesKeep.Store(int64(cfg.Files.Keep))
 	if cfg.FloodRate == 0 {
 		cfg.FloodRate, cfg.FloodBurst = 5, 20
 	}

@@ -232,6 +232,9 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 	if err != nil {
 		return nil, err
 	}
+	if keep, ok := project.FilesKeep(); ok {
+		files.Keep = keep // the lead's retention (parley.yaml files: keep:) wins
+	}
 	s.runtime = bot.New(bot.Config{Logger: log, Metrics: reg, FloodRate: cfg.FloodRate, FloodBurst: cfg.FloodBurst, Files: files,
 		Link: bot.LinkConfig{Disabled: cfg.Link.Disabled, TTL: cfg.Link.TTL, MaxAttempts: cfg.Link.MaxAttempts,
 			Window: cfg.Link.Window, TelegramBot: cfg.Link.TelegramBot, VKGroup: cfg.Link.VKGroup}}, s.db, engine, senders...)
@@ -319,6 +322,9 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 			running := project
 			watchFlows(bgctx, cfg.Flows, log, func(p *flows.Project) {
 				s.runtime.SetEngine(p.NewEngine(opts))
+				if keep, ok := p.FilesKeep(); ok {
+					s.runtime.SetFilesKeep(keep)
+				}
 				graphs.p.Store(p)
 				if handoffChanged(running, p) {
 					// handoff.Service reads its configuration without a
