@@ -159,6 +159,14 @@ func (r *Runtime) Deliver(ctx context.Context, d handoff.Delivery) error {
 	for _, b := range d.Buttons {
 		btns = append(btns, flows.Button{Text: b.Text, Value: b.Value})
 	}
+	if len(d.Files) > 0 {
+		files, err := r.deliveryFiles(c.ID, d.Files)
+		if err != nil {
+			return err
+		}
+		r.sayFiles(ts, d.Text, files, d.SenderID, d.SenderName)
+		return r.commit(ctx, ts)
+	}
 	r.say(ts, d.Text, btns, "", d.SenderID, d.SenderName)
 	return r.commit(ctx, ts)
 }

@@ -225,7 +225,7 @@ func (r *Runtime) queueOutbound(ts *turnState, ob channel.Outbound, now time.Tim
 // joinTexts returns a and b as one message, if they can be one: see
 // queueOutbound. max is the channel's limit in runes.
 func joinTexts(a, b channel.Outbound, max int) (channel.Outbound, bool) {
-	if a.To != b.To || a.Sender != b.Sender || len(a.Buttons) > 0 || b.Image != "" ||
+	if a.To != b.To || a.Sender != b.Sender || len(a.Buttons) > 0 || b.Image != "" || len(a.Files)+len(b.Files) > 0 ||
 		strings.TrimSpace(a.Text) == "" || strings.TrimSpace(b.Text) == "" {
 		return a, false
 	}
@@ -256,6 +256,13 @@ func (o *outbox) attempt(ctx context.Context, e store.OutboxEntry, decoded *chan
 		return e, true, nil
 	}
 	out.Key = "out-" + strconv.FormatUint(e.ID, 10)
+	if err := r.loadFileData(&out); err != nil && channel.IsPermanent(err) {
+		logger().Warn().Err(err).Msg("reply's file is gone; dropped")
+		o.drop(ctx, e, err.Error())
+		return e, true, nil
+	} else if err != nil {
+		return o.reschedule(ctx, e, e.Attempts+1, backoff(r.cfg.RetryBase, e.Attempts+1)), false, nil
+	}
 	sender, ok := r.senders[out.To.Channel]
 	if !ok {
 		// The channel is not configured in this run (token removed?): keep

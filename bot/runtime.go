@@ -87,6 +87,10 @@ type Config struct {
 	// Observe, when set, is called after each committed turn with the flow
 	// engine's outputs (the terminal chat prints them; tests inspect them).
 	Observe func(contactID string, outs []flows.Output)
+	// Files is the policy on attachments (size, types, retention): see
+	// bot/files.go. The zero value takes channel.DefaultMaxFileBytes and
+	// channel.DefaultFileTypes and keeps files for ever.
+	Files FilesConfig
 	// Debug asks the engine for a trace of every message (a Debug output,
 	// which only Observe sees: it is never sent or stored). For parley chat.
 	Debug bool
@@ -122,6 +126,8 @@ type Runtime struct {
 	opening  openings // recent openings (bot/opening.go)
 	// linkPayloads caches the current engine's link buttons (bot/link.go).
 	linkPayloads atomic.Pointer[flowLinkPayloads]
+	// filesKeep is the file retention in force (bot/files.go).
+	filesKeep atomic.Int64
 }
 
 // job is one unit of a contact's ordered work: an inbox entry (seq), or an
@@ -199,6 +205,7 @@ func New(cfg Config, db Store, engine *flows.Engine, senders ...channel.Sender) 
 		r.senders[s.Channel()] = s
 	}
 	r.engine.Store(engine)
+	r.filesKeep.Store(int64(cfg.Files.Keep))
 	if cfg.FloodRate == 0 {
 		cfg.FloodRate, cfg.FloodBurst = 5, 20
 	}
@@ -252,6 +259,7 @@ func (r *Runtime) Start(ctx context.Context) error {
 		r.sweeping = true
 		go r.runSweeper()
 	}
+	go r.pruneFiles() // ends with r.ctx
 	if len(pending)+len(out) > 0 {
 		r.log.Info().Int("inbox", len(pending)).Int("outbox", len(out)).Msg("resumed pending work")
 	}

@@ -99,6 +99,7 @@ func (r *Runtime) processJob(ctx context.Context, contactID string, j job) error
 		}
 		ts.addr = in.From
 		defer r.signalTyping(in.From)()
+		r.keepAttachments(ctx, ts, &in) // bot/files.go
 		ts.turn.Messages = append(ts.turn.Messages, inboundMessage(contactID, in))
 		ts.inEvent = len(ts.turn.Events)
 		ts.turn.Events = append(ts.turn.Events, store.Event{
@@ -120,6 +121,7 @@ func (r *Runtime) processJob(ctx context.Context, contactID string, j job) error
 		input := flows.Input{
 			Text: in.Text, Payload: in.Payload, Channel: string(in.From.Channel), Now: now,
 			Contact: flowContact(c), Greeted: in.Greeted, Debug: r.cfg.Debug,
+			Attachments: flowAttachments(in.Attachments),
 		}
 		if err := r.routeMessage(ctx, ts, eng, st, input); err != nil {
 			return err

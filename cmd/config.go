@@ -35,6 +35,7 @@ type Config struct {
 	Link     LinkConfig     `yaml:"link"`
 	HTTP     HTTPConfig     `yaml:"http"`
 	FlowHTTP FlowHTTPConfig `yaml:"flow_http"`
+	Files    FilesConfig    `yaml:"files"`
 
 	// FloodRate and FloodBurst: messages per second a customer gets answered
 	// (default 5, burst 20); more are recorded but not answered. -1 = off.

@@ -228,10 +228,18 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 	}
 
 	// 5. Runtime and the human queue (which delivers through the runtime).
-	s.runtime = bot.New(bot.Config{Logger: log, Metrics: reg, FloodRate: cfg.FloodRate, FloodBurst: cfg.FloodBurst,
+	files, err := cfg.Files.runtimeFiles()
+	if err != nil {
+		return nil, err
+	}
+	if keep, ok := project.FilesKeep(); ok {
+		files.Keep = keep // the lead's retention (parley.yaml files: keep:) wins
+	}
+	s.runtime = bot.New(bot.Config{Logger: log, Metrics: reg, FloodRate: cfg.FloodRate, FloodBurst: cfg.FloodBurst, Files: files,
 		Link: bot.LinkConfig{Disabled: cfg.Link.Disabled, TTL: cfg.Link.TTL, MaxAttempts: cfg.Link.MaxAttempts,
 			Window: cfg.Link.Window, TelegramBot: cfg.Link.TelegramBot, VKGroup: cfg.Link.VKGroup}}, s.db, engine, senders...)
 	hist.rt = s.runtime
+	web.SetFiles(s.runtime, files.MaxBytes)
 	hcfg, notes, err := projectHandoffConfig(cfg.Handoff, project)
 	if err != nil {
 		return nil, err
@@ -240,6 +248,7 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 		log.Warn().Msg(n)
 	}
 	hcfg.Metrics = reg
+	hcfg.Files = files.FilePolicy
 	// Behind a TLS-terminating proxy (an https public URL) the console's
 	// cookies are Secure and __Host- prefixed without a setting to forget.
 	hcfg.SecureCookies = hcfg.SecureCookies || strings.HasPrefix(strings.ToLower(cfg.PublicURL), "https://")
@@ -264,6 +273,9 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 	running := project
 	swap := func(p *flows.Project) {
 		s.runtime.SetEngine(p.NewEngine(opts))
+		if keep, ok := p.FilesKeep(); ok {
+			s.runtime.SetFilesKeep(keep)
+		}
 		graphs.p.Store(p)
 		if handoffChanged(running, p) {
 			// handoff.Service reads its configuration without a

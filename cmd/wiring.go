@@ -81,6 +81,7 @@ func (h *historyAdapter) History(ctx context.Context, visitor channel.Address, l
 		for _, b := range m.Buttons {
 			it.Buttons = append(it.Buttons, channel.Button{Text: b.Text, Value: b.Value})
 		}
+		it.Files = h.rt.MessageFiles(m)
 		items = append(items, it)
 	}
 	return items, nil

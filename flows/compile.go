@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	_ "time/tzdata"
@@ -181,6 +182,12 @@ func (c *compiler) project(pf *syntax.Project, fls []*syntax.Flow, faq *syntax.F
 	c.triggers(pf)
 	if pf.Handoff != nil {
 		p.handoff = c.handoffSettings(pf.Handoff, pf.Timezone)
+	}
+	if k := pf.FilesKeep; k != nil {
+		p.filesKeep = parseKeep(k.Value)
+		if p.filesKeep <= 0 {
+			c.errorf(k.Pos, "files.keep", "want how long files are kept, such as 90d or 720h; found %q", k.Value)
+		}
 	}
 	if faq != nil {
 		p.understand = c.faq(faq)
@@ -660,4 +667,22 @@ func (c *compiler) handoffText(s *syntax.Str, path string) {
 	} else if strings.TrimSpace(s.Value) == "" {
 		c.errorf(s.Pos, path, "empty text")
 	}
+}
+
+// parseKeep reads a retention: days ("90d") or a Go duration ("720h");
+// 0 for anything else.
+func parseKeep(s string) time.Duration {
+	s = strings.TrimSpace(s)
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n <= 0 || n > 36500 {
+			return 0
+		}
+		return time.Duration(n) * 24 * time.Hour
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0
+	}
+	return d
 }

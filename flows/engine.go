@@ -200,6 +200,7 @@ func (e *Engine) begin(ctx context.Context, st State, in Input, reuse *Buffer) *
 	env.Norm = normalize(text)
 	env.Payload = in.Payload
 	env.Channel = in.Channel
+	env.Attachments, env.Attachment = envAttachments(in.Attachments)
 	env.Now = t.now.In(e.p.loc)
 	env.Contact = eval.Contact{ID: in.Contact.ID, Name: in.Contact.Name, Lang: in.Contact.Lang, Fields: in.Contact.Fields}
 	env.Vars = st.Vars
@@ -514,4 +515,17 @@ func langCode(tag string) string {
 		tag = tag[:i]
 	}
 	return strings.ToLower(tag)
+}
+
+// envAttachments are a message's attachments for expressions: the list and
+// its first (zero without any).
+func envAttachments(in []Attachment) ([]eval.Attachment, eval.Attachment) {
+	if len(in) == 0 {
+		return nil, eval.Attachment{}
+	}
+	out := make([]eval.Attachment, len(in))
+	for i, a := range in {
+		out[i] = eval.Attachment{Kind: a.Kind, Name: a.Name, Type: a.Type, Size: int(a.Size), Ref: a.Ref}
+	}
+	return out, out[0]
 }

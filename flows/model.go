@@ -35,7 +35,12 @@ type Project struct {
 	loc          *time.Location   // of `now`; UTC by default
 	understand   *understanding   // nil without faq.yaml
 	handoff      *HandoffSettings // nil without a handoff: section
+	filesKeep    time.Duration    // files: keep:, 0 when not set
 }
+
+// FilesKeep is how long the project keeps attachments (parley.yaml
+// files: keep:), and whether it says at all.
+func (p *Project) FilesKeep() (time.Duration, bool) { return p.filesKeep, p.filesKeep > 0 }
 
 type kind uint8
 

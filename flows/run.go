@@ -23,6 +23,9 @@ func (t *turn) answer(n *node) {
 		if v == "" {
 			v = t.env.Text
 		}
+		if v == "" && t.env.Attachment.Ref != "" {
+			v = t.env.Attachment.Ref // the answer is a photo or a file
+		}
 		t.setVar(n.save, v)
 	}
 	t.assign(n, n.set)

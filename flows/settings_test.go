@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -124,5 +125,37 @@ func TestSettingsOverrideNeedsAllowedHost(t *testing.T) {
 	}
 	if len(said) == 0 || !strings.Contains(said[0], "сервис недоступен") {
 		t.Errorf("said %q, want the lookup_failed message", said)
+	}
+}
+
+// TestFilesKeep: parley.yaml files: keep: takes days or a Go duration;
+// anything else is a load error at its position.
+func TestFilesKeep(t *testing.T) {
+	for _, tc := range []struct {
+		keep string
+		want time.Duration
+		err  string
+	}{
+		{"90d", 90 * 24 * time.Hour, ""},
+		{"720h", 720 * time.Hour, ""},
+		{"soon", 0, `files.keep: want how long files are kept, such as 90d or 720h; found "soon"`},
+		{"-3d", 0, "files.keep: want how long"},
+	} {
+		p, err := flows.LoadFS(fstest.MapFS{
+			"parley.yaml":     {Data: []byte("name: k\nstart: main\nfiles: {keep: " + tc.keep + "}\n")},
+			"flows/main.yaml": {Data: []byte("flow: main\nstart: a\nnodes:\n  a:\n    say: hi\n")},
+		})
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("keep %q: error %v, want %q", tc.keep, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("keep %q: %v", tc.keep, err)
+		}
+		if got, ok := p.FilesKeep(); !ok || got != tc.want {
+			t.Errorf("keep %q = %v, %v; want %v", tc.keep, got, ok, tc.want)
+		}
 	}
 }

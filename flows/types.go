@@ -33,6 +33,8 @@ type Input struct {
 	// over at the trigger's flow with its params. Text and Payload are
 	// ignored.
 	Trigger *Trigger
+	// Attachments are the files of the message (the runtime stored them).
+	Attachments []Attachment
 }
 
 // Trigger starts a flow for a contact nobody heard from just now (an order
@@ -42,6 +44,15 @@ type Trigger struct {
 	// Params are readable as params.NAME; values keep JSON's types
 	// (float64 numbers, string, bool, nil, []any, map[string]any).
 	Params map[string]any
+}
+
+// Attachment is one file or picture of a customer's message.
+type Attachment struct {
+	Kind string // "image" or "file" when stored; the channel's kind otherwise
+	Name string
+	Type string // sniffed content type
+	Size int64
+	Ref  string // "parley:f_…" for a stored file
 }
 
 // Contact is the customer.

@@ -57,7 +57,7 @@ func (s *Service) routeTable() []route {
 		{"GET", "/api/canned", false, s.apiCanned},
 		{"GET", "/api/agents", false, s.apiAgents},
 		{"GET", "/api/events", false, func(w http.ResponseWriter, r *http.Request) { s.serveEvents(w, r, sessionFrom(r)) }},
-	}, append(append(append(s.dashboardRoutes(), append(s.adminRoutes(), s.missesRoutes()...)...), s.contactRoutes()...), s.consoleRoutes()...)...)
+	}, append(append(append(append(s.dashboardRoutes(), append(s.adminRoutes(), s.missesRoutes()...)...), s.contactRoutes()...), s.consoleRoutes()...), s.fileRoutes()...)...)
 }
 
 // routes builds the console and API handler. Every route except the login
@@ -472,7 +472,8 @@ type messageJSON struct {
 	Payload     string         `json:"payload,omitempty"`
 	Buttons     []store.Button `json:"buttons,omitempty"`
 	Attachments []string       `json:"attachments,omitempty"`
-	Sender      string         `json:"sender"` // customer, bot or agent
+	Files       []fileJSON     `json:"files,omitempty"` // the stored ones of Attachments (files.go)
+	Sender      string         `json:"sender"`          // customer, bot or agent
 	SenderID    string         `json:"sender_id,omitempty"`
 	SenderName  string         `json:"sender_name,omitempty"`
 	At          time.Time      `json:"at"`
@@ -523,7 +524,7 @@ func (s *Service) apiHistory(w http.ResponseWriter, r *http.Request) {
 			ch = channelOf(m.Address)
 		}
 		out = append(out, messageJSON{Seq: m.Seq, Dir: m.Dir, Channel: ch, Text: m.Text, Payload: m.Payload,
-			Buttons: m.Buttons, Attachments: m.Attachments, Sender: sender, SenderID: sid,
+			Buttons: m.Buttons, Attachments: m.Attachments, Files: s.messageFiles(m.Attachments), Sender: sender, SenderID: sid,
 			SenderName: m.SenderName, At: m.At})
 	}
 	s.writeJSON(w, http.StatusOK, map[string]any{"messages": out})

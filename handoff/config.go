@@ -9,6 +9,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/parley-chat/parley/bot/channel"
 )
 
 // Config is what a deployment decides about the human queue. The zero value
@@ -30,6 +32,9 @@ type Config struct {
 	// Capacity is the number of assigned tickets an agent holds at most for
 	// auto-assignment (0 = 5). Claims by hand are not limited.
 	Capacity int
+	// Files is the operator's policy on the files agents send (the same
+	// as the customers'); zero: channel's defaults.
+	Files channel.FilePolicy
 	// Canned are the prepared replies offered in the console.
 	Canned []Canned
 	// BcryptCost for agent passwords (0 = 12; tests use bcrypt.MinCost).

@@ -66,6 +66,9 @@ type Delivery struct {
 	// SenderID is the agent id ("" = a system notice sent as the bot) and
 	// SenderName the name the customer sees (web chat shows it).
 	SenderID, SenderName string
+	// Files are ids of stored files (store.PutFile) of the contact, sent
+	// with the text (which may then be empty).
+	Files []string
 	// Ticket is committed in the same turn as the message, or not at all.
 	Ticket *store.TicketChange
 }

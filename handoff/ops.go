@@ -172,8 +172,14 @@ func (s *Service) Reply(ctx context.Context, a store.Agent, id uint64, text stri
 // may reply; the first reply stamps FirstReplyAt in the same store turn as
 // the message.
 func (s *Service) ReplyVia(ctx context.Context, a store.Agent, id uint64, text, address string) (store.Ticket, error) {
+	return s.reply(ctx, a, id, text, address, nil)
+}
+
+// reply is ReplyVia with stored files (ids of the contact's files) sent
+// with the text; with files the text may be empty.
+func (s *Service) reply(ctx context.Context, a store.Agent, id uint64, text, address string, files []string) (store.Ticket, error) {
 	text = strings.TrimSpace(text)
-	if text == "" || len([]rune(text)) > maxReplyLen {
+	if (text == "" && len(files) == 0) || len([]rune(text)) > maxReplyLen {
 		return store.Ticket{}, fmt.Errorf("reply: text must be 1..%d characters: %w", maxReplyLen, ErrBadRequest)
 	}
 	t, err := s.Visible(a, id)
@@ -209,7 +215,7 @@ func (s *Service) ReplyVia(ctx context.Context, a store.Agent, id uint64, text, 
 		return nil
 	}}
 	err = s.d.Deliver(ctx, Delivery{ContactID: t.ContactID, Address: via, Text: text,
-		SenderID: a.ID, SenderName: displayName(a), Ticket: change})
+		SenderID: a.ID, SenderName: displayName(a), Files: files, Ticket: change})
 	if err != nil {
 		return store.Ticket{}, fmt.Errorf("reply to ticket %d: %w", id, err)
 	}

@@ -51,13 +51,45 @@ func ParseAddress(s string) (Address, error) {
 	return Address{Channel: Name(ch), ID: id}, nil
 }
 
-// Attachment is a file, image or sticker the customer sent. Parley stores the
-// reference, never the bytes.
+// Attachment is a file, image or sticker the customer sent. An adapter
+// gives the channel's reference (URL: a Telegram file id, a VK photo URL);
+// the runtime fetches the bytes of the kinds it keeps (FileFetcher), stores
+// them and sets URL to FileScheme+id, Kind to "image" or "file", Type and
+// Size. Other kinds (location, contact, sticker) stay references.
 type Attachment struct {
-	Kind string `json:"kind"` // photo, document, audio, voice, sticker, link, ...
+	Kind string `json:"kind"` // photo, document, audio, voice, sticker, link, ... ; image or file once stored
 	URL  string `json:"url,omitempty"`
 	Name string `json:"name,omitempty"`
+	Type string `json:"type,omitempty"` // content type sniffed from the bytes, once stored
+	Size int64  `json:"size,omitempty"` // bytes, once stored
 }
+
+// FileScheme prefixes the URL of an attachment Parley stored: "parley:f_…".
+const FileScheme = "parley:"
+
+// File is a stored attachment sent to a customer (Outbound.Files).
+type File struct {
+	ID   string `json:"id"`
+	Kind string `json:"kind"` // "image" or "file"
+	Name string `json:"name,omitempty"`
+	Type string `json:"type,omitempty"`
+	Size int64  `json:"size,omitempty"`
+	// Data is the file's bytes, filled by the runtime right before Send for
+	// the channels that upload them (Telegram, VK); never stored in the outbox.
+	Data []byte `json:"-"`
+}
+
+// FileFetcher is implemented by channels whose customers' files are
+// downloaded through the platform (Telegram getFile, VK attachment URLs).
+// FetchFile returns the bytes of a, at most max of them: a larger file is
+// an error wrapping ErrFileTooBig. name is the file's name if the platform
+// gives one.
+type FileFetcher interface {
+	FetchFile(ctx context.Context, a Attachment, max int64) (data []byte, name string, err error)
+}
+
+// ErrFileTooBig: a customer's file is over the configured size limit.
+var ErrFileTooBig = errors.New("file is over the size limit")
 
 // Inbound is one event from a customer, whatever the channel.
 type Inbound struct {
@@ -109,6 +141,8 @@ type Outbound struct {
 	Text    string
 	Buttons []Button
 	Image   string // URL of an image to show, may be ""
+	// Files are stored attachments sent with (or instead of) the text.
+	Files []File `json:",omitempty"`
 	// Sender is "" when the bot answers, or the display name of the human agent.
 	Sender string
 }

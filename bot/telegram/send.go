@@ -41,6 +41,9 @@ func (a *Adapter) Send(ctx context.Context, out channel.Outbound) error {
 	if err != nil {
 		return &channel.PermanentError{Err: err}
 	}
+	if len(out.Files) > 0 {
+		return a.sendFiles(ctx, chatID, out) // files.go
+	}
 	parts, err := render(chatID, out)
 	if err != nil {
 		return &channel.PermanentError{Err: fmt.Errorf("telegram: %s: %w", out.To, err)}

@@ -88,6 +88,7 @@ type Config struct {
 type Adapter struct {
 	token       string
 	endpoint    string // fmt pattern for the library: base + "/bot%s/%s"
+	base        string // the API URL; files download from base + "/file/bot<token>/<path>"
 	mode        string
 	webhookURL  string
 	secret      []byte
@@ -111,6 +112,7 @@ type Adapter struct {
 var (
 	_ channel.Sender       = (*Adapter)(nil)
 	_ channel.TypingSender = (*Adapter)(nil)
+	_ channel.FileFetcher  = (*Adapter)(nil)
 )
 
 // tokenPattern is the shape BotFather hands out: "<bot id>:<secret>".
@@ -200,6 +202,7 @@ func New(cfg Config) (*Adapter, error) {
 	a := &Adapter{
 		token:       cfg.Token,
 		endpoint:    strings.ReplaceAll(base, "%", "%%") + "/bot%s/%s", // a format string for the library
+		base:        base,
 		mode:        mode,
 		webhookURL:  cfg.WebhookURL,
 		secret:      []byte(cfg.WebhookSecret),

@@ -49,6 +49,15 @@ func (a *Adapter) Send(ctx context.Context, out channel.Outbound) error {
 	now := a.now()
 	caps := a.peers.caps(peer, now)
 	msgs := render(out, caps)
+	if len(out.Files) > 0 {
+		// Uploaded again on a retry: harmless, the message itself is sent
+		// once (random_id).
+		atts, err := a.uploadFiles(ctx, peer, out.Files) // files.go
+		if err != nil {
+			return err
+		}
+		msgs = withFiles(msgs, out, atts)
+	}
 	if len(msgs) == 0 {
 		return &channel.PermanentError{Err: fmt.Errorf("vk: send to %s: nothing to send (no text, image or buttons)", out.To)}
 	}

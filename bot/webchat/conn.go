@@ -304,7 +304,8 @@ func (a *Adapter) sendHistory(ctx context.Context, c *conn, op Opener) {
 				// The widget knows its own messages by client id.
 				id = strings.TrimPrefix(id, prefix)
 			}
-			items = append(items, itemFrame{ID: id, Dir: it.Dir, Text: it.Text, Buttons: it.Buttons, Sender: it.Sender, At: it.At.UTC()})
+			items = append(items, itemFrame{ID: id, Dir: it.Dir, Text: it.Text, Buttons: it.Buttons, Sender: it.Sender,
+				Files: a.fileFrames(c.visitor, it.Files), At: it.At.UTC()})
 		}
 	}
 	// Without a History every returning visitor would look new: then only
@@ -395,14 +396,20 @@ func (a *Adapter) handleFrame(ctx context.Context, c *conn, h channel.Handler, b
 			Error: "too many messages; please wait a moment"}))
 		return false
 	}
+	atts, err := a.messageFiles(ctx, c.visitor, f.Files)
+	if err != nil {
+		c.write(ctx, mustJSON(errorFrame{Type: "error", ID: f.ID, Code: codeBadFrame, Error: err.Error()}))
+		return false
+	}
 	now := time.Now().UTC()
 	in := channel.Inbound{
-		From:    a.address(c),
-		EventID: "web:" + c.visitor + ":" + f.ID,
-		Text:    f.Text,
-		At:      now,
-		Greeted: c.greeted,
-		Profile: c.profile,
+		Attachments: atts,
+		From:        a.address(c),
+		EventID:     "web:" + c.visitor + ":" + f.ID,
+		Text:        f.Text,
+		At:          now,
+		Greeted:     c.greeted,
+		Profile:     c.profile,
 	}
 	if f.Type == typeButton {
 		in.Payload = f.Value
@@ -435,7 +442,11 @@ func (a *Adapter) handleFrame(ctx context.Context, c *conn, h channel.Handler, b
 	// other tabs show it. The replies of a turn run during HandleInbound
 	// follow the ack (and the echo) in the same frame.
 	held.flush(ctx, a, ackJSON(f.ID), func() []byte {
-		return mustJSON(echoFrame{Type: "echo", ID: f.ID, Text: in.Text, At: now})
+		var files []channel.File
+		for _, at := range atts {
+			files = append(files, channel.File{ID: strings.TrimPrefix(at.URL, channel.FileScheme), Kind: at.Kind, Name: at.Name, Type: at.Type, Size: at.Size})
+		}
+		return mustJSON(echoFrame{Type: "echo", ID: f.ID, Text: in.Text, Files: a.fileFrames(c.visitor, files), At: now})
 	})
 	return true
 }

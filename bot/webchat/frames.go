@@ -60,6 +60,8 @@ type clientFrame struct {
 	// user agent, for the agent's card (profile.go).
 	Page    string `json:"page,omitempty"`
 	Browser string `json:"browser,omitempty"`
+	// Files (message) are ids of files the visitor uploaded (files.go).
+	Files []string `json:"files,omitempty"`
 }
 
 // frameError is a client frame the server refuses; Code goes to the widget.
@@ -120,7 +122,11 @@ func decodeClientFrame(b []byte, maxText int) (clientFrame, error) {
 			return f, &frameError{Code: codeTooBig, ID: f.ID,
 				Msg: fmt.Sprintf("%s: text is %d bytes; the limit is %d", f.Type, len(f.Text), maxText)}
 		}
-		if f.Type == typeMessage && isBlank(f.Text) {
+		if len(f.Files) > maxFilesPerMessage {
+			return f, &frameError{Code: codeTooBig, ID: f.ID,
+				Msg: fmt.Sprintf("%s: %d files; the limit is %d", f.Type, len(f.Files), maxFilesPerMessage)}
+		}
+		if f.Type == typeMessage && isBlank(f.Text) && len(f.Files) == 0 {
 			return f, badFrame(f.ID, "message: text is empty")
 		}
 		if f.Type == typeButton {
@@ -211,6 +217,7 @@ type itemFrame struct {
 	Buttons []channel.Button `json:"buttons,omitempty"`
 	Image   string           `json:"image,omitempty"`
 	Sender  string           `json:"sender,omitempty"`
+	Files   []fileFrame      `json:"files,omitempty"`
 	At      time.Time        `json:"at"`
 }
 
@@ -221,6 +228,7 @@ type messageFrame struct {
 	Buttons []channel.Button `json:"buttons,omitempty"`
 	Image   string           `json:"image,omitempty"`
 	Sender  string           `json:"sender,omitempty"`
+	Files   []fileFrame      `json:"files,omitempty"`
 	At      time.Time        `json:"at"`
 }
 
@@ -235,16 +243,21 @@ func (f *messageFrame) appendJSON(b []byte) []byte {
 	}
 	b = jsonx.AppendOptField(b, `,"image":`, f.Image)
 	b = jsonx.AppendOptField(b, `,"sender":`, f.Sender)
+	if len(f.Files) > 0 {
+		files, _ := json.Marshal(f.Files) // rare: no need for the hand-made encoding
+		b = append(append(b, `,"files":`...), files...)
+	}
 	b = append(b, `,"at":"`...)
 	b = f.At.AppendFormat(b, time.RFC3339Nano)
 	return append(b, `"}`...)
 }
 
 type echoFrame struct {
-	Type string    `json:"type"`
-	ID   string    `json:"id"`
-	Text string    `json:"text"`
-	At   time.Time `json:"at"`
+	Type  string      `json:"type"`
+	ID    string      `json:"id"`
+	Text  string      `json:"text"`
+	Files []fileFrame `json:"files,omitempty"`
+	At    time.Time   `json:"at"`
 }
 
 // ackJSON is the ack frame for the client message id (ids are checked to

@@ -128,6 +128,7 @@ type Item struct {
 	Text    string
 	Buttons []channel.Button
 	Sender  string // "" for the bot, or the agent's display name
+	Files   []channel.File
 	At      time.Time
 }
 
@@ -149,6 +150,9 @@ type Adapter struct {
 	guard  *guard
 	// waiting is the human queue (wait.go); nil without one.
 	waiting Waiting
+	// files keeps attachments (files.go); nil: none are accepted.
+	files        Files
+	maxFileBytes int64
 
 	mu       sync.Mutex
 	visitors map[string]*visitor
@@ -299,6 +303,15 @@ func (a *Adapter) Handler(h channel.Handler) http.Handler {
 	mux.HandleFunc("GET /widget.js", a.assets.serve(a.assets.js))
 	mux.HandleFunc("GET /widget.css", a.assets.serve(a.assets.css))
 	mux.HandleFunc("GET /ws", func(w http.ResponseWriter, r *http.Request) { a.serveWS(w, r, h) })
+	mux.HandleFunc("POST /files", a.serveUpload)
+	mux.HandleFunc("OPTIONS /files", func(w http.ResponseWriter, r *http.Request) {
+		if !a.corsAllowed(w, r) {
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("GET /files/{id}", a.serveFile)
 	return mux
 }
 
@@ -317,7 +330,8 @@ func (a *Adapter) Send(ctx context.Context, out channel.Outbound) error {
 		id = "m-" + randomHex(8)
 	}
 	f := messageFrame{Type: typeMessage, ID: id, Text: out.Text, Buttons: out.Buttons,
-		Image: safeImage(out.Image), Sender: out.Sender, At: time.Now().UTC()}
+		Image: safeImage(out.Image), Sender: out.Sender, At: time.Now().UTC(),
+		Files: a.fileFrames(out.To.ID, out.Files)}
 	frame := f.appendJSON(make([]byte, 0, 96+len(out.Text)+len(out.Sender)+48*len(out.Buttons)))
 	a.broadcast(ctx, out.To.ID, nil, frame)
 	return ctx.Err()

@@ -60,6 +60,26 @@ type Env struct {
 
 	// Response is the answer of the http node being saved from.
 	Response Response `expr:"response"`
+
+	// Attachments are the files and pictures of the message (a photo of
+	// the damaged parcel); Attachment is the first of them, or the zero
+	// one (kind "") when the message has none.
+	Attachments []Attachment `expr:"attachments"`
+	Attachment  Attachment   `expr:"attachment"`
+}
+
+// Attachment is one file of the customer's message.
+type Attachment struct {
+	// Kind is "image" or "file" for a file Parley stored; a channel's own
+	// kind ("sticker", "location", "contact", or "photo" when the file could
+	// not be fetched) otherwise.
+	Kind string `expr:"kind"`
+	Name string `expr:"name"` // the file's name, "" when the channel gives none
+	Type string `expr:"type"` // content type sniffed from the bytes ("image/jpeg"), "" if not stored
+	Size int    `expr:"size"` // bytes, 0 if not stored
+	// Ref is the reference an agent's console resolves ("parley:f_…"),
+	// what an ask's save stores when the answer is only a file.
+	Ref string `expr:"ref"`
 }
 
 // Contact is the customer as flows see them.
@@ -88,9 +108,10 @@ type Response struct {
 
 // structTypes are Env's structured fields by the name expressions use.
 var structTypes = map[string]reflect.Type{
-	"contact":  reflect.TypeFor[Contact](),
-	"faq":      reflect.TypeFor[FAQ](),
-	"response": reflect.TypeFor[Response](),
+	"contact":    reflect.TypeFor[Contact](),
+	"faq":        reflect.TypeFor[FAQ](),
+	"response":   reflect.TypeFor[Response](),
+	"attachment": reflect.TypeFor[Attachment](),
 }
 
 // EnvNames are the names of Env's fields (text, contact, vars, ...).

@@ -206,6 +206,15 @@ func runTest(ctx context.Context, p *flows.Project, file string, t *syntax.Test,
 			st, outs, err = silence(ctx, e, st, msg, clock, clock.Add(turn.SilenceFor))
 			clock = clock.Add(turn.SilenceFor)
 			next = clock
+		case turn.Photo != nil || turn.File != nil:
+			a := testAttachment(turn, i)
+			msg.Attachments = []flows.Attachment{a}
+			label = fmt.Sprintf("%s %q", map[bool]string{true: "photo", false: "file"}[turn.Photo != nil], a.Name)
+			if turn.User != nil {
+				msg.Text = turn.User.Value
+			}
+			st, outs, err = e.Step(ctx, st, msg)
+			clock, next = msg.Now, msg.Now.Add(time.Minute)
 		case turn.User != nil || turn.Tap != nil:
 			if turn.User != nil {
 				msg.Text = turn.User.Value
@@ -649,4 +658,39 @@ func pct(a, b int) float64 {
 		return 100
 	}
 	return 100 * float64(a) / float64(b)
+}
+
+// testAttachment is the attachment of a photo: or file: turn as the
+// runtime would give it to the flow once stored: kind image or file, the
+// type by the name's extension, the size given (default 100 KB) and a
+// stand-in reference "parley:f_test<turn>".
+func testAttachment(turn *syntax.Turn, i int) flows.Attachment {
+	name := ""
+	if turn.Photo != nil {
+		name = turn.Photo.Value
+	} else {
+		name = turn.File.Value
+	}
+	ext := strings.ToLower(name)
+	if k := strings.LastIndexByte(ext, '.'); k >= 0 {
+		ext = ext[k+1:]
+	}
+	typ := map[string]string{"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif",
+		"webp": "image/webp", "pdf": "application/pdf", "txt": "text/plain; charset=utf-8", "zip": "application/zip",
+		"docx": "application/zip", "xlsx": "application/zip", "ogg": "application/ogg", "mp4": "video/mp4"}[ext]
+	if typ == "" {
+		typ = "application/octet-stream"
+	}
+	if turn.Photo != nil && !strings.HasPrefix(typ, "image/") {
+		typ = "image/jpeg" // a photo is a picture whatever its name says
+	}
+	kind := "file"
+	if strings.HasPrefix(typ, "image/") {
+		kind = "image"
+	}
+	size := int64(turn.Size)
+	if size == 0 {
+		size = 100 << 10
+	}
+	return flows.Attachment{Kind: kind, Name: name, Type: typ, Size: size, Ref: fmt.Sprintf("parley:f_test%d", i+1)}
 }

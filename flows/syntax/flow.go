@@ -24,6 +24,9 @@ type Project struct {
 	ContactFields []*Str
 	// Handoff is the lead's part of the human queue; nil when absent.
 	Handoff *HandoffSettings
+	// FilesKeep (files: keep:) is how long customers' and agents' files
+	// are kept ("90d", "2160h"); nil when the project does not say.
+	FilesKeep *Str
 }
 
 // Trigger is a global trigger: when If holds for an incoming message, in
@@ -218,7 +221,7 @@ func ParseProject(r *Reporter, file string, src []byte) *Project {
 	if v == nil {
 		return p
 	}
-	o := Object(r, v, "", "name", "default_lang", "languages", "start", "safe_node", "timezone", "settings", "allowed_hosts", "secrets", "triggers", "escalation", "contact_fields", "handoff")
+	o := Object(r, v, "", "name", "default_lang", "languages", "start", "safe_node", "timezone", "settings", "allowed_hosts", "secrets", "triggers", "escalation", "contact_fields", "handoff", "files")
 	p.Name = o.ReqStr("name")
 	p.DefaultLang = o.Str("default_lang")
 	p.Languages = StrList(r, o.Get("languages"), "languages")
@@ -251,6 +254,11 @@ func ParseProject(r *Reporter, file string, src []byte) *Project {
 	}
 	if hv := o.Get("handoff"); hv != nil {
 		p.Handoff = parseHandoffSettings(r, hv, "handoff")
+	}
+	if fv := o.Get("files"); fv != nil {
+		fo := Object(r, fv, "files", "keep")
+		p.FilesKeep = fo.ReqStr("keep")
+		fo.Done()
 	}
 	o.Done()
 	return p

@@ -64,6 +64,10 @@ type Turn struct {
 	// timeout falls inside it times out, as the runtime would make it.
 	Silence    *Str
 	SilenceFor time.Duration
+	// Photo and File send an attachment (a picture or another file) by
+	// name, with the User text if given; Size is its size in bytes.
+	Photo, File *Str
+	Size        int
 	// Now is this turn's clock (zero: a minute after the previous one).
 	Now     time.Time
 	Bot     []*ExpectSay
@@ -171,20 +175,34 @@ func parseCanned(r *Reporter, v *Value, path string) []*Canned {
 }
 
 func parseTurn(r *Reporter, v *Value, path string) *Turn {
-	o := Object(r, v, path, "user", "tap", "silence", "now", "bot", "handoff", "vars", "contact", "end")
-	t := &Turn{Path: path, Pos: v.Pos, User: o.Str("user"), Tap: o.Str("tap"), Silence: o.Str("silence")}
+	o := Object(r, v, path, "user", "tap", "silence", "photo", "file", "size", "now", "bot", "handoff", "vars", "contact", "end")
+	t := &Turn{Path: path, Pos: v.Pos, User: o.Str("user"), Tap: o.Str("tap"), Silence: o.Str("silence"),
+		Photo: o.Str("photo"), File: o.Str("file")}
 	t.Now = parseTime(r, o.Str("now"), o.Sub("now"))
 	var kinds []string
-	for _, k := range []string{"user", "tap", "silence"} {
+	for _, k := range []string{"user", "tap", "silence", "photo", "file"} {
 		if o.Has(k) {
 			kinds = append(kinds, k)
 		}
 	}
+	// An attachment may come with typed text (a photo with a caption).
+	if len(kinds) == 2 && kinds[0] == "user" && (kinds[1] == "photo" || kinds[1] == "file") {
+		kinds = kinds[1:]
+	}
 	switch {
 	case len(kinds) > 1:
-		r.Errorf(o.KeyPos(kinds[1]), path, "a turn is one of `user: TEXT`, `tap: BUTTON` or `silence: DURATION`, found %s and %s", kinds[0], kinds[1])
+		r.Errorf(o.KeyPos(kinds[1]), path, "a turn is one of `user: TEXT`, `tap: BUTTON`, `silence: DURATION`, `photo: NAME` or `file: NAME`, found %s and %s", kinds[0], kinds[1])
 	case len(kinds) == 0:
-		r.Errorf(v.Pos, path, "a turn needs `user: TEXT`, `tap: BUTTON` or `silence: DURATION`")
+		r.Errorf(v.Pos, path, "a turn needs `user: TEXT`, `tap: BUTTON`, `silence: DURATION`, `photo: NAME` or `file: NAME`")
+	}
+	if n, p, ok := o.Int("size"); ok {
+		switch {
+		case t.Photo == nil && t.File == nil:
+			r.Errorf(p, o.Sub("size"), "`size` goes with `photo:` or `file:`")
+		case n <= 0:
+			r.Errorf(p, o.Sub("size"), "want the file's size in bytes, more than 0; found %d", n)
+		}
+		t.Size = n
 	}
 	if t.Silence != nil {
 		d, err := time.ParseDuration(t.Silence.Value)

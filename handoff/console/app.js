@@ -512,9 +512,8 @@ function renderMessage(m) {
   if (m.buttons && m.buttons.length) {
     li.append(el("div", { class: "buttons" }, ...m.buttons.map((b) => el("span", { class: "btn-chip" }, b.text))));
   }
-  if (m.attachments && m.attachments.length) {
-    li.append(el("div", { class: "muted" }, tr("attachments") + ": " + m.attachments.join(", ")));
-  }
+  const files = renderFiles(m); // files.js
+  if (files) li.append(files);
   return li;
 }
 

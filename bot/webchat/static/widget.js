@@ -52,6 +52,7 @@
       queued: 'In the queue: you are #{n}', queuedWait: 'In the queue: you are #{n}, wait ~{m} min',
       agent: 'Agent {name}', agentTyping: 'Agent is typing\u2026',
       received: 'received', joined: 'added to your request',
+      attach: 'Attach a photo or a file', uploading: 'Sending the file\u2026', file: 'File',
     },
     ru: {
       open: 'Открыть чат', close: 'Закрыть чат', chat: 'Чат',
@@ -66,6 +67,7 @@
       queued: 'В очереди: вы №{n}', queuedWait: 'В очереди: вы №{n}, ожидание ~{m} мин',
       agent: 'Оператор {name}', agentTyping: 'Оператор печатает…',
       received: 'получено', joined: 'передано оператору',
+      attach: 'Прикрепить фото или файл', uploading: 'Отправляем файл\u2026', file: 'Файл',
     },
   };
   const lang = (script.dataset.lang || config.lang || document.documentElement.lang || 'en').slice(0, 2).toLowerCase();
@@ -153,7 +155,12 @@
   const input = el('textarea', 'parley-input', { rows: '1', 'aria-label': T.yourMessage, placeholder: T.placeholder, enterkeyhint: 'send' });
   const send = el('button', 'parley-send', { type: 'submit', 'aria-label': T.send });
   send.appendChild(icon('M3 20.5 21 12 3 3.5 3 10l12 2-12 2z'));
-  form.append(input, send);
+  // Attachments: the picker's file is uploaded (POST /files), then sent as
+  // a message that names it (see the Go package bot/webchat, files.go).
+  const attach = el('button', 'parley-attach', { type: 'button', 'aria-label': T.attach, title: T.attach });
+  attach.appendChild(icon('M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5H9v9a3 3 0 0 0 6 0V5a4.5 4.5 0 0 0-9 0v11.5a6 6 0 0 0 12 0v-10z'));
+  const picker = el('input', 'parley-picker', { type: 'file', accept: 'image/*,application/pdf,.txt,.doc,.docx,.xls,.xlsx', hidden: '' });
+  form.append(attach, picker, input, send);
   panel.append(header, log, typing, form);
   root.append(launcher, panel);
 
@@ -219,11 +226,38 @@
       img.src = m.image;
       item.appendChild(img);
     }
+    if (m.files && m.files.length) item.appendChild(renderFiles(m.files));
     const meta = el('div', 'parley-meta');
     item.appendChild(meta);
     setState(item, m.state || 'sent');
     if (out && m.buttons && m.buttons.length) item.appendChild(renderButtons(m.buttons));
     return item;
+  }
+
+  // renderFiles shows attachments: pictures inline, other files as links.
+  // Only the server's own /files/ links are followed.
+  function renderFiles(files) {
+    const box = el('div', 'parley-files');
+    for (const f of files) {
+      if (typeof f.url !== 'string' || f.url.indexOf('/files/') !== 0) continue;
+      const href = new URL(f.url, src).href;
+      const a = el('a', f.kind === 'image' ? 'parley-file-image' : 'parley-file', { href: href, target: '_blank', rel: 'noopener' });
+      if (f.kind === 'image') {
+        const img = el('img', 'parley-image', { alt: f.name || '', loading: 'lazy' });
+        img.src = href;
+        a.appendChild(img);
+      } else {
+        a.textContent = (f.name || T.file) + (f.size ? ' (' + fmtSize(f.size) + ')' : '');
+      }
+      box.appendChild(a);
+    }
+    return box;
+  }
+
+  function fmtSize(n) {
+    if (n >= 1048576) return (n / 1048576).toFixed(1) + ' MB';
+    if (n >= 1024) return Math.round(n / 1024) + ' KB';
+    return n + ' B';
   }
 
   function setState(item, state, detail) {
@@ -312,8 +346,32 @@
     pending.push(p);
     savePending();
     dropButtons();
-    place(render({ id: p.id, dir: 'in', text: p.text, at: p.at, state: 'pending' }));
+    place(render({ id: p.id, dir: 'in', text: p.text, files: p.files, at: p.at, state: 'pending' }));
     flush();
+  }
+
+  // upload sends a picked file to the server and then a message naming it.
+  function upload(file) {
+    const token = load(keyToken, '');
+    if (!ready || !token) {
+      setStatus(T.connecting);
+      connect();
+      return;
+    }
+    setStatus(T.uploading);
+    fetch(new URL('/files?name=' + encodeURIComponent(file.name || ''), src).href, {
+      method: 'POST', headers: { 'X-Parley-Token': token }, body: file,
+    }).then((r) => r.json().then((body) => {
+      if (!r.ok) throw new Error(body.error || T.error);
+      showAnswering();
+      const text = input.value.trim();
+      input.value = '';
+      autosize();
+      queue({ type: 'message', id: newID(), text: text, files: [body], at: new Date().toISOString() });
+    })).catch((e) => {
+      setStatus(e.message || T.error);
+      setTimeout(showAnswering, 6000);
+    });
   }
 
   function submit() {
@@ -346,6 +404,7 @@
       if (p.wait && p.wait > Date.now()) continue;
       const f = { type: p.type, id: p.id, text: p.text };
       if (p.type === 'button') f.value = p.value;
+      if (p.files) f.files = p.files.map((x) => x.id);
       ws.send(JSON.stringify(f));
       p.wait = Date.now() + 10000; // re-send if no ack comes
     }
@@ -467,7 +526,7 @@
         hideTyping();
         answering = f.sender || '';
         showAnswering();
-        if (showMessage({ id: f.id, dir: 'out', text: f.text, buttons: f.buttons, image: f.image, sender: f.sender, at: f.at }) && panel.hidden) {
+        if (showMessage({ id: f.id, dir: 'out', text: f.text, buttons: f.buttons, image: f.image, files: f.files, sender: f.sender, at: f.at }) && panel.hidden) {
           unread++;
           badge.textContent = String(unread);
           badge.hidden = false;
@@ -475,7 +534,7 @@
         break;
       case 'echo': // our own message, sent from another tab
         if (!ready) live.add(f.id);
-        showMessage({ id: f.id, dir: 'in', text: f.text, at: f.at });
+        showMessage({ id: f.id, dir: 'in', text: f.text, files: f.files, at: f.at });
         break;
       case 'queue':
         waiting = f.state === 'queued' || f.state === 'agent' ? f : null;
@@ -550,6 +609,11 @@
   launcher.addEventListener('click', () => (panel.hidden ? open() : shut()));
   close.addEventListener('click', shut);
   panel.addEventListener('keydown', (e) => { if (e.key === 'Escape') shut(); });
+  attach.addEventListener('click', () => picker.click());
+  picker.addEventListener('change', () => {
+    for (const file of picker.files) upload(file);
+    picker.value = '';
+  });
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     submit();
@@ -584,7 +648,7 @@
   // sent again once connected.
   for (const p of pending) {
     delete p.wait;
-    place(render({ id: p.id, dir: 'in', text: p.text, at: p.at, state: 'pending' }));
+    place(render({ id: p.id, dir: 'in', text: p.text, files: p.files, at: p.at, state: 'pending' }));
   }
 
   if (script.dataset.open === 'true' || load(keyOpen, false)) open();
