@@ -315,9 +315,19 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 				s.runtime.SetEngine(p.NewEngine(opts))
 				graphs.p.Store(p)
 				if handoffChanged(running, p) {
-					// handoff.Service reads its configuration without a
-					// lock; it has no way to take new hours or texts live.
-					log.Warn().Msg("the project's handoff: section changed (hours, csat, notices or canned replies): the human queue keeps the ones it started with until the server restarts")
+					// The lead's part (hours, CSAT, notices, canned replies,
+					// variable labels) is swapped whole; the operator's part
+					// of the server file stays as it started.
+					hc, _, err := projectHandoffConfig(cfg.Handoff, p)
+					if err == nil {
+						err = s.handoff.SetLeadConfig(hc.Lead())
+					}
+					if err != nil {
+						log.Error().Err(err).Msg("the project's handoff: section changed but cannot be applied: the human queue keeps the previous one")
+					} else {
+						running = p
+						log.Info().Msg("the project's handoff settings applied (hours, csat, notices, canned replies, variable labels)")
+					}
 				}
 			})
 		}()

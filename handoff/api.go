@@ -232,6 +232,11 @@ type meJSON struct {
 	Presence    string `json:"presence"`
 	CSRF        string `json:"csrf"`
 	CSAT        bool   `json:"csat"`
+	// CSATEvery: every resolve asks for a rating (the project's csat: always).
+	CSATEvery bool `json:"csat_every"`
+	// VarLabels are the project's labels of the variables agents see, by
+	// variable then language; absent without the project's vars:.
+	VarLabels map[string]map[string]string `json:"var_labels,omitempty"`
 	// PasswordChangeRequired: signed in with a one-time password; only
 	// POST /api/password, me and logout answer until it is changed.
 	PasswordChangeRequired bool `json:"password_change_required"`
@@ -239,7 +244,7 @@ type meJSON struct {
 
 func (s *Service) meJSON(a store.Agent, csrf string) meJSON {
 	return meJSON{ID: a.ID, Name: a.Name, DisplayName: displayName(a), Role: a.Role,
-		Presence: s.presence.status(a.ID), CSRF: csrf, CSAT: s.cfg.CSAT,
+		Presence: s.presence.status(a.ID), CSRF: csrf, CSAT: s.lead().CSAT, CSATEvery: s.lead().CSATEvery, VarLabels: s.lead().VarLabels,
 		PasswordChangeRequired: a.PasswordOneTime}
 }
 
@@ -593,7 +598,7 @@ func (s *Service) apiTyping(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) canned(id string) (Canned, bool) {
-	for _, c := range s.cfg.Canned {
+	for _, c := range s.lead().Canned {
 		if c.ID == id {
 			return c, true
 		}
@@ -631,7 +636,7 @@ func (s *Service) apiResolve(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) apiCanned(w http.ResponseWriter, r *http.Request) {
-	out := s.cfg.Canned
+	out := s.lead().Canned
 	if out == nil {
 		out = []Canned{}
 	}

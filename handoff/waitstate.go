@@ -160,7 +160,7 @@ func (s *Service) queueView() (queue, error) {
 			q.waits[o.ID] = o.AssignedAt.Sub(queuedAt(o))
 		}
 	}
-	if s.cfg.Hours.Open(now) {
+	if s.lead().Hours.Open(now) {
 		q.online = len(s.presence.online())
 	}
 	return q, nil

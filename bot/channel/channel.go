@@ -67,7 +67,7 @@ type Inbound struct {
 	// agent's card: "name" and "username" (Telegram), "page" and "browser"
 	// (the web chat). The runtime keeps the latest per identity.
 	Profile map[string]string `json:",omitempty"`
-	At          time.Time
+	At      time.Time
 	// Queue asks the handler to record the event and answer it later, for
 	// a channel that needs its acknowledgement at once (VK's Callback API
 	// wants "ok" within seconds). Otherwise the handler may run the turn

@@ -356,7 +356,9 @@ function renderTicket() {
   $("transfer").parentElement.hidden = !(t.status !== "resolved" && (mine || lead));
   $("transfer").textContent = tr(mine ? "transfer" : "reassign");
   $("resolve").parentElement.hidden = !(t.status !== "resolved" && (mine || lead));
-  $("resolve-outcome").querySelector('option[value="csat"]').disabled = !state.me.csat;
+  // With the project's csat: always every resolve asks for a rating.
+  for (const o of $("resolve-outcome").options) o.disabled = o.value === "csat" ? !state.me.csat : !!state.me.csat_every;
+  if (state.me.csat_every) $("resolve-outcome").value = "csat";
   renderAgentSelect();
 }
 
@@ -567,6 +569,14 @@ function connectLive() {
     }
   });
   es.addEventListener("presence", () => loadAgents().catch(() => {}));
+  // The project was reloaded with new lead settings (labels, CSAT,
+  // canned replies): read them again and redraw the open ticket.
+  es.addEventListener("config", () => api("GET", "/api/me").then((me) => {
+    state.me.csat = me.csat;
+    state.me.csat_every = me.csat_every;
+    VAR_LABELS = me.var_labels || {};
+    if (state.current) refreshTicket().catch(() => {});
+  }).catch(() => {}));
   es.addEventListener("typing", (ev) => {
     const e = JSON.parse(ev.data);
     if (state.current && state.current.id === e.ticket_id && e.from === "customer") showCustomerTyping();
@@ -784,6 +794,7 @@ async function main() {
   applyI18n(document);
   state.me = await api("GET", "/api/me");
   state.csrf = state.me.csrf;
+  VAR_LABELS = state.me.var_labels || {};
   if (state.me.password_change_required) {
     showPasswordChange();
     return;

@@ -111,8 +111,13 @@ function humanize(code) {
   return s ? s[0].toUpperCase() + s.slice(1) : "";
 }
 
+// VAR_LABELS are the project's own labels of its variables (parley.yaml
+// vars:), by variable then language; the console sets them from /api/me.
+let VAR_LABELS = {};
+
 // label turns a code of kind (reason, outcome, vars, role) into words.
 function label(kind, code) {
+  if (kind === "vars" && VAR_LABELS[code]) return VAR_LABELS[code][LANG] || Object.values(VAR_LABELS[code])[0];
   const m = LABELS[LANG] && LABELS[LANG][kind];
   return (m && m[code]) || (kind === "vars" || kind === "reason" ? humanize(code) : String(code || ""));
 }
