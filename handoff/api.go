@@ -597,15 +597,6 @@ func (s *Service) apiTyping(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Service) canned(id string) (Canned, bool) {
-	for _, c := range s.lead().Canned {
-		if c.ID == id {
-			return c, true
-		}
-	}
-	return Canned{}, false
-}
-
 func (s *Service) apiNote(w http.ResponseWriter, r *http.Request) {
 	var in struct{ Text string }
 	s.ticketOp(w, r, &in, func(a store.Agent, id uint64) (store.Ticket, error) { return s.Note(r.Context(), a, id, in.Text) })
@@ -633,14 +624,6 @@ func (s *Service) apiResolve(w http.ResponseWriter, r *http.Request) {
 	s.ticketOp(w, r, &in, func(a store.Agent, id uint64) (store.Ticket, error) {
 		return s.Resolve(r.Context(), a, id, in.Outcome)
 	})
-}
-
-func (s *Service) apiCanned(w http.ResponseWriter, r *http.Request) {
-	out := s.lead().Canned
-	if out == nil {
-		out = []Canned{}
-	}
-	s.writeJSON(w, http.StatusOK, map[string]any{"canned": out})
 }
 
 type agentJSON struct {

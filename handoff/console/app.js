@@ -576,6 +576,7 @@ function connectLive() {
     state.me.csat_every = me.csat_every;
     VAR_LABELS = me.var_labels || {};
     if (state.current) refreshTicket().catch(() => {});
+    return loadCanned();
   }).catch(() => {}));
   es.addEventListener("typing", (ev) => {
     const e = JSON.parse(ev.data);
@@ -700,9 +701,10 @@ function showHelp() {
 function onKey(ev) {
   const typing = ev.target.closest && ev.target.closest("input, textarea, select");
   if (ev.key === "Escape") {
-    if (!$("help").hidden || !$("agents-panel").hidden) {
+    if (!$("help").hidden || !$("agents-panel").hidden || !$("replies-panel").hidden) {
       $("help").hidden = true;
       $("agents-panel").hidden = true;
+      $("replies-panel").hidden = true;
     } else if (typing) ev.target.blur();
     return;
   }
@@ -789,6 +791,15 @@ function wirePrefs() {
   }
 }
 
+// loadCanned fills the saved replies' menu: the project's and the
+// console's, those in the console's language first.
+async function loadCanned() {
+  state.canned = (await api("GET", "/api/canned")).canned;
+  state.canned.sort((a, b) => (a.lang === LANG ? 0 : 1) - (b.lang === LANG ? 0 : 1));
+  $("canned").replaceChildren($("canned").options[0],
+    ...state.canned.map((c) => el("option", { value: c.id }, c.title + (c.lang && c.lang !== LANG ? " (" + c.lang + ")" : ""))));
+}
+
 async function main() {
   await pickLang();
   applyI18n(document);
@@ -804,9 +815,8 @@ async function main() {
   $("agents-open").hidden = state.me.role !== "admin";
   $("presence").value = state.me.presence === "away" ? "away" : "online";
   wirePrefs();
-  state.canned = (await api("GET", "/api/canned")).canned;
-  state.canned.sort((a, b) => (a.lang === LANG ? 0 : 1) - (b.lang === LANG ? 0 : 1));
-  $("canned").append(...state.canned.map((c) => el("option", { value: c.id }, c.title + (c.lang && c.lang !== LANG ? " (" + c.lang + ")" : ""))));
+  $("replies-open").hidden = !(state.me.role === "lead" || state.me.role === "admin");
+  await loadCanned();
   await loadAgents();
   await loadQueue();
   connectLive();
