@@ -51,6 +51,7 @@ func (s *Service) routeTable() []route {
 		{"POST", "/api/tickets/{id}/reply", false, s.apiReply},
 		{"POST", "/api/tickets/{id}/note", false, s.apiNote},
 		{"POST", "/api/tickets/{id}/typing", false, s.apiTyping},
+		{"POST", "/api/tickets/{id}/read", false, s.apiRead},
 		{"POST", "/api/tickets/{id}/transfer", false, s.apiTransfer},
 		{"POST", "/api/tickets/{id}/reassign", false, s.apiReassign},
 		{"POST", "/api/tickets/{id}/resolve", false, s.apiResolve},
@@ -394,6 +395,9 @@ type ticketJSON struct {
 	Outcome      string            `json:"outcome,omitempty"`
 	FirstReplyAt *time.Time        `json:"first_reply_at,omitempty"`
 	ReopenedAt   *time.Time        `json:"reopened_at,omitempty"`
+	// AgentReadAt, CustomerSeenAt: read marks (web chat only).
+	AgentReadAt    *time.Time `json:"agent_read_at,omitempty"`
+	CustomerSeenAt *time.Time `json:"customer_seen_at,omitempty"`
 	// ReplyVia is where a reply goes unless the agent picks another of
 	// Contact.Channels: the channel the customer wrote from last. Empty
 	// for a resolved ticket, and when the ticket's channel belongs to
@@ -411,7 +415,8 @@ func (s *Service) ticketJSON(t store.Ticket) ticketJSON {
 		Contact:  contactJSON{ID: c.ID, Name: c.Name, Lang: c.Lang, Channels: c.Identities, Fields: c.Fields},
 		Evidence: t.Evidence, Vars: t.Vars, Summary: t.Summary, ResumeNode: t.ResumeNode,
 		Notes: []noteJSON{}, CSAT: t.CSAT, Outcome: t.Outcome,
-		FirstReplyAt: tsPtr(t.FirstReplyAt), ReopenedAt: tsPtr(t.ReopenedAt)}
+		FirstReplyAt: tsPtr(t.FirstReplyAt), ReopenedAt: tsPtr(t.ReopenedAt),
+		AgentReadAt: tsPtr(t.AgentReadAt), CustomerSeenAt: tsPtr(t.CustomerSeenAt)}
 	if out.Contact.Channels == nil {
 		out.Contact.Channels = []string{t.Address}
 	}
@@ -581,6 +586,21 @@ func (s *Service) apiReply(w http.ResponseWriter, r *http.Request) {
 		}
 		return s.ReplyVia(r.Context(), a, id, text, in.Address)
 	})
+}
+
+// apiRead: the agent holding the ticket has read the conversation (the
+// console says so while the ticket is on screen); the customer's web chat
+// marks their messages read.
+func (s *Service) apiRead(w http.ResponseWriter, r *http.Request) {
+	id, ok := ticketID(w, r)
+	if !ok {
+		return
+	}
+	if err := s.AgentRead(r.Context(), sessionFrom(r).agent, id); err != nil {
+		s.fail(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // apiTyping: the agent is typing a reply (the console sends it at most
