@@ -162,6 +162,9 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 	for _, name := range project.MissingSecrets(opts.Secrets) {
 		log.Warn().Str("secret", name).Msg("secret without a value: http nodes that read it fail; set " + flows.SecretEnvPrefix + strings.ToUpper(name))
 	}
+	// Flows read the human queue's business hours (`hours.open`), the ones
+	// in force after a reload too; s.handoff exists before any turn runs.
+	opts.Hours = func(at time.Time) (bool, time.Time) { return s.handoff.HoursAt(at) }
 	engine := project.NewEngine(opts)
 	log.Info().Str("project", project.Name).Str("version", project.Version).Msg("flows loaded")
 	logWarnings(log, project)

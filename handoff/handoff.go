@@ -229,6 +229,10 @@ func New(st Store, cfg Config, d Deliverer, log zerolog.Logger) (*Service, error
 // lead is the lead's part of the configuration now.
 func (s *Service) lead() *LeadConfig { return s.leadCfg.Load() }
 
+// HoursAt is At of the business hours now in force (a project reload
+// changes them): flows read it as `hours` (flows.Options.Hours).
+func (s *Service) HoursAt(t time.Time) (open bool, opensAt time.Time) { return s.lead().Hours.At(t) }
+
 // texts are the customer's notices in lang now.
 func (s *Service) texts(lang string) Texts { return s.lead().texts(lang, s.cfg.DefaultLang) }
 
