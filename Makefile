@@ -2,7 +2,7 @@ GO ?= go
 BIN := bin/parley
 DATA ?= ../shared/datasets
 
-.PHONY: build run test fuzz-brief bench fuzz crash crash-serve serve-bench eval vet clean
+.PHONY: build run test fuzz-brief bench fuzz crash crash-serve serve-bench eval vet clean screenshots
 
 build:
 	$(GO) build -o $(BIN) ./cmd/parley
@@ -36,6 +36,12 @@ fuzz-brief:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeClientFrame$$' -fuzztime $(BRIEF) ./bot/webchat
 	$(GO) test -run '^$$' -fuzz '^FuzzAppendString$$' -fuzztime $(BRIEF) ./internal/jsonx
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeEvents$$' -fuzztime $(BRIEF) ./store
+
+# Screenshots of the agent console and the web chat widget at 1366 px and 375 px, mid-conversation
+# (cmd TestScreenshots, off in `make test`), written to ./screenshots.
+SHOTS ?= $(CURDIR)/screenshots
+screenshots:
+	PARLEY_SCREENSHOTS=$(SHOTS) $(GO) test -count=1 -run '^TestScreenshots$$' -v ./cmd
 
 # Benchmarks with the figures we track (see README "Performance").
 bench:

@@ -104,6 +104,10 @@ func runChat(args []string, stdio IO) int {
 	if rec != nil {
 		opts.HTTP = rec.doer(opts.HTTP)
 	}
+	// Flows read the queue's business hours (`hours.open`); hs is made
+	// below, before any turn runs.
+	var hs *handoff.Service
+	opts.Hours = func(at time.Time) (bool, time.Time) { return hs.HoursAt(at) }
 	rt := bot.New(bot.Config{
 		Logger:  logger,
 		Observe: func(_ string, outs []flows.Output) { p.observe(outs) },
@@ -120,7 +124,7 @@ func runChat(args []string, stdio IO) int {
 		fmt.Fprintf(stdio.Stderr, "parley chat: %v\n", err)
 		return 1
 	}
-	hs, err := handoff.New(db, hcfg, rt, logger)
+	hs, err = handoff.New(db, hcfg, rt, logger)
 	if err != nil {
 		fmt.Fprintf(stdio.Stderr, "parley chat: %v\n", err)
 		return 1

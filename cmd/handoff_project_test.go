@@ -162,8 +162,8 @@ func TestHoursParsersAgree(t *testing.T) {
 // TestServeUsesProjectHandoff: `parley serve` of a project whose
 // parley.yaml words the queue's no_agent notice sends that text on a
 // handoff (the server file's, given too, is ignored with a log line), and
-// an edit of the section is reloaded with the flows but logged as needing
-// a restart.
+// an edit of the section applies with the flows' reload, without a
+// restart.
 func TestServeUsesProjectHandoff(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "shop")
 	var out strings.Builder
@@ -198,7 +198,10 @@ func TestServeUsesProjectHandoff(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitUntil(t, "the reload", func() bool { return strings.Contains(logs.String(), "flows reloaded") })
-	waitUntil(t, "the restart note", func() bool {
-		return strings.Contains(logs.String(), "the human queue keeps the ones it started with until the server restarts")
+	waitUntil(t, "the settings applied", func() bool {
+		return strings.Contains(logs.String(), "the project's handoff settings applied")
 	})
+	next := newVisitor(t, s.addr)
+	next.say(t, "позовите оператора")
+	next.waitFor(t, 0, "Все заняты — ответим скоро.")
 }

@@ -124,3 +124,51 @@ func TestFlowFilesAreReloadedWhenTheyLintClean(t *testing.T) {
 	v.say(t, "меню")
 	v.waitFor(t, n, "Чем могу помочь сегодня?")
 }
+
+// The lead's handoff settings apply on a project reload (issue 13): hours
+// that close the team today and a new out-of-hours notice, written into
+// parley.yaml while the server runs, are what the next escalating
+// customer gets; the one before the edit was queued.
+func TestHandoffSettingsApplyOnReload(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "shop")
+	var out strings.Builder
+	if code := Run([]string{"init", dir}, IO{Stdout: &out, Stderr: &out}); code != 0 {
+		t.Fatalf("init: %s", out.String())
+	}
+	s, logs := startServer(t, func(c *Config) { c.Flows = dir })
+	complain := func(v *wsVisitor) {
+		t.Helper()
+		v.say(t, "Хочу оставить жалобу")
+		v.waitFor(t, 0, "Опишите")
+		n := v.count()
+		v.say(t, "Курьер опоздал на три дня")
+		v.waitFor(t, n, "")
+	}
+	before := newVisitor(t, s.addr)
+	complain(before)
+	before.waitFor(t, 0, "Я передал ваш вопрос команде поддержки")
+
+	project := filepath.Join(dir, "parley.yaml")
+	src, err := os.ReadFile(project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	today := time.Now().UTC()
+	closed := fmt.Sprintf("handoff:\n  time_zone: UTC\n  hours: [\"daily 00:00-24:00\"]\n  holidays: [%q, %q]\n"+
+		"  texts:\n    out_of_hours: \"Сегодня мы закрыты, вернёмся {opens}.\"\n",
+		today.Format("2006-01-02"), today.AddDate(0, 0, 1).Format("2006-01-02"))
+	changed := strings.Replace(string(src), "handoff:\n", closed, 1)
+	if changed == string(src) {
+		t.Fatal("the demo has no handoff: section; update the test")
+	}
+	if err := os.WriteFile(project, []byte(changed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the settings applied", func() bool { return strings.Contains(logs.String(), "the project's handoff settings applied") })
+	after := newVisitor(t, s.addr)
+	complain(after)
+	after.waitFor(t, 0, "Сегодня мы закрыты, вернёмся")
+	if strings.Contains(logs.String(), "until the server restarts") {
+		t.Error("the server still says the settings wait for a restart")
+	}
+}

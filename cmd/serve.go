@@ -162,6 +162,9 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 	for _, name := range project.MissingSecrets(opts.Secrets) {
 		log.Warn().Str("secret", name).Msg("secret without a value: http nodes that read it fail; set " + flows.SecretEnvPrefix + strings.ToUpper(name))
 	}
+	// Flows read the human queue's business hours (`hours.open`), the ones
+	// in force after a reload too; s.handoff exists before any turn runs.
+	opts.Hours = func(at time.Time) (bool, time.Time) { return s.handoff.HoursAt(at) }
 	engine := project.NewEngine(opts)
 	log.Info().Str("project", project.Name).Str("version", project.Version).Msg("flows loaded")
 	logWarnings(log, project)
@@ -278,9 +281,19 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 		}
 		graphs.p.Store(p)
 		if handoffChanged(running, p) {
-			// handoff.Service reads its configuration without a
-			// lock; it has no way to take new hours or texts live.
-			log.Warn().Msg("the project's handoff: section changed (hours, csat, notices or canned replies): the human queue keeps the ones it started with until the server restarts")
+			// The lead's part (hours, CSAT, notices, canned replies,
+			// variable labels) is swapped whole; the operator's part
+			// of the server file stays as it started.
+			hc, _, err := projectHandoffConfig(cfg.Handoff, p)
+			if err == nil {
+				err = s.handoff.SetLeadConfig(hc.Lead())
+			}
+			if err != nil {
+				log.Error().Err(err).Msg("the project's handoff: section changed but cannot be applied: the human queue keeps the previous one")
+			} else {
+				running = p
+				log.Info().Msg("the project's handoff settings applied (hours, csat, notices, canned replies, variable labels)")
+			}
 		}
 	}
 	reloading := &sync.Mutex{} // a reload from the files and a change from the console, one at a time

@@ -48,6 +48,10 @@ func runTest(args []string, stdio IO) int {
 		fmt.Fprintln(stdio.Stderr, err)
 		return 1
 	}
+	// Flows read the project's business hours as the server gives them.
+	if hc, _, err := projectHandoffConfig(defaultConfig().Handoff, p); err == nil {
+		opts.Hours = hc.Hours.At
+	}
 	files, suites, err := flowtest.LoadAll(os.DirFS(dir))
 	if err != nil {
 		fmt.Fprintln(stdio.Stderr, err)

@@ -25,6 +25,7 @@ type webWaiting struct {
 var (
 	_ webchat.Waiting      = webWaiting{}
 	_ handoff.WaitNotifier = webWaiting{}
+	_ webchat.SeenReporter = webWaiting{}
 )
 
 func (w webWaiting) QueueState(ctx context.Context, v channel.Address) (webchat.QueueState, error) {
@@ -45,6 +46,13 @@ func (w webWaiting) QueueState(ctx context.Context, v channel.Address) (webchat.
 func (w webWaiting) VisitorTyping(ctx context.Context, v channel.Address) {
 	if c, err := w.db.ContactByIdentity(v.String()); err == nil {
 		w.hs.CustomerTyping(c.ID)
+	}
+}
+
+// VisitorSeen: the visitor saw the agent's replies; the console shows it.
+func (w webWaiting) VisitorSeen(ctx context.Context, v channel.Address) {
+	if c, err := w.db.ContactByIdentity(v.String()); err == nil {
+		w.hs.CustomerSeen(ctx, c.ID)
 	}
 }
 
@@ -77,5 +85,5 @@ func (w webWaiting) visitors(contactID string) []string {
 
 // queueState: the handoff's states are named as the web chat's.
 func queueState(ws handoff.WaitState) webchat.QueueState {
-	return webchat.QueueState{State: ws.State, Position: ws.Position, WaitMinutes: ws.WaitMinutes, Agent: ws.Agent}
+	return webchat.QueueState{State: ws.State, Position: ws.Position, WaitMinutes: ws.WaitMinutes, Agent: ws.Agent, ReadUntil: ws.ReadAt}
 }

@@ -135,6 +135,8 @@ func projectHandoffConfig(c HandoffConfig, p *flows.Project) (handoff.Config, []
 		}
 		return handoff.Config{}, nil, fmt.Errorf("%s: %w", where, err)
 	}
+	hc.CSATEvery = ok && ph.CSATAlways
+	hc.VarLabels, _ = p.AgentVars()
 	if ok && ph.Texts != nil {
 		hc.Texts = make(map[string]handoff.Texts, len(ph.Texts))
 		for lang, byKey := range ph.Texts {
@@ -157,7 +159,9 @@ func projectHandoffConfig(c HandoffConfig, p *flows.Project) (handoff.Config, []
 func handoffChanged(running, next *flows.Project) bool {
 	a, okA := running.Handoff()
 	b, okB := next.Handoff()
-	return okA != okB || !reflect.DeepEqual(a, b)
+	la, _ := running.AgentVars()
+	lb, _ := next.AgentVars()
+	return okA != okB || !reflect.DeepEqual(a, b) || !reflect.DeepEqual(la, lb)
 }
 
 // legacyHoursZone is the time zone of business hours given in the server's

@@ -189,6 +189,9 @@ func (c *compiler) project(pf *syntax.Project, fls []*syntax.Flow, faq *syntax.F
 			c.errorf(k.Pos, "files.keep", "want how long files are kept, such as 90d or 720h; found %q", k.Value)
 		}
 	}
+	if pf.VarsSet {
+		p.agentVars = c.agentVars(pf.Vars)
+	}
 	if faq != nil {
 		p.understand = c.faq(faq)
 	}
@@ -588,7 +591,7 @@ func (c *compiler) handoffSettings(sh *syntax.HandoffSettings, projectTZ *syntax
 		h.Holidays = append(h.Holidays, s.Value)
 	}
 	if sh.CSATSet {
-		h.CSAT = &sh.CSAT
+		h.CSAT, h.CSATAlways = &sh.CSAT, sh.CSATAlways
 	}
 	if sh.TextsSet {
 		h.Texts = map[string]map[string]string{}
@@ -625,6 +628,50 @@ func (c *compiler) handoffSettings(sh *syntax.HandoffSettings, projectTZ *syntax
 		h.Canned = append(h.Canned, r)
 	}
 	return h
+}
+
+// agentVars checks the project's vars: section: each name is a variable a
+// flow sets (else "did you mean"), each label in the project's languages;
+// a language a label lacks gets the default language's label, else the
+// first one written.
+func (c *compiler) agentVars(vs []*syntax.VarLabel) map[string]map[string]string {
+	out := map[string]map[string]string{}
+	known := keys(c.ec.Vars)
+	for _, v := range vs {
+		name, path := v.Name.Value, "vars."+v.Name.Value
+		if !c.ec.Vars[name] {
+			c.errorf(v.Name.Pos, path, "unknown variable %q: no flow sets it%s", name, hint(name, known))
+			continue
+		}
+		byLang := map[string]string{}
+		t := v.Label
+		if t.Any != nil {
+			for _, l := range c.p.Languages {
+				byLang[l] = t.Any.Value
+			}
+		}
+		for _, l := range keys(t.Langs) {
+			if !slices.Contains(c.p.Languages, l) {
+				c.errorf(t.Langs[l].Pos, path+"."+l, "language %q is not in the project's languages [%s]", l, strings.Join(c.p.Languages, ", "))
+				continue
+			}
+			byLang[l] = t.Langs[l].Value
+		}
+		if len(byLang) == 0 {
+			continue // an empty text, reported while parsing
+		}
+		fallback := byLang[c.p.DefaultLang]
+		if fallback == "" {
+			fallback = byLang[keys(byLang)[0]]
+		}
+		for _, l := range c.p.Languages {
+			if byLang[l] == "" {
+				byLang[l] = fallback
+			}
+		}
+		out[name] = byLang
+	}
+	return out
 }
 
 // notice adds one notice in every language it has; a project language it

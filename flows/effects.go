@@ -36,6 +36,9 @@ func (t *turn) requestHandoffReason(reason, prio string, evidence []string, at *
 func (t *turn) handoffOut(reason, prio, note string, evidence []string, resume *node) {
 	vars := make(map[string]string, len(t.env.Vars))
 	for k, v := range t.env.Vars {
+		if show := t.e.p.agentVars; show != nil && show[k] == nil {
+			continue // a helper variable: the project's vars: does not show it to agents
+		}
 		vars[k] = eval.Format(v)
 	}
 	h := &HandoffRequest{Reason: reason, Priority: prio, Note: note, Evidence: slices.Clone(evidence), Vars: vars}

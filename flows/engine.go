@@ -44,6 +44,11 @@ type Options struct {
 	Now func() time.Time
 	// MaxResponseBytes bounds an http node's response body; default 1 MiB.
 	MaxResponseBytes int64
+	// Hours tells whether the support team works at a time and, when not,
+	// when it is back: cmd passes the human queue's business hours, so
+	// `hours.open` in a flow and the queue's out-of-hours notice agree.
+	// nil: always open.
+	Hours func(at time.Time) (open bool, opensAt time.Time)
 	// Secrets are the values of the project's secrets by name (ReadSecrets
 	// reads them from the environment and a file). http nodes read them as
 	// secret.NAME; they never reach a message, a variable, an event or an
@@ -202,6 +207,10 @@ func (e *Engine) begin(ctx context.Context, st State, in Input, reuse *Buffer) *
 	env.Channel = in.Channel
 	env.Attachments, env.Attachment = envAttachments(in.Attachments)
 	env.Now = t.now.In(e.p.loc)
+	env.Hours = eval.Hours{Open: true}
+	if e.opts.Hours != nil {
+		env.Hours.Open, env.Hours.OpensAt = e.opts.Hours(t.now)
+	}
 	env.Contact = eval.Contact{ID: in.Contact.ID, Name: in.Contact.Name, Lang: in.Contact.Lang, Fields: in.Contact.Fields}
 	env.Vars = st.Vars
 	env.Settings = e.settings

@@ -100,7 +100,7 @@ handoff:
 		`parley.yaml:6:68: handoff.hours: "sat 10:00-25:00": time "25:00": want HH:MM between 00:00 and 24:00`,
 		`parley.yaml:6:77: handoff.hours: "sun": want "DAYS HH:MM-HH:MM", such as "mon-fri 09:00-18:00"`,
 		`parley.yaml:7:14: handoff.holidays: holiday "2027-02-30": want a date YYYY-MM-DD, such as 2027-01-01`,
-		`parley.yaml:8:9: handoff.csat: want true or false`,
+		`parley.yaml:8:9: handoff.csat: want true, false or always`,
 		`parley.yaml:9:3: handoff.capacity: "capacity" is the operator's: set it under handoff: in the server's settings file (--config), not in the project`,
 		`parley.yaml:10:3: handoff.txets: unknown field "txets"; did you mean "texts"?`,
 		`parley.yaml:12:5: handoff.texts.queud: unknown field "queud"; did you mean "queued"?`,
@@ -145,5 +145,18 @@ parley.yaml:7:16: handoff.texts.no_agent: no text in "en": customers writing in 
     |                ^`
 	if got := p.Warnings.Error(); got != want {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestHandoffCSATAlways: `csat: always` asks for a rating after every
+// ticket: CSAT is on and CSATAlways says so.
+func TestHandoffCSATAlways(t *testing.T) {
+	p, err := compileHandoff(t, "name: h\nstart: main\nhandoff:\n  csat: always\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ := p.Handoff()
+	if h.CSAT == nil || !*h.CSAT || !h.CSATAlways {
+		t.Errorf("csat: always gave CSAT %v, CSATAlways %v", h.CSAT, h.CSATAlways)
 	}
 }

@@ -36,6 +36,9 @@ type Project struct {
 	understand   *understanding   // nil without faq.yaml
 	handoff      *HandoffSettings // nil without a handoff: section
 	filesKeep    time.Duration    // files: keep:, 0 when not set
+	// agentVars are the variables agents see (parley.yaml vars:), each
+	// with its label by language; nil without the section: agents see all.
+	agentVars map[string]map[string]string
 }
 
 // FilesKeep is how long the project keeps attachments (parley.yaml
@@ -223,6 +226,9 @@ type HandoffSettings struct {
 	Holidays []string
 	// CSAT is nil when the section does not say.
 	CSAT *bool
+	// CSATAlways: `csat: always`, the rating question after every
+	// resolved ticket, whatever outcome the agent picks (CSAT is true).
+	CSATAlways bool
 	// Texts are the notices by language, then key (HandoffNotices); nil
 	// when the section has no texts. A language without a key gets the
 	// built-in notice.
@@ -237,6 +243,15 @@ type HandoffSettings struct {
 // when set, offers it only in conversations in that language.
 type CannedReply struct {
 	ID, Title, Text, Lang string
+}
+
+// AgentVars returns the variables the project shows agents (its `vars:`
+// section) with their labels by language (every project language has one:
+// a label missing a language is the default language's); ok is false
+// without the section, when agents see every variable under its own name.
+// The maps are shared: read them only.
+func (p *Project) AgentVars() (labels map[string]map[string]string, ok bool) {
+	return p.agentVars, p.agentVars != nil
 }
 
 // HandoffNotice names one notice of the human queue and the placeholders

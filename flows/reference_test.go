@@ -67,7 +67,7 @@ func TestReferenceExamplesLoad(t *testing.T) {
 		switch first {
 		case "name":
 			syntax.ParseProject(r, file, []byte(src))
-		case "triggers", "escalation":
+		case "triggers", "escalation", "vars":
 			syntax.ParseProject(r, file, []byte("name: doc\nstart: main\n"+src))
 		case "flow":
 			syntax.ParseFlow(r, file, []byte(src))

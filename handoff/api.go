@@ -51,6 +51,7 @@ func (s *Service) routeTable() []route {
 		{"POST", "/api/tickets/{id}/reply", false, s.apiReply},
 		{"POST", "/api/tickets/{id}/note", false, s.apiNote},
 		{"POST", "/api/tickets/{id}/typing", false, s.apiTyping},
+		{"POST", "/api/tickets/{id}/read", false, s.apiRead},
 		{"POST", "/api/tickets/{id}/transfer", false, s.apiTransfer},
 		{"POST", "/api/tickets/{id}/reassign", false, s.apiReassign},
 		{"POST", "/api/tickets/{id}/resolve", false, s.apiResolve},
@@ -232,6 +233,11 @@ type meJSON struct {
 	Presence    string `json:"presence"`
 	CSRF        string `json:"csrf"`
 	CSAT        bool   `json:"csat"`
+	// CSATEvery: every resolve asks for a rating (the project's csat: always).
+	CSATEvery bool `json:"csat_every"`
+	// VarLabels are the project's labels of the variables agents see, by
+	// variable then language; absent without the project's vars:.
+	VarLabels map[string]map[string]string `json:"var_labels,omitempty"`
 	// PasswordChangeRequired: signed in with a one-time password; only
 	// POST /api/password, me and logout answer until it is changed.
 	PasswordChangeRequired bool `json:"password_change_required"`
@@ -239,7 +245,7 @@ type meJSON struct {
 
 func (s *Service) meJSON(a store.Agent, csrf string) meJSON {
 	return meJSON{ID: a.ID, Name: a.Name, DisplayName: displayName(a), Role: a.Role,
-		Presence: s.presence.status(a.ID), CSRF: csrf, CSAT: s.cfg.CSAT,
+		Presence: s.presence.status(a.ID), CSRF: csrf, CSAT: s.lead().CSAT, CSATEvery: s.lead().CSATEvery, VarLabels: s.lead().VarLabels,
 		PasswordChangeRequired: a.PasswordOneTime}
 }
 
@@ -389,6 +395,9 @@ type ticketJSON struct {
 	Outcome      string            `json:"outcome,omitempty"`
 	FirstReplyAt *time.Time        `json:"first_reply_at,omitempty"`
 	ReopenedAt   *time.Time        `json:"reopened_at,omitempty"`
+	// AgentReadAt, CustomerSeenAt: read marks (web chat only).
+	AgentReadAt    *time.Time `json:"agent_read_at,omitempty"`
+	CustomerSeenAt *time.Time `json:"customer_seen_at,omitempty"`
 	// ReplyVia is where a reply goes unless the agent picks another of
 	// Contact.Channels: the channel the customer wrote from last. Empty
 	// for a resolved ticket, and when the ticket's channel belongs to
@@ -406,7 +415,8 @@ func (s *Service) ticketJSON(t store.Ticket) ticketJSON {
 		Contact:  contactJSON{ID: c.ID, Name: c.Name, Lang: c.Lang, Channels: c.Identities, Fields: c.Fields},
 		Evidence: t.Evidence, Vars: t.Vars, Summary: t.Summary, ResumeNode: t.ResumeNode,
 		Notes: []noteJSON{}, CSAT: t.CSAT, Outcome: t.Outcome,
-		FirstReplyAt: tsPtr(t.FirstReplyAt), ReopenedAt: tsPtr(t.ReopenedAt)}
+		FirstReplyAt: tsPtr(t.FirstReplyAt), ReopenedAt: tsPtr(t.ReopenedAt),
+		AgentReadAt: tsPtr(t.AgentReadAt), CustomerSeenAt: tsPtr(t.CustomerSeenAt)}
 	if out.Contact.Channels == nil {
 		out.Contact.Channels = []string{t.Address}
 	}
@@ -579,6 +589,21 @@ func (s *Service) apiReply(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// apiRead: the agent holding the ticket has read the conversation (the
+// console says so while the ticket is on screen); the customer's web chat
+// marks their messages read.
+func (s *Service) apiRead(w http.ResponseWriter, r *http.Request) {
+	id, ok := ticketID(w, r)
+	if !ok {
+		return
+	}
+	if err := s.AgentRead(r.Context(), sessionFrom(r).agent, id); err != nil {
+		s.fail(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
 // apiTyping: the agent is typing a reply (the console sends it at most
 // every few seconds); the customer's web chat shows it.
 func (s *Service) apiTyping(w http.ResponseWriter, r *http.Request) {
@@ -591,15 +616,6 @@ func (s *Service) apiTyping(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
-}
-
-func (s *Service) canned(id string) (Canned, bool) {
-	for _, c := range s.cfg.Canned {
-		if c.ID == id {
-			return c, true
-		}
-	}
-	return Canned{}, false
 }
 
 func (s *Service) apiNote(w http.ResponseWriter, r *http.Request) {
@@ -629,14 +645,6 @@ func (s *Service) apiResolve(w http.ResponseWriter, r *http.Request) {
 	s.ticketOp(w, r, &in, func(a store.Agent, id uint64) (store.Ticket, error) {
 		return s.Resolve(r.Context(), a, id, in.Outcome)
 	})
-}
-
-func (s *Service) apiCanned(w http.ResponseWriter, r *http.Request) {
-	out := s.cfg.Canned
-	if out == nil {
-		out = []Canned{}
-	}
-	s.writeJSON(w, http.StatusOK, map[string]any{"canned": out})
 }
 
 type agentJSON struct {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,6 +42,12 @@ type Config struct {
 	BcryptCost int
 	// CSAT enables the "rate us 1-5" question as a resolve outcome.
 	CSAT bool
+	// CSATEvery asks the rating question after every resolved ticket,
+	// whatever outcome the agent picks (the answer then goes to the bot,
+	// or ends the conversation: see Resolve). Needs CSAT.
+	CSATEvery bool
+	// VarLabels: LeadConfig.VarLabels.
+	VarLabels map[string]map[string]string
 	// SecureCookies marks session cookies Secure even when the request did
 	// not arrive over TLS (TLS terminated by a proxy in front of parley),
 	// and names them with the __Host- prefix, so a sibling subdomain or a
@@ -207,31 +214,65 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	lc, err := c.Lead().withDefaults(c.DefaultLang)
+	if err != nil {
+		return c, err
+	}
+	c.Texts, c.Canned = lc.Texts, lc.Canned
+	return c, nil
+}
+
+// LeadConfig is the part of Config a support lead owns in the project
+// (parley.yaml's handoff: and vars: sections): business hours, CSAT, the
+// customer's notices, canned replies and the labels of the variables
+// agents see. Service.SetLeadConfig replaces it while the server runs, so
+// a project reload applies it without a restart.
+type LeadConfig struct {
+	Hours     Hours
+	Texts     map[string]Texts
+	CSAT      bool
+	CSATEvery bool
+	Canned    []Canned
+	// VarLabels are the labels of the flow variables agents see, by
+	// variable then language (flows.Project.AgentVars); nil: none given.
+	VarLabels map[string]map[string]string
+}
+
+// Lead returns c's lead part.
+func (c Config) Lead() LeadConfig {
+	return LeadConfig{Hours: c.Hours, Texts: c.Texts, CSAT: c.CSAT, CSATEvery: c.CSATEvery, Canned: c.Canned, VarLabels: c.VarLabels}
+}
+
+// withDefaults fills the notices a language lacks from the built-in ones
+// and checks the canned replies; defaultLang must have texts.
+func (l LeadConfig) withDefaults(defaultLang string) (LeadConfig, error) {
 	texts := map[string]Texts{}
 	for lang, t := range DefaultTexts {
 		texts[lang] = t
 	}
-	for lang, t := range c.Texts {
-		texts[strings.ToLower(lang)] = t.fill(texts[lang], DefaultTexts[c.DefaultLang], DefaultTexts["en"])
+	for lang, t := range l.Texts {
+		texts[strings.ToLower(lang)] = t.fill(texts[lang], DefaultTexts[defaultLang], DefaultTexts["en"])
 	}
-	if _, ok := texts[c.DefaultLang]; !ok {
-		return c, fmt.Errorf("handoff config: default language %q has no texts", c.DefaultLang)
+	if _, ok := texts[defaultLang]; !ok {
+		return l, fmt.Errorf("handoff config: default language %q has no texts", defaultLang)
 	}
-	c.Texts = texts
+	l.Texts = texts
 	seen := map[string]bool{}
-	for i, cr := range c.Canned {
+	canned := slices.Clone(l.Canned)
+	for i, cr := range canned {
 		if cr.ID == "" || cr.Text == "" {
-			return c, fmt.Errorf("handoff config: canned reply %d: id and text are required", i+1)
+			return l, fmt.Errorf("handoff config: canned reply %d: id and text are required", i+1)
 		}
 		if seen[cr.ID] {
-			return c, fmt.Errorf("handoff config: canned reply %q defined twice", cr.ID)
+			return l, fmt.Errorf("handoff config: canned reply %q defined twice", cr.ID)
 		}
 		seen[cr.ID] = true
-		if c.Canned[i].Title == "" {
-			c.Canned[i].Title = cr.ID
+		if canned[i].Title == "" {
+			canned[i].Title = cr.ID
 		}
 	}
-	return c, nil
+	l.Canned = canned
+	return l, nil
 }
 
 // fill returns t with every empty field taken from the first fallback that has it.
@@ -260,18 +301,19 @@ func (t Texts) fill(fallbacks ...Texts) Texts {
 	return t
 }
 
-// texts returns the notices for a contact's language ("ru-RU" -> "ru").
-func (c Config) texts(lang string) Texts {
+// texts returns the notices for a contact's language ("ru-RU" -> "ru"),
+// else those of defaultLang.
+func (l *LeadConfig) texts(lang, defaultLang string) Texts {
 	lang = strings.ToLower(lang)
-	if t, ok := c.Texts[lang]; ok {
+	if t, ok := l.Texts[lang]; ok {
 		return t
 	}
 	if base, _, ok := strings.Cut(lang, "-"); ok {
-		if t, ok := c.Texts[base]; ok {
+		if t, ok := l.Texts[base]; ok {
 			return t
 		}
 	}
-	return c.Texts[c.DefaultLang]
+	return l.Texts[defaultLang]
 }
 
 // expand replaces {name} placeholders.

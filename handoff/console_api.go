@@ -18,10 +18,11 @@ func (s *Service) consoleRoutes() []route {
 	return append([]route{
 		{"GET", "/console/assets/i18n.js", true, s.asset("i18n.js")},
 		{"GET", "/console/assets/console-agent.css", true, s.asset("console-agent.css")},
+		{"GET", "/console/assets/replies.js", false, s.asset("replies.js")},
 		{"GET", "/api/console/lang", true, s.apiConsoleLang},
 		{"GET", "/api/tickets/{id}/card", false, s.apiCard},
 		{"GET", "/api/search", false, s.apiSearch},
-	}, s.agentAdminRoutes()...)
+	}, append(s.agentAdminRoutes(), s.replyRoutes()...)...)
 }
 
 // nameVars are the flow variables that hold a name the customer gave, in

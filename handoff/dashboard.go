@@ -170,8 +170,8 @@ func (s *Service) statsOptions(q url.Values) (analytics.Options, error) {
 	default:
 		return analytics.Options{}, fmt.Errorf("group %q: want day, week or month", opts.Group)
 	}
-	if !s.cfg.Hours.Always() {
-		opts.Hours = s.cfg.Hours
+	if !s.lead().Hours.Always() {
+		opts.Hours = s.lead().Hours
 	}
 	return opts, nil
 }

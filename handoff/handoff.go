@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -152,9 +153,12 @@ var (
 // Service is the handoff queue and console. It is safe for concurrent use.
 type Service struct {
 	st  Store
-	cfg Config
-	d   Deliverer
-	log zerolog.Logger
+	cfg Config // its lead part is in leadCfg (SetLeadConfig)
+	// leadCfg is what a lead owns (LeadConfig): swapped whole by a project
+	// reload, read without a lock.
+	leadCfg atomic.Pointer[LeadConfig]
+	d       Deliverer
+	log     zerolog.Logger
 
 	hub      *hub
 	presence *presence
@@ -213,6 +217,8 @@ func New(st Store, cfg Config, d Deliverer, log zerolog.Logger) (*Service, error
 		addrLimit: newLoginLimiter(cfg.AddressEvery, cfg.AddressBurst, cfg.Now),
 		metrics:   newSigninMetrics(),
 	}
+	lc := cfg.Lead()
+	s.leadCfg.Store(&lc)
 	s.hashing = newHashSlots(cfg.MaxHashing, cfg.HashWait, s.metrics.hashing)
 	if cfg.Metrics != nil {
 		if err := s.metrics.register(cfg.Metrics); err != nil {
@@ -222,6 +228,30 @@ func New(st Store, cfg Config, d Deliverer, log zerolog.Logger) (*Service, error
 	s.sessions = newSessions(cfg.SessionTTL, cfg.SessionMaxAge, cfg.Now, st, s.log)
 	s.handler = s.routes()
 	return s, nil
+}
+
+// lead is the lead's part of the configuration now.
+func (s *Service) lead() *LeadConfig { return s.leadCfg.Load() }
+
+// HoursAt is At of the business hours now in force (a project reload
+// changes them): flows read it as `hours` (flows.Options.Hours).
+func (s *Service) HoursAt(t time.Time) (open bool, opensAt time.Time) { return s.lead().Hours.At(t) }
+
+// texts are the customer's notices in lang now.
+func (s *Service) texts(lang string) Texts { return s.lead().texts(lang, s.cfg.DefaultLang) }
+
+// SetLeadConfig replaces the lead's part of the configuration (hours, CSAT,
+// notices, canned replies, variable labels) while the service runs: a
+// project reload calls it. Notices and tickets from then on follow it;
+// consoles are told to read it again. On error nothing changes.
+func (s *Service) SetLeadConfig(l LeadConfig) error {
+	l, err := l.withDefaults(s.cfg.DefaultLang)
+	if err != nil {
+		return err
+	}
+	s.leadCfg.Store(&l)
+	s.hub.publish(liveEvent{Type: "config"})
+	return nil
 }
 
 // Close ends the live update streams so an http.Server can shut down.

@@ -130,6 +130,19 @@ func parseClock(s string) (int, error) {
 	return h*60 + m, nil
 }
 
+// At says whether the team works at t and, when not, when it is back (in
+// the hours' time zone; the zero time when no working time lies ahead).
+func (h Hours) At(t time.Time) (open bool, opensAt time.Time) {
+	if h.Open(t) {
+		return true, time.Time{}
+	}
+	next, ok := h.NextOpen(t)
+	if !ok {
+		return false, time.Time{}
+	}
+	return false, next.In(h.Location())
+}
+
 // Always reports whether no ranges are configured (the team is always in).
 func (h Hours) Always() bool {
 	for _, r := range h.ranges {

@@ -177,7 +177,7 @@ func TestCustomTexts(t *testing.T) {
 	if n[0].Text != "Nobody home." {
 		t.Errorf("custom text: %q", n[0].Text)
 	}
-	if got := e.svc.cfg.texts("en").Queued; got != DefaultTexts["en"].Queued {
+	if got := e.svc.texts("en").Queued; got != DefaultTexts["en"].Queued {
 		t.Errorf("empty custom fields keep the built-in text, got %q", got)
 	}
 	if _, err := New(e.db, Config{DefaultLang: "de"}, nil, e.svc.log); err == nil {

@@ -82,7 +82,7 @@ func (s *Service) assigned(ctx context.Context, t store.Ticket, a store.Agent, h
 		s.log.Error().Err(err).Uint64("ticket", t.ID).Msg("assignment notice not sent")
 		return
 	}
-	tx := s.cfg.texts(s.contactLang(t.ContactID))
+	tx := s.texts(s.contactLang(t.ContactID))
 	err = s.d.Deliver(ctx, Delivery{ContactID: t.ContactID, Address: via,
 		Text: expand(tx.Assigned, "{agent}", displayName(a))})
 	if err != nil {
@@ -299,12 +299,13 @@ func (s *Service) Transfer(ctx context.Context, a store.Agent, id uint64, to str
 // Resolve closes a ticket and decides what follows: back to the bot at the
 // resume point (OutcomeBot), a CSAT question (OutcomeCSAT), or the end
 // (OutcomeEnd, reopened if the customer writes within the reopen window).
+// With LeadConfig.CSATEvery every outcome becomes OutcomeCSAT.
 // The closing message and the ticket change are one store turn.
 func (s *Service) Resolve(ctx context.Context, a store.Agent, id uint64, outcome string) (store.Ticket, error) {
 	switch outcome {
 	case OutcomeBot, OutcomeEnd:
 	case OutcomeCSAT:
-		if !s.cfg.CSAT {
+		if !s.lead().CSAT {
 			return store.Ticket{}, fmt.Errorf("resolve: CSAT is switched off in the config: %w", ErrBadRequest)
 		}
 	default:
@@ -316,6 +317,14 @@ func (s *Service) Resolve(ctx context.Context, a store.Agent, id uint64, outcome
 	t, err := s.Visible(a, id)
 	if err != nil {
 		return store.Ticket{}, err
+	}
+	if lc := s.lead(); lc.CSAT && lc.CSATEvery && outcome != OutcomeCSAT {
+		// The project asks for a rating after every ticket (csat: always):
+		// where the question can reach the customer, it is asked, and the
+		// bot takes the conversation back after the answer.
+		if owned, err := s.addressOwned(t); err == nil && owned {
+			outcome = OutcomeCSAT
+		}
 	}
 	now := s.now()
 	change := &store.TicketChange{ID: id, Fn: func(x *store.Ticket) error {
@@ -369,7 +378,7 @@ func (s *Service) closeWith(ctx context.Context, t store.Ticket, outcome string,
 	if err != nil {
 		return err
 	}
-	tx := s.cfg.texts(s.contactLang(t.ContactID))
+	tx := s.texts(s.contactLang(t.ContactID))
 	d := Delivery{ContactID: t.ContactID, Address: via, Text: tx.Resolved, Ticket: change}
 	if outcome == OutcomeCSAT {
 		d.Text = tx.CSATQuestion

@@ -78,7 +78,7 @@ func (s *Service) Escalate(ctx context.Context, req Request) (store.Ticket, []No
 		Evidence:   evidence,
 		Priority:   prio,
 		Vars:       vars,
-		Summary:    summarize(req, last, s.cfg.DefaultLang),
+		Summary:    summarize(req, last, s.cfg.DefaultLang, s.lead().VarLabels),
 		ResumeNode: req.ResumeNode,
 		CreatedAt:  s.now(),
 	}
@@ -118,7 +118,7 @@ var summaryWords = map[string][6]string{
 
 // summarize is the first thing an agent reads: why, what the bot collected
 // and the last few messages, so the customer never has to repeat themselves.
-func summarize(req Request, last []store.Message, lang string) string {
+func summarize(req Request, last []store.Message, lang string, labels map[string]map[string]string) string {
 	w, ok := summaryWords[lang]
 	if !ok {
 		w = summaryWords["en"]
@@ -140,7 +140,11 @@ func summarize(req Request, last []store.Message, lang string) string {
 		sort.Strings(keys)
 		parts := make([]string, len(keys))
 		for i, k := range keys {
-			parts[i] = k + "=" + clip(req.Vars[k], 60)
+			if l := labels[k][lang]; l != "" { // the project's label (vars:)
+				parts[i] = l + ": " + clip(req.Vars[k], 60)
+			} else {
+				parts[i] = k + "=" + clip(req.Vars[k], 60)
+			}
 		}
 		b.WriteString(w[1] + strings.Join(parts, ", ") + ".")
 	}
@@ -177,9 +181,9 @@ func clip(s string, n int) string {
 // queueNotices tells the customer what happens next: out of hours, nobody
 // online, or their place in the queue with an expected wait.
 func (s *Service) queueNotices(lang string, t store.Ticket) ([]Notice, error) {
-	tx := s.cfg.texts(lang)
+	tx := s.texts(lang)
 	now := s.now()
-	if !s.cfg.Hours.Open(now) {
+	if !s.lead().Hours.Open(now) {
 		return []Notice{{Text: expand(tx.OutOfHours, "{opens}", s.opens(tx, now))}}, nil
 	}
 	q, err := s.queueView()
@@ -201,11 +205,11 @@ func (s *Service) queueNotices(lang string, t store.Ticket) ([]Notice, error) {
 
 // opens renders when the team is back ("tomorrow at 09:00").
 func (s *Service) opens(tx Texts, now time.Time) string {
-	next, ok := s.cfg.Hours.NextOpen(now)
+	next, ok := s.lead().Hours.NextOpen(now)
 	if !ok {
 		return "?"
 	}
-	loc := s.cfg.Hours.Location()
+	loc := s.lead().Hours.Location()
 	ln := now.In(loc)
 	hm := next.Format("15:04")
 	today := time.Date(ln.Year(), ln.Month(), ln.Day(), 0, 0, 0, 0, loc)
@@ -294,7 +298,7 @@ func (s *Service) routeCSAT(contactID string, t store.Ticket, text, payload stri
 			Events: []store.Event{s.event(t, "ticket.csat_skipped")}}, nil
 	}
 	t.CSAT = score
-	tx := s.cfg.texts(s.contactLang(contactID))
+	tx := s.texts(s.contactLang(contactID))
 	ev := s.event(t, "ticket.csat", "score", strconv.Itoa(score))
 	if comment != "" {
 		ev.Data["comment"] = comment // erased by forget like other customer text
@@ -367,7 +371,7 @@ func (s *Service) routeReopen(contactID string, t store.Ticket) (Decision, error
 	if agent != "" {
 		t.Status, t.AgentID, t.AssignedAt = StatusAssigned, agent, now
 	}
-	tx := s.cfg.texts(s.contactLang(contactID))
+	tx := s.texts(s.contactLang(contactID))
 	return Decision{Owner: OwnerTicket, Ticket: t, Change: change,
 		Notices: []Notice{{Text: tx.Reopened}},
 		Events:  []store.Event{s.event(t, "ticket.reopened", "agent", agent)}}, nil

@@ -28,6 +28,9 @@ type WaitState struct {
 	WaitMinutes int
 	// Agent (agent) is the name the customer sees.
 	Agent string
+	// ReadAt (agent) is when the agent last read the conversation: the
+	// customer's messages up to it are marked read in the web chat.
+	ReadAt time.Time
 }
 
 // WaitNotifier is told what a waiting customer should see; cmd passes it on
@@ -136,7 +139,7 @@ func (s *Service) agentWait(t store.Ticket) WaitState {
 	if a, err := s.st.Agent(t.AgentID); err == nil {
 		name = displayName(a)
 	}
-	return WaitState{ContactID: t.ContactID, State: WaitAgent, Agent: name}
+	return WaitState{ContactID: t.ContactID, State: WaitAgent, Agent: name, ReadAt: t.AgentReadAt}
 }
 
 // queue is what a queue position and its estimate are computed from.
@@ -160,7 +163,7 @@ func (s *Service) queueView() (queue, error) {
 			q.waits[o.ID] = o.AssignedAt.Sub(queuedAt(o))
 		}
 	}
-	if s.cfg.Hours.Open(now) {
+	if s.lead().Hours.Open(now) {
 		q.online = len(s.presence.online())
 	}
 	return q, nil
@@ -221,4 +224,52 @@ func (s *Service) AgentTyping(ctx context.Context, a store.Agent, id uint64) err
 		n.AgentTyping(ctx, t.ContactID, displayName(a))
 	}
 	return nil
+}
+
+// Read marks (web chat only: Telegram and VK give bots no read receipts).
+
+// AgentRead records that agent a, who holds ticket id, has read the
+// conversation now: the customer's web chat marks their messages read (the
+// wait state's ReadAt, pushed by the WaitNotifier). Anyone else reading
+// the ticket (a lead looking on) changes nothing.
+func (s *Service) AgentRead(ctx context.Context, a store.Agent, id uint64) error {
+	t, err := s.Visible(a, id)
+	if err != nil {
+		return err
+	}
+	if t.Status != StatusAssigned || t.AgentID != a.ID {
+		return nil
+	}
+	now := s.now()
+	if _, err := s.st.UpdateTicket(ctx, id, func(x *store.Ticket) error {
+		if x.Status == StatusAssigned && x.AgentID == a.ID {
+			x.AgentReadAt = now
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("handoff: read ticket %d: %w", id, err)
+	}
+	s.hub.publish(liveEvent{Type: "read", TicketID: id, Status: t.Status, AgentID: t.AgentID})
+	return nil
+}
+
+// CustomerSeen records that the customer of an open, assigned ticket has
+// seen the agent's replies now (their web chat reports it when a reply is
+// on screen); the agent's console shows it.
+func (s *Service) CustomerSeen(ctx context.Context, contactID string) {
+	t, ok, err := s.st.OpenTicketFor(contactID)
+	if err != nil || !ok || t.Status != StatusAssigned {
+		return
+	}
+	now := s.now()
+	if _, err := s.st.UpdateTicket(ctx, t.ID, func(x *store.Ticket) error {
+		if x.Status == StatusAssigned {
+			x.CustomerSeenAt = now
+		}
+		return nil
+	}); err != nil {
+		s.log.Warn().Err(err).Uint64("ticket", t.ID).Msg("the customer's seen mark not kept")
+		return
+	}
+	s.hub.publish(liveEvent{Type: "seen", TicketID: t.ID, Status: t.Status, AgentID: t.AgentID})
 }

@@ -47,6 +47,12 @@ type Ticket struct {
 	FirstReplyAt time.Time `json:"first_reply_at,omitzero"`
 	ResolvedAt   time.Time `json:"resolved_at,omitzero"`
 	ReopenedAt   time.Time `json:"reopened_at,omitzero"`
+	// AgentReadAt is when the agent holding the ticket last read the
+	// conversation in the console; CustomerSeenAt when the customer last
+	// saw the agent's replies (the web chat reports it; other channels
+	// give bots no read receipts).
+	AgentReadAt    time.Time `json:"agent_read_at,omitzero"`
+	CustomerSeenAt time.Time `json:"customer_seen_at,omitzero"`
 }
 
 // TicketChange is a read-modify-write of ticket ID. Fn runs inside the

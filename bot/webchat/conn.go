@@ -42,6 +42,8 @@ type conn struct {
 	// typedAt is when the visitor's typing was last passed on (wait.go);
 	// the connection's own goroutine only.
 	typedAt time.Time
+	// seenAt is when the visitor's "seen" was last passed on (wait.go).
+	seenAt time.Time
 
 	wmu    sync.Mutex  // one write at a time, so one timer bounds it
 	wtimer *time.Timer // closes the connection when a write outlasts writeTimeout
@@ -386,6 +388,9 @@ func (a *Adapter) handleFrame(ctx context.Context, c *conn, h channel.Handler, b
 		return true
 	case typeTyping:
 		a.visitorTyping(ctx, c)
+		return true
+	case typeSeen:
+		a.visitorSeen(ctx, c)
 		return true
 	case typeHello:
 		c.write(ctx, mustJSON(errorFrame{Type: "error", Code: codeBadFrame, Error: "hello was already received"}))

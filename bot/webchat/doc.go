@@ -43,10 +43,11 @@
 //
 // Client to server:
 //
-//	{"type":"hello","token":"<token or omitted>","identity":{"id","ts","sig"} or omitted,"lang":"ru-RU","batch":true}   first frame, within 10 s
+//	{"type":"hello","token":"<token or omitted>","identity":{"id","ts","sig"} or omitted,"lang":"ru-RU","batch":true,"page":"https://shop/x","browser":"<user agent>"}   first frame, within 10 s
 //	{"type":"message","id":"<client msg id>","text":"..."}
 //	{"type":"button","id":"<client msg id>","value":"<button value>","text":"<label>"}
 //	{"type":"typing"}                                        the visitor is typing (at most every 2 s)
+//	{"type":"seen"}                                          an agent's reply is on screen in a visible tab (read mark)
 //	{"type":"ping"}                                          keep-alive, every 25 s
 //
 // "identity" is a customer identity signed by the site (see identity.go and
@@ -59,11 +60,17 @@
 //	{"type":"history","items":[{"id","dir":"in"|"out","text","buttons","image","sender","at"}],"opening":true or omitted}   oldest first
 //	{"type":"message","id":"...","text":"...","buttons":[{"text","value"}],"image":"...","sender":"...","at":"..."}
 //	{"type":"typing","sender":"<agent name> or omitted"}   the bot, or the named agent, is typing
-//	{"type":"queue","state":"bot"|"queued"|"agent","position":2,"wait":3,"agent":"..."}
+//	{"type":"queue","state":"bot"|"queued"|"agent","position":2,"wait":3,"agent":"...","read_until":"<RFC 3339>"}
 //	{"type":"ack","id":"<client msg id>"}
 //	{"type":"echo","id":"<client msg id>","text":"...","at":"..."}   the visitor's message, to their other tabs
 //	{"type":"error","id":"<client msg id, if any>","code":"...","error":"..."}
 //	{"type":"pong"}
+//
+// "page" (the page's address without query or fragment) and "browser" go on
+// the agent's card (Inbound.Profile). "read_until": the agent holding the
+// ticket has read the visitor's messages up to then; the widget marks them
+// read. "seen" goes to the agent's console (SeenReporter). Only the web chat
+// has read marks: Telegram and VK give bots no read receipts.
 //
 // "sender" is empty for the bot and the agent's display name for a human.
 // "queue" (with SetWaiting) says where the conversation stands while a

@@ -20,6 +20,7 @@ const (
 	typeButton  = "button"
 	typePing    = "ping"
 	typeTyping  = "typing"
+	typeSeen    = "seen"
 )
 
 // Error codes of the "error" frame. The widget decides by code whether to
@@ -113,7 +114,7 @@ func decodeClientFrame(b []byte, maxText int) (clientFrame, error) {
 			return f, badFrame("", "hello: identity id is %d bytes (limit %d), sig %d bytes (limit %d)",
 				len(id.ID), maxCustomerID, len(id.Sig), 2*maxTokenLen)
 		}
-	case typePing, typeTyping:
+	case typePing, typeTyping, typeSeen:
 	case typeMessage, typeButton:
 		if err := checkClientID(f.ID); err != nil {
 			return f, badFrame("", "%s: %v", f.Type, err)
@@ -141,7 +142,7 @@ func decodeClientFrame(b []byte, maxText int) (clientFrame, error) {
 	case "":
 		return f, badFrame("", `frame has no "type"`)
 	default:
-		return f, badFrame("", "unknown frame type %q (want hello, message, button, typing or ping)", f.Type)
+		return f, badFrame("", "unknown frame type %q (want hello, message, button, typing, seen or ping)", f.Type)
 	}
 	return f, nil
 }

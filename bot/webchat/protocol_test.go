@@ -291,7 +291,7 @@ func TestBadFrames(t *testing.T) {
 		{`{"type":"message","id":"x","text":"  "}`, codeBadFrame, "message: text is empty"},
 		{`{"type":"button","id":"x","text":"label"}`, codeBadFrame, "button: value is empty"},
 		{`{"type":"hello"}`, codeBadFrame, "hello was already received"},
-		{`{"type":"launch"}`, codeBadFrame, `unknown frame type "launch" (want hello, message, button, typing or ping)`},
+		{`{"type":"launch"}`, codeBadFrame, `unknown frame type "launch" (want hello, message, button, typing, seen or ping)`},
 	} {
 		c.sendRaw([]byte(tc.in))
 		f := c.next()

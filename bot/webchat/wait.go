@@ -24,6 +24,16 @@ type QueueState struct {
 	Position, WaitMinutes int
 	// Agent (agent) is the name the visitor sees.
 	Agent string
+	// ReadUntil (agent): the agent has read the visitor's messages up to
+	// this time; the widget marks them read. Zero for none.
+	ReadUntil time.Time
+}
+
+// SeenReporter is a Waiting that also wants to know when the visitor has
+// seen the agent's replies: the widget says so (a "seen" frame) when a
+// reply is on screen in a visible tab, at most once per reply.
+type SeenReporter interface {
+	VisitorSeen(ctx context.Context, visitor channel.Address)
 }
 
 // Waiting is what the web chat needs from the human queue; cmd wires the
@@ -61,15 +71,20 @@ func (a *Adapter) SendAgentTyping(ctx context.Context, visitorID, agent string) 
 
 // queueJSON is the "queue" frame of s.
 func queueJSON(s QueueState) []byte {
-	return mustJSON(queueFrame{Type: "queue", State: s.State, Position: s.Position, Wait: s.WaitMinutes, Agent: s.Agent})
+	f := queueFrame{Type: "queue", State: s.State, Position: s.Position, Wait: s.WaitMinutes, Agent: s.Agent}
+	if !s.ReadUntil.IsZero() {
+		f.ReadUntil = s.ReadUntil.UTC().Format(time.RFC3339Nano)
+	}
+	return mustJSON(f)
 }
 
 type queueFrame struct {
-	Type     string `json:"type"`
-	State    string `json:"state"`
-	Position int    `json:"position,omitempty"`
-	Wait     int    `json:"wait,omitempty"` // minutes
-	Agent    string `json:"agent,omitempty"`
+	Type      string `json:"type"`
+	State     string `json:"state"`
+	Position  int    `json:"position,omitempty"`
+	Wait      int    `json:"wait,omitempty"` // minutes
+	Agent     string `json:"agent,omitempty"`
+	ReadUntil string `json:"read_until,omitempty"` // RFC 3339
 }
 
 // sendQueueState sends a connecting widget its queue state, if a person is
@@ -96,4 +111,16 @@ func (a *Adapter) visitorTyping(ctx context.Context, c *conn) {
 	}
 	c.typedAt = now
 	a.waiting.VisitorTyping(ctx, a.address(c))
+}
+
+// visitorSeen passes on that the visitor saw the agent's replies,
+// throttled per connection like typing.
+func (a *Adapter) visitorSeen(ctx context.Context, c *conn) {
+	sr, ok := a.waiting.(SeenReporter)
+	now := time.Now()
+	if !ok || now.Sub(c.seenAt) < typingEvery {
+		return
+	}
+	c.seenAt = now
+	sr.VisitorSeen(ctx, a.address(c))
 }

@@ -575,9 +575,9 @@ func (p *Program) Bool(m *vm.VM, env *Env) (bool, error) {
 // support lead writes.
 var goNames = strings.NewReplacer(
 	"type *eval.Env", "the environment", "type eval.Env", "the environment",
-	"type eval.Contact", "contact", "type eval.FAQ", "faq", "type eval.Response", "response",
+	"type eval.Contact", "contact", "type eval.FAQ", "faq", "type eval.Response", "response", "type eval.Hours", "hours",
 	"*eval.Env", "the environment", "eval.Env", "the environment",
-	"eval.Contact", "contact", "eval.FAQ", "faq", "eval.Response", "response",
+	"eval.Contact", "contact", "eval.FAQ", "faq", "eval.Response", "response", "eval.Hours", "hours",
 	"map[string]interface {}", "map", "interface {}", "any",
 )
 

@@ -46,6 +46,10 @@ type Env struct {
 	Fallbacks int       `expr:"fallbacks"`
 	Retries   int       `expr:"retries"`
 	Now       time.Time `expr:"now"`
+	// Hours are the support team's business hours at the message's time:
+	// the human queue's, from the project's handoff: section, so a flow
+	// and the queue never disagree (flows.Options.Hours).
+	Hours Hours `expr:"hours"`
 
 	// Understanding of the message (filled by the NLU when the project has
 	// a knowledge base; zero otherwise).
@@ -90,6 +94,15 @@ type Contact struct {
 	Fields map[string]string `expr:"fields"`
 }
 
+// Hours say whether the support team works now and, when not, when it
+// is back.
+type Hours struct {
+	Open bool `expr:"open"`
+	// OpensAt is when the team is back, in the hours' time zone; the zero
+	// time while open or with no hours ahead.
+	OpensAt time.Time `expr:"opens_at"`
+}
+
 // FAQ is the best knowledge-base entry for the message (also when the
 // score is low: check out_of_scope and intent_score before answering).
 type FAQ struct {
@@ -109,6 +122,7 @@ type Response struct {
 // structTypes are Env's structured fields by the name expressions use.
 var structTypes = map[string]reflect.Type{
 	"contact":    reflect.TypeFor[Contact](),
+	"hours":      reflect.TypeFor[Hours](),
 	"faq":        reflect.TypeFor[FAQ](),
 	"response":   reflect.TypeFor[Response](),
 	"attachment": reflect.TypeFor[Attachment](),

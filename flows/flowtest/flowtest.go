@@ -74,6 +74,9 @@ type Options struct {
 	Run *regexp.Regexp
 	// Now is the clock of every test; default 2026-01-05 12:00 UTC, a Monday.
 	Now time.Time
+	// Hours are the business hours flows read as `hours` (flows.Options.Hours);
+	// nil: always open.
+	Hours func(at time.Time) (open bool, opensAt time.Time)
 }
 
 // Result is the outcome of one test.
@@ -157,7 +160,7 @@ type failure struct {
 func runTest(ctx context.Context, p *flows.Project, file string, t *syntax.Test, opts Options, visited map[string]bool) Result {
 	res := Result{File: file, Pos: t.Pos}
 	doer := newCanned(t.HTTP)
-	e := p.NewEngine(flows.Options{HTTP: doer, Now: func() time.Time { return opts.Now }})
+	e := p.NewEngine(flows.Options{HTTP: doer, Now: func() time.Time { return opts.Now }, Hours: opts.Hours})
 	in := flows.Input{Channel: "web", Contact: flows.Contact{ID: "test"}}
 	if t.Channel != nil {
 		in.Channel = t.Channel.Value

@@ -235,7 +235,7 @@ type outcome struct {
 // runCase runs one case: its message as the first of a conversation, or
 // after "/start" when greeted.
 func runCase(ctx context.Context, p *flows.Project, s *syntax.Suite, c *syntax.SuiteCase, greeted bool, opts Options) outcome {
-	e := p.NewEngine(flows.Options{HTTP: newCanned(s.HTTP), Now: func() time.Time { return opts.Now }})
+	e := p.NewEngine(flows.Options{HTTP: newCanned(s.HTTP), Now: func() time.Time { return opts.Now }, Hours: opts.Hours})
 	in := flows.Input{Channel: "web", Contact: flows.Contact{ID: "suite"}, Now: opts.Now}
 	var st flows.State
 	if greeted {

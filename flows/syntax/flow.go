@@ -27,6 +27,18 @@ type Project struct {
 	// FilesKeep (files: keep:) is how long customers' and agents' files
 	// are kept ("90d", "2160h"); nil when the project does not say.
 	FilesKeep *Str
+	// Vars are the flow variables agents see, each with its label (one
+	// text, or one per language); VarsSet tells an empty list (agents see
+	// none) from an absent one (they see all).
+	Vars    []*VarLabel
+	VarsSet bool
+}
+
+// VarLabel is one entry of the project's vars: a variable agents see and
+// the words the console shows for it.
+type VarLabel struct {
+	Name  Str
+	Label *Text
 }
 
 // Trigger is a global trigger: when If holds for an incoming message, in
@@ -221,7 +233,7 @@ func ParseProject(r *Reporter, file string, src []byte) *Project {
 	if v == nil {
 		return p
 	}
-	o := Object(r, v, "", "name", "default_lang", "languages", "start", "safe_node", "timezone", "settings", "allowed_hosts", "secrets", "triggers", "escalation", "contact_fields", "handoff", "files")
+	o := Object(r, v, "", "name", "default_lang", "languages", "start", "safe_node", "timezone", "settings", "allowed_hosts", "secrets", "triggers", "escalation", "contact_fields", "handoff", "files", "vars")
 	p.Name = o.ReqStr("name")
 	p.DefaultLang = o.Str("default_lang")
 	p.Languages = StrList(r, o.Get("languages"), "languages")
@@ -259,6 +271,14 @@ func ParseProject(r *Reporter, file string, src []byte) *Project {
 		fo := Object(r, fv, "files", "keep")
 		p.FilesKeep = fo.ReqStr("keep")
 		fo.Done()
+	}
+	if vv := o.Get("vars"); vv != nil {
+		p.VarsSet = true
+		vo := Object(r, vv, "vars")
+		for _, f := range vo.V.Map {
+			vo.Get(f.Key.Value)
+			p.Vars = append(p.Vars, &VarLabel{Name: f.Key, Label: ParseText(r, f.Val, vo.Sub(f.Key.Value))})
+		}
 	}
 	o.Done()
 	return p

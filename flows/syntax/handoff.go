@@ -22,6 +22,8 @@ type HandoffSettings struct {
 	HoursSet bool
 	CSAT     bool
 	CSATSet  bool
+	// CSATAlways: `csat: always`, the rating question after every ticket.
+	CSATAlways bool
 	// Texts are the notices by key (HandoffTexts), each a text like a
 	// node's say: one string or one per language.
 	Texts    []*HandoffText
@@ -122,7 +124,16 @@ func parseHandoffSettings(r *Reporter, v *Value, path string) *HandoffSettings {
 			r.Errorf(s.Pos, o.Sub("holidays"), "holiday %q: want a date YYYY-MM-DD, such as 2027-01-01", s.Value)
 		}
 	}
-	h.CSAT, h.CSATSet = o.Bool("csat")
+	if v := o.Get("csat"); v != nil && v.Kind == ScalarKind && v.Type != "bool" {
+		// csat: always asks after every ticket, whatever the agent picks.
+		if v.Scalar.Value == "always" {
+			h.CSAT, h.CSATSet, h.CSATAlways = true, true, true
+		} else {
+			r.Errorf(v.Pos, o.Sub("csat"), "want true, false or always")
+		}
+	} else {
+		h.CSAT, h.CSATSet = o.Bool("csat")
+	}
 	if tv := o.Get("texts"); tv != nil {
 		h.TextsSet = true
 		to := Object(r, tv, o.Sub("texts"), noticeKeys()...)

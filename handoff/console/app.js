@@ -15,6 +15,7 @@ const state = {
   shown: [], // after filters and search
   known: null, // ids of tickets seen, to tell a new one (null before the first load)
   unread: {}, // ticket id -> customer messages not seen yet
+  readSent: {}, // ticket id -> the newest customer message told read (ms)
   current: null, // the open ticket (full JSON)
   card: null, // its customer card
   agents: [],
@@ -356,7 +357,9 @@ function renderTicket() {
   $("transfer").parentElement.hidden = !(t.status !== "resolved" && (mine || lead));
   $("transfer").textContent = tr(mine ? "transfer" : "reassign");
   $("resolve").parentElement.hidden = !(t.status !== "resolved" && (mine || lead));
-  $("resolve-outcome").querySelector('option[value="csat"]').disabled = !state.me.csat;
+  // With the project's csat: always every resolve asks for a rating.
+  for (const o of $("resolve-outcome").options) o.disabled = o.value === "csat" ? !state.me.csat : !!state.me.csat_every;
+  if (state.me.csat_every) $("resolve-outcome").value = "csat";
   renderAgentSelect();
 }
 
@@ -497,8 +500,38 @@ async function loadHistory(toEnd) {
   const ol = $("history");
   const atBottom = ol.scrollHeight - ol.scrollTop - ol.clientHeight < 40;
   ol.replaceChildren(...data.messages.map(renderMessage));
+  markSeen(ol, data.messages);
   if (toEnd || atBottom || ol.dataset.id !== String(id)) ol.scrollTop = ol.scrollHeight;
   ol.dataset.id = String(id);
+  sendRead(data.messages);
+}
+
+// Read marks (the web chat only: Telegram and VK give bots no read
+// receipts). markSeen puts "seen" under the newest agent reply the web
+// visitor has had on screen.
+function markSeen(ol, msgs) {
+  const seen = Date.parse(state.current.customer_seen_at || "");
+  if (!seen) return;
+  for (let i = msgs.length - 1; i >= 0; i--) {
+    const m = msgs[i];
+    if (m.sender === "agent" && Date.parse(m.at) <= seen) {
+      ol.children[i].append(el("div", { class: "seen muted", title: fmtTime(state.current.customer_seen_at) }, "✓✓ " + tr("seenByCustomer")));
+      return;
+    }
+  }
+}
+
+// sendRead tells the server that the agent holding the ticket has read the
+// customer's newest message (the ticket on screen in a visible tab); the
+// customer's web chat marks it read.
+function sendRead(msgs) {
+  const t = state.current;
+  if (!t || document.hidden || t.status !== "assigned" || t.agent_id !== state.me.id) return;
+  let newest = 0;
+  for (const m of msgs || []) if (m.dir === "in") newest = Math.max(newest, Date.parse(m.at) || 0);
+  if (!newest || newest <= (state.readSent[t.id] || 0) || newest <= (Date.parse(t.agent_read_at || "") || 0)) return;
+  state.readSent[t.id] = newest;
+  api("POST", "/api/tickets/" + t.id + "/read").catch(() => {});
 }
 
 function renderMessage(m) {
@@ -566,6 +599,19 @@ function connectLive() {
     }
   });
   es.addEventListener("presence", () => loadAgents().catch(() => {}));
+  es.addEventListener("seen", (ev) => {
+    const e = JSON.parse(ev.data);
+    if (state.current && state.current.id === e.ticket_id) refreshTicket().then(() => loadHistory()).catch(() => {});
+  });
+  // The project was reloaded with new lead settings (labels, CSAT,
+  // canned replies): read them again and redraw the open ticket.
+  es.addEventListener("config", () => api("GET", "/api/me").then((me) => {
+    state.me.csat = me.csat;
+    state.me.csat_every = me.csat_every;
+    VAR_LABELS = me.var_labels || {};
+    if (state.current) refreshTicket().catch(() => {});
+    return loadCanned();
+  }).catch(() => {}));
   es.addEventListener("typing", (ev) => {
     const e = JSON.parse(ev.data);
     if (state.current && state.current.id === e.ticket_id && e.from === "customer") showCustomerTyping();
@@ -597,6 +643,7 @@ function agentTyping() {
 
 // When the agent comes back to the tab, the open ticket's replies are read.
 document.addEventListener("visibilitychange", () => {
+  if (!document.hidden && state.current) loadHistory().catch(() => {}); // read marks
   if (!document.hidden && state.current && state.unread[state.current.id]) {
     delete state.unread[state.current.id];
     renderQueue();
@@ -689,9 +736,10 @@ function showHelp() {
 function onKey(ev) {
   const typing = ev.target.closest && ev.target.closest("input, textarea, select");
   if (ev.key === "Escape") {
-    if (!$("help").hidden || !$("agents-panel").hidden) {
+    if (!$("help").hidden || !$("agents-panel").hidden || !$("replies-panel").hidden) {
       $("help").hidden = true;
       $("agents-panel").hidden = true;
+      $("replies-panel").hidden = true;
     } else if (typing) ev.target.blur();
     return;
   }
@@ -778,11 +826,21 @@ function wirePrefs() {
   }
 }
 
+// loadCanned fills the saved replies' menu: the project's and the
+// console's, those in the console's language first.
+async function loadCanned() {
+  state.canned = (await api("GET", "/api/canned")).canned;
+  state.canned.sort((a, b) => (a.lang === LANG ? 0 : 1) - (b.lang === LANG ? 0 : 1));
+  $("canned").replaceChildren($("canned").options[0],
+    ...state.canned.map((c) => el("option", { value: c.id }, c.title + (c.lang && c.lang !== LANG ? " (" + c.lang + ")" : ""))));
+}
+
 async function main() {
   await pickLang();
   applyI18n(document);
   state.me = await api("GET", "/api/me");
   state.csrf = state.me.csrf;
+  VAR_LABELS = state.me.var_labels || {};
   if (state.me.password_change_required) {
     showPasswordChange();
     return;
@@ -792,9 +850,8 @@ async function main() {
   $("agents-open").hidden = state.me.role !== "admin";
   $("presence").value = state.me.presence === "away" ? "away" : "online";
   wirePrefs();
-  state.canned = (await api("GET", "/api/canned")).canned;
-  state.canned.sort((a, b) => (a.lang === LANG ? 0 : 1) - (b.lang === LANG ? 0 : 1));
-  $("canned").append(...state.canned.map((c) => el("option", { value: c.id }, c.title + (c.lang && c.lang !== LANG ? " (" + c.lang + ")" : ""))));
+  $("replies-open").hidden = !(state.me.role === "lead" || state.me.role === "admin");
+  await loadCanned();
   await loadAgents();
   await loadQueue();
   connectLive();

@@ -24,7 +24,7 @@ const I18N = {
     pwDiffer: "The two new passwords differ.", loginTitle: "Parley agent console", name: "Name", password: "Password", signIn: "Sign in",
     unreachable: "The server cannot be reached.", signInFailed: "Sign-in failed.",
     allChannels: "all channels", allReasons: "all reasons", allAgents: "all agents", allPriorities: "any priority",
-    with: "with {0}", waiting: "waiting {0}", thisTicket: "this ticket", pf_page: "page", pf_browser: "browser", noName: "no name given",
+    with: "with {0}", waiting: "waiting {0}", thisTicket: "this ticket", manageReplies: "Saved replies", newReply: "New saved reply", editReply: "Edit saved reply", replyTitle: "title", replyText: "text", anyLang: "any language", save: "Save", cancel: "Cancel", edit: "Edit", fromProject: "from parley.yaml", confirmDeleteReply: "Delete the saved reply “{0}”?", repliesHint: "Variables: {{ contact.name }}, {{ agent.name }}, {{ ticket.id }}, {{ vars.NAME }}.", pf_page: "page", seenByCustomer: "seen by the customer", pf_browser: "browser", noName: "no name given",
     ch_telegram: "Telegram", ch_vk: "VK", ch_web: "Web chat", who_bot: "Bot", who_customer: "Customer", button: "button",
     attachments: "attachments", linked: "linked {0} ({1}, {2})", undoLink: "Undo link",
     t_queued: "queued", t_assigned: "assigned", t_first: "first reply", t_resolved: "resolved", t_reopened: "reopened", t_rating: "rating",
@@ -55,7 +55,7 @@ const I18N = {
     pwDiffer: "Новые пароли не совпадают.", loginTitle: "Parley: консоль оператора", name: "Логин", password: "Пароль", signIn: "Войти",
     unreachable: "Сервер недоступен.", signInFailed: "Не удалось войти.",
     allChannels: "все каналы", allReasons: "все причины", allAgents: "все операторы", allPriorities: "любой приоритет",
-    with: "у {0}", waiting: "ждёт {0}", thisTicket: "это обращение", pf_page: "страница", pf_browser: "браузер", noName: "имя не указано",
+    with: "у {0}", waiting: "ждёт {0}", thisTicket: "это обращение", manageReplies: "Заготовки", newReply: "Новая заготовка", editReply: "Изменить заготовку", replyTitle: "название", replyText: "текст", anyLang: "любой язык", save: "Сохранить", cancel: "Отмена", edit: "Изменить", fromProject: "из parley.yaml", confirmDeleteReply: "Удалить заготовку «{0}»?", repliesHint: "Переменные: {{ contact.name }}, {{ agent.name }}, {{ ticket.id }}, {{ vars.NAME }}.", pf_page: "страница", seenByCustomer: "клиент просмотрел", pf_browser: "браузер", noName: "имя не указано",
     ch_telegram: "Telegram", ch_vk: "ВКонтакте", ch_web: "Чат на сайте", who_bot: "Бот", who_customer: "Клиент", button: "кнопка",
     attachments: "вложения", linked: "привязан {0} ({1}, {2})", undoLink: "Отменить привязку",
     t_queued: "в очереди", t_assigned: "взято", t_first: "первый ответ", t_resolved: "решено", t_reopened: "открыто снова", t_rating: "оценка",
@@ -111,8 +111,13 @@ function humanize(code) {
   return s ? s[0].toUpperCase() + s.slice(1) : "";
 }
 
+// VAR_LABELS are the project's own labels of its variables (parley.yaml
+// vars:), by variable then language; the console sets them from /api/me.
+let VAR_LABELS = {};
+
 // label turns a code of kind (reason, outcome, vars, role) into words.
 function label(kind, code) {
+  if (kind === "vars" && VAR_LABELS[code]) return VAR_LABELS[code][LANG] || Object.values(VAR_LABELS[code])[0];
   const m = LABELS[LANG] && LABELS[LANG][kind];
   return (m && m[code]) || (kind === "vars" || kind === "reason" ? humanize(code) : String(code || ""));
 }

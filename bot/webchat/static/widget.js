@@ -51,7 +51,7 @@
       busy: 'The chat is busy right now. We\u2019ll reconnect in a minute.',
       queued: 'In the queue: you are #{n}', queuedWait: 'In the queue: you are #{n}, wait ~{m} min',
       agent: 'Agent {name}', agentTyping: 'Agent is typing\u2026',
-      received: 'received', joined: 'added to your request',
+      received: 'received', joined: 'added to your request', read: 'read by the agent',
       attach: 'Attach a photo or a file', uploading: 'Sending the file\u2026', file: 'File',
     },
     ru: {
@@ -66,7 +66,7 @@
       busy: 'Чат сейчас перегружен. Подключимся снова через минуту.',
       queued: 'В очереди: вы №{n}', queuedWait: 'В очереди: вы №{n}, ожидание ~{m} мин',
       agent: 'Оператор {name}', agentTyping: 'Оператор печатает…',
-      received: 'получено', joined: 'передано оператору',
+      received: 'получено', joined: 'передано оператору', read: 'прочитано оператором',
       attach: 'Прикрепить фото или файл', uploading: 'Отправляем файл\u2026', file: 'Файл',
     },
   };
@@ -185,6 +185,8 @@
   let waiting = null;             // the last "queue" frame while a person is involved
   let typedAt = 0;                // when our typing was last reported
   let live = new Set();           // ids received on this connection before its history
+  let readUntil = 0;              // the agent read our messages up to this time (ms)
+  let seenSent = 0;               // the newest agent reply we told the server we saw (ms)
 
   function savePending() { store(keyPending, pending.length ? pending : null); }
 
@@ -274,6 +276,39 @@
       const mark = el('span', 'parley-mark', { title: waiting ? T.joined : T.received });
       mark.textContent = ' \u2713' + (detail ? ' ' + detail : '');
       meta.appendChild(mark);
+      if (Number(item.dataset.at) <= readUntil) markRead(item);
+    }
+  }
+
+  // markRead shows on one of our messages that the agent has read it.
+  function markRead(item) {
+    const mark = item.querySelector('.parley-mark');
+    if (!mark || mark.classList.contains('parley-read')) return;
+    mark.classList.add('parley-read');
+    mark.title = T.read;
+    mark.textContent = ' \u2713\u2713 ' + T.read;
+  }
+
+  // readTo marks our messages up to until (an RFC 3339 time from the
+  // server) read: only the web chat has read marks.
+  function readTo(until) {
+    const at = Date.parse(until);
+    if (!(at > readUntil)) return;
+    readUntil = at;
+    for (const item of log.querySelectorAll('.parley-in')) {
+      if (Number(item.dataset.at) <= readUntil && !item.classList.contains('parley-pending') && !item.classList.contains('parley-failed')) markRead(item);
+    }
+  }
+
+  // reportSeen tells the server once per agent reply that it is on screen
+  // (the panel open in a visible tab): the agent's console shows it.
+  function reportSeen() {
+    if (!ws || ws.readyState !== 1 || !ready || panel.hidden || document.visibilityState !== 'visible') return;
+    let newest = 0;
+    for (const n of log.querySelectorAll('.parley-agent')) newest = Math.max(newest, Number(n.dataset.at));
+    if (newest > seenSent) {
+      seenSent = newest;
+      ws.send('{"type":"seen"}');
     }
   }
 
@@ -520,6 +555,7 @@
         ready = true;
         for (const p of pending) delete p.wait;
         flush();
+        reportSeen();
         break;
       case 'message':
         if (!ready) live.add(f.id);
@@ -531,6 +567,7 @@
           badge.textContent = String(unread);
           badge.hidden = false;
         }
+        if (f.sender) reportSeen();
         break;
       case 'echo': // our own message, sent from another tab
         if (!ready) live.add(f.id);
@@ -540,6 +577,7 @@
         waiting = f.state === 'queued' || f.state === 'agent' ? f : null;
         if (f.state === 'agent') answering = f.agent || '';
         if (f.state === 'bot') answering = '';
+        if (f.read_until) readTo(f.read_until);
         showAnswering();
         break;
       case 'typing':
@@ -587,6 +625,7 @@
     connect();
     log.scrollTop = log.scrollHeight;
     if (window.matchMedia('(min-width: 481px)').matches) input.focus();
+    reportSeen();
   }
 
   function shut() {
@@ -607,6 +646,7 @@
   }
 
   launcher.addEventListener('click', () => (panel.hidden ? open() : shut()));
+  document.addEventListener('visibilitychange', reportSeen);
   close.addEventListener('click', shut);
   panel.addEventListener('keydown', (e) => { if (e.key === 'Escape') shut(); });
   attach.addEventListener('click', () => picker.click());
