@@ -35,6 +35,7 @@ type Config struct {
 	Link     LinkConfig     `yaml:"link"`
 	HTTP     HTTPConfig     `yaml:"http"`
 	FlowHTTP FlowHTTPConfig `yaml:"flow_http"`
+	Outbound OutboundConfig `yaml:"outbound"`
 
 	// FloodRate and FloodBurst: messages per second a customer gets answered
 	// (default 5, burst 20); more are recorded but not answered. -1 = off.
@@ -68,6 +69,15 @@ type HTTPConfig struct {
 type FlowHTTPConfig struct {
 	SecretsFile   string   `yaml:"secrets_file"`
 	AllowNetworks []string `yaml:"allow_networks"`
+}
+
+// OutboundConfig configures triggers of the outbound API (docs/outbound.md).
+// TriggerIdle: how long after the last message a conversation whose bot
+// waits for the customer's answer is not interrupted (30m); TriggerSweep:
+// how often triggers waiting for a free conversation are checked (30s).
+type OutboundConfig struct {
+	TriggerIdle  time.Duration `yaml:"trigger_idle"`
+	TriggerSweep time.Duration `yaml:"trigger_sweep"`
 }
 
 // TelegramConfig configures the Telegram channel; it starts when Token is set.

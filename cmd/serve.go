@@ -23,6 +23,7 @@ import (
 
 	"github.com/parley-chat/parley/bot"
 	"github.com/parley-chat/parley/bot/channel"
+	"github.com/parley-chat/parley/bot/outbound"
 	"github.com/parley-chat/parley/bot/telegram"
 	"github.com/parley-chat/parley/bot/vk"
 	"github.com/parley-chat/parley/bot/webchat"
@@ -230,7 +231,8 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 	// 5. Runtime and the human queue (which delivers through the runtime).
 	s.runtime = bot.New(bot.Config{Logger: log, Metrics: reg, FloodRate: cfg.FloodRate, FloodBurst: cfg.FloodBurst,
 		Link: bot.LinkConfig{Disabled: cfg.Link.Disabled, TTL: cfg.Link.TTL, MaxAttempts: cfg.Link.MaxAttempts,
-			Window: cfg.Link.Window, TelegramBot: cfg.Link.TelegramBot, VKGroup: cfg.Link.VKGroup}}, s.db, engine, senders...)
+			Window: cfg.Link.Window, TelegramBot: cfg.Link.TelegramBot, VKGroup: cfg.Link.VKGroup},
+		TriggerIdle: cfg.Outbound.TriggerIdle, TriggerSweep: cfg.Outbound.TriggerSweep}, s.db, engine, senders...)
 	hist.rt = s.runtime
 	hcfg, notes, err := projectHandoffConfig(cfg.Handoff, project)
 	if err != nil {
@@ -279,6 +281,8 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 	mux.Handle("/console/", hh)
 	mux.Handle("/console", hh)
 	mux.Handle("/api/", hh)
+	// The outbound API for machines (API keys, docs/outbound.md).
+	mux.Handle("/api/v1/", outbound.New(s.db, s.runtime, log.With().Str("component", "outbound").Logger()).Handler())
 	mux.Handle("GET /metrics", metricsAuth(cfg.MetricsToken, promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", s.readyz)
