@@ -38,6 +38,9 @@ type TriggerRequest struct {
 	// Transactional messages (an order shipped) go to contacts who opted
 	// out of marketing too.
 	Transactional bool
+	// Channel, when set, picks the contact's identity on that channel
+	// ("email") instead of the preferred one.
+	Channel string
 	// IdempotencyKey, when set, makes a retried request start once: the
 	// first result is recorded with it, a retry with the same BodyHash gets
 	// that result, one with another gets ErrIdempotencyConflict.
@@ -91,6 +94,7 @@ type triggerItem struct {
 	Params        map[string]any `json:"params,omitempty"`
 	Wait          bool           `json:"wait,omitempty"`
 	Transactional bool           `json:"transactional,omitempty"`
+	Channel       string         `json:"channel,omitempty"`
 }
 
 const kindTrigger = "trigger"
@@ -139,7 +143,7 @@ func (r *Runtime) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 	if err != nil {
 		return TriggerResult{}, err
 	}
-	addr, err := r.outboundAddress(c)
+	addr, err := r.outboundAddress(c, req.Channel)
 	if err != nil {
 		return TriggerResult{}, err
 	}
@@ -171,7 +175,7 @@ func (r *Runtime) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 		res.Status = TriggerWaiting
 	}
 	item := inboxItem{Kind: kindTrigger, Trigger: &triggerItem{ID: req.ID, Flow: req.Flow, Params: req.Params,
-		Wait: req.Wait, Transactional: req.Transactional}}
+		Wait: req.Wait, Transactional: req.Transactional, Channel: req.Channel}}
 	data, err := json.Marshal(item)
 	if err != nil {
 		return TriggerResult{}, fmt.Errorf("bot: encode trigger: %w", err)
@@ -209,17 +213,20 @@ func replayTrigger(rec store.Idempotent, req TriggerRequest) (TriggerResult, err
 
 // outboundAddress is where a message nobody asked for goes: the channel
 // the customer wrote from last, if Parley can send there, else the first
-// of the contact's identities it can send to.
-func (r *Runtime) outboundAddress(c store.Contact) (channel.Address, error) {
+// of the contact's identities it can send to; only ones on only, when set.
+func (r *Runtime) outboundAddress(c store.Contact, only string) (channel.Address, error) {
+	usable := func(a channel.Address) bool {
+		return r.senders[a.Channel] != nil && (only == "" || string(a.Channel) == only)
+	}
 	last, err := r.db.LastInboundAddress(c.ID)
 	if err != nil {
 		return channel.Address{}, err
 	}
-	if a, err := channel.ParseAddress(last); err == nil && r.senders[a.Channel] != nil {
+	if a, err := channel.ParseAddress(last); err == nil && usable(a) {
 		return a, nil
 	}
 	for _, id := range c.Identities {
-		if a, err := channel.ParseAddress(id); err == nil && r.senders[a.Channel] != nil {
+		if a, err := channel.ParseAddress(id); err == nil && usable(a) {
 			return a, nil
 		}
 	}
@@ -283,7 +290,7 @@ func (r *Runtime) runTrigger(ctx context.Context, ts *turnState, c store.Contact
 		event("trigger_dropped", map[string]string{"reason": reason})
 		return true, nil
 	}
-	addr, err := r.outboundAddress(c)
+	addr, err := r.outboundAddress(c, tr.Channel)
 	if err != nil {
 		event("trigger_failed", map[string]string{"reason": err.Error()})
 		return true, nil
@@ -312,7 +319,18 @@ func (r *Runtime) runTrigger(ctx context.Context, ts *turnState, c store.Contact
 		kind = "transactional"
 	}
 	event("trigger_started", map[string]string{"channel": string(addr.Channel), "kind": kind})
-	return true, r.applyEngine(ctx, ts, next, outs)
+	if err := r.applyEngine(ctx, ts, next, outs); err != nil {
+		return false, err
+	}
+	if !tr.Transactional && addr.Channel == channel.Email && r.cfg.UnsubscribeLink != nil {
+		// Every marketing mail carries its way out (e-mail has no "стоп").
+		link := r.cfg.UnsubscribeLink(c.ID, string(addr.Channel))
+		for i := range ts.outbound {
+			ts.outbound[i].Unsubscribe = link
+			ts.turn.Outbox[i].Data, _ = json.Marshal(ts.outbound[i])
+		}
+	}
+	return true, nil
 }
 
 // sweepTriggers releases parked triggers whose conversation is free now,

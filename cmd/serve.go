@@ -228,11 +228,22 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 		runners = append(runners, vkA)
 	}
 
+	outs, err := outboundSenders(cfg.Outbound, os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	senders = append(senders, outs...)
+	unsub := outbound.NewUnsubscribe(s.db, unsubscribeKey(webSecret), cfg.PublicURL, log.With().Str("component", "outbound").Logger())
+	if cfg.Outbound.SMTP.Host != "" && cfg.PublicURL == "" {
+		log.Warn().Msg("e-mail is on but public_url is empty: unsubscribe links in marketing mails will not open; set public_url")
+	}
+
 	// 5. Runtime and the human queue (which delivers through the runtime).
 	s.runtime = bot.New(bot.Config{Logger: log, Metrics: reg, FloodRate: cfg.FloodRate, FloodBurst: cfg.FloodBurst,
 		Link: bot.LinkConfig{Disabled: cfg.Link.Disabled, TTL: cfg.Link.TTL, MaxAttempts: cfg.Link.MaxAttempts,
 			Window: cfg.Link.Window, TelegramBot: cfg.Link.TelegramBot, VKGroup: cfg.Link.VKGroup},
-		TriggerIdle: cfg.Outbound.TriggerIdle, TriggerSweep: cfg.Outbound.TriggerSweep}, s.db, engine, senders...)
+		TriggerIdle: cfg.Outbound.TriggerIdle, TriggerSweep: cfg.Outbound.TriggerSweep, UnsubscribeLink: unsub.Link},
+		s.db, engine, senders...)
 	hist.rt = s.runtime
 	hcfg, notes, err := projectHandoffConfig(cfg.Handoff, project)
 	if err != nil {
@@ -283,6 +294,7 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 	mux.Handle("/api/", hh)
 	// The outbound API for machines (API keys, docs/outbound.md).
 	mux.Handle("/api/v1/", outbound.New(s.db, s.runtime, log.With().Str("component", "outbound").Logger()).Handler())
+	mux.Handle(outbound.UnsubscribePath, unsub)
 	mux.Handle("GET /metrics", metricsAuth(cfg.MetricsToken, promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", s.readyz)

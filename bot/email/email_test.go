@@ -3,8 +3,8 @@ package email_test
 import (
 	"context"
 	"io"
-	"net"
 	"mime"
+	"net"
 	"net/mail"
 	"strings"
 	"sync"

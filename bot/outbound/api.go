@@ -159,6 +159,7 @@ type triggerBody struct {
 	Params        map[string]any `json:"params"`
 	IfBusy        string         `json:"if_busy"`
 	Transactional bool           `json:"transactional"`
+	Channel       string         `json:"channel"`
 }
 
 func (a *API) trigger(w http.ResponseWriter, r *http.Request) {
@@ -188,7 +189,8 @@ func (a *API) trigger(w http.ResponseWriter, r *http.Request) {
 		a.internal(w, err)
 		return
 	}
-	req := bot.TriggerRequest{ContactID: c.ID, Flow: flow, Params: b.Params, Wait: b.IfBusy == "wait", Transactional: b.Transactional}
+	req := bot.TriggerRequest{ContactID: c.ID, Flow: flow, Params: b.Params, Wait: b.IfBusy == "wait",
+		Transactional: b.Transactional, Channel: b.Channel}
 	if key := r.Header.Get("Idempotency-Key"); key != "" {
 		if len(key) > 200 {
 			writeError(w, http.StatusUnprocessableEntity, "invalid", "the Idempotency-Key is longer than 200 bytes")
@@ -211,7 +213,11 @@ func (a *API) trigger(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, "unknown_contact", fmt.Sprintf("no contact %q", b.Contact))
 	case errors.Is(err, bot.ErrNoChannel):
-		writeError(w, http.StatusUnprocessableEntity, "no_channel", "the contact has no channel Parley can send to (add a telegram, vk, sms or email identity)")
+		msg := "the contact has no channel Parley can send to (add a telegram, vk, sms or email identity)"
+		if b.Channel != "" {
+			msg = fmt.Sprintf("the contact has no %s identity, or the server does not send on %s", b.Channel, b.Channel)
+		}
+		writeError(w, http.StatusUnprocessableEntity, "no_channel", msg)
 	case errors.Is(err, bot.ErrOptedOut):
 		writeError(w, http.StatusConflict, "opted_out", "opted out: the contact unsubscribed from marketing on its channel; only transactional messages go")
 	case errors.As(err, &busy):
