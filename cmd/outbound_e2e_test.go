@@ -197,6 +197,17 @@ func TestTriggerAPIOverTelegram(t *testing.T) {
 			t.Fatalf("the agent's history lacks %q:\n%s", want, joined)
 		}
 	}
+	// The console's customer card shows the opt-out.
+	var card struct {
+		Consent []struct {
+			Channel  string `json:"channel"`
+			OptedOut bool   `json:"opted_out"`
+		} `json:"consent"`
+	}
+	agent.call("GET", fmt.Sprintf("/api/tickets/%d/card", queue.Tickets[0].ID), nil, &card)
+	if len(card.Consent) != 1 || card.Consent[0].Channel != "telegram" || !card.Consent[0].OptedOut {
+		t.Fatalf("customer card consent = %+v", card.Consent)
+	}
 	code, out = apiCall(t, base, key, "POST", "/api/v1/triggers/shipped", `{"contact":"telegram:777","params":{"order":"C"},"transactional":true,"if_busy":"drop"}`)
 	if code != 409 || out["error"] != "busy" {
 		t.Fatalf("trigger into the agent's conversation: %d %v", code, out)

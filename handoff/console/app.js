@@ -418,7 +418,10 @@ async function loadCard() {
   // browser of a web visitor, a phone): shown with the variables' labels.
   const fields = card.fields || {};
   $("contact-fields").tBodies[0].replaceChildren(...Object.keys(fields).sort().map((k) =>
-    el("tr", { data: { key: k } }, el("th", { title: k }, label("vars", k)), el("td", {}, varValue(fields[k])))));
+    el("tr", { data: { key: k } }, el("th", { title: k }, label("vars", k)), el("td", {}, varValue(fields[k])))),
+    // Marketing opt-outs per channel ("стоп", an e-mail's link, the API).
+    ...(card.consent || []).filter((c) => c.opted_out).map((c) => el("tr", { class: "consent", data: { key: "consent-" + c.channel } },
+      el("th", {}, tr("optedOut")), el("td", {}, c.channel + " · " + fmtTime(c.at)))));
   $("earlier").replaceChildren(...(card.tickets.length ? card.tickets.map((o) => el("li", { data: { id: String(o.id) } },
     el("span", { class: "muted" }, fmtTime(o.created_at) + " · "),
     label("reason", o.reason) + " · " + (o.status === "resolved" ? label("outcome", o.outcome) || tr("st_resolved") : tr("st_" + o.status)),
