@@ -41,6 +41,9 @@ type TriggerRequest struct {
 	// Channel, when set, picks the contact's identity on that channel
 	// ("email") instead of the preferred one.
 	Channel string
+	// Cascade, when set, tries its channels in order (bot/cascade.go);
+	// Channel is then ignored.
+	Cascade []CascadeStep
 	// IdempotencyKey, when set, makes a retried request start once: the
 	// first result is recorded with it, a retry with the same BodyHash gets
 	// that result, one with another gets ErrIdempotencyConflict.
@@ -53,6 +56,9 @@ type TriggerResult struct {
 	ID      string `json:"id"`
 	Status  string `json:"status"` // "queued": it runs now; "waiting": parked until the conversation is free
 	Channel string `json:"channel"`
+	// Cascade is the cascade's id when the request had one (the first
+	// step's trigger id).
+	Cascade string `json:"cascade,omitempty"`
 	// Replayed: the result of an earlier request with the same idempotency key.
 	Replayed bool `json:"-"`
 }
@@ -143,6 +149,16 @@ func (r *Runtime) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 	if err != nil {
 		return TriggerResult{}, err
 	}
+	var cascade *Cascade
+	if len(req.Cascade) > 0 {
+		cascade = &Cascade{ContactID: c.ID, Flow: req.Flow, Params: req.Params, Transactional: req.Transactional,
+			Steps: req.Cascade, Status: CascadeRunning, StepAt: r.now()}
+		i, err := r.nextStep(cascade, c, tstore, 0, cascade.StepAt)
+		if i < 0 {
+			return TriggerResult{}, err
+		}
+		cascade.Step, req.Channel = i, req.Cascade[i].Channel
+	}
 	addr, err := r.outboundAddress(c, req.Channel)
 	if err != nil {
 		return TriggerResult{}, err
@@ -171,6 +187,9 @@ func (r *Runtime) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 		req.ID = newTriggerID()
 	}
 	res := TriggerResult{ID: req.ID, Status: TriggerQueued, Channel: string(addr.Channel)}
+	if cascade != nil {
+		res.Cascade = req.ID
+	}
 	if reason != "" {
 		res.Status = TriggerWaiting
 	}
@@ -181,6 +200,17 @@ func (r *Runtime) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 		return TriggerResult{}, fmt.Errorf("bot: encode trigger: %w", err)
 	}
 	entry := store.TriggerEntry{ContactID: c.ID, Data: data, Park: reason != ""}
+	if cascade != nil {
+		ch := req.Cascade[cascade.Step].Channel
+		cascade.ID = req.ID
+		cascade.Sent = append(cascade.Sent, CascadeSent{Step: cascade.Step, Channel: ch, Trigger: req.ID, Cost: r.cost(ch), At: cascade.StepAt})
+		cascade.Spent, cascade.AllAtOnce = r.cost(ch), r.allAtOnce(cascade, c)
+		if entry.Cascade, err = json.Marshal(cascade); err != nil {
+			return TriggerResult{}, err
+		}
+		entry.CascadeID = req.ID
+		res.Cascade = req.ID
+	}
 	if req.IdempotencyKey != "" {
 		result, _ := json.Marshal(res)
 		entry.Idem = &store.Idempotent{Key: req.IdempotencyKey, BodyHash: req.BodyHash, Result: result}
@@ -380,6 +410,9 @@ func (r *Runtime) runSweeper() {
 	for {
 		if err := r.sweepTriggers(r.ctx); err != nil && r.ctx.Err() == nil {
 			r.log.Warn().Err(err).Msg("parked triggers not swept")
+		}
+		if err := r.sweepCascades(r.ctx); err != nil && r.ctx.Err() == nil {
+			r.log.Warn().Err(err).Msg("cascades not swept")
 		}
 		select {
 		case <-r.ctx.Done():

@@ -80,6 +80,9 @@ type OutboundConfig struct {
 	TriggerSweep time.Duration `yaml:"trigger_sweep"`
 	Gateway      GatewayConfig `yaml:"gateway"`
 	SMTP         SMTPConfig    `yaml:"smtp"`
+	// Costs are what one message costs per channel ({sms: 3.5}), for
+	// cascades' reports.
+	Costs map[string]float64 `yaml:"costs"`
 }
 
 // GatewayConfig is the HTTP gateway channel (sms:), on when URL is set.

@@ -3,6 +3,7 @@ package cmd
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime/quotedprintable"
 	"net"
@@ -207,4 +208,76 @@ func mustContactID(t *testing.T, db *store.DB, identity string) string {
 		t.Fatal(err)
 	}
 	return c.ID
+}
+
+// A cascade over the real server: Telegram first, the SMS gateway only for
+// the customer who did not react within the step's wait; the cascade's
+// report counts the cost against every channel at once.
+func TestCascadeOverTelegramAndGateway(t *testing.T) {
+	api := newFakeBotAPI(t)
+	gw := &fakeGateway{calls: 1} // no failure this time
+	gsrv := httptest.NewServer(gw)
+	defer gsrv.Close()
+	s, _ := startServer(t, func(c *Config) {
+		c.Flows = shopWithTrigger(t)
+		c.Telegram = TelegramConfig{Token: tgToken, Mode: "webhook", APIURL: api.srv.URL, WebhookSecret: tgSecret}
+		c.PublicURL = "https://parley.example"
+		c.Outbound.TriggerIdle = time.Millisecond
+		c.Outbound.TriggerSweep = 50 * time.Millisecond
+		c.Outbound.Gateway = GatewayConfig{URL: gsrv.URL}
+		c.Outbound.Costs = map[string]float64{"telegram": 0, "sms": 3.5}
+	})
+	base := "http://" + s.addr
+	waitUntil(t, "setWebhook", func() bool { return api.count("setWebhook") == 1 })
+	_, key, _ := s.db.CreateAPIKey(t.Context(), "shop", []string{store.ScopeTriggers, store.ScopeContacts})
+	for i, chat := range []int64{801, 802} {
+		postUpdate(t, base, tgSecret, tgMessage(10+i, chat, "/start"))
+		waitUntil(t, "the greeting", func() bool { return len(api.sent(fmt.Sprint(chat))) == 1 })
+		if code, out := apiCall(t, base, key, "PATCH", fmt.Sprintf("/api/v1/contacts/telegram:%d", chat),
+			fmt.Sprintf(`{"identities":["sms:+7900000%d"]}`, chat)); code != 200 {
+			t.Fatalf("add phone: %d %v", code, out)
+		}
+	}
+	cascade := `"cascade":[{"channel":"telegram","wait":"1s"},{"channel":"sms"}]`
+	ids := map[int64]string{}
+	for _, chat := range []int64{801, 802} {
+		code, out := apiCall(t, base, key, "POST", "/api/v1/triggers/shipped",
+			fmt.Sprintf(`{"contact":"telegram:%d","params":{"order":"Z-%d"},%s}`, chat, chat, cascade))
+		if code != 202 || out["channel"] != "telegram" || out["cascade"] == nil {
+			t.Fatalf("cascade trigger: %d %v", code, out)
+		}
+		ids[chat] = out["cascade"].(string)
+	}
+	waitUntil(t, "both Telegram messages", func() bool {
+		return countSent(api, "801", "Z-801") == 1 && countSent(api, "802", "Z-802") == 1
+	})
+	postUpdate(t, base, tgSecret, tgCallback(20, 801, "eta_yes")) // customer 801 reacts
+	waitUntil(t, "the SMS to the silent customer", func() bool { return len(gw.delivered()) > 0 })
+	time.Sleep(1200 * time.Millisecond) // past 801's wait as well
+	for _, m := range gw.delivered() {
+		if m["to"] != "+7900000802" {
+			t.Fatalf("the gateway got a message for %s, who reacted on Telegram", m["to"])
+		}
+	}
+	var c801, c802 struct {
+		Status    string  `json:"status"`
+		Spent     float64 `json:"spent"`
+		AllAtOnce float64 `json:"all_at_once"`
+	}
+	for chat, dst := range map[int64]any{801: &c801, 802: &c802} {
+		req, _ := http.NewRequest("GET", base+"/api/v1/cascades/"+ids[chat], nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		json.NewDecoder(res.Body).Decode(dst)
+		res.Body.Close()
+	}
+	if c801.Status != "reacted" || c801.Spent != 0 || c801.AllAtOnce != 3.5 {
+		t.Fatalf("cascade of 801 = %+v", c801)
+	}
+	if c802.Spent != 3.5 || c802.Status == "reacted" {
+		t.Fatalf("cascade of 802 = %+v", c802)
+	}
 }

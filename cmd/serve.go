@@ -242,7 +242,8 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 	s.runtime = bot.New(bot.Config{Logger: log, Metrics: reg, FloodRate: cfg.FloodRate, FloodBurst: cfg.FloodBurst,
 		Link: bot.LinkConfig{Disabled: cfg.Link.Disabled, TTL: cfg.Link.TTL, MaxAttempts: cfg.Link.MaxAttempts,
 			Window: cfg.Link.Window, TelegramBot: cfg.Link.TelegramBot, VKGroup: cfg.Link.VKGroup},
-		TriggerIdle: cfg.Outbound.TriggerIdle, TriggerSweep: cfg.Outbound.TriggerSweep, UnsubscribeLink: unsub.Link},
+		TriggerIdle: cfg.Outbound.TriggerIdle, TriggerSweep: cfg.Outbound.TriggerSweep, UnsubscribeLink: unsub.Link,
+		ChannelCost: cfg.Outbound.Costs},
 		s.db, engine, senders...)
 	hist.rt = s.runtime
 	hcfg, notes, err := projectHandoffConfig(cfg.Handoff, project)

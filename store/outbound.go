@@ -46,6 +46,10 @@ type TriggerEntry struct {
 	// if its key is already recorded nothing is written and the recorded
 	// one is returned.
 	Idem *Idempotent
+	// Cascade, when set, is stored under CascadeID in the same transaction
+	// (the trigger is a cascade's first step; store/cascade.go).
+	CascadeID string
+	Cascade   []byte
 }
 
 func idemKey(key string) []byte { return []byte(key) }
@@ -116,6 +120,11 @@ func (db *DB) EnqueueTrigger(ctx context.Context, e TriggerEntry) (seq uint64, p
 				return nil
 			}
 			if err := b.Put(idemKey(e.Idem.Key), idem); err != nil {
+				return err
+			}
+		}
+		if e.CascadeID != "" {
+			if err := putCascade(tx, e.CascadeID, e.Cascade); err != nil {
 				return err
 			}
 		}

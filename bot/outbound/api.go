@@ -28,9 +28,10 @@ import (
 	"github.com/parley-chat/parley/store"
 )
 
-// Triggerer starts flows (bot.Runtime).
+// Triggerer starts flows and reports cascades (bot.Runtime).
 type Triggerer interface {
 	Trigger(ctx context.Context, req bot.TriggerRequest) (bot.TriggerResult, error)
+	CascadeByID(id string) (bot.Cascade, error)
 }
 
 // Store is what the API reads and writes directly.
@@ -68,6 +69,7 @@ func (a *API) Handler() http.Handler {
 	mux.Handle("GET /api/v1/contacts/{ref}", a.auth(store.ScopeContacts, a.getContact))
 	mux.Handle("PATCH /api/v1/contacts/{ref}", a.auth(store.ScopeContacts, a.patchContact))
 	mux.Handle("POST /api/v1/conversions", a.auth(store.ScopeConversions, a.conversion))
+	mux.Handle("GET /api/v1/cascades/{id}", a.auth(store.ScopeTriggers, a.cascade))
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such API endpoint: see docs/outbound.md")
 	})
@@ -160,6 +162,11 @@ type triggerBody struct {
 	IfBusy        string         `json:"if_busy"`
 	Transactional bool           `json:"transactional"`
 	Channel       string         `json:"channel"`
+	// Cascade tries channels in order: [{"channel":"telegram","wait":"2h"},{"channel":"sms"}].
+	Cascade []struct {
+		Channel string `json:"channel"`
+		Wait    string `json:"wait"`
+	} `json:"cascade"`
 }
 
 func (a *API) trigger(w http.ResponseWriter, r *http.Request) {
@@ -180,6 +187,22 @@ func (a *API) trigger(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnprocessableEntity, "invalid", `"if_busy" is "wait" or "drop"`)
 		return
 	}
+	var cascade []bot.CascadeStep
+	for i, s := range b.Cascade {
+		var wait time.Duration
+		if s.Wait != "" {
+			var err error
+			if wait, err = time.ParseDuration(s.Wait); err != nil || wait < 0 {
+				writeError(w, http.StatusUnprocessableEntity, "invalid", fmt.Sprintf(`cascade[%d].wait %q: want a duration such as "2h" or "30m"`, i, s.Wait))
+				return
+			}
+		}
+		if s.Channel == "" || (i < len(b.Cascade)-1 && wait == 0) {
+			writeError(w, http.StatusUnprocessableEntity, "invalid", fmt.Sprintf(`cascade[%d] needs a "channel" and, but for the last step, a "wait"`, i))
+			return
+		}
+		cascade = append(cascade, bot.CascadeStep{Channel: s.Channel, Wait: wait})
+	}
 	flow := r.PathValue("flow")
 	c, err := a.resolve(b.Contact)
 	if errors.Is(err, store.ErrNotFound) {
@@ -190,7 +213,7 @@ func (a *API) trigger(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := bot.TriggerRequest{ContactID: c.ID, Flow: flow, Params: b.Params, Wait: b.IfBusy == "wait",
-		Transactional: b.Transactional, Channel: b.Channel}
+		Transactional: b.Transactional, Channel: b.Channel, Cascade: cascade}
 	if key := r.Header.Get("Idempotency-Key"); key != "" {
 		if len(key) > 200 {
 			writeError(w, http.StatusUnprocessableEntity, "invalid", "the Idempotency-Key is longer than 200 bytes")
@@ -207,7 +230,11 @@ func (a *API) trigger(w http.ResponseWriter, r *http.Request) {
 		if res.Replayed {
 			w.Header().Set("Idempotent-Replayed", "true")
 		}
-		writeJSON(w, http.StatusAccepted, map[string]any{"id": res.ID, "status": res.Status, "channel": res.Channel, "contact_id": c.ID})
+		out := map[string]any{"id": res.ID, "status": res.Status, "channel": res.Channel, "contact_id": c.ID}
+		if res.Cascade != "" {
+			out["cascade"] = res.Cascade
+		}
+		writeJSON(w, http.StatusAccepted, out)
 	case errors.Is(err, flows.ErrUnknownFlow):
 		writeError(w, http.StatusNotFound, "unknown_flow", fmt.Sprintf("no flow %q in the project (a flow the API starts declares params:)", flow))
 	case errors.Is(err, store.ErrNotFound):
@@ -497,4 +524,18 @@ func (a *API) conversion(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"contact_id": c.ID, "recorded": true})
+}
+
+// cascade answers GET /api/v1/cascades/{id}: the steps sent and skipped,
+// the status, and the cost spent against every channel at once.
+func (a *API) cascade(w http.ResponseWriter, r *http.Request) {
+	c, err := a.rt.CascadeByID(r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "unknown_cascade", fmt.Sprintf("no cascade %q", r.PathValue("id")))
+		return
+	} else if err != nil {
+		a.internal(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
 }
