@@ -21,7 +21,7 @@ func (s *Service) consoleRoutes() []route {
 		{"GET", "/api/console/lang", true, s.apiConsoleLang},
 		{"GET", "/api/tickets/{id}/card", false, s.apiCard},
 		{"GET", "/api/search", false, s.apiSearch},
-	}, s.agentAdminRoutes()...)
+	}, append(s.agentAdminRoutes(), s.apiKeyRoutes()...)...)
 }
 
 // nameVars are the flow variables that hold a name the customer gave, in
