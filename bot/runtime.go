@@ -84,6 +84,12 @@ type Config struct {
 	// (default 30 minutes); TriggerSweep is how often parked triggers are
 	// checked (default 30s). See bot/trigger.go.
 	TriggerIdle, TriggerSweep time.Duration
+	// UnsubscribeLink returns the link that opts a contact out of marketing
+	// on a channel; marketing e-mails carry it. Nil: no link.
+	UnsubscribeLink func(contactID, channel string) string
+	// ChannelCost is what one message costs per channel ("sms": 3.5), for
+	// cascades' reports; a channel not listed costs 0.
+	ChannelCost map[string]float64
 	// Observe, when set, is called after each committed turn with the flow
 	// engine's outputs (the terminal chat prints them; tests inspect them).
 	Observe func(contactID string, outs []flows.Output)

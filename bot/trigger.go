@@ -38,6 +38,12 @@ type TriggerRequest struct {
 	// Transactional messages (an order shipped) go to contacts who opted
 	// out of marketing too.
 	Transactional bool
+	// Channel, when set, picks the contact's identity on that channel
+	// ("email") instead of the preferred one.
+	Channel string
+	// Cascade, when set, tries its channels in order (bot/cascade.go);
+	// Channel is then ignored.
+	Cascade []CascadeStep
 	// IdempotencyKey, when set, makes a retried request start once: the
 	// first result is recorded with it, a retry with the same BodyHash gets
 	// that result, one with another gets ErrIdempotencyConflict.
@@ -50,6 +56,9 @@ type TriggerResult struct {
 	ID      string `json:"id"`
 	Status  string `json:"status"` // "queued": it runs now; "waiting": parked until the conversation is free
 	Channel string `json:"channel"`
+	// Cascade is the cascade's id when the request had one (the first
+	// step's trigger id).
+	Cascade string `json:"cascade,omitempty"`
 	// Replayed: the result of an earlier request with the same idempotency key.
 	Replayed bool `json:"-"`
 }
@@ -91,6 +100,7 @@ type triggerItem struct {
 	Params        map[string]any `json:"params,omitempty"`
 	Wait          bool           `json:"wait,omitempty"`
 	Transactional bool           `json:"transactional,omitempty"`
+	Channel       string         `json:"channel,omitempty"`
 }
 
 const kindTrigger = "trigger"
@@ -139,7 +149,17 @@ func (r *Runtime) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 	if err != nil {
 		return TriggerResult{}, err
 	}
-	addr, err := r.outboundAddress(c)
+	var cascade *Cascade
+	if len(req.Cascade) > 0 {
+		cascade = &Cascade{ContactID: c.ID, Flow: req.Flow, Params: req.Params, Transactional: req.Transactional,
+			Steps: req.Cascade, Status: CascadeRunning, StepAt: r.now()}
+		i, err := r.nextStep(cascade, c, tstore, 0, cascade.StepAt)
+		if i < 0 {
+			return TriggerResult{}, err
+		}
+		cascade.Step, req.Channel = i, req.Cascade[i].Channel
+	}
+	addr, err := r.outboundAddress(c, req.Channel)
 	if err != nil {
 		return TriggerResult{}, err
 	}
@@ -167,16 +187,30 @@ func (r *Runtime) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 		req.ID = newTriggerID()
 	}
 	res := TriggerResult{ID: req.ID, Status: TriggerQueued, Channel: string(addr.Channel)}
+	if cascade != nil {
+		res.Cascade = req.ID
+	}
 	if reason != "" {
 		res.Status = TriggerWaiting
 	}
 	item := inboxItem{Kind: kindTrigger, Trigger: &triggerItem{ID: req.ID, Flow: req.Flow, Params: req.Params,
-		Wait: req.Wait, Transactional: req.Transactional}}
+		Wait: req.Wait, Transactional: req.Transactional, Channel: req.Channel}}
 	data, err := json.Marshal(item)
 	if err != nil {
 		return TriggerResult{}, fmt.Errorf("bot: encode trigger: %w", err)
 	}
 	entry := store.TriggerEntry{ContactID: c.ID, Data: data, Park: reason != ""}
+	if cascade != nil {
+		ch := req.Cascade[cascade.Step].Channel
+		cascade.ID = req.ID
+		cascade.Sent = append(cascade.Sent, CascadeSent{Step: cascade.Step, Channel: ch, Trigger: req.ID, Cost: r.cost(ch), At: cascade.StepAt})
+		cascade.Spent, cascade.AllAtOnce = r.cost(ch), r.allAtOnce(cascade, c)
+		if entry.Cascade, err = json.Marshal(cascade); err != nil {
+			return TriggerResult{}, err
+		}
+		entry.CascadeID = req.ID
+		res.Cascade = req.ID
+	}
 	if req.IdempotencyKey != "" {
 		result, _ := json.Marshal(res)
 		entry.Idem = &store.Idempotent{Key: req.IdempotencyKey, BodyHash: req.BodyHash, Result: result}
@@ -209,17 +243,20 @@ func replayTrigger(rec store.Idempotent, req TriggerRequest) (TriggerResult, err
 
 // outboundAddress is where a message nobody asked for goes: the channel
 // the customer wrote from last, if Parley can send there, else the first
-// of the contact's identities it can send to.
-func (r *Runtime) outboundAddress(c store.Contact) (channel.Address, error) {
+// of the contact's identities it can send to; only ones on only, when set.
+func (r *Runtime) outboundAddress(c store.Contact, only string) (channel.Address, error) {
+	usable := func(a channel.Address) bool {
+		return r.senders[a.Channel] != nil && (only == "" || string(a.Channel) == only)
+	}
 	last, err := r.db.LastInboundAddress(c.ID)
 	if err != nil {
 		return channel.Address{}, err
 	}
-	if a, err := channel.ParseAddress(last); err == nil && r.senders[a.Channel] != nil {
+	if a, err := channel.ParseAddress(last); err == nil && usable(a) {
 		return a, nil
 	}
 	for _, id := range c.Identities {
-		if a, err := channel.ParseAddress(id); err == nil && r.senders[a.Channel] != nil {
+		if a, err := channel.ParseAddress(id); err == nil && usable(a) {
 			return a, nil
 		}
 	}
@@ -283,7 +320,7 @@ func (r *Runtime) runTrigger(ctx context.Context, ts *turnState, c store.Contact
 		event("trigger_dropped", map[string]string{"reason": reason})
 		return true, nil
 	}
-	addr, err := r.outboundAddress(c)
+	addr, err := r.outboundAddress(c, tr.Channel)
 	if err != nil {
 		event("trigger_failed", map[string]string{"reason": err.Error()})
 		return true, nil
@@ -312,7 +349,18 @@ func (r *Runtime) runTrigger(ctx context.Context, ts *turnState, c store.Contact
 		kind = "transactional"
 	}
 	event("trigger_started", map[string]string{"channel": string(addr.Channel), "kind": kind})
-	return true, r.applyEngine(ctx, ts, next, outs)
+	if err := r.applyEngine(ctx, ts, next, outs); err != nil {
+		return false, err
+	}
+	if !tr.Transactional && addr.Channel == channel.Email && r.cfg.UnsubscribeLink != nil {
+		// Every marketing mail carries its way out (e-mail has no "стоп").
+		link := r.cfg.UnsubscribeLink(c.ID, string(addr.Channel))
+		for i := range ts.outbound {
+			ts.outbound[i].Unsubscribe = link
+			ts.turn.Outbox[i].Data, _ = json.Marshal(ts.outbound[i])
+		}
+	}
+	return true, nil
 }
 
 // sweepTriggers releases parked triggers whose conversation is free now,
@@ -362,6 +410,9 @@ func (r *Runtime) runSweeper() {
 	for {
 		if err := r.sweepTriggers(r.ctx); err != nil && r.ctx.Err() == nil {
 			r.log.Warn().Err(err).Msg("parked triggers not swept")
+		}
+		if err := r.sweepCascades(r.ctx); err != nil && r.ctx.Err() == nil {
+			r.log.Warn().Err(err).Msg("cascades not swept")
 		}
 		select {
 		case <-r.ctx.Done():

@@ -36,6 +36,7 @@ type Config struct {
 	HTTP     HTTPConfig     `yaml:"http"`
 	FlowHTTP FlowHTTPConfig `yaml:"flow_http"`
 	Files    FilesConfig    `yaml:"files"`
+	Outbound OutboundConfig `yaml:"outbound"`
 
 	// FloodRate and FloodBurst: messages per second a customer gets answered
 	// (default 5, burst 20); more are recorded but not answered. -1 = off.
@@ -69,6 +70,44 @@ type HTTPConfig struct {
 type FlowHTTPConfig struct {
 	SecretsFile   string   `yaml:"secrets_file"`
 	AllowNetworks []string `yaml:"allow_networks"`
+}
+
+// OutboundConfig configures triggers of the outbound API (docs/outbound.md).
+// TriggerIdle: how long after the last message a conversation whose bot
+// waits for the customer's answer is not interrupted (30m); TriggerSweep:
+// how often triggers waiting for a free conversation are checked (30s).
+type OutboundConfig struct {
+	TriggerIdle  time.Duration `yaml:"trigger_idle"`
+	TriggerSweep time.Duration `yaml:"trigger_sweep"`
+	Gateway      GatewayConfig `yaml:"gateway"`
+	SMTP         SMTPConfig    `yaml:"smtp"`
+	// Costs are what one message costs per channel ({sms: 3.5}), for
+	// cascades' reports.
+	Costs map[string]float64 `yaml:"costs"`
+}
+
+// GatewayConfig is the HTTP gateway channel (sms:), on when URL is set.
+// Header values name environment variables as ${NAME} so a provider's
+// token stays out of the file. Body is the request's template (see
+// bot/gateway).
+type GatewayConfig struct {
+	URL     string            `yaml:"url"`
+	Method  string            `yaml:"method"`
+	Headers map[string]string `yaml:"headers"`
+	Body    string            `yaml:"body"`
+	Timeout time.Duration     `yaml:"timeout"`
+}
+
+// SMTPConfig is the e-mail channel (email:), on when Host is set. The
+// password comes from PARLEY_SMTP_PASSWORD.
+type SMTPConfig struct {
+	Host     string `yaml:"host"`
+	Port     int    `yaml:"port"`
+	Username string `yaml:"username"`
+	Password string `yaml:"-"`
+	TLS      string `yaml:"tls"` // mandatory (default), opportunistic or none
+	From     string `yaml:"from"`
+	Subject  string `yaml:"subject"`
 }
 
 // TelegramConfig configures the Telegram channel; it starts when Token is set.
@@ -229,6 +268,7 @@ func applyEnv(cfg *Config, getenv func(string) string) error {
 	str("PARLEY_LOG_LEVEL", &cfg.LogLevel)
 	str("PARLEY_LOG_FORMAT", &cfg.LogFormat)
 	str("PARLEY_METRICS_TOKEN", &cfg.MetricsToken)
+	str("PARLEY_SMTP_PASSWORD", &cfg.Outbound.SMTP.Password)
 	str("PARLEY_TELEGRAM_TOKEN", &cfg.Telegram.Token)
 	str("PARLEY_TELEGRAM_MODE", &cfg.Telegram.Mode)
 	str("PARLEY_TELEGRAM_API_URL", &cfg.Telegram.APIURL)

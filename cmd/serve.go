@@ -23,6 +23,7 @@ import (
 
 	"github.com/parley-chat/parley/bot"
 	"github.com/parley-chat/parley/bot/channel"
+	"github.com/parley-chat/parley/bot/outbound"
 	"github.com/parley-chat/parley/bot/telegram"
 	"github.com/parley-chat/parley/bot/vk"
 	"github.com/parley-chat/parley/bot/webchat"
@@ -230,6 +231,16 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 		runners = append(runners, vkA)
 	}
 
+	outs, err := outboundSenders(cfg.Outbound, os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	senders = append(senders, outs...)
+	unsub := outbound.NewUnsubscribe(s.db, unsubscribeKey(webSecret), cfg.PublicURL, log.With().Str("component", "outbound").Logger())
+	if cfg.Outbound.SMTP.Host != "" && cfg.PublicURL == "" {
+		log.Warn().Msg("e-mail is on but public_url is empty: unsubscribe links in marketing mails will not open; set public_url")
+	}
+
 	// 5. Runtime and the human queue (which delivers through the runtime).
 	files, err := cfg.Files.runtimeFiles()
 	if err != nil {
@@ -240,7 +251,10 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 	}
 	s.runtime = bot.New(bot.Config{Logger: log, Metrics: reg, FloodRate: cfg.FloodRate, FloodBurst: cfg.FloodBurst, Files: files,
 		Link: bot.LinkConfig{Disabled: cfg.Link.Disabled, TTL: cfg.Link.TTL, MaxAttempts: cfg.Link.MaxAttempts,
-			Window: cfg.Link.Window, TelegramBot: cfg.Link.TelegramBot, VKGroup: cfg.Link.VKGroup}}, s.db, engine, senders...)
+			Window: cfg.Link.Window, TelegramBot: cfg.Link.TelegramBot, VKGroup: cfg.Link.VKGroup},
+		TriggerIdle: cfg.Outbound.TriggerIdle, TriggerSweep: cfg.Outbound.TriggerSweep, UnsubscribeLink: unsub.Link,
+		ChannelCost: cfg.Outbound.Costs},
+		s.db, engine, senders...)
 	hist.rt = s.runtime
 	web.SetFiles(s.runtime, files.MaxBytes)
 	hcfg, notes, err := projectHandoffConfig(cfg.Handoff, project)
@@ -318,6 +332,9 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 	mux.Handle("/console/", hh)
 	mux.Handle("/console", hh)
 	mux.Handle("/api/", hh)
+	// The outbound API for machines (API keys, docs/outbound.md).
+	mux.Handle("/api/v1/", outbound.New(s.db, s.runtime, log.With().Str("component", "outbound").Logger()).Handler())
+	mux.Handle(outbound.UnsubscribePath, unsub)
 	mux.Handle("GET /metrics", metricsAuth(cfg.MetricsToken, promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", s.readyz)

@@ -114,3 +114,57 @@ func (db *DB) OptedOut(contactID, channel string) (bool, error) {
 	})
 	return out, err
 }
+
+// mergeConsent gives intoID the consent fromID recorded (an opt-out on a
+// channel wins over consent). fromID's records stay, so an undone merge
+// gives that contact back its own.
+func mergeConsent(tx *bolt.Tx, intoID, fromID string) error {
+	b := tx.Bucket(bConsent)
+	if b == nil {
+		return nil
+	}
+	prefix := append([]byte(fromID), 0)
+	type kv struct{ ch, v []byte }
+	var from []kv
+	c := b.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		from = append(from, kv{bytes.Clone(k[len(prefix):]), bytes.Clone(v)})
+	}
+	for _, r := range from {
+		var rec Consent
+		if err := json.Unmarshal(r.v, &rec); err != nil {
+			return fmt.Errorf("store: consent of %q: %w", fromID, err)
+		}
+		k := consentKey(intoID, string(r.ch))
+		if cur := b.Get(k); cur != nil && !rec.OptedOut {
+			continue // intoID's own record stands unless fromID opted out
+		}
+		if err := b.Put(k, r.v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dropConsent removes the consent records of the contacts in ids (an
+// erasure).
+func dropConsent(tx *bolt.Tx, ids map[string]bool) error {
+	b := tx.Bucket(bConsent)
+	if b == nil {
+		return nil
+	}
+	for id := range ids {
+		prefix := append([]byte(id), 0)
+		var keys [][]byte
+		c := b.Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			keys = append(keys, bytes.Clone(k))
+		}
+		for _, k := range keys {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -253,6 +253,9 @@ func (db *DB) ForgetContact(ctx context.Context, id, by string) (ForgetResult, e
 		if err := dropLinkState(tx, id); err != nil {
 			return err
 		}
+		if err := dropOutboundState(tx, ids); err != nil { // store/outbound.go
+			return err
+		}
 		if res.Queued, err = dropQueued(tx, ids); err != nil {
 			return err
 		}

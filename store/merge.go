@@ -201,6 +201,12 @@ func mergeTx(tx *bolt.Tx, intoID, fromID string, opts MergeOptions, now time.Tim
 	if err := tx.Bucket(bContacts).Delete([]byte(fromID)); err != nil {
 		return MergeResult{}, err
 	}
+	if err := mergeConsent(tx, intoID, fromID); err != nil { // store/consent.go
+		return MergeResult{}, err
+	}
+	if err := moveWaitingTriggers(tx, intoID, fromID); err != nil { // store/outbound.go
+		return MergeResult{}, err
+	}
 	if err := dropLinkState(tx, fromID); err != nil {
 		return MergeResult{}, err
 	}

@@ -46,6 +46,10 @@ type TriggerEntry struct {
 	// if its key is already recorded nothing is written and the recorded
 	// one is returned.
 	Idem *Idempotent
+	// Cascade, when set, is stored under CascadeID in the same transaction
+	// (the trigger is a cascade's first step; store/cascade.go).
+	CascadeID string
+	Cascade   []byte
 }
 
 func idemKey(key string) []byte { return []byte(key) }
@@ -116,6 +120,11 @@ func (db *DB) EnqueueTrigger(ctx context.Context, e TriggerEntry) (seq uint64, p
 				return nil
 			}
 			if err := b.Put(idemKey(e.Idem.Key), idem); err != nil {
+				return err
+			}
+		}
+		if e.CascadeID != "" {
+			if err := putCascade(tx, e.CascadeID, e.Cascade); err != nil {
 				return err
 			}
 		}
@@ -262,4 +271,53 @@ func (db *DB) PruneIdempotency(ctx context.Context, before time.Time) (int, erro
 		return nil
 	})
 	return n, err
+}
+
+// moveWaitingTriggers gives intoID the parked triggers of fromID (a merge).
+func moveWaitingTriggers(tx *bolt.Tx, intoID, fromID string) error {
+	b := tx.Bucket(bTriggerWait)
+	if b == nil {
+		return nil
+	}
+	prefix := append([]byte(fromID), 0)
+	type kv struct{ k, v []byte }
+	var moved []kv
+	c := b.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		moved = append(moved, kv{bytes.Clone(k), bytes.Clone(v)})
+	}
+	for _, m := range moved {
+		s, err := b.NextSequence()
+		if err != nil {
+			return err
+		}
+		if err := b.Put(compositeKey(intoID, s), m.v); err != nil {
+			return err
+		}
+		if err := b.Delete(m.k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dropOutboundState removes what triggers and consent keep about the
+// contacts in ids (an erasure): parked triggers carry params, consent
+// records their ids.
+func dropOutboundState(tx *bolt.Tx, ids map[string]bool) error {
+	if b := tx.Bucket(bTriggerWait); b != nil {
+		var keys [][]byte
+		_ = b.ForEach(func(k, _ []byte) error {
+			if cid, _, ok := splitComposite(k); ok && ids[cid] {
+				keys = append(keys, bytes.Clone(k))
+			}
+			return nil
+		})
+		for _, k := range keys {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+	}
+	return dropConsent(tx, ids)
 }

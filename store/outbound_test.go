@@ -108,3 +108,38 @@ func TestConsent(t *testing.T) {
 		t.Fatalf("consent of a missing contact = %v", err)
 	}
 }
+
+// A merge gives the merged contact the other's opt-out and parked
+// triggers; forgetting a contact erases both.
+func TestOutboundStateFollowsMergeAndForget(t *testing.T) {
+	db, _ := openClock(t)
+	a := mustContact(t, db, "telegram:1")
+	b := mustContact(t, db, "vk:2")
+	if _, err := db.SetConsent(ctx, b.ID, "vk", true, "message"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.EnqueueTrigger(ctx, store.TriggerEntry{ContactID: b.ID, Data: []byte(`{"p":"secret"}`), Park: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.MergeContacts(ctx, a.ID, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := db.OptedOut(a.ID, "vk"); !out {
+		t.Fatal("the merged contact lost the opt-out")
+	}
+	w, _ := db.WaitingTriggers()
+	if len(w) != 1 || w[0].ContactID != a.ID {
+		t.Fatalf("parked triggers after merge = %+v", w)
+	}
+	if _, err := db.ForgetContact(ctx, a.ID, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if w, _ := db.WaitingTriggers(); len(w) != 0 {
+		t.Fatalf("parked triggers survived the erasure: %+v", w)
+	}
+	for _, id := range []string{a.ID, b.ID} {
+		if list, _ := db.Consents(id); len(list) != 0 {
+			t.Fatalf("consent of %s survived the erasure: %+v", id, list)
+		}
+	}
+}

@@ -145,6 +145,10 @@ type Outbound struct {
 	Files []File `json:",omitempty"`
 	// Sender is "" when the bot answers, or the display name of the human agent.
 	Sender string
+	// Unsubscribe is the link that opts the customer out of marketing on
+	// this channel, set on messages nobody asked for that are not
+	// transactional, for channels without a stop command (e-mail).
+	Unsubscribe string `json:",omitempty"`
 }
 
 // Handler receives inbound events from an adapter. It returns nil only once

@@ -439,7 +439,10 @@ async function loadCard() {
   // browser of a web visitor, a phone): shown with the variables' labels.
   const fields = card.fields || {};
   $("contact-fields").tBodies[0].replaceChildren(...Object.keys(fields).sort().map((k) =>
-    el("tr", { data: { key: k } }, el("th", { title: k }, label("vars", k)), el("td", {}, varValue(fields[k])))));
+    el("tr", { data: { key: k } }, el("th", { title: k }, label("vars", k)), el("td", {}, varValue(fields[k])))),
+    // Marketing opt-outs per channel ("стоп", an e-mail's link, the API).
+    ...(card.consent || []).filter((c) => c.opted_out).map((c) => el("tr", { class: "consent", data: { key: "consent-" + c.channel } },
+      el("th", {}, tr("optedOut")), el("td", {}, c.channel + " · " + fmtTime(c.at)))));
   $("earlier").replaceChildren(...(card.tickets.length ? card.tickets.map((o) => el("li", { data: { id: String(o.id) } },
     el("span", { class: "muted" }, fmtTime(o.created_at) + " · "),
     label("reason", o.reason) + " · " + (o.status === "resolved" ? label("outcome", o.outcome) || tr("st_resolved") : tr("st_" + o.status)),
@@ -661,6 +664,7 @@ async function openAgents() {
   $("agents-panel").hidden = false;
   $("agents-secret").hidden = true;
   await loadAdminAgents();
+  await loadAPIKeys();
   $("aa-name").focus();
 }
 
@@ -706,6 +710,35 @@ async function loadAdminAgents() {
   $("agents-table").tBodies[0].replaceChildren(...rows);
 }
 
+// loadAPIKeys lists the outbound API's keys (never the keys themselves)
+// with a revoke button, and the scopes a new key may get.
+async function loadAPIKeys() {
+  let data;
+  try {
+    data = await api("GET", "/api/admin/apikeys");
+  } catch (e) {
+    agentsError(e.message);
+    return;
+  }
+  if (!$("ak-scopes").children.length) {
+    $("ak-scopes").replaceChildren(...data.scopes.map((s) => {
+      const box = el("input", { type: "checkbox", value: s });
+      box.checked = s !== "broadcasts"; // reserved: nothing uses it yet
+      return el("label", { class: "toggle" }, box, " " + s);
+    }));
+  }
+  $("apikeys-table").tBodies[0].replaceChildren(...data.keys.map((k) => {
+    const revoke = el("button", { type: "button", class: "danger revoke" }, tr("revoke"));
+    revoke.hidden = !!k.revoked_at;
+    revoke.addEventListener("click", () => adminAct(async () => {
+      if (!confirm(tr("confirmRevoke", k.name))) return;
+      await api("POST", "/api/admin/apikeys/" + encodeURIComponent(k.id) + "/revoke");
+    }));
+    return el("tr", { data: { key: k.id } }, el("td", {}, el("strong", {}, k.name), " ", el("span", { class: "muted" }, k.prefix + "…")),
+      el("td", {}, k.scopes.join(", ")), el("td", {}, k.revoked_at ? tr("revokedAt", fmtTime(k.revoked_at)) : fmtTime(k.created_at)), el("td", {}, revoke));
+  }));
+}
+
 // showSecret shows a one-time password once, for the admin to hand over.
 function showSecret(name, pw) {
   $("agents-secret").textContent = tr("secret", name, pw);
@@ -720,6 +753,7 @@ async function adminAct(fn) {
     agentsError(e.message);
   }
   await loadAdminAgents();
+  await loadAPIKeys();
   await loadAgents();
 }
 
@@ -871,6 +905,16 @@ async function main() {
       $("aa-name").value = "";
       $("aa-display").value = "";
       showSecret(res.agent.name, res.password);
+    });
+  });
+  $("apikey-add").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    adminAct(async () => {
+      const scopes = [...$("ak-scopes").querySelectorAll("input:checked")].map((i) => i.value);
+      const res = await api("POST", "/api/admin/apikeys", { name: $("ak-name").value.trim(), scopes });
+      $("ak-name").value = "";
+      $("agents-secret").textContent = tr("keySecret", res.key.name, res.secret);
+      $("agents-secret").hidden = false;
     });
   });
   $("back").addEventListener("click", closeTicket);

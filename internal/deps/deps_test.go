@@ -20,6 +20,9 @@ var allowed = map[string][]string{
 	"bot/telegram": {"bot/channel"},
 	"bot/vk":       {"bot/channel"},
 	"bot/webchat":  {"bot/channel", "internal/jsonx"},
+	"bot/gateway":  {"bot/channel"},
+	"bot/email":    {"bot/channel"},
+	"bot/outbound": {"bot", "bot/channel", "flows", "store"},
 	"bot":          {"bot/channel", "flows", "handoff", "store"},
 	"flows/nlu":    {},
 	"flows":        {"flows", "internal/jsonx"}, // its own sub-packages only
