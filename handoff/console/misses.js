@@ -23,7 +23,7 @@ Object.assign(I18N.en, {
   k_faq: "FAQ", k_intent: "intent", m_id: "Id (letters, digits and _)", m_titleL: "Title ({0}), as “did you mean …?” names it",
   m_questions: "Questions ({0}), one a line", m_answer: "Answer ({0})",
   m_saved: "Saved to {0}; version {1} is serving.", m_failed: "Not saved: {0}", m_working: "saving…",
-  m_readonly: "Teaching is off: {0}",
+  m_readonly: "Teaching is off: {0}", m_lint: "Not saved: the change fails `parley lint`. Fix what it says and try again:",
 });
 Object.assign(I18N.ru, {
   m_title: "Промахи", m_from: "С", m_to: "По", m_show: "Показать", m_loading: "загрузка…",
@@ -41,7 +41,7 @@ Object.assign(I18N.ru, {
   k_faq: "FAQ", k_intent: "намерение", m_id: "Id (латиница, цифры и _)", m_titleL: "Название ({0}) для вопроса «вы имели в виду …?»",
   m_questions: "Вопросы ({0}), по одному в строке", m_answer: "Ответ ({0})",
   m_saved: "Сохранено в {0}; работает версия {1}.", m_failed: "Не сохранено: {0}", m_working: "сохраняю…",
-  m_readonly: "Обучение выключено: {0}",
+  m_readonly: "Обучение выключено: {0}", m_lint: "Не сохранено: изменение не проходит проверку `parley lint`. Исправьте и попробуйте снова:",
 });
 
 const $ = (id) => document.getElementById(id);
@@ -245,7 +245,8 @@ async function teach(g, body, button, result) {
     showResult(box, true, tr("m_saved", res.file, res.version), null, res.now);
     if (card) card.dataset.taught = "1";
   } catch (e) {
-    if (e.message !== "signed out") showResult(result, false, tr("m_failed", e.message), e.problems);
+    if (e.status === 422 && e.problems.length) showResult(result, false, tr("m_lint"), e.problems);
+    else if (e.message !== "signed out") showResult(result, false, tr("m_failed", e.message), e.problems);
   } finally {
     button.disabled = false;
   }
