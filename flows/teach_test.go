@@ -73,6 +73,16 @@ func TestAddExampleKeepsTheFile(t *testing.T) {
 	}
 }
 
+// A file written on Windows keeps its line ends.
+func TestAddExampleCRLF(t *testing.T) {
+	src := "# kb\r\nintents:\r\n  - id: greet\r\n    examples:\r\n      ru:\r\n        - привет\r\n        - здравствуйте\r\n\r\n  - id: bye\r\n    examples: {ru: [пока, до свидания, всего доброго]}\r\n"
+	got, err := flows.AddExample([]byte(src), flows.KindIntent, "greet", "ru", "добрый день")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inserted(t, src, string(got), "        - добрый день\r\n")
+}
+
 func TestAddExampleRefuses(t *testing.T) {
 	for _, c := range []struct{ kind, id, lang, text, want string }{
 		{flows.KindFAQ, "nope", "ru", "x", `no FAQ entry "nope"`},
