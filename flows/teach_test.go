@@ -179,3 +179,32 @@ func TestTeachTheDemo(t *testing.T) {
 		t.Errorf("a duplicate example compiled: %v", err)
 	}
 }
+
+// Every FAQ entry and intent of the demo, in each of its languages, takes
+// a new example: one line or one list item added, read back where it was
+// meant to go (AddExample checks that itself), nothing else changed.
+func TestAddExampleToEveryDemoEntry(t *testing.T) {
+	src, err := fs.ReadFile(demo.FS(), flows.FAQFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	items, err := flows.KnowledgeBase(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) < 15 {
+		t.Fatalf("the demo's knowledge base has %d items", len(items))
+	}
+	for _, it := range items {
+		for _, lang := range []string{"ru", "en"} {
+			got, err := flows.AddExample(src, it.Kind, it.ID, lang, "новый пример: 42")
+			if err != nil {
+				t.Errorf("%s %s %s: %v", it.Kind, it.ID, lang, err)
+				continue
+			}
+			if d := len(got) - len(src); d <= 0 || d > 60 || !strings.Contains(string(got), `"новый пример: 42"`) {
+				t.Errorf("%s %s %s: %d bytes added", it.Kind, it.ID, lang, d)
+			}
+		}
+	}
+}
