@@ -100,8 +100,10 @@ func commandSpecs() []spec {
 		{use: "misses", short: "the messages the bot missed, grouped by similar text",
 			long: "misses lists the customer messages the bot did not understand, or answered and was then\n" +
 				"corrected (\"did you mean ...?\" answered no, not understood next) or escalated, grouped by\n" +
-				"similar text, most frequent first: what to add to faq.yaml. The console shows the same." + dbHelp,
-			example: "  parley misses --from 2026-11-01 --to 2026-11-30\n  parley misses --json", run: runMisses},
+				"similar text, most frequent first: what to add to faq.yaml. The console shows the same\n" +
+				"(/console/misses), where a lead adds a message to an entry. --flows DIR adds what that\n" +
+				"project makes of each group's message now." + dbHelp,
+			example: "  parley misses --from 2026-11-01 --to 2026-11-30\n  parley misses --flows ./shop\n  parley misses --json", run: runMisses},
 		{use: "contacts", short: "customers: list, export or erase their data", run: runContacts, sub: []spec{
 			{use: "list", short: "list contacts, by channel or a text in their name or identities",
 				long:    "list prints the contacts with their identities, name and last message time." + dbHelp,

@@ -9,19 +9,23 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/parley-chat/parley/flows"
 	"github.com/parley-chat/parley/handoff/analytics"
 )
 
-const missesUsage = "usage: parley misses [--from DATE] [--to DATE] [--json] [--db FILE]"
+const missesUsage = "usage: parley misses [--from DATE] [--to DATE] [--flows DIR] [--json] [--db FILE]"
 
 // runMisses prints the misses inbox, as the console's GET /api/misses:
 // the customer messages the bot did not understand, or answered and was
 // then corrected or escalated, grouped by similar text, most frequent
 // first. DATE is read as in parley stats. The store is opened read-only.
+// With --flows DIR each group's message is understood again with that
+// project: after teaching the bot, which misses it now answers.
 func runMisses(args []string, stdio IO) int {
 	flags := newFlagSet("parley misses", stdio)
 	period := periodFlags(flags)
 	asJSON := flags.Bool("json", false, "print one JSON object")
+	flowsDir := flags.String("flows", "", "understand each group's messages again with the project in `DIR`")
 	dbPath := dbFlag(flags)
 	pos, err := parseInterspersed(flags, args)
 	if err != nil {
@@ -33,16 +37,25 @@ func runMisses(args []string, stdio IO) int {
 	}
 	from, to, err := period.parse()
 	if err == nil {
-		return missesReport(stdio, *dbPath, from, to, *asJSON)
+		return missesReport(stdio, *dbPath, *flowsDir, from, to, *asJSON)
 	}
 	fmt.Fprintf(stdio.Stderr, "parley misses: %v\n", err)
 	return 2
 }
 
-func missesReport(stdio IO, path string, from, to time.Time, asJSON bool) int {
+func missesReport(stdio IO, path, flowsDir string, from, to time.Time, asJSON bool) int {
 	if _, err := statDB(path); err != nil {
 		fmt.Fprintf(stdio.Stderr, "parley misses: %v\n", err)
 		return 1
+	}
+	var project *flows.Project
+	if flowsDir != "" {
+		p, err := loadProject(flowsDir)
+		if err != nil {
+			fmt.Fprintf(stdio.Stderr, "parley misses: --flows: %v\n", err)
+			return 1
+		}
+		project = p
 	}
 	db, err := openStoreFor("misses", path, true)
 	if err != nil {
@@ -54,6 +67,10 @@ func missesReport(stdio IO, path string, from, to time.Time, asJSON bool) int {
 	if err != nil {
 		fmt.Fprintf(stdio.Stderr, "parley misses: %v\n", strings.TrimPrefix(err.Error(), "analytics: "))
 		return 1
+	}
+	if project != nil {
+		teacher := projectTeacher{current: func() *flows.Project { return project }}
+		rep.Recheck(teacher.Understand)
 	}
 	if asJSON {
 		enc := json.NewEncoder(stdio.Stdout)
@@ -77,11 +94,33 @@ func printMisses(w io.Writer, rep analytics.MissReport) {
 	}
 	fmt.Fprintf(w, "%d missed messages in %d groups\n\n", rep.Misses, len(rep.Groups))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "COUNT\tMESSAGE\tWHY\tTAKEN FOR\tLAST")
+	now := len(rep.Groups[0].Now) > 0
+	head := "COUNT\tMESSAGE\tWHY\tTAKEN FOR\tLAST"
+	if now {
+		head += "\tNOW"
+	}
+	fmt.Fprintln(tw, head)
 	for _, g := range rep.Groups {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", g.Count, oneLine(g.Example, 60), counts(g.Reasons), counts(g.TakenFor), g.Last.UTC().Format("2006-01-02 15:04"))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s", g.Count, oneLine(g.Example, 60), counts(g.Reasons), counts(g.TakenFor), g.Last.UTC().Format("2006-01-02 15:04"))
+		if now && len(g.Now) > 0 {
+			fmt.Fprintf(tw, "\t%s", nowText(g.Now[0]))
+		}
+		fmt.Fprintln(tw)
 	}
 	tw.Flush()
+}
+
+// nowText says what the project makes of a message now.
+func nowText(r analytics.Recheck) string {
+	switch {
+	case r.Answered:
+		return fmt.Sprintf("answered: %s %s (%.2f)", r.Kind, r.ID, r.Score)
+	case r.OOS:
+		return "out of scope"
+	case r.ID != "":
+		return fmt.Sprintf("unsure: %s %s (%.2f)", r.Kind, r.ID, r.Score)
+	}
+	return "not understood"
 }
 
 // counts is "a 2, b 1": most first, then by name; "-" when empty.

@@ -66,6 +66,26 @@ func TestMissesInboxTeachesTheBotInBrowser(t *testing.T) {
 	lead.poll("the inbox in Russian, the bot's outcome shown", `document.querySelector(`+jsString(card+` .facts`)+`).textContent.includes("вне тематики") &&
 		document.querySelector(`+jsString(card+` .now`)+`).textContent.includes("по-прежнему вне тематики")`)
 
+	// A new entry with one question fails lint: the problem is shown and
+	// nothing is written.
+	before, err := os.ReadFile(filepath.Join(dir, "faq.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lead.do("start a new entry with one question",
+		chromedp.Click(chromedp.CSS(card+` .teach-new`)),
+		chromedp.WaitVisible(chromedp.CSS(card+` .new-id`)),
+		chromedp.SendKeys(chromedp.CSS(card+` .new-id`), "neighbours"),
+		chromedp.SendKeys(chromedp.CSS(card+` .new-answer[data-lang=ru]`), "Да, курьер оставит у соседей."),
+		chromedp.Click(chromedp.CSS(card+` .teach-create`)))
+	lead.poll("lint's refusal on the page", `(() => {
+		const r = document.querySelector(`+jsString(card+` .teach-result.error`)+`);
+		return r !== null && r.textContent.includes("не проходит проверку") && [...r.querySelectorAll(".problems li")].some(li => li.textContent.includes("want at least 3"));
+	})()`)
+	if now, _ := os.ReadFile(filepath.Join(dir, "faq.yaml")); !bytes.Equal(now, before) {
+		t.Fatal("a change lint refused was written")
+	}
+
 	lead.do("add it to the delivery entry",
 		chromedp.Click(chromedp.CSS(card+` .teach-add`)),
 		chromedp.WaitVisible(chromedp.CSS(card+` .kb-search`)),

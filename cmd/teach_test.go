@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -12,8 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-chat/parley/flows"
 	"github.com/parley-chat/parley/handoff"
 	"github.com/parley-chat/parley/handoff/analytics"
+	"github.com/parley-chat/parley/store"
 )
 
 // consoleAs signs name in to the console API and returns a request
@@ -199,5 +202,63 @@ func TestTeachFromTheMissesInbox(t *testing.T) {
 	// The changes are audited.
 	if n := strings.Count(logs.String(), `"message":"kb.taught"`); n != 2 {
 		t.Errorf("%d kb.taught log lines, want 2", n)
+	}
+}
+
+// `parley misses --flows DIR` prints, beside each group, what the project
+// in DIR makes of its message now: out of scope before the lead teaches
+// it, answered from the delivery entry after.
+func TestMissesCommandNowAnswered(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "shop")
+	var out, errOut strings.Builder
+	if code := Run([]string{"init", dir}, IO{Stdout: &out, Stderr: &out}); code != 0 {
+		t.Fatalf("init: %s", out.String())
+	}
+	const q = "можно оставить посылку у соседей"
+	dbPath := filepath.Join(t.TempDir(), "parley.db")
+	db, err := store.Open(dbPath, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := db.ResolveContact(context.Background(), "web:v1", "", "ru")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().Add(-time.Hour)
+	_, err = db.Commit(context.Background(), store.Turn{ContactID: c.ID,
+		Messages: []store.Message{{Dir: store.DirIn, Address: "web:v1", Channel: "web", Text: q, Sender: "customer", At: at}},
+		Events: []store.Event{{At: at, ContactID: c.ID, Type: "message_in"},
+			{At: at, ContactID: c.ID, Type: "understood", Data: map[string]string{"kind": "none", "oos": "1", "intent": "order_status", "lang": "ru"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	misses := func() string {
+		t.Helper()
+		out.Reset()
+		errOut.Reset()
+		if code := Run([]string{"misses", "--db", dbPath, "--flows", dir}, IO{Stdout: &out, Stderr: &errOut}); code != 0 {
+			t.Fatalf("parley misses: exit %d: %s", code, errOut.String())
+		}
+		return out.String()
+	}
+	if got := misses(); !strings.Contains(got, "NOW") || !strings.Contains(got, q) || !strings.Contains(got, "out of scope") {
+		t.Errorf("before teaching:\n%s", got)
+	}
+	faq := filepath.Join(dir, "faq.yaml")
+	src, err := os.ReadFile(faq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	taught, err := flows.AddExample(src, flows.KindFAQ, "delivery", "ru", q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(faq, taught, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := misses(); !strings.Contains(got, "answered: faq delivery (0.9") {
+		t.Errorf("after teaching:\n%s", got)
 	}
 }

@@ -463,7 +463,10 @@ func (t *srcText) line(i int) string { // 1-based, without the newline
 }
 
 func (t *srcText) insertAt(off int, s string) []byte {
-	out := make([]byte, 0, len(t.src)+len(s)+1)
+	if bytes.Contains(t.src, []byte("\r\n")) {
+		s = strings.ReplaceAll(s, "\n", "\r\n") // the file's own line ends
+	}
+	out := make([]byte, 0, len(t.src)+len(s)+2)
 	out = append(out, t.src[:off]...)
 	if off == len(t.src) && off > 0 && t.src[off-1] != '\n' {
 		out = append(out, '\n') // the file's last line had no newline

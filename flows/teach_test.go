@@ -73,6 +73,16 @@ func TestAddExampleKeepsTheFile(t *testing.T) {
 	}
 }
 
+// A file written on Windows keeps its line ends.
+func TestAddExampleCRLF(t *testing.T) {
+	src := "# kb\r\nintents:\r\n  - id: greet\r\n    examples:\r\n      ru:\r\n        - привет\r\n        - здравствуйте\r\n\r\n  - id: bye\r\n    examples: {ru: [пока, до свидания, всего доброго]}\r\n"
+	got, err := flows.AddExample([]byte(src), flows.KindIntent, "greet", "ru", "добрый день")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inserted(t, src, string(got), "        - добрый день\r\n")
+}
+
 func TestAddExampleRefuses(t *testing.T) {
 	for _, c := range []struct{ kind, id, lang, text, want string }{
 		{flows.KindFAQ, "nope", "ru", "x", `no FAQ entry "nope"`},
@@ -167,5 +177,34 @@ func TestTeachTheDemo(t *testing.T) {
 	srcs[flows.FAQFile] = again
 	if _, err := flows.Compile(srcs); err == nil || !strings.Contains(err.Error(), "duplicate example") {
 		t.Errorf("a duplicate example compiled: %v", err)
+	}
+}
+
+// Every FAQ entry and intent of the demo, in each of its languages, takes
+// a new example: one line or one list item added, read back where it was
+// meant to go (AddExample checks that itself), nothing else changed.
+func TestAddExampleToEveryDemoEntry(t *testing.T) {
+	src, err := fs.ReadFile(demo.FS(), flows.FAQFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	items, err := flows.KnowledgeBase(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) < 15 {
+		t.Fatalf("the demo's knowledge base has %d items", len(items))
+	}
+	for _, it := range items {
+		for _, lang := range []string{"ru", "en"} {
+			got, err := flows.AddExample(src, it.Kind, it.ID, lang, "новый пример: 42")
+			if err != nil {
+				t.Errorf("%s %s %s: %v", it.Kind, it.ID, lang, err)
+				continue
+			}
+			if d := len(got) - len(src); d <= 0 || d > 60 || !strings.Contains(string(got), `"новый пример: 42"`) {
+				t.Errorf("%s %s %s: %d bytes added", it.Kind, it.ID, lang, d)
+			}
+		}
 	}
 }

@@ -40,6 +40,9 @@ func (w *wordTeacher) Teach(_ context.Context, req TeachRequest) (TeachResult, e
 	if w.refuse {
 		return TeachResult{}, &TeachRefused{Msg: "the change fails `parley lint` and was not saved", Problems: []string{"faq.yaml:3:9: duplicate example"}}
 	}
+	if req.Target == nil {
+		return TeachResult{}, &TeachRefused{Msg: "this stand-in adds to existing entries only"}
+	}
 	w.words[req.Target.ID] = append(w.words[req.Target.ID], req.Text)
 	w.version++
 	return TeachResult{File: "faq.yaml", Version: strings.Repeat("v", w.version)}, nil

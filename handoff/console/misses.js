@@ -16,14 +16,14 @@ Object.assign(I18N.en, {
   r_not_understood: "not understood", r_out_of_scope: "out of scope", r_did_you_mean_no: "“did you mean” answered no",
   r_corrected: "answered, then corrected", r_escalated: "answered, then asked for a person",
   now_answered: "now answered: {0}", now_unsure: "now asks “did you mean {0}?”", now_none: "still not understood",
-  now_oos: "still out of scope",
+  now_oos: "still out of scope", now_same: "still answered as before: {0}",
   m_add: "Add to an entry…", m_new: "New FAQ entry…", m_cancel: "Cancel",
   m_text: "Message to add (you may tidy it)", m_lang: "Language of the message", m_search: "Search entries and intents",
   m_pick: "Pick an FAQ entry or intent.", m_save: "Add the example", m_create: "Create the entry",
   k_faq: "FAQ", k_intent: "intent", m_id: "Id (letters, digits and _)", m_titleL: "Title ({0}), as “did you mean …?” names it",
   m_questions: "Questions ({0}), one a line", m_answer: "Answer ({0})",
   m_saved: "Saved to {0}; version {1} is serving.", m_failed: "Not saved: {0}", m_working: "saving…",
-  m_readonly: "Teaching is off: {0}",
+  m_readonly: "Teaching is off: {0}", m_lint: "Not saved: the change fails `parley lint`. Fix what it says and try again:",
 });
 Object.assign(I18N.ru, {
   m_title: "Промахи", m_from: "С", m_to: "По", m_show: "Показать", m_loading: "загрузка…",
@@ -34,14 +34,14 @@ Object.assign(I18N.ru, {
   r_not_understood: "не понял", r_out_of_scope: "вне тематики", r_did_you_mean_no: "на «вы имели в виду» ответили нет",
   r_corrected: "ответил, клиент поправил", r_escalated: "ответил, клиент позвал оператора",
   now_answered: "теперь отвечает: {0}", now_unsure: "теперь переспросит «{0}?»", now_none: "по-прежнему не понимает",
-  now_oos: "по-прежнему вне тематики",
+  now_oos: "по-прежнему вне тематики", now_same: "отвечает как раньше: {0}",
   m_add: "Добавить в запись…", m_new: "Новая запись FAQ…", m_cancel: "Отмена",
   m_text: "Сообщение (можно поправить)", m_lang: "Язык сообщения", m_search: "Поиск по записям и намерениям",
   m_pick: "Выберите запись FAQ или намерение.", m_save: "Добавить пример", m_create: "Создать запись",
   k_faq: "FAQ", k_intent: "намерение", m_id: "Id (латиница, цифры и _)", m_titleL: "Название ({0}) для вопроса «вы имели в виду …?»",
   m_questions: "Вопросы ({0}), по одному в строке", m_answer: "Ответ ({0})",
   m_saved: "Сохранено в {0}; работает версия {1}.", m_failed: "Не сохранено: {0}", m_working: "сохраняю…",
-  m_readonly: "Обучение выключено: {0}",
+  m_readonly: "Обучение выключено: {0}", m_lint: "Не сохранено: изменение не проходит проверку `parley lint`. Исправьте и попробуйте снова:",
 });
 
 const $ = (id) => document.getElementById(id);
@@ -103,8 +103,13 @@ function itemName(kind, id) {
   return t ? `${id} (${t})` : id;
 }
 
-function nowBadge(n) {
+// nowBadge says what the serving project makes of a text now. A group the
+// bot answered and was corrected on (or escalated after) is not fixed by
+// answering it the same way again.
+function nowBadge(n, g) {
   if (!n) return null;
+  const wrongBefore = g && (g.taken_for || {})[n.id] && ["corrected", "escalated", "did_you_mean_no"].some((r) => (g.reasons || {})[r]);
+  if (n.answered && wrongBefore) return el("span", { class: "now unsure", data: { id: n.id } }, tr("now_same", itemName(n.kind, n.id)));
   if (n.answered) return el("span", { class: "now answered", data: { id: n.id } }, tr("now_answered", itemName(n.kind, n.id)));
   if (n.oos) return el("span", { class: "now" }, tr("now_oos"));
   if (n.kind !== "none" && n.id) return el("span", { class: "now unsure", data: { id: n.id } }, tr("now_unsure", itemName(n.kind, n.id)));
@@ -133,13 +138,13 @@ function drawGroups() {
       el("div", { class: "head" },
         el("span", { class: "count" }, String(g.count)),
         el("span", { class: "example" }, g.example),
-        nowBadge(nowOf[g.example]),
+        nowBadge(nowOf[g.example], g),
         el("span", { class: "when" }, tr("m_last", when(g.last)))),
       el("div", { class: "facts" },
         tr("m_why") + ": " + counted(g.reasons, (k) => tr("r_" + k)),
         g.taken_for ? " · " + tr("m_taken") + ": " + counted(g.taken_for, (k) => k) : "",
         g.langs ? " · " + tr("m_langs") + ": " + counted(g.langs, (k) => k) : ""),
-      g.texts.length > 1 ? el("ul", { class: "texts" }, ...g.texts.slice(1).map((t) => el("li", {}, t, nowBadge(nowOf[t])))) : null);
+      g.texts.length > 1 ? el("ul", { class: "texts" }, ...g.texts.slice(1).map((t) => el("li", {}, t, nowBadge(nowOf[t], g)))) : null);
     const result = el("div", { class: "teach-result", role: "status" });
     const panel = el("div", { class: "teach-panel" });
     if (editable) {
@@ -224,11 +229,11 @@ function openNew(g, panel, result) {
   id.focus();
 }
 
-function showResult(box, ok, msg, problems, now) {
+function showResult(box, ok, msg, problems, now, g) {
   box.className = "teach-result " + (ok ? "ok" : "error");
   box.replaceChildren(el("div", {}, msg));
   if (problems && problems.length) box.append(el("ul", { class: "problems" }, ...problems.map((p) => el("li", {}, p))));
-  if (now && now.length) box.append(el("ul", { class: "now-list" }, ...now.map((n) => el("li", {}, n.text, nowBadge(n)))));
+  if (now && now.length) box.append(el("ul", { class: "now-list" }, ...now.map((n) => el("li", {}, n.text, nowBadge(n, g)))));
 }
 
 async function teach(g, body, button, result) {
@@ -242,10 +247,11 @@ async function teach(g, body, button, result) {
     // The cards were drawn again: show the outcome on the group's new card.
     const card = [...document.querySelectorAll(".miss-group")].find((c) => c.dataset.example === g.example);
     const box = card ? card.querySelector(".teach-result") : result;
-    showResult(box, true, tr("m_saved", res.file, res.version), null, res.now);
+    showResult(box, true, tr("m_saved", res.file, res.version), null, res.now, g);
     if (card) card.dataset.taught = "1";
   } catch (e) {
-    if (e.message !== "signed out") showResult(result, false, tr("m_failed", e.message), e.problems);
+    if (e.status === 422 && e.problems.length) showResult(result, false, tr("m_lint"), e.problems);
+    else if (e.message !== "signed out") showResult(result, false, tr("m_failed", e.message), e.problems);
   } finally {
     button.disabled = false;
   }
