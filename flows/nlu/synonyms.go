@@ -33,13 +33,15 @@ var concepts = []struct {
 	// Times of day: "привезите вечером", "deliver in the morning".
 	{"daytime", []string{"утром", "вечер", "ночью", "morning", "evening", "afternoon"},
 		[]string{"днем", "night", "tonight"}},
-	// "поменять" is not here: it changes a delivery date as often as a size.
+	// "поменять" is not here: it changes a delivery date as often as a size;
+	// nor "телефон"/"phone" in contact: a shop sells phones ("do you sell
+	// phones on credit" went to the contacts entry).
 	{"exchange", []string{"обмен", "exchang", "swap"}, nil},
 	{"defect", []string{"брак", "сломал", "слома", "поломк", "неисправ", "дефект", "defect", "faulty", "broke"}, nil},
 	{"warranty", []string{"гарант", "warrant", "guarant"}, nil},
 	{"discount", []string{"скидк", "промокод", "промо", "купон", "кэшбэк", "кешбэк", "кэшбек", "кешбек",
 		"discount", "coupon", "promo", "voucher", "cashback"}, nil},
-	{"contact", []string{"телефон", "email", "почт", "связат", "связь", "phone", "contact"}, []string{"mail"}},
+	{"contact", []string{"email", "почт", "связат", "связь", "contact"}, []string{"mail"}},
 	{"pickup", []string{"самовывоз", "pickup", "постамат"}, []string{"пвз"}},
 	{"schedule", []string{"график", "расписан", "schedule"}, nil},
 }
