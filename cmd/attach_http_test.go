@@ -205,3 +205,46 @@ func TestFileEndpointsRules(t *testing.T) {
 		return false
 	})
 }
+
+// TestUploadFromAnEmbeddingSite: a site listed in web.allowed_origins may
+// upload through the widget (CORS preflight and answer carry its origin);
+// any other site is refused before the upload is read.
+func TestUploadFromAnEmbeddingSite(t *testing.T) {
+	s, _ := startServer(t, func(c *Config) { c.Web.AllowedOrigins = []string{"shop.example"} })
+	base := "http://" + s.addr
+	preflight := func(origin string) *http.Response {
+		req, _ := http.NewRequest("OPTIONS", base+"/files", nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		req.Header.Set("Access-Control-Request-Headers", "x-parley-token")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
+	}
+	if res := preflight("https://shop.example"); res.StatusCode != http.StatusNoContent ||
+		res.Header.Get("Access-Control-Allow-Origin") != "https://shop.example" ||
+		!strings.Contains(res.Header.Get("Access-Control-Allow-Headers"), "X-Parley-Token") {
+		t.Errorf("preflight from the shop: %d %v", res.StatusCode, res.Header)
+	}
+	if res := preflight("https://evil.example"); res.StatusCode != http.StatusForbidden || res.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("preflight from another site: %d %v", res.StatusCode, res.Header)
+	}
+	v := openVisitor(t, s.addr)
+	_, photo := pngFile(t, t.TempDir(), "p.png", 8, 8, color.Black)
+	for origin, want := range map[string]int{"https://shop.example": http.StatusOK, "https://evil.example": http.StatusForbidden} {
+		req, _ := http.NewRequest("POST", base+"/files?name=p.png", bytes.NewReader(photo))
+		req.Header.Set("Origin", origin)
+		req.Header.Set("X-Parley-Token", v.token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Errorf("upload from %s: %d, want %d", origin, res.StatusCode, want)
+		}
+	}
+}
