@@ -60,6 +60,8 @@ func TestAttachmentsBothWaysInBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#login-submit")),
 		chromedp.WaitVisible(chromedp.CSS("#queue-empty")),
 	)
+	// The queue shows new tickets live only once its event stream is open.
+	agent.poll("live updates", `document.getElementById("live").classList.contains("on")`)
 
 	cust := russian(t, page{t, browsertest.New(t, browsertest.Phone)})
 	if err := browsertest.Open(cust.ctx, base+"/", `document.querySelector('#parley-widget .parley-status') !== null`); err != nil {
