@@ -43,6 +43,22 @@ var fetchedKinds = map[string]bool{
 	"voice": true, "audio": true, "audio_message": true, "video": true, "video_note": true, "animation": true,
 }
 
+// fetchesFiles reports whether in's turn downloads a file from its channel.
+func (r *Runtime) fetchesFiles(in channel.Inbound) bool {
+	if r.files() == nil {
+		return false
+	}
+	if _, ok := r.senders[in.From.Channel].(channel.FileFetcher); !ok {
+		return false
+	}
+	for _, a := range in.Attachments {
+		if fetchedKinds[a.Kind] && !strings.HasPrefix(a.URL, channel.FileScheme) {
+			return true
+		}
+	}
+	return false
+}
+
 // keepAttachments stores the bytes of in's attachments and points them at
 // the stored copies (channel.FileScheme). A web chat upload is stored
 // already: it is checked to belong to the contact. A Telegram or VK file is

@@ -317,7 +317,9 @@ func (r *Runtime) HandleInbound(ctx context.Context, in channel.Inbound) error {
 	}
 	allowed, giveBack := r.flood.allow(c.ID, r.now())
 	item := inboxItem{Kind: kindMessage, In: &in, Flooded: !allowed, Cut: cut}
-	if !in.Queue && !isLinkRequest(in) && !isLinkCode(in) && r.turns.tryAcquire(ctx, c.ID) {
+	// A file to download first (bot/files.go) is recorded before its turn
+	// runs, so the channel's request is answered without waiting for it.
+	if !in.Queue && !isLinkRequest(in) && !isLinkCode(in) && !r.fetchesFiles(in) && r.turns.tryAcquire(ctx, c.ID) {
 		return r.answerNow(ctx, &c, key, item, giveBack)
 	}
 	seq, dup, err := r.record(ctx, c.ID, key, item, giveBack)

@@ -60,6 +60,8 @@ func TestAttachmentsBothWaysInBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#login-submit")),
 		chromedp.WaitVisible(chromedp.CSS("#queue-empty")),
 	)
+	// The queue shows new tickets live only once its event stream is open.
+	agent.poll("live updates", `document.getElementById("live").classList.contains("on")`)
 
 	cust := russian(t, page{t, browsertest.New(t, browsertest.Phone)})
 	if err := browsertest.Open(cust.ctx, base+"/", `document.querySelector('#parley-widget .parley-status') !== null`); err != nil {
@@ -86,6 +88,9 @@ func TestAttachmentsBothWaysInBrowser(t *testing.T) {
 	agent.poll("the agent's picture in the console", `!!document.querySelector('#history .msg.agent img.att-image')`)
 	cust.poll("the agent's picture in the widget", `(() => { const i = document.querySelector('#parley-widget .parley-out img.parley-image');
 		return !!i && i.complete && i.naturalWidth === 40 && i.closest('.parley-msg').querySelector('.parley-sender').textContent === 'Анна' })()`)
+	// After a reload the history brings both pictures back (signed links anew).
+	cust.do("reload", chromedp.Reload())
+	cust.poll("both pictures from the history", `[...document.querySelectorAll('#parley-widget img.parley-image')].filter(i => i.complete && i.naturalWidth > 0).length === 2`)
 	if errText := agent.eval(`[document.getElementById("action-error").textContent]`); errText[0] != "" {
 		t.Errorf("console error: %q", errText[0])
 	}

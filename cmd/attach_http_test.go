@@ -8,6 +8,7 @@ import (
 	"image/color"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/parley-chat/parley/handoff"
+	"github.com/parley-chat/parley/store"
 )
 
 // fileVisitor is a web chat visitor over a raw WebSocket: it keeps its
@@ -204,4 +206,94 @@ func TestFileEndpointsRules(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// TestUploadFromAnEmbeddingSite: a site listed in web.allowed_origins may
+// upload through the widget (CORS preflight and answer carry its origin);
+// any other site is refused before the upload is read.
+func TestUploadFromAnEmbeddingSite(t *testing.T) {
+	s, _ := startServer(t, func(c *Config) { c.Web.AllowedOrigins = []string{"shop.example"} })
+	base := "http://" + s.addr
+	preflight := func(origin string) *http.Response {
+		req, _ := http.NewRequest("OPTIONS", base+"/files", nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		req.Header.Set("Access-Control-Request-Headers", "x-parley-token")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
+	}
+	if res := preflight("https://shop.example"); res.StatusCode != http.StatusNoContent ||
+		res.Header.Get("Access-Control-Allow-Origin") != "https://shop.example" ||
+		!strings.Contains(res.Header.Get("Access-Control-Allow-Headers"), "X-Parley-Token") {
+		t.Errorf("preflight from the shop: %d %v", res.StatusCode, res.Header)
+	}
+	if res := preflight("https://evil.example"); res.StatusCode != http.StatusForbidden || res.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("preflight from another site: %d %v", res.StatusCode, res.Header)
+	}
+	v := openVisitor(t, s.addr)
+	_, photo := pngFile(t, t.TempDir(), "p.png", 8, 8, color.Black)
+	for origin, want := range map[string]int{"https://shop.example": http.StatusOK, "https://evil.example": http.StatusForbidden} {
+		req, _ := http.NewRequest("POST", base+"/files?name=p.png", bytes.NewReader(photo))
+		req.Header.Set("Origin", origin)
+		req.Header.Set("X-Parley-Token", v.token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Errorf("upload from %s: %d, want %d", origin, res.StatusCode, want)
+		}
+	}
+}
+
+// TestVKPhotoThroughTheServer: a VK customer's photo (the largest size's
+// URL in message_new) is downloaded by the running server and stored with
+// the conversation; the history refers to the stored copy.
+func TestVKPhotoThroughTheServer(t *testing.T) {
+	_, photo := pngFile(t, t.TempDir(), "p.png", 30, 20, color.RGBA{0, 120, 0, 255})
+	api := newFakeVKAPI(t)
+	userapi := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/impg/big.png" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(photo)
+	}))
+	t.Cleanup(userapi.Close)
+	s, _ := startServer(t, func(c *Config) {
+		c.VK = VKConfig{Token: vkToken, GroupID: vkGroup, Mode: "callback", APIURL: api.srv.URL, Secret: vkSecret, Confirmation: "abc123"}
+	})
+	base := "http://" + s.addr
+	msg := fmt.Sprintf(`{"type":"message_new","group_id":%d,"event_id":"p1","v":"5.199","secret":%q,"object":{"message":{"date":1767323045,"peer_id":300,"from_id":300,"text":"","conversation_message_id":1,
+		"attachments":[{"type":"photo","photo":{"sizes":[{"type":"s","url":%q,"width":75,"height":50},{"type":"x","url":%q,"width":604,"height":403}]}}]}}}`,
+		vkGroup, vkSecret, userapi.URL+"/impg/small.png", userapi.URL+"/impg/big.png")
+	if code, body := postVK(t, base, msg); code != 200 || body != "ok" {
+		t.Fatalf("message_new: %d %q", code, body)
+	}
+	var ref string
+	waitUntil(t, "the photo in the history", func() bool {
+		c, err := s.db.ContactByIdentity("vk:300")
+		if err != nil {
+			return false
+		}
+		hist, _ := s.db.History(c.ID, 0, 10)
+		for _, m := range hist {
+			for _, a := range m.Attachments {
+				if strings.HasPrefix(a, "image:parley:") {
+					ref = a
+				}
+			}
+		}
+		return ref != ""
+	})
+	id, _ := store.ParseAttachmentRef(ref)
+	f, data, err := s.db.FileData(id)
+	if err != nil || !bytes.Equal(data, photo) || f.Source != "vk" || f.Type != "image/png" || f.Name != "big.png" {
+		t.Errorf("stored: %+v, %d bytes, %v", f, len(data), err)
+	}
 }
