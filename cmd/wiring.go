@@ -153,8 +153,8 @@ func projectHandoffConfig(c HandoffConfig, p *flows.Project) (handoff.Config, []
 	return hc, notes, nil
 }
 
-// handoffChanged reports whether next's handoff: section differs from the
-// one the running queue was configured from.
+// handoffChanged reports whether next's handoff: or vars: section differs
+// from the one the running queue was configured from.
 func handoffChanged(running, next *flows.Project) bool {
 	a, okA := running.Handoff()
 	b, okB := next.Handoff()
