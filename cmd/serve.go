@@ -294,20 +294,8 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 			s.runtime.SetFilesKeep(keep)
 		}
 		graphs.p.Store(p)
-		if handoffChanged(running, p) {
-			// The lead's part (hours, CSAT, notices, canned replies,
-			// variable labels) is swapped whole; the operator's part
-			// of the server file stays as it started.
-			hc, _, err := projectHandoffConfig(cfg.Handoff, p)
-			if err == nil {
-				err = s.handoff.SetLeadConfig(hc.Lead())
-			}
-			if err != nil {
-				log.Error().Err(err).Msg("the project's handoff: section changed but cannot be applied: the human queue keeps the previous one")
-			} else {
-				running = p
-				log.Info().Msg("the project's handoff settings applied (hours, csat, notices, canned replies, variable labels)")
-			}
+		if applyHandoffChange(s.handoff, cfg.Handoff, running, p, log) {
+			running = p
 		}
 	}
 	reloading := &sync.Mutex{} // a reload from the files and a change from the console, one at a time

@@ -15,6 +15,7 @@ import (
 	_ "time/tzdata" // business hours name time zones; don't depend on the host's zoneinfo
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
 
 	"github.com/parley-chat/parley/bot"
 	"github.com/parley-chat/parley/bot/channel"
@@ -154,8 +155,29 @@ func projectHandoffConfig(c HandoffConfig, p *flows.Project) (handoff.Config, []
 	return hc, notes, nil
 }
 
-// handoffChanged reports whether next's handoff: section differs from the
-// one the running queue was configured from.
+// applyHandoffChange gives the running queue the lead's settings of next
+// (hours, CSAT, notices, canned replies, variable labels: the project's
+// handoff: and vars:) when they differ from running's; the operator's part
+// from the server's file c stays. It reports whether next's settings are
+// in force (false: they could not be applied, the old ones stay, logged).
+func applyHandoffChange(hs *handoff.Service, c HandoffConfig, running, next *flows.Project, log zerolog.Logger) bool {
+	if !handoffChanged(running, next) {
+		return true
+	}
+	hc, _, err := projectHandoffConfig(c, next)
+	if err == nil {
+		err = hs.SetLeadConfig(hc.Lead())
+	}
+	if err != nil {
+		log.Error().Err(err).Msg("the project's handoff: section changed but cannot be applied: the human queue keeps the previous one")
+		return false
+	}
+	log.Info().Msg("the project's handoff settings applied (hours, csat, notices, canned replies, variable labels)")
+	return true
+}
+
+// handoffChanged reports whether next's handoff: or vars: section differs
+// from the one the running queue was configured from.
 func handoffChanged(running, next *flows.Project) bool {
 	a, okA := running.Handoff()
 	b, okB := next.Handoff()

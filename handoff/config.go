@@ -43,8 +43,8 @@ type Config struct {
 	// CSAT enables the "rate us 1-5" question as a resolve outcome.
 	CSAT bool
 	// CSATEvery asks the rating question after every resolved ticket,
-	// whatever outcome the agent picks (the answer then goes to the bot,
-	// or ends the conversation: see Resolve). Needs CSAT.
+	// whatever outcome the agent picks; the bot takes the conversation back
+	// after the answer (Resolve). Needs CSAT.
 	CSATEvery bool
 	// VarLabels: LeadConfig.VarLabels.
 	VarLabels map[string]map[string]string

@@ -12,6 +12,7 @@ import (
 // for the rating. A bad config changes nothing.
 func TestSetLeadConfig(t *testing.T) {
 	e := newEnv(t, Config{DefaultLang: "ru", CSAT: true})
+	srv := e.server()
 	ctx := context.Background()
 	anna := e.agent("anna", RoleAgent)
 	e.online(anna)
@@ -50,6 +51,12 @@ func TestSetLeadConfig(t *testing.T) {
 	}
 	if got := e.rec.texts(); len(got) != 1 || got[0] != DefaultTexts["ru"].CSATQuestion {
 		t.Errorf("sent %q, want the rating question", got)
+	}
+
+	// A console reads the new settings from /api/me.
+	c := newClient(t, srv)
+	if me := c.login("anna"); !me.CSATEvery || me.VarLabels["order"]["ru"] != "Номер заказа" {
+		t.Errorf("me = csat_every %v, var_labels %v", me.CSATEvery, me.VarLabels)
 	}
 
 	pyotr := e.contact("vk:7", "Пётр", "ru")
