@@ -295,6 +295,7 @@ func (r *Runtime) runTrigger(ctx context.Context, ts *turnState, c store.Contact
 		return false, err
 	}
 	event := func(typ string, data map[string]string) {
+		r.metrics.trigger(strings.TrimPrefix(typ, "trigger_"))
 		d := map[string]string{"trigger": tr.ID, "flow": tr.Flow}
 		for k, v := range data {
 			d[k] = v
@@ -314,6 +315,7 @@ func (r *Runtime) runTrigger(ctx context.Context, ts *turnState, c store.Contact
 			if err := tstore.ParkTrigger(ctx, j.seq, c.ID, data); err != nil {
 				return false, fmt.Errorf("park trigger: %w", err)
 			}
+			r.metrics.trigger("parked")
 			return false, nil
 		}
 		event("trigger_dropped", map[string]string{"reason": reason})
