@@ -40,6 +40,8 @@ type ContactExport struct {
 	Inbox  []InboxEntry   `json:"inbox"`
 	Outbox []OutboxEntry  `json:"outbox"`
 	Links  []LinkCodeInfo `json:"link_codes"`
+	// Consent is the marketing consent per channel (store/consent.go).
+	Consent []Consent `json:"consent"`
 	// ContactIDs are the contact and the contacts merged into it, directly
 	// or through others: one person, whose records are all exported (the
 	// same ids ForgetContact erases).
@@ -120,6 +122,10 @@ func (db *DB) ExportContact(id string) (ContactExport, error) {
 	if err != nil {
 		return ContactExport{}, err
 	}
+	if out.Consent, err = db.Consents(id); err != nil {
+		return ContactExport{}, err
+	}
+	out.Consent = nonNil(out.Consent)
 	err = scanChunks(db, bEvents, nil, nil, func(_, v []byte) error {
 		evs, err := decodeEvents(v)
 		if err != nil {
