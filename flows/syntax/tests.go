@@ -64,6 +64,9 @@ type Turn struct {
 	// timeout falls inside it times out, as the runtime would make it.
 	Silence    *Str
 	SilenceFor time.Duration
+	// Trigger starts a flow from outside, as the outbound API does:
+	// `trigger: {flow: shipped, params: {order: A-17}}`.
+	Trigger *TestTrigger
 	// Now is this turn's clock (zero: a minute after the previous one).
 	Now     time.Time
 	Bot     []*ExpectSay
@@ -74,6 +77,12 @@ type Turn struct {
 	// each as a flow reads it (contact.name, contact.address).
 	Contact []Field
 	End     bool
+}
+
+// TestTrigger is a trigger turn's flow and params.
+type TestTrigger struct {
+	Flow   *Str
+	Params map[string]any
 }
 
 // ExpectSay is one expected bot message: exact text or a part of it, and
@@ -171,20 +180,32 @@ func parseCanned(r *Reporter, v *Value, path string) []*Canned {
 }
 
 func parseTurn(r *Reporter, v *Value, path string) *Turn {
-	o := Object(r, v, path, "user", "tap", "silence", "now", "bot", "handoff", "vars", "contact", "end")
+	o := Object(r, v, path, "user", "tap", "silence", "trigger", "now", "bot", "handoff", "vars", "contact", "end")
 	t := &Turn{Path: path, Pos: v.Pos, User: o.Str("user"), Tap: o.Str("tap"), Silence: o.Str("silence")}
 	t.Now = parseTime(r, o.Str("now"), o.Sub("now"))
 	var kinds []string
-	for _, k := range []string{"user", "tap", "silence"} {
+	for _, k := range []string{"user", "tap", "silence", "trigger"} {
 		if o.Has(k) {
 			kinds = append(kinds, k)
 		}
 	}
 	switch {
 	case len(kinds) > 1:
-		r.Errorf(o.KeyPos(kinds[1]), path, "a turn is one of `user: TEXT`, `tap: BUTTON` or `silence: DURATION`, found %s and %s", kinds[0], kinds[1])
+		r.Errorf(o.KeyPos(kinds[1]), path, "a turn is one of `user: TEXT`, `tap: BUTTON`, `silence: DURATION` or `trigger: {flow: F}`, found %s and %s", kinds[0], kinds[1])
 	case len(kinds) == 0:
-		r.Errorf(v.Pos, path, "a turn needs `user: TEXT`, `tap: BUTTON` or `silence: DURATION`")
+		r.Errorf(v.Pos, path, "a turn needs `user: TEXT`, `tap: BUTTON`, `silence: DURATION` or `trigger: {flow: F}`")
+	}
+	if tv := o.Get("trigger"); tv != nil {
+		to := Object(r, tv, o.Sub("trigger"), "flow", "params")
+		t.Trigger = &TestTrigger{Flow: to.ReqStr("flow")}
+		if pv := to.Get("params"); pv != nil {
+			if m, ok := pv.Any().(map[string]any); ok {
+				t.Trigger.Params = m
+			} else {
+				r.Errorf(pv.Pos, to.Sub("params"), "params are a mapping: {order: A-17}")
+			}
+		}
+		to.Done()
 	}
 	if t.Silence != nil {
 		d, err := time.ParseDuration(t.Silence.Value)
