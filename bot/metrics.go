@@ -12,6 +12,7 @@ type metrics struct {
 	dup        *prometheus.CounterVec
 	sendErrors *prometheus.CounterVec
 	turn       prometheus.Histogram
+	triggers   *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, depth func() float64) *metrics {
@@ -36,8 +37,11 @@ func newMetrics(reg prometheus.Registerer, depth func() float64) *metrics {
 			Help:    "Time from taking an inbound message off the inbox to its turn being committed.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}),
+		triggers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parley_triggers_total", Help: "Triggers of the outbound API as their turn ran, per outcome (started, parked, dropped, failed).",
+		}, []string{"outcome"}),
 	}
-	reg.MustRegister(m.in, m.out, m.dup, m.sendErrors, m.turn,
+	reg.MustRegister(m.in, m.out, m.dup, m.sendErrors, m.turn, m.triggers,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "parley_outbox_depth", Help: "Replies waiting in the outbox.",
 		}, depth))
@@ -71,5 +75,11 @@ func (m *metrics) sendError(ch, kind string) {
 func (m *metrics) turnSeconds(s float64) {
 	if m != nil {
 		m.turn.Observe(s)
+	}
+}
+
+func (m *metrics) trigger(outcome string) {
+	if m != nil {
+		m.triggers.WithLabelValues(outcome).Inc()
 	}
 }

@@ -209,7 +209,6 @@ func (r *Runtime) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 			return TriggerResult{}, err
 		}
 		entry.CascadeID = req.ID
-		res.Cascade = req.ID
 	}
 	if req.IdempotencyKey != "" {
 		result, _ := json.Marshal(res)
@@ -296,6 +295,7 @@ func (r *Runtime) runTrigger(ctx context.Context, ts *turnState, c store.Contact
 		return false, err
 	}
 	event := func(typ string, data map[string]string) {
+		r.metrics.trigger(strings.TrimPrefix(typ, "trigger_"))
 		d := map[string]string{"trigger": tr.ID, "flow": tr.Flow}
 		for k, v := range data {
 			d[k] = v
@@ -315,6 +315,7 @@ func (r *Runtime) runTrigger(ctx context.Context, ts *turnState, c store.Contact
 			if err := tstore.ParkTrigger(ctx, j.seq, c.ID, data); err != nil {
 				return false, fmt.Errorf("park trigger: %w", err)
 			}
+			r.metrics.trigger("parked")
 			return false, nil
 		}
 		event("trigger_dropped", map[string]string{"reason": reason})
@@ -403,11 +404,28 @@ func (r *Runtime) sweepTriggers(ctx context.Context) error {
 	return nil
 }
 
-// runSweeper sweeps parked triggers every TriggerSweep until shutdown.
+// IdempotencyRetention is how long an Idempotency-Key is remembered: a
+// retry within it gets the first answer, one after it starts again.
+const IdempotencyRetention = 24 * time.Hour
+
+// idempotencyPruner forgets old idempotency keys; *store.DB has it.
+type idempotencyPruner interface {
+	PruneIdempotency(ctx context.Context, before time.Time) (int, error)
+}
+
+// runSweeper sweeps parked triggers and cascades every TriggerSweep, and
+// old idempotency keys hourly, until shutdown.
 func (r *Runtime) runSweeper() {
 	t := time.NewTicker(r.cfg.TriggerSweep)
 	defer t.Stop()
+	var pruned time.Time
 	for {
+		if p, ok := r.db.(idempotencyPruner); ok && r.now().Sub(pruned) >= time.Hour {
+			pruned = r.now()
+			if _, err := p.PruneIdempotency(r.ctx, pruned.Add(-IdempotencyRetention)); err != nil && r.ctx.Err() == nil {
+				r.log.Warn().Err(err).Msg("old idempotency keys not pruned")
+			}
+		}
 		if err := r.sweepTriggers(r.ctx); err != nil && r.ctx.Err() == nil {
 			r.log.Warn().Err(err).Msg("parked triggers not swept")
 		}

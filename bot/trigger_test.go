@@ -210,3 +210,47 @@ func TestIsStopCommand(t *testing.T) {
 		}
 	}
 }
+
+// A trigger recorded before a crash (in the inbox, not yet run) runs at
+// the next start, once.
+func TestRecordedTriggerRunsAfterRestart(t *testing.T) {
+	p, err := flows.LoadDir(filepath.Join("testdata", "trigger"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "parley.db")
+	db, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _, _ := db.ResolveContact(context.Background(), "telegram:5", "", "")
+	// What Trigger records, as a process killed right after the 202 left it.
+	data := []byte(`{"kind":"trigger","trigger":{"id":"t_crash","flow":"shipped","params":{"order":"R-1"}}}`)
+	if _, _, err := db.EnqueueTrigger(context.Background(), store.TriggerEntry{ContactID: c.ID, Data: data}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	db, err = store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tg := &recordingSender{name: channel.Telegram}
+	rt := New(Config{Logger: quietLogger()}, db, p.NewEngine(flows.Options{}), tg)
+	if err := rt.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	flush(t, rt)
+	rt.Shutdown(context.Background())
+	var got []string
+	for _, o := range tg.sent() {
+		got = append(got, o.Text)
+	}
+	if strings.Join(got, " | ") != "Order R-1 shipped. | Did it help?" {
+		t.Fatalf("after restart sent %q", got)
+	}
+	if pending, _ := db.PendingInbox(); len(pending) != 0 {
+		t.Fatalf("the trigger is still in the inbox: %+v", pending)
+	}
+}

@@ -108,7 +108,7 @@ func commandSpecs() []spec {
 			{use: "list", short: "list contacts, by channel or a text in their name or identities",
 				long:    "list prints the contacts with their identities, name and last message time." + dbHelp,
 				example: "  parley contacts list\n  parley contacts list --channel telegram --search anna\n  parley contacts list --json",
-				run:     subOf(runContacts, "list"), values: map[string][]string{"channel": channels}},
+				run:     subOf(runContacts, "list"), values: map[string][]string{"channel": append(channels[:3:3], "sms", "email")}},
 			{use: "export ID", short: "everything stored about a contact, as JSON",
 				long:    "ID is a contact id (c_...) or a channel identity (telegram:42, vk:7, web:VISITOR)." + dbHelp,
 				example: "  parley contacts export telegram:42 > anna.json", run: subOf(runContacts, "export")},

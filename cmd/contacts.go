@@ -14,7 +14,7 @@ import (
 	"github.com/parley-chat/parley/store"
 )
 
-const contactsUsage = "usage: parley contacts list [--channel web|telegram|vk] [--search TEXT] [--json] [--db FILE]\n" +
+const contactsUsage = "usage: parley contacts list [--channel web|telegram|vk|sms|email] [--search TEXT] [--json] [--db FILE]\n" +
 	"       parley contacts export|forget ID [--db FILE] [--keep-free-pages]\n" +
 	"  ID is a contact id (c_...) or a channel identity (telegram:42, vk:7, web:VISITOR)"
 
@@ -130,7 +130,7 @@ type contactLine struct {
 // ignoring case.
 func contactsList(args []string, stdio IO) int {
 	fs := newFlagSet("parley contacts list", stdio)
-	ch := fs.String("channel", "", "only contacts with an identity on this channel: web, telegram or vk")
+	ch := fs.String("channel", "", "only contacts with an identity on this channel: web, telegram, vk, sms or email")
 	search := fs.String("search", "", "only contacts whose name, identity or id contains TEXT (any case)")
 	asJSON := fs.Bool("json", false, "print a JSON array, one object per contact")
 	dbPath := dbFlag(fs)

@@ -42,6 +42,8 @@ type ContactExport struct {
 	Links  []LinkCodeInfo `json:"link_codes"`
 	// Files are the attachments of the conversation, with their bytes.
 	Files []FileExport `json:"files"`
+	// Consent is the marketing consent per channel (store/consent.go).
+	Consent []Consent `json:"consent"`
 	// ContactIDs are the contact and the contacts merged into it, directly
 	// or through others: one person, whose records are all exported (the
 	// same ids ForgetContact erases).
@@ -125,6 +127,10 @@ func (db *DB) ExportContact(id string) (ContactExport, error) {
 	if err != nil {
 		return ContactExport{}, err
 	}
+	if out.Consent, err = db.Consents(id); err != nil {
+		return ContactExport{}, err
+	}
+	out.Consent = nonNil(out.Consent)
 	err = scanChunks(db, bEvents, nil, nil, func(_, v []byte) error {
 		evs, err := decodeEvents(v)
 		if err != nil {

@@ -242,27 +242,34 @@ func (db *DB) ParkTrigger(ctx context.Context, inboxSeq uint64, contactID string
 }
 
 // PruneIdempotency forgets idempotency keys recorded before before and
-// returns how many.
+// returns how many. It writes nothing when none is that old (a server at
+// rest does not touch its file).
 func (db *DB) PruneIdempotency(ctx context.Context, before time.Time) (int, error) {
-	n := 0
-	err := db.write(ctx, func(tx *bolt.Tx) error {
-		n = 0
+	var old [][]byte
+	err := db.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bIdempotency)
 		if b == nil {
 			return nil
 		}
-		var old [][]byte
-		err := b.ForEach(func(k, v []byte) error {
+		return b.ForEach(func(k, v []byte) error {
 			var rec Idempotent
 			if json.Unmarshal(v, &rec) == nil && rec.At.Before(before) {
 				old = append(old, bytes.Clone(k))
 			}
 			return nil
 		})
-		if err != nil {
-			return err
-		}
+	})
+	if err != nil || len(old) == 0 {
+		return 0, err
+	}
+	n := 0
+	err = db.write(ctx, func(tx *bolt.Tx) error {
+		n = 0
+		b := tx.Bucket(bIdempotency)
 		for _, k := range old {
+			if b.Get(k) == nil {
+				continue
+			}
 			if err := b.Delete(k); err != nil {
 				return err
 			}

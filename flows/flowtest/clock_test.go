@@ -199,9 +199,9 @@ func TestClockLoadErrors(t *testing.T) {
 	for _, want := range []string{
 		`tests/bad.yaml:3:10: tests[0].now: want a time such as 2026-12-07T22:30:00+03:00, found "tomorrow"`,
 		`tests/bad.yaml:5:18: tests[0].turns[0].silence: want a duration such as 10m or 2h, found "soon"`,
-		"tests/bad.yaml:7:9: tests[0].turns[1]: a turn is one of `user: TEXT`, `tap: BUTTON`, `silence: DURATION`, `photo: NAME` or `file: NAME`, found user and silence",
+		"tests/bad.yaml:7:9: tests[0].turns[1]: a turn is one of `user: TEXT`, `tap: BUTTON`, `silence: DURATION`, `photo: NAME`, `file: NAME` or `trigger: {flow: F}`, found user and silence",
 		"tests/bad.yaml:9:9: tests[0].turns[2]: a silence lasts from the previous turn: it takes no `now`",
-		"tests/bad.yaml:10:9: tests[0].turns[3]: a turn needs `user: TEXT`, `tap: BUTTON`, `silence: DURATION`, `photo: NAME` or `file: NAME`",
+		"tests/bad.yaml:10:9: tests[0].turns[3]: a turn needs `user: TEXT`, `tap: BUTTON`, `silence: DURATION`, `photo: NAME`, `file: NAME` or `trigger: {flow: F}`",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %s\nin:\n%v", want, err)

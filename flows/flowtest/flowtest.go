@@ -232,6 +232,12 @@ func runTest(ctx context.Context, p *flows.Project, file string, t *syntax.Test,
 			}
 			st, outs, err = e.Step(ctx, st, msg)
 			clock, next = msg.Now, msg.Now.Add(time.Minute)
+		case turn.Trigger != nil && turn.Trigger.Flow != nil:
+			// The outbound API starts a flow (docs/outbound.md).
+			label = "trigger " + turn.Trigger.Flow.Value
+			msg.Trigger = &flows.Trigger{Flow: turn.Trigger.Flow.Value, Params: turn.Trigger.Params}
+			st, outs, err = e.Step(ctx, st, msg)
+			clock, next = msg.Now, msg.Now.Add(time.Minute)
 		default:
 			return fail(failure{turn.Pos, fmt.Sprintf("turn %d: no customer message", i+1)})
 		}

@@ -68,6 +68,9 @@ type Turn struct {
 	// name, with the User text if given; Size is its size in bytes.
 	Photo, File *Str
 	Size        int
+	// Trigger starts a flow from outside, as the outbound API does:
+	// `trigger: {flow: shipped, params: {order: A-17}}`.
+	Trigger *TestTrigger
 	// Now is this turn's clock (zero: a minute after the previous one).
 	Now     time.Time
 	Bot     []*ExpectSay
@@ -78,6 +81,12 @@ type Turn struct {
 	// each as a flow reads it (contact.name, contact.address).
 	Contact []Field
 	End     bool
+}
+
+// TestTrigger is a trigger turn's flow and params.
+type TestTrigger struct {
+	Flow   *Str
+	Params map[string]any
 }
 
 // ExpectSay is one expected bot message: exact text or a part of it, and
@@ -175,12 +184,12 @@ func parseCanned(r *Reporter, v *Value, path string) []*Canned {
 }
 
 func parseTurn(r *Reporter, v *Value, path string) *Turn {
-	o := Object(r, v, path, "user", "tap", "silence", "photo", "file", "size", "now", "bot", "handoff", "vars", "contact", "end")
+	o := Object(r, v, path, "user", "tap", "silence", "photo", "file", "size", "trigger", "now", "bot", "handoff", "vars", "contact", "end")
 	t := &Turn{Path: path, Pos: v.Pos, User: o.Str("user"), Tap: o.Str("tap"), Silence: o.Str("silence"),
 		Photo: o.Str("photo"), File: o.Str("file")}
 	t.Now = parseTime(r, o.Str("now"), o.Sub("now"))
 	var kinds []string
-	for _, k := range []string{"user", "tap", "silence", "photo", "file"} {
+	for _, k := range []string{"user", "tap", "silence", "photo", "file", "trigger"} {
 		if o.Has(k) {
 			kinds = append(kinds, k)
 		}
@@ -191,9 +200,9 @@ func parseTurn(r *Reporter, v *Value, path string) *Turn {
 	}
 	switch {
 	case len(kinds) > 1:
-		r.Errorf(o.KeyPos(kinds[1]), path, "a turn is one of `user: TEXT`, `tap: BUTTON`, `silence: DURATION`, `photo: NAME` or `file: NAME`, found %s and %s", kinds[0], kinds[1])
+		r.Errorf(o.KeyPos(kinds[1]), path, "a turn is one of `user: TEXT`, `tap: BUTTON`, `silence: DURATION`, `photo: NAME`, `file: NAME` or `trigger: {flow: F}`, found %s and %s", kinds[0], kinds[1])
 	case len(kinds) == 0:
-		r.Errorf(v.Pos, path, "a turn needs `user: TEXT`, `tap: BUTTON`, `silence: DURATION`, `photo: NAME` or `file: NAME`")
+		r.Errorf(v.Pos, path, "a turn needs `user: TEXT`, `tap: BUTTON`, `silence: DURATION`, `photo: NAME`, `file: NAME` or `trigger: {flow: F}`")
 	}
 	if n, p, ok := o.Int("size"); ok {
 		switch {
@@ -203,6 +212,18 @@ func parseTurn(r *Reporter, v *Value, path string) *Turn {
 			r.Errorf(p, o.Sub("size"), "want the file's size in bytes, more than 0; found %d", n)
 		}
 		t.Size = n
+	}
+	if tv := o.Get("trigger"); tv != nil {
+		to := Object(r, tv, o.Sub("trigger"), "flow", "params")
+		t.Trigger = &TestTrigger{Flow: to.ReqStr("flow")}
+		if pv := to.Get("params"); pv != nil {
+			if m, ok := pv.Any().(map[string]any); ok {
+				t.Trigger.Params = m
+			} else {
+				r.Errorf(pv.Pos, to.Sub("params"), "params are a mapping: {order: A-17}")
+			}
+		}
+		to.Done()
 	}
 	if t.Silence != nil {
 		d, err := time.ParseDuration(t.Silence.Value)
