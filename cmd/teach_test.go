@@ -206,7 +206,7 @@ func TestTeachFromTheMissesInbox(t *testing.T) {
 }
 
 // `parley misses --flows DIR` prints, beside each group, what the project
-// in DIR makes of its message now: out of scope before the lead teaches
+// in DIR makes of its message now: not answered before the lead teaches
 // it, answered from the delivery entry after.
 func TestMissesCommandNowAnswered(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "shop")
@@ -243,7 +243,10 @@ func TestMissesCommandNowAnswered(t *testing.T) {
 		}
 		return out.String()
 	}
-	if got := misses(); !strings.Contains(got, "NOW") || !strings.Contains(got, q) || !strings.Contains(got, "out of scope") {
+	// Not answered before: out of scope, or a guess too weak to answer
+	// (which one depends on the classifier's calibration).
+	if got := misses(); !strings.Contains(got, "NOW") || !strings.Contains(got, q) ||
+		!(strings.Contains(got, "out of scope") || strings.Contains(got, "unsure:")) || strings.Contains(got, "answered:") {
 		t.Errorf("before teaching:\n%s", got)
 	}
 	faq := filepath.Join(dir, "faq.yaml")
