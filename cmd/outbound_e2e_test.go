@@ -204,7 +204,7 @@ func TestTriggerAPIOverTelegram(t *testing.T) {
 			OptedOut bool   `json:"opted_out"`
 		} `json:"consent"`
 	}
-	agent.call("GET", fmt.Sprintf("/api/tickets/%d/card", queue.Tickets[0].ID), nil, &card)
+	agent.call("GET", fmt.Sprintf("/api/tickets/%d/consent", queue.Tickets[0].ID), nil, &card)
 	if len(card.Consent) != 1 || card.Consent[0].Channel != "telegram" || !card.Consent[0].OptedOut {
 		t.Fatalf("customer card consent = %+v", card.Consent)
 	}

@@ -25,7 +25,37 @@ func (s *Service) apiKeyRoutes() []route {
 		{"GET", "/api/admin/apikeys", false, s.adminOnly(s.apiAdminAPIKeys)},
 		{"POST", "/api/admin/apikeys", false, s.adminOnly(s.apiAdminAddAPIKey)},
 		{"POST", "/api/admin/apikeys/{id}/revoke", false, s.adminOnly(s.apiAdminRevokeAPIKey)},
+		{"GET", "/api/tickets/{id}/consent", false, s.apiTicketConsent},
 	}
+}
+
+// consentReader reads a contact's marketing consent per channel (the
+// outbound API's opt-outs); *store.DB has it.
+type consentReader interface {
+	Consents(contactID string) ([]store.Consent, error)
+}
+
+// apiTicketConsent answers GET /api/tickets/{id}/consent: the ticket's
+// customer's marketing consent per channel, for the customer card.
+func (s *Service) apiTicketConsent(w http.ResponseWriter, r *http.Request) {
+	id, ok := ticketID(w, r)
+	if !ok {
+		return
+	}
+	t, err := s.Visible(sessionFrom(r).agent, id)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	consent := []store.Consent{}
+	if cs, ok := s.st.(consentReader); ok {
+		if consent, err = cs.Consents(t.ContactID); err != nil {
+			s.fail(w, err)
+			return
+		}
+		consent = append([]store.Consent{}, consent...)
+	}
+	s.writeJSON(w, http.StatusOK, map[string]any{"consent": consent})
 }
 
 func (s *Service) apiKeys(w http.ResponseWriter) (apiKeyStore, bool) {

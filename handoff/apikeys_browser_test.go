@@ -1,7 +1,9 @@
 package handoff
 
 import (
+	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/cdproto/page"
@@ -62,6 +64,41 @@ func TestAdminManagesAPIKeysInBrowser(t *testing.T) {
 	)
 	if _, err := e.db.APIKeyBySecret(secret); err == nil {
 		t.Fatal("the revoked key still works")
+	}
+	if errs := browsertest.ConsoleErrors(ctx); len(errs) > 0 {
+		t.Errorf("console errors: %v", errs)
+	}
+}
+
+// The customer card shows that the customer opted out of promotions on a
+// channel.
+func TestCustomerCardShowsOptOutInBrowser(t *testing.T) {
+	e := newEnv(t, Config{})
+	srv := e.server()
+	e.agent("root", RoleAdmin)
+	cust := e.contact("telegram:77", "Olga", "ru")
+	e.say(cust, "стоп")
+	tk, _ := e.escalate(cust, "requested", "normal")
+	if _, err := e.db.SetConsent(t.Context(), cust.ID, "telegram", true, "message"); err != nil {
+		t.Fatal(err)
+	}
+	ctx := browsertest.New(t, browsertest.Desktop)
+	if err := browsertest.Open(ctx, srv.URL+"/console/", `document.querySelector("#login-form") !== null`); err != nil {
+		t.Fatalf("open console: %v", err)
+	}
+	item := fmt.Sprintf(`.ticket-item[data-id="%d"]`, tk.ID)
+	doSteps(t, ctx, "sign in and open the ticket",
+		pollJS(`(() => { const f = document.querySelector("#login-form"); return f !== null && f.offsetParent !== null })()`),
+		chromedp.SendKeys(chromedp.CSS("#login-name"), "root"),
+		chromedp.SendKeys(chromedp.CSS("#login-password"), testPassword),
+		chromedp.Click(chromedp.CSS("#login-submit")),
+		chromedp.WaitVisible(chromedp.CSS(item)),
+		chromedp.Click(chromedp.CSS(item)),
+		pollJS(`document.querySelector('#contact-fields tr[data-key="consent-telegram"]') !== null`),
+	)
+	row := get(t, ctx, chromedp.Text(chromedp.CSS(`#contact-fields tr[data-key="consent-telegram"]`)))
+	if !strings.Contains(row, "telegram") {
+		t.Errorf("consent row %q", row)
 	}
 	if errs := browsertest.ConsoleErrors(ctx); len(errs) > 0 {
 		t.Errorf("console errors: %v", errs)

@@ -127,21 +127,8 @@ func (s *Service) apiCard(w http.ResponseWriter, r *http.Request) {
 	for _, id := range ids {
 		profiles = append(profiles, cardProfile(id, c.Profiles[id]))
 	}
-	consent := []store.Consent{}
-	if cs, ok := s.st.(consentReader); ok && c.ID != "" {
-		if consent, err = cs.Consents(c.ID); err != nil {
-			s.fail(w, err)
-			return
-		}
-	}
 	s.writeJSON(w, http.StatusOK, map[string]any{"name": ContactName(c, t.Vars), "label": ContactLabel(c, t.Vars, t.Address),
-		"identities": ids, "profiles": profiles, "fields": c.Fields, "tickets": earlier, "consent": consent})
-}
-
-// consentReader reads a contact's marketing consent per channel (the
-// outbound API's opt-outs); *store.DB has it.
-type consentReader interface {
-	Consents(contactID string) ([]store.Consent, error)
+		"identities": ids, "profiles": profiles, "fields": c.Fields, "tickets": earlier})
 }
 
 // profileJSON is one of the customer's channels on the card: what the

@@ -42,12 +42,12 @@ type ContactExport struct {
 	Links  []LinkCodeInfo `json:"link_codes"`
 	// Files are the attachments of the conversation, with their bytes.
 	Files []FileExport `json:"files"`
-	// Consent is the marketing consent per channel (store/consent.go).
-	Consent []Consent `json:"consent"`
 	// ContactIDs are the contact and the contacts merged into it, directly
 	// or through others: one person, whose records are all exported (the
 	// same ids ForgetContact erases).
 	ContactIDs []string `json:"contact_ids"`
+	// Consent is the contact's marketing consent per channel (consent.go).
+	Consent []Consent `json:"consent"`
 }
 
 // LinkCodeInfo is a live link code without the code (only its hash is kept).

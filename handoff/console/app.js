@@ -429,6 +429,7 @@ async function loadCard() {
   let card;
   try {
     card = await api("GET", "/api/tickets/" + id + "/card");
+    card.consent = (await api("GET", "/api/tickets/" + id + "/consent").catch(() => ({}))).consent;
   } catch (e) {
     return;
   }
