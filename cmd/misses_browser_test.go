@@ -63,8 +63,10 @@ func TestMissesInboxTeachesTheBotInBrowser(t *testing.T) {
 	lead.do("open the misses inbox", chromedp.Navigate(base+"/console/misses"))
 	card := `.miss-group[data-example=` + jsString(q) + `]`
 	lead.poll("the question in the inbox", `document.body.dataset.ready === "1" && document.querySelector(`+jsString(card)+`) !== null`)
-	lead.poll("the inbox in Russian, the bot's outcome shown", `document.querySelector(`+jsString(card+` .facts`)+`).textContent.includes("вне тематики") &&
-		document.querySelector(`+jsString(card+` .now`)+`).textContent.includes("по-прежнему вне тематики")`)
+	// Out of scope or a guess too weak to answer, as the classifier's
+	// calibration has it; not answered either way.
+	lead.poll("the inbox in Russian, the bot's outcome shown", `(f => f.includes("вне тематики") || f.includes("не понял"))(document.querySelector(`+jsString(card+` .facts`)+`).textContent) &&
+		(n => n.includes("по-прежнему") || n.includes("переспросит"))(document.querySelector(`+jsString(card+` .now`)+`).textContent)`)
 
 	// A new entry with one question fails lint: the problem is shown and
 	// nothing is written.
