@@ -199,5 +199,3 @@ func mapErr(err error) error {
 
 // noRows reports pgx.ErrNoRows.
 func noRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
-
-func isDuplicate(err error) bool { return errors.Is(err, store.ErrDuplicate) }
