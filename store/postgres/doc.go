@@ -26,10 +26,11 @@
 // after a deadlock or serialization failure (so, as in the bbolt store, a
 // TicketChange.Fn may run more than once). A turn locks its contact's row
 // first (SELECT ... FOR UPDATE): a contact's turns are serialised, also
-// across processes, while different contacts commit in parallel; its
-// inserts go in one pipelined batch, so a usual turn costs four round
-// trips (BEGIN, the lock, the batch, COMMIT). Merges lock both contacts in
-// id order.
+// across processes, while different contacts commit in parallel. A usual
+// turn (no contact or ticket change) is one pipelined batch from BEGIN to
+// COMMIT whose checks fail inside the server (turnfast.go): one round trip;
+// Enqueue is one statement. Other turns take a few more round trips.
+// Merges lock both contacts in id order.
 //
 // # Differences from the bbolt store
 //
