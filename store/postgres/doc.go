@@ -39,6 +39,12 @@
 //     its numbers back. Per-contact message seqs stay dense.
 //   - Event keys are remembered for the whole retention, not only a
 //     contact's last 64 (more, never fewer, redeliveries are recognised).
+//   - A pipelined turn already sent when its process dies still commits
+//     (the server runs the batch to its COMMIT before it notices the closed
+//     connection): unacknowledged, as the one turn a killed bbolt process
+//     may have committed, but it can land milliseconds after the death.
+//     The contact's row lock and event key keep a redelivery of it, on any
+//     replica, from being processed twice (crash_test.go waits for it).
 //   - OutboxDepth counts in the database (it covers every replica); -1 when
 //     the database does not answer.
 //   - Erased rows stay in table files until VACUUM and in the WAL until it
