@@ -13,7 +13,7 @@ import (
 // parley migrate applies the schema once, then says there is nothing to
 // do; with --from it copies a bbolt file and reports counts and the check.
 func TestMigrateCommand(t *testing.T) {
-	url := pgtest.Schema(t)
+	url := pgtest.DB(t) // a database of its own: cmd has no pgtest.Main to drop a shared one
 	code, out, errOut := run("migrate", "--to", url)
 	if code != 0 || !strings.Contains(out, "schema migrated to version") {
 		t.Fatalf("first migrate: exit %d, %q %q", code, out, errOut)

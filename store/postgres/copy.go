@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"reflect"
 	"strings"
 	"time"
@@ -81,13 +82,9 @@ func CopyFromBolt(ctx context.Context, src Source, db *DB) (CopyReport, error) {
 		if n > 0 {
 			return fmt.Errorf("%w (%d rows in contacts, agents, tickets and events): copy into a new database", ErrNotEmpty, n)
 		}
-		var cRows, iRows, sRows, mRows [][]any
+		var cRows, iRows, sRows [][]any
 		for _, c := range contacts {
-			hist, err := src.History(c.ID, 0, 0)
-			if err != nil {
-				return err
-			}
-			cRows = append(cRows, []any{c.ID, c.Name, c.Lang, nullFields(c.Fields), pgTime(c.CreatedAt), pgTime(c.UpdatedAt), c.Rev, uint64(len(hist))})
+			cRows = append(cRows, []any{c.ID, c.Name, c.Lang, nullFields(c.Fields), pgTime(c.CreatedAt), pgTime(c.UpdatedAt), c.Rev})
 			for i, id := range c.Identities {
 				iRows = append(iRows, []any{id, c.ID, i})
 			}
@@ -98,41 +95,58 @@ func CopyFromBolt(ctx context.Context, src Source, db *DB) (CopyReport, error) {
 			if s != nil {
 				sRows = append(sRows, []any{c.ID, s})
 			}
-			for _, m := range hist {
-				var via any
-				if len(m.Via) > 0 {
-					via = m.Via
+		}
+		// History and events stream from the source into COPY, a contact
+		// (or a chunk of events) at a time, never whole in memory.
+		messages := func(yield func([]any, error) bool) {
+			for _, c := range contacts {
+				hist, err := src.History(c.ID, 0, 0)
+				if err != nil {
+					yield(nil, err)
+					return
 				}
-				mRows = append(mRows, []any{m.ContactID, m.Seq, m.Dir, m.Channel, m.Address, m.Text, m.Payload,
-					jsonOrNil(m.Buttons), jsonOrNil(m.Attachments), m.Sender, m.SenderName, pgTime(m.At), via})
+				for _, m := range hist {
+					var via any
+					if len(m.Via) > 0 {
+						via = m.Via
+					}
+					if !yield([]any{m.ContactID, m.Seq, m.Dir, m.Channel, m.Address, m.Text, m.Payload,
+						jsonOrNil(m.Buttons), jsonOrNil(m.Attachments), m.Sender, m.SenderName, pgTime(m.At), via}, nil) {
+						return
+					}
+				}
 			}
 		}
 		copies := []struct {
 			table string
 			cols  []string
-			rows  [][]any
+			rows  pgx.CopyFromSource
 			count *int
 		}{
-			{"contacts", []string{"id", "name", "lang", "fields", "created_at", "updated_at", "rev", "msg_seq"}, cRows, &rep.Contacts},
-			{"identities", []string{"identity", "contact_id", "ord"}, iRows, &rep.Identities},
-			{"sessions", []string{"contact_id", "state"}, sRows, &rep.Sessions},
+			{"contacts", []string{"id", "name", "lang", "fields", "created_at", "updated_at", "rev"}, pgx.CopyFromRows(cRows), &rep.Contacts},
+			{"identities", []string{"identity", "contact_id", "ord"}, pgx.CopyFromRows(iRows), &rep.Identities},
+			{"sessions", []string{"contact_id", "state"}, pgx.CopyFromRows(sRows), &rep.Sessions},
 			{"messages", []string{"contact_id", "seq", "dir", "channel", "address", "text", "payload", "buttons", "attachments",
-				"sender", "sender_name", "at", "via"}, mRows, &rep.Messages},
+				"sender", "sender_name", "at", "via"}, pull(messages), &rep.Messages},
 		}
 		// Events keep their seq; a turn's events (one seq) keep their order.
-		var eRows [][]any
-		var lastSeq uint64
-		idx := 0
-		if err := src.Events(time.Time{}, time.Time{}, func(e store.Event) error {
-			if e.Seq == lastSeq {
-				idx++
-			} else {
-				lastSeq, idx = e.Seq, 0
+		events := func(yield func([]any, error) bool) {
+			var lastSeq uint64
+			idx := 0
+			err := src.Events(time.Time{}, time.Time{}, func(e store.Event) error {
+				if e.Seq == lastSeq {
+					idx++
+				} else {
+					lastSeq, idx = e.Seq, 0
+				}
+				if !yield([]any{e.Seq, idx, pgTime(e.At), e.ContactID, e.Type, e.Flow, e.Node, jsonMapOrNil(e.Data)}, nil) {
+					return errStopped
+				}
+				return nil
+			})
+			if err != nil && !errors.Is(err, errStopped) {
+				yield(nil, err)
 			}
-			eRows = append(eRows, []any{e.Seq, idx, pgTime(e.At), e.ContactID, e.Type, e.Flow, e.Node, jsonMapOrNil(e.Data)})
-			return nil
-		}); err != nil {
-			return err
 		}
 		in, err := src.PendingInbox()
 		if err != nil {
@@ -204,25 +218,33 @@ func CopyFromBolt(ctx context.Context, src Source, db *DB) (CopyReport, error) {
 		copies = append(copies, []struct {
 			table string
 			cols  []string
-			rows  [][]any
+			rows  pgx.CopyFromSource
 			count *int
 		}{
-			{"events", []string{"seq", "idx", "at", "contact_id", "type", "flow", "node", "data"}, eRows, &rep.Events},
-			{"inbox", []string{"seq", "contact_id", "event_key", "data", "at"}, inRows, &rep.Inbox},
-			{"outbox", []string{"id", "contact_id", "address", "data", "attempts", "not_before", "created_at"}, outRows, &rep.Outbox},
-			{"tickets", []string{"id", "doc"}, tRows, &rep.Tickets},
-			{"agents", []string{"id", "name", "name_key", "display_name", "role", "password_hash", "password_one_time", "created_at"}, aRows, &rep.Agents},
-			{"console_sessions", []string{"key", "agent_id", "csrf", "expires"}, csRows, &rep.ConsoleSessions},
-			{"positions", []string{"key", "value"}, pRows, &rep.Positions},
-			{"merges", []string{"id", "doc"}, mgRows, &rep.Merges},
-			{"link_codes", []string{"key", "contact_id", "kind", "expires_at"}, lcRows, &rep.LinkCodes},
+			{"events", []string{"seq", "idx", "at", "contact_id", "type", "flow", "node", "data"}, pull(events), &rep.Events},
+			{"inbox", []string{"seq", "contact_id", "event_key", "data", "at"}, pgx.CopyFromRows(inRows), &rep.Inbox},
+			{"outbox", []string{"id", "contact_id", "address", "data", "attempts", "not_before", "created_at"}, pgx.CopyFromRows(outRows), &rep.Outbox},
+			{"tickets", []string{"id", "doc"}, pgx.CopyFromRows(tRows), &rep.Tickets},
+			{"agents", []string{"id", "name", "name_key", "display_name", "role", "password_hash", "password_one_time", "created_at"}, pgx.CopyFromRows(aRows), &rep.Agents},
+			{"console_sessions", []string{"key", "agent_id", "csrf", "expires"}, pgx.CopyFromRows(csRows), &rep.ConsoleSessions},
+			{"positions", []string{"key", "value"}, pgx.CopyFromRows(pRows), &rep.Positions},
+			{"merges", []string{"id", "doc"}, pgx.CopyFromRows(mgRows), &rep.Merges},
+			{"link_codes", []string{"key", "contact_id", "kind", "expires_at"}, pgx.CopyFromRows(lcRows), &rep.LinkCodes},
 		}...)
 		for _, c := range copies {
-			n, err := tx.CopyFrom(ctx, pgx.Identifier{c.table}, c.cols, pgx.CopyFromRows(c.rows))
+			n, err := tx.CopyFrom(ctx, pgx.Identifier{c.table}, c.cols, c.rows)
+			if ps, ok := c.rows.(*pullSource); ok {
+				ps.stop()
+			}
 			if err != nil {
 				return fmt.Errorf("copy %s: %w", c.table, err)
 			}
 			*c.count = int(n)
+		}
+		// Each contact's next message seq follows its copied history.
+		if _, err := tx.Exec(ctx, `UPDATE contacts c SET msg_seq = m.last
+			FROM (SELECT contact_id, max(seq) AS last FROM messages GROUP BY contact_id) m WHERE c.id = m.contact_id`); err != nil {
+			return err
 		}
 		// The sequences continue after the copied numbers.
 		for _, s := range []struct{ seq, sql string }{
@@ -248,6 +270,34 @@ func CopyFromBolt(ctx context.Context, src Source, db *DB) (CopyReport, error) {
 	rep.NotCopied = append(rep.NotCopied, "failed link attempts and the recent channel event ids (dedupe)")
 	return rep, verifyCopy(ctx, src, db, contacts, &rep)
 }
+
+var errStopped = errors.New("stopped")
+
+// pullSource feeds COPY from a push iterator of rows.
+type pullSource struct {
+	next func() ([]any, error, bool)
+	stop func() // ends the iterator when COPY stopped early
+	row  []any
+	err  error
+}
+
+func pull(seq iter.Seq2[[]any, error]) *pullSource {
+	next, stop := iter.Pull2(seq)
+	return &pullSource{next: next, stop: stop}
+}
+
+func (s *pullSource) Next() bool {
+	row, err, ok := s.next()
+	if !ok || err != nil {
+		s.err = err
+		return false
+	}
+	s.row = row
+	return true
+}
+
+func (s *pullSource) Values() ([]any, error) { return s.row, nil }
+func (s *pullSource) Err() error             { return s.err }
 
 func jsonOrNil[T any](v []T) any {
 	if len(v) == 0 {

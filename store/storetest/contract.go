@@ -832,7 +832,7 @@ func contractTurnEvents(t *testing.T, open Opener) {
 
 func contractSessions(t *testing.T, open Opener) {
 	db, _ := openAt(t, open)
-	const n = 1100 // more than two read chunks
+	const n = 1030 // more than two read chunks of 512
 	for i := range n {
 		c := contact(t, db, fmt.Sprintf("web:%05d", i))
 		if _, err := db.Commit(cctx, store.Turn{ContactID: c.ID, Session: []byte(c.Identities[0])}); err != nil {
