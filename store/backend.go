@@ -108,3 +108,6 @@ func AnonymiseEvent(e *Event, names map[string]bool, anon string) {
 		}
 	}
 }
+
+// CleanProfile bounds a channel's profile the way SetProfile does.
+func CleanProfile(p Profile) Profile { return cleanProfile(p) }

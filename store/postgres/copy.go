@@ -86,7 +86,11 @@ func CopyFromBolt(ctx context.Context, src Source, db *DB) (CopyReport, error) {
 		for _, c := range contacts {
 			cRows = append(cRows, []any{c.ID, c.Name, c.Lang, nullFields(c.Fields), pgTime(c.CreatedAt), pgTime(c.UpdatedAt), c.Rev})
 			for i, id := range c.Identities {
-				iRows = append(iRows, []any{id, c.ID, i})
+				var profile any
+				if p := c.Profiles[id]; len(p) > 0 {
+					profile = p
+				}
+				iRows = append(iRows, []any{id, c.ID, i, profile})
 			}
 			s, err := src.Session(c.ID)
 			if err != nil {
@@ -124,7 +128,7 @@ func CopyFromBolt(ctx context.Context, src Source, db *DB) (CopyReport, error) {
 			count *int
 		}{
 			{"contacts", []string{"id", "name", "lang", "fields", "created_at", "updated_at", "rev"}, pgx.CopyFromRows(cRows), &rep.Contacts},
-			{"identities", []string{"identity", "contact_id", "ord"}, pgx.CopyFromRows(iRows), &rep.Identities},
+			{"identities", []string{"identity", "contact_id", "ord", "profile"}, pgx.CopyFromRows(iRows), &rep.Identities},
 			{"sessions", []string{"contact_id", "state"}, pgx.CopyFromRows(sRows), &rep.Sessions},
 			{"messages", []string{"contact_id", "seq", "dir", "channel", "address", "text", "payload", "buttons", "attachments",
 				"sender", "sender_name", "at", "via"}, pull(messages), &rep.Messages},

@@ -45,6 +45,11 @@ func seedBolt(t *testing.T) (path, code string) {
 		if _, err := db.Commit(ctx, turn); err != nil {
 			t.Fatal(err)
 		}
+		if i%2 == 0 {
+			if err := db.SetProfile(ctx, c.Identities[0], store.Profile{"name": fmt.Sprint("Name ", i), "username": fmt.Sprint("user", i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if i%30 == 0 {
 			if _, _, err := db.Enqueue(ctx, c.ID, fmt.Sprint("tg:", i), []byte("unprocessed")); err != nil {
 				t.Fatal(err)
@@ -106,6 +111,9 @@ func TestCopyFromBolt(t *testing.T) {
 	c, err := db.ContactByIdentity("vk:50")
 	if err != nil || c.Fields["order"] != "50" || c.Name != "Name 50" {
 		t.Errorf("ContactByIdentity(vk:50) = %+v, %v", c, err)
+	}
+	if p := c.Profiles["telegram:50"]; p["username"] != "user50" || len(c.Profiles) != 1 {
+		t.Errorf("profiles of telegram:50 after the copy: %v", c.Profiles)
 	}
 	var e1, e2 []store.Event
 	src.Events(time.Time{}, time.Time{}, func(e store.Event) error { e.At = e.At.Truncate(time.Microsecond); e1 = append(e1, e); return nil })

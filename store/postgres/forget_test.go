@@ -40,6 +40,9 @@ func TestForgetLeavesNothingInAnyTable(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := db.SetProfile(ctx, "web:visitor-secret-id", store.Profile{"page": "https://shop.example/" + secret}); err != nil {
+		t.Fatal(err)
+	}
 	if _, _, err := db.Enqueue(ctx, a.ID, "telegram:777000|2", []byte(`{"text":"`+secret+`"}`)); err != nil {
 		t.Fatal(err)
 	}

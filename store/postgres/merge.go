@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"time"
@@ -256,6 +257,7 @@ func mergeTx(ctx context.Context, tx pgx.Tx, intoID, fromID string, opts store.M
 			return store.MergeResult{}, err
 		}
 	}
+	_, into.Profiles = moveProfiles(maps.Clone(from.Profiles), into.Profiles, from.Identities)
 	if into.Name == "" && from.Name != "" {
 		into.Name, rec.GainedName = from.Name, from.Name
 	}
@@ -386,6 +388,9 @@ func undoMergeTx(ctx context.Context, tx pgx.Tx, mergeID uint64, by string, now 
 
 	from := rec.From
 	from.Identities = back
+	// The identities going back take what their channels said since.
+	from.Profiles = nil
+	into.Profiles, from.Profiles = moveProfiles(into.Profiles, nil, back)
 	from.UpdatedAt = now
 	from.Rev++
 	if _, err := tx.Exec(ctx, "INSERT INTO contacts (id, name, lang, fields, created_at, updated_at, rev) VALUES ($1, $2, $3, $4, $5, $6, $7)",

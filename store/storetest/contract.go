@@ -22,6 +22,7 @@ type Backend interface {
 	ResolveContact(ctx context.Context, identity, name, lang string) (store.Contact, bool, error)
 	Contact(id string) (store.Contact, error)
 	ContactByIdentity(identity string) (store.Contact, error)
+	SetProfile(ctx context.Context, identity string, p store.Profile) error
 
 	Commit(ctx context.Context, t store.Turn) (store.TurnResult, error)
 	Session(contactID string) ([]byte, error)
@@ -131,6 +132,7 @@ func Contract(t *testing.T, open Opener) {
 		{"UndoNestedMergesNewestFirst", contractUndoNested},
 		{"ExportContact", contractExport},
 		{"ForgetContact", contractForget},
+		{"Profiles", contractProfiles},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
