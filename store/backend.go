@@ -1,6 +1,14 @@
 package store
 
-import "time"
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
 
 // The rules below are shared with the other backend (store/postgres), so
 // both refuse and default exactly the same values. They only validate and
@@ -111,3 +119,58 @@ func AnonymiseEvent(e *Event, names map[string]bool, anon string) {
 
 // CleanProfile bounds a channel's profile the way SetProfile does.
 func CleanProfile(p Profile) Profile { return cleanProfile(p) }
+
+// ValidSavedReply checks a saved reply the way PutSavedReply does.
+func ValidSavedReply(r SavedReply) error { return validReply(r) }
+
+// ValidConsentChannel checks a channel name the way SetConsent does.
+func ValidConsentChannel(channel string) error {
+	if channel == "" || len(channel) > 64 || strings.IndexByte(channel, 0) >= 0 {
+		return fmt.Errorf("store: bad consent channel %q", channel)
+	}
+	return nil
+}
+
+// ValidCascade checks a cascade's id and state the way PutCascade does.
+func ValidCascade(id string, data []byte) error {
+	if id == "" || len(id) > 128 {
+		return fmt.Errorf("store: bad cascade id %q", id)
+	}
+	if len(data) > maxValue {
+		return fmt.Errorf("store: cascade of %d bytes, limit %d", len(data), maxValue)
+	}
+	return nil
+}
+
+// NewAPIKey checks name and scopes the way CreateAPIKey does and makes a
+// new key: the record, the secret (shown once) and the SHA-256 a store
+// keeps instead of it.
+func NewAPIKey(name string, scopes []string, now time.Time) (k APIKey, secret string, hash [32]byte, err error) {
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > maxName {
+		return k, "", hash, fmt.Errorf("store: api key name must be 1 to %d bytes", maxName)
+	}
+	if len(scopes) == 0 {
+		return k, "", hash, fmt.Errorf("store: api key %q: no scopes (want some of %s)", name, strings.Join(APIScopes, ", "))
+	}
+	for _, s := range scopes {
+		if !slices.Contains(APIScopes, s) {
+			return k, "", hash, fmt.Errorf("store: api key %q: unknown scope %q (want some of %s)", name, s, strings.Join(APIScopes, ", "))
+		}
+	}
+	var raw [32]byte
+	_, _ = rand.Read(raw[:])
+	secret = apiKeyPrefix + base64.RawURLEncoding.EncodeToString(raw[:])
+	k = APIKey{ID: newID("k_", now), Name: name, Prefix: secret[:len(apiKeyPrefix)+6],
+		Scopes: slices.Compact(slices.Sorted(slices.Values(scopes))), CreatedAt: now}
+	return k, secret, sha256.Sum256([]byte(secret)), nil
+}
+
+// APIKeyHash is what a store looks a presented key up by; false when the
+// secret cannot be a key (no lookup needed).
+func APIKeyHash(secret string) ([32]byte, bool) {
+	if !strings.HasPrefix(secret, apiKeyPrefix) || len(secret) > 128 {
+		return [32]byte{}, false
+	}
+	return sha256.Sum256([]byte(secret)), true
+}

@@ -30,6 +30,10 @@ type Source interface {
 	Agents() ([]store.Agent, error)
 	ConsoleSessions() ([]store.ConsoleSession, error)
 	Positions() (map[string]string, error)
+	SavedReplies() ([]store.SavedReply, error)
+	Cascades() ([]store.CascadeRecord, error)
+	EachAPIKey(fn func(hash []byte, k store.APIKey) error) error
+	EachConsent(fn func(contactID string, c store.Consent) error) error
 }
 
 // CopyReport counts what CopyFromBolt copied and lists what it did not.
@@ -37,16 +41,18 @@ type CopyReport struct {
 	Contacts, Identities, Sessions, Messages, Events int
 	Inbox, Outbox, Tickets, Agents, ConsoleSessions  int
 	Positions, Merges, LinkCodes                     int
+	SavedReplies, Cascades, APIKeys, Consents        int
 	Sampled                                          int // contacts compared field by field after the copy
 	NotCopied                                        []string
 }
 
 func (r CopyReport) String() string {
 	return fmt.Sprintf("%d contacts (%d identities), %d sessions, %d messages, %d events, %d inbox, %d outbox, "+
-		"%d tickets, %d agents, %d console sessions, %d positions, %d merge records, %d link codes; "+
+		"%d tickets, %d agents, %d console sessions, %d positions, %d merge records, %d link codes, "+
+		"%d saved replies, %d cascades, %d API keys, %d consent records; "+
 		"%d contacts sampled and equal",
 		r.Contacts, r.Identities, r.Sessions, r.Messages, r.Events, r.Inbox, r.Outbox, r.Tickets, r.Agents,
-		r.ConsoleSessions, r.Positions, r.Merges, r.LinkCodes, r.Sampled)
+		r.ConsoleSessions, r.Positions, r.Merges, r.LinkCodes, r.SavedReplies, r.Cascades, r.APIKeys, r.Consents, r.Sampled)
 }
 
 // ErrNotEmpty: CopyFromBolt's destination already holds data.
@@ -219,6 +225,43 @@ func CopyFromBolt(ctx context.Context, src Source, db *DB) (CopyReport, error) {
 		}); err != nil {
 			return err
 		}
+		replies, err := src.SavedReplies()
+		if err != nil {
+			return err
+		}
+		var srRows [][]any
+		for _, r := range replies {
+			r.UpdatedAt = pgTime(r.UpdatedAt)
+			doc, err := json.Marshal(r)
+			if err != nil {
+				return err
+			}
+			srRows = append(srRows, []any{r.ID, doc})
+		}
+		cascades, err := src.Cascades()
+		if err != nil {
+			return err
+		}
+		var caRows [][]any
+		for _, c := range cascades {
+			caRows = append(caRows, []any{c.ID, nonNil(c.Data)})
+		}
+		var akRows [][]any
+		if err := src.EachAPIKey(func(hash []byte, k store.APIKey) error {
+			k.CreatedAt, k.RevokedAt = pgTime(k.CreatedAt), pgTime(k.RevokedAt)
+			doc, err := json.Marshal(k)
+			akRows = append(akRows, []any{hash, k.ID, doc})
+			return err
+		}); err != nil {
+			return err
+		}
+		var coRows [][]any
+		if err := src.EachConsent(func(id string, c store.Consent) error {
+			coRows = append(coRows, []any{id, c.Channel, c.OptedOut, pgTime(c.At), c.Source})
+			return nil
+		}); err != nil {
+			return err
+		}
 		copies = append(copies, []struct {
 			table string
 			cols  []string
@@ -234,6 +277,10 @@ func CopyFromBolt(ctx context.Context, src Source, db *DB) (CopyReport, error) {
 			{"positions", []string{"key", "value"}, pgx.CopyFromRows(pRows), &rep.Positions},
 			{"merges", []string{"id", "doc"}, pgx.CopyFromRows(mgRows), &rep.Merges},
 			{"link_codes", []string{"key", "contact_id", "kind", "expires_at"}, pgx.CopyFromRows(lcRows), &rep.LinkCodes},
+			{"saved_replies", []string{"id", "doc"}, pgx.CopyFromRows(srRows), &rep.SavedReplies},
+			{"cascades", []string{"id", "data"}, pgx.CopyFromRows(caRows), &rep.Cascades},
+			{"api_keys", []string{"hash", "id", "doc"}, pgx.CopyFromRows(akRows), &rep.APIKeys},
+			{"consent", []string{"contact_id", "channel", "opted_out", "at", "source"}, pgx.CopyFromRows(coRows), &rep.Consents},
 		}...)
 		for _, c := range copies {
 			n, err := tx.CopyFrom(ctx, pgx.Identifier{c.table}, c.cols, c.rows)
@@ -325,7 +372,8 @@ func verifyCopy(ctx context.Context, src Source, db *DB, contacts []store.Contac
 	for table, want := range map[string]int{"contacts": rep.Contacts, "identities": rep.Identities, "sessions": rep.Sessions,
 		"messages": rep.Messages, "events": rep.Events, "inbox": rep.Inbox, "outbox": rep.Outbox, "tickets": rep.Tickets,
 		"agents": rep.Agents, "console_sessions": rep.ConsoleSessions, "positions": rep.Positions,
-		"merges": rep.Merges, "link_codes": rep.LinkCodes} {
+		"merges": rep.Merges, "link_codes": rep.LinkCodes, "saved_replies": rep.SavedReplies, "cascades": rep.Cascades,
+		"api_keys": rep.APIKeys, "consent": rep.Consents} {
 		var n int
 		if err := db.pool.QueryRow(ctx, "SELECT count(*) FROM "+pgx.Identifier{table}.Sanitize()).Scan(&n); err != nil {
 			return err
@@ -365,6 +413,20 @@ func verifyCopy(ctx context.Context, src Source, db *DB, contacts []store.Contac
 		if err != nil || string(s1) != string(s2) {
 			return fmt.Errorf("check: session of %s differs after the copy", c.ID)
 		}
+		var c1 []store.Consent
+		if err := src.EachConsent(func(id string, rec store.Consent) error {
+			if id == c.ID {
+				rec.At = pgTime(rec.At)
+				c1 = append(c1, rec)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		c2, err := db.Consents(c.ID)
+		if err != nil || !reflect.DeepEqual(c1, c2) {
+			return fmt.Errorf("check: consent of %s differs after the copy", c.ID)
+		}
 		rep.Sampled++
 	}
 	t1, err := src.Tickets("")
@@ -377,6 +439,40 @@ func verifyCopy(ctx context.Context, src Source, db *DB, contacts []store.Contac
 	}
 	if !reflect.DeepEqual(t1, t2) {
 		return errors.New("check: tickets differ after the copy")
+	}
+	r1, err := src.SavedReplies()
+	if err != nil {
+		return err
+	}
+	for i := range r1 {
+		r1[i].UpdatedAt = pgTime(r1[i].UpdatedAt)
+	}
+	if r2, err := db.SavedReplies(); err != nil || !reflect.DeepEqual(r1, r2) {
+		return fmt.Errorf("check: saved replies differ after the copy (%v)", err)
+	}
+	k1 := map[string]store.APIKey{}
+	if err := src.EachAPIKey(func(hash []byte, k store.APIKey) error {
+		k.CreatedAt, k.RevokedAt = pgTime(k.CreatedAt), pgTime(k.RevokedAt)
+		k1[string(hash)] = k
+		return nil
+	}); err != nil {
+		return err
+	}
+	for hash, want := range k1 {
+		var got store.APIKey
+		if err := db.pool.QueryRow(ctx, "SELECT doc FROM api_keys WHERE hash = $1", []byte(hash)).Scan(&got); err != nil {
+			return fmt.Errorf("check: api key %s after the copy: %w", want.ID, err)
+		}
+		if !reflect.DeepEqual(fixAPIKey(got), want) {
+			return fmt.Errorf("check: api key %s differs after the copy", want.ID)
+		}
+	}
+	c1, err := src.Cascades()
+	if err != nil {
+		return err
+	}
+	if c2, err := db.Cascades(); err != nil || !reflect.DeepEqual(c1, c2) {
+		return fmt.Errorf("check: cascades differ after the copy (%v)", err)
 	}
 	return nil
 }

@@ -16,7 +16,7 @@ import (
 
 // seedBolt fills a bbolt store with a bit of everything CopyFromBolt copies
 // and returns its path (closed).
-func seedBolt(t *testing.T) (path, code string) {
+func seedBolt(t *testing.T) (path, code, secret string) {
 	t.Helper()
 	ctx := context.Background()
 	path = filepath.Join(t.TempDir(), "parley.db")
@@ -68,6 +68,23 @@ func seedBolt(t *testing.T) (path, code string) {
 	if err := db.AppendEvents(ctx, store.Event{Type: "handoff_queued", ContactID: ""}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := db.PutSavedReply(ctx, store.SavedReply{ID: "late", Title: "Late", Text: "Курьер будет завтра.", UpdatedBy: "lena"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.PutCascade(ctx, "cas_1", []byte(`{"step":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	_, secret, err = db.CreateAPIKey(ctx, "shop", []string{store.ScopeTriggers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// telegram:2's opt-out stays with its id after the merge below (for an
+	// undo) and is given to telegram:1: two records.
+	if b, err := db.ContactByIdentity("telegram:2"); err != nil {
+		t.Fatal(err)
+	} else if _, err := db.SetConsent(ctx, b.ID, "telegram", true, "message"); err != nil {
+		t.Fatal(err)
+	}
 	// A merge (telegram:1 absorbs telegram:2) and a live link code of telegram:3.
 	a, _ := db.ContactByIdentity("telegram:1")
 	b, _ := db.ContactByIdentity("telegram:2")
@@ -79,12 +96,12 @@ func seedBolt(t *testing.T) (path, code string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return path, lc.Code
+	return path, lc.Code, secret
 }
 
 func TestCopyFromBolt(t *testing.T) {
 	ctx := context.Background()
-	path, code := seedBolt(t)
+	path, code, apiKey := seedBolt(t)
 	src, err := store.Open(path, store.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
@@ -103,6 +120,7 @@ func TestCopyFromBolt(t *testing.T) {
 	}
 	want := postgres.CopyReport{Contacts: 119, Identities: 132, Sessions: 119, Messages: 240, Events: 242, Inbox: 4,
 		Outbox: 12, Tickets: 12, Agents: 1, ConsoleSessions: 1, Positions: 1, Merges: 1, LinkCodes: 1, Sampled: 60,
+		SavedReplies: 1, Cascades: 1, APIKeys: 1, Consents: 2,
 		NotCopied: rep.NotCopied}
 	if !reflect.DeepEqual(rep, want) {
 		t.Errorf("report %+v\nwant %+v", rep, want)
@@ -142,6 +160,12 @@ func TestCopyFromBolt(t *testing.T) {
 	in2, _ := db.PendingInbox()
 	if len(in1) != len(in2) || len(in2) == 0 || in1[0].Seq != in2[0].Seq || string(in2[0].Data) != "unprocessed" {
 		t.Errorf("inbox %+v vs %+v", in1, in2)
+	}
+	if k, err := db.APIKeyBySecret(apiKey); err != nil || k.Name != "shop" {
+		t.Errorf("the copied API key: %+v, %v", k, err)
+	}
+	if out, err := db.OptedOut(mustResolve(t, db, "telegram:1").ID, "telegram"); err != nil || !out {
+		t.Errorf("the copied opt-out: %v, %v", out, err)
 	}
 	// The merge can be undone on PostgreSQL; the link code works there.
 	merges, err := src.Merges(mustResolve(t, db, "telegram:1").ID)

@@ -198,6 +198,9 @@ func (db *DB) ForgetContact(ctx context.Context, id, by string) (store.ForgetRes
 		}
 		outbox = tag.RowsAffected()
 		res.Queued = int(inbox + outbox)
+		if _, err := tx.Exec(ctx, "DELETE FROM consent WHERE contact_id = ANY($1)", res.ContactIDs); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, "DELETE FROM contacts WHERE id = $1", id); err != nil {
 			return err
 		}

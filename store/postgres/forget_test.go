@@ -40,6 +40,10 @@ func TestForgetLeavesNothingInAnyTable(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// b's opt-out stays under b's id after the merge (for an undo).
+	if _, err := db.SetConsent(ctx, b.ID, "web", true, "message"); err != nil {
+		t.Fatal(err)
+	}
 	if err := db.SetProfile(ctx, "web:visitor-secret-id", store.Profile{"page": "https://shop.example/" + secret}); err != nil {
 		t.Fatal(err)
 	}

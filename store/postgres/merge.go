@@ -285,6 +285,9 @@ func mergeTx(ctx context.Context, tx pgx.Tx, intoID, fromID string, opts store.M
 	if _, err := tx.Exec(ctx, "DELETE FROM contacts WHERE id = $1", fromID); err != nil {
 		return store.MergeResult{}, err
 	}
+	if err := mergeConsent(ctx, tx, intoID, fromID); err != nil {
+		return store.MergeResult{}, err
+	}
 	if err := putMerge(ctx, tx, rec); err != nil {
 		return store.MergeResult{}, err
 	}

@@ -24,6 +24,20 @@ type Backend interface {
 	ContactByIdentity(identity string) (store.Contact, error)
 	SetProfile(ctx context.Context, identity string, p store.Profile) error
 
+	SavedReplies() ([]store.SavedReply, error)
+	PutSavedReply(ctx context.Context, r store.SavedReply) (bool, error)
+	DeleteSavedReply(ctx context.Context, id string) error
+	PutCascade(ctx context.Context, id string, data []byte) error
+	Cascade(id string) ([]byte, error)
+	Cascades() ([]store.CascadeRecord, error)
+	CreateAPIKey(ctx context.Context, name string, scopes []string) (store.APIKey, string, error)
+	APIKeyBySecret(secret string) (store.APIKey, error)
+	APIKeys() ([]store.APIKey, error)
+	RevokeAPIKey(ctx context.Context, idOrName string) (store.APIKey, error)
+	SetConsent(ctx context.Context, contactID, channel string, optedOut bool, source string) (bool, error)
+	Consents(contactID string) ([]store.Consent, error)
+	OptedOut(contactID, channel string) (bool, error)
+
 	Commit(ctx context.Context, t store.Turn) (store.TurnResult, error)
 	Session(contactID string) ([]byte, error)
 	Sessions(fn func(contactID string, state []byte) error) error
@@ -133,6 +147,12 @@ func Contract(t *testing.T, open Opener) {
 		{"ExportContact", contractExport},
 		{"ForgetContact", contractForget},
 		{"Profiles", contractProfiles},
+		{"SavedReplies", contractSavedReplies},
+		{"SavedRepliesLimit", contractSavedRepliesLimit},
+		{"Cascades", contractCascades},
+		{"APIKeys", contractAPIKeys},
+		{"Consent", contractConsent},
+		{"ConsentMergeForget", contractConsentMergeForget},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
