@@ -3,6 +3,8 @@ package store
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"encoding/base64"
 	"fmt"
 	"slices"
@@ -173,4 +175,28 @@ func APIKeyHash(secret string) ([32]byte, bool) {
 		return [32]byte{}, false
 	}
 	return sha256.Sum256([]byte(secret)), true
+}
+
+// ValidFileID reports whether id can be a file id.
+func ValidFileID(id string) bool { return validFileID(id) }
+
+// PrepareFile checks a new attachment the way PutFile does and fills in its
+// id, time, size, hash and kind.
+func PrepareFile(f File, data []byte, now time.Time) (File, error) {
+	if err := validContactID(f.ContactID); err != nil {
+		return File{}, err
+	}
+	if len(data) == 0 {
+		return File{}, errors.New("store: file is empty")
+	}
+	if len(data) > MaxFileBytes {
+		return File{}, fmt.Errorf("store: file is %d bytes; the limit is %d", len(data), MaxFileBytes)
+	}
+	if f.Type == "" {
+		return File{}, errors.New("store: file has no content type")
+	}
+	sum := sha256.Sum256(data)
+	f.ID, f.At, f.Size, f.SHA256 = newID(FilePrefix, now), now, int64(len(data)), hex.EncodeToString(sum[:])
+	f.Kind, f.Name, f.Erased = FileKind(f.Type), clip(f.Name, 255), time.Time{}
+	return f, nil
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -96,4 +97,26 @@ func (db *DB) EachConsent(fn func(contactID string, c Consent) error) error {
 		id, _, _ := bytes.Cut(k, []byte{0})
 		return fn(string(id), rec)
 	})
+}
+
+// EachFile calls fn for every attachment in id order with its bytes (nil
+// for a file the retention cleanup emptied), one file in memory at a time.
+func (db *DB) EachFile(fn func(f File, data []byte) error) error {
+	var ids []string
+	if err := eachIn(db, bFiles, func(k, _ []byte) error { ids = append(ids, string(k)); return nil }); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		f, data, err := db.FileData(id)
+		if errors.Is(err, ErrFileErased) {
+			err = nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(f, data); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -34,6 +34,7 @@ type Source interface {
 	Cascades() ([]store.CascadeRecord, error)
 	EachAPIKey(fn func(hash []byte, k store.APIKey) error) error
 	EachConsent(fn func(contactID string, c store.Consent) error) error
+	EachFile(fn func(f store.File, data []byte) error) error
 }
 
 // CopyReport counts what CopyFromBolt copied and lists what it did not.
@@ -42,6 +43,7 @@ type CopyReport struct {
 	Inbox, Outbox, Tickets, Agents, ConsoleSessions  int
 	Positions, Merges, LinkCodes                     int
 	SavedReplies, Cascades, APIKeys, Consents        int
+	Files                                            int
 	Sampled                                          int // contacts compared field by field after the copy
 	NotCopied                                        []string
 }
@@ -49,10 +51,10 @@ type CopyReport struct {
 func (r CopyReport) String() string {
 	return fmt.Sprintf("%d contacts (%d identities), %d sessions, %d messages, %d events, %d inbox, %d outbox, "+
 		"%d tickets, %d agents, %d console sessions, %d positions, %d merge records, %d link codes, "+
-		"%d saved replies, %d cascades, %d API keys, %d consent records; "+
+		"%d saved replies, %d cascades, %d API keys, %d consent records, %d files; "+
 		"%d contacts sampled and equal",
 		r.Contacts, r.Identities, r.Sessions, r.Messages, r.Events, r.Inbox, r.Outbox, r.Tickets, r.Agents,
-		r.ConsoleSessions, r.Positions, r.Merges, r.LinkCodes, r.SavedReplies, r.Cascades, r.APIKeys, r.Consents, r.Sampled)
+		r.ConsoleSessions, r.Positions, r.Merges, r.LinkCodes, r.SavedReplies, r.Cascades, r.APIKeys, r.Consents, r.Files, r.Sampled)
 }
 
 // ErrNotEmpty: CopyFromBolt's destination already holds data.
@@ -262,6 +264,27 @@ func CopyFromBolt(ctx context.Context, src Source, db *DB) (CopyReport, error) {
 		}); err != nil {
 			return err
 		}
+		// Attachments stream too, one file's bytes in memory at a time.
+		files := func(yield func([]any, error) bool) {
+			err := src.EachFile(func(f store.File, data []byte) error {
+				f.At, f.Erased = pgTime(f.At), pgTime(f.Erased)
+				doc, err := json.Marshal(f)
+				if err != nil {
+					return err
+				}
+				var b any
+				if data != nil {
+					b = data
+				}
+				if !yield([]any{f.ID, f.ContactID, f.At, doc, b}, nil) {
+					return errStopped
+				}
+				return nil
+			})
+			if err != nil && !errors.Is(err, errStopped) {
+				yield(nil, err)
+			}
+		}
 		copies = append(copies, []struct {
 			table string
 			cols  []string
@@ -281,6 +304,7 @@ func CopyFromBolt(ctx context.Context, src Source, db *DB) (CopyReport, error) {
 			{"cascades", []string{"id", "data"}, pgx.CopyFromRows(caRows), &rep.Cascades},
 			{"api_keys", []string{"hash", "id", "doc"}, pgx.CopyFromRows(akRows), &rep.APIKeys},
 			{"consent", []string{"contact_id", "channel", "opted_out", "at", "source"}, pgx.CopyFromRows(coRows), &rep.Consents},
+			{"files", []string{"id", "contact_id", "at", "doc", "data"}, pull(files), &rep.Files},
 		}...)
 		for _, c := range copies {
 			n, err := tx.CopyFrom(ctx, pgx.Identifier{c.table}, c.cols, c.rows)
@@ -373,7 +397,7 @@ func verifyCopy(ctx context.Context, src Source, db *DB, contacts []store.Contac
 		"messages": rep.Messages, "events": rep.Events, "inbox": rep.Inbox, "outbox": rep.Outbox, "tickets": rep.Tickets,
 		"agents": rep.Agents, "console_sessions": rep.ConsoleSessions, "positions": rep.Positions,
 		"merges": rep.Merges, "link_codes": rep.LinkCodes, "saved_replies": rep.SavedReplies, "cascades": rep.Cascades,
-		"api_keys": rep.APIKeys, "consent": rep.Consents} {
+		"api_keys": rep.APIKeys, "consent": rep.Consents, "files": rep.Files} {
 		var n int
 		if err := db.pool.QueryRow(ctx, "SELECT count(*) FROM "+pgx.Identifier{table}.Sanitize()).Scan(&n); err != nil {
 			return err
@@ -466,6 +490,33 @@ func verifyCopy(ctx context.Context, src Source, db *DB, contacts []store.Contac
 		if !reflect.DeepEqual(fixAPIKey(got), want) {
 			return fmt.Errorf("check: api key %s differs after the copy", want.ID)
 		}
+	}
+	// Every file's bytes against the hash recorded when it was stored, and
+	// the records of the sampled contacts' files against the source.
+	var bad int
+	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM files WHERE data IS NOT NULL
+		AND (length(data) <> (doc ->> 'size')::bigint OR encode(sha256(data), 'hex') <> doc ->> 'sha256')`).Scan(&bad); err != nil {
+		return err
+	}
+	if bad > 0 {
+		return fmt.Errorf("check: %d files differ from their recorded size or SHA-256 after the copy", bad)
+	}
+	sampled := map[string]bool{}
+	for i := 0; i < len(contacts); i += step {
+		sampled[contacts[i].ID] = true
+	}
+	if err := src.EachFile(func(f store.File, data []byte) error {
+		if !sampled[f.ContactID] {
+			return nil
+		}
+		f.At, f.Erased = pgTime(f.At), pgTime(f.Erased)
+		got, err := db.File(f.ID)
+		if err != nil || !reflect.DeepEqual(got, f) {
+			return fmt.Errorf("check: file %s differs after the copy (%v)", f.ID, err)
+		}
+		return nil
+	}); err != nil {
+		return err
 	}
 	c1, err := src.Cascades()
 	if err != nil {

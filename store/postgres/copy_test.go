@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -78,6 +79,22 @@ func seedBolt(t *testing.T) (path, code, secret string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Two attachments of telegram:4, the first emptied by the retention
+	// cleanup (its record stays), the second of 300 KB.
+	f4, err := db.ContactByIdentity("telegram:4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.PutFile(ctx, store.File{ContactID: f4.ID, Type: "image/png", Name: "old.png", Sender: "customer"}, []byte("\x89PNG old")); err != nil {
+		t.Fatal(err)
+	}
+	if n, _, err := db.PruneFiles(ctx, clock.Add(time.Second)); err != nil || n != 1 {
+		t.Fatalf("PruneFiles: %d, %v", n, err)
+	}
+	if _, err := db.PutFile(ctx, store.File{ContactID: f4.ID, Type: "application/pdf", Name: "invoice.pdf", Sender: "customer"},
+		bytes.Repeat([]byte("%PDF"), 75000)); err != nil {
+		t.Fatal(err)
+	}
 	// telegram:2's opt-out stays with its id after the merge below (for an
 	// undo) and is given to telegram:1: two records.
 	if b, err := db.ContactByIdentity("telegram:2"); err != nil {
@@ -120,7 +137,7 @@ func TestCopyFromBolt(t *testing.T) {
 	}
 	want := postgres.CopyReport{Contacts: 119, Identities: 132, Sessions: 119, Messages: 240, Events: 242, Inbox: 4,
 		Outbox: 12, Tickets: 12, Agents: 1, ConsoleSessions: 1, Positions: 1, Merges: 1, LinkCodes: 1, Sampled: 60,
-		SavedReplies: 1, Cascades: 1, APIKeys: 1, Consents: 2,
+		SavedReplies: 1, Cascades: 1, APIKeys: 1, Consents: 2, Files: 2,
 		NotCopied: rep.NotCopied}
 	if !reflect.DeepEqual(rep, want) {
 		t.Errorf("report %+v\nwant %+v", rep, want)
@@ -166,6 +183,16 @@ func TestCopyFromBolt(t *testing.T) {
 	}
 	if out, err := db.OptedOut(mustResolve(t, db, "telegram:1").ID, "telegram"); err != nil || !out {
 		t.Errorf("the copied opt-out: %v, %v", out, err)
+	}
+	exp, err := db.ExportContact(mustResolve(t, db, "telegram:4").ID)
+	if err != nil || len(exp.Files) != 2 {
+		t.Fatalf("copied files: %d, %v", len(exp.Files), err)
+	}
+	for _, f := range exp.Files { // stored in the same microsecond: in either order
+		if f.Name == "old.png" && (f.Erased.IsZero() || f.Data != nil) ||
+			f.Name == "invoice.pdf" && !bytes.Equal(f.Data, bytes.Repeat([]byte("%PDF"), 75000)) {
+			t.Errorf("copied file %s: erased %v, %d bytes", f.Name, f.Erased, len(f.Data))
+		}
 	}
 	// The merge can be undone on PostgreSQL; the link code works there.
 	merges, err := src.Merges(mustResolve(t, db, "telegram:1").ID)

@@ -40,6 +40,11 @@ func TestForgetLeavesNothingInAnyTable(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	for _, c := range []store.Contact{a, b} {
+		if _, err := db.PutFile(ctx, store.File{ContactID: c.ID, Name: secret + ".txt", Type: "text/plain", Sender: "customer"}, []byte("card "+secret)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// b's opt-out stays under b's id after the merge (for an undo).
 	if _, err := db.SetConsent(ctx, b.ID, "web", true, "message"); err != nil {
 		t.Fatal(err)

@@ -38,6 +38,12 @@ type Backend interface {
 	Consents(contactID string) ([]store.Consent, error)
 	OptedOut(contactID, channel string) (bool, error)
 
+	PutFile(ctx context.Context, f store.File, data []byte) (store.File, error)
+	File(id string) (store.File, error)
+	FileData(id string) (store.File, []byte, error)
+	FileOf(contactID, id string) (store.File, error)
+	PruneFiles(ctx context.Context, cutoff time.Time) (int, int64, error)
+
 	Commit(ctx context.Context, t store.Turn) (store.TurnResult, error)
 	Session(contactID string) ([]byte, error)
 	Sessions(fn func(contactID string, state []byte) error) error
@@ -153,6 +159,8 @@ func Contract(t *testing.T, open Opener) {
 		{"APIKeys", contractAPIKeys},
 		{"Consent", contractConsent},
 		{"ConsentMergeForget", contractConsentMergeForget},
+		{"Files", contractFiles},
+		{"PruneFiles", contractPruneFiles},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
