@@ -3,9 +3,9 @@ package store
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"encoding/base64"
 	"fmt"
 	"slices"
 	"strings"
