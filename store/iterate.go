@@ -120,3 +120,14 @@ func (db *DB) EachFile(fn func(f File, data []byte) error) error {
 	}
 	return nil
 }
+
+// EachIdempotent calls fn for every recorded idempotency key.
+func (db *DB) EachIdempotent(fn func(Idempotent) error) error {
+	return eachIn(db, bIdempotency, func(k, v []byte) error {
+		var rec Idempotent
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return fmt.Errorf("store: idempotency key %q: %w", k, err)
+		}
+		return fn(rec)
+	})
+}

@@ -35,6 +35,8 @@ type Source interface {
 	EachAPIKey(fn func(hash []byte, k store.APIKey) error) error
 	EachConsent(fn func(contactID string, c store.Consent) error) error
 	EachFile(fn func(f store.File, data []byte) error) error
+	EachIdempotent(fn func(store.Idempotent) error) error
+	WaitingTriggers() ([]store.WaitingTrigger, error)
 }
 
 // CopyReport counts what CopyFromBolt copied and lists what it did not.
@@ -43,7 +45,7 @@ type CopyReport struct {
 	Inbox, Outbox, Tickets, Agents, ConsoleSessions  int
 	Positions, Merges, LinkCodes                     int
 	SavedReplies, Cascades, APIKeys, Consents        int
-	Files                                            int
+	Files, IdempotencyKeys, WaitingTriggers          int
 	Sampled                                          int // contacts compared field by field after the copy
 	NotCopied                                        []string
 }
@@ -51,10 +53,10 @@ type CopyReport struct {
 func (r CopyReport) String() string {
 	return fmt.Sprintf("%d contacts (%d identities), %d sessions, %d messages, %d events, %d inbox, %d outbox, "+
 		"%d tickets, %d agents, %d console sessions, %d positions, %d merge records, %d link codes, "+
-		"%d saved replies, %d cascades, %d API keys, %d consent records, %d files; "+
+		"%d saved replies, %d cascades, %d API keys, %d consent records, %d files, %d idempotency keys, %d parked triggers; "+
 		"%d contacts sampled and equal",
 		r.Contacts, r.Identities, r.Sessions, r.Messages, r.Events, r.Inbox, r.Outbox, r.Tickets, r.Agents,
-		r.ConsoleSessions, r.Positions, r.Merges, r.LinkCodes, r.SavedReplies, r.Cascades, r.APIKeys, r.Consents, r.Files, r.Sampled)
+		r.ConsoleSessions, r.Positions, r.Merges, r.LinkCodes, r.SavedReplies, r.Cascades, r.APIKeys, r.Consents, r.Files, r.IdempotencyKeys, r.WaitingTriggers, r.Sampled)
 }
 
 // ErrNotEmpty: CopyFromBolt's destination already holds data.
@@ -264,6 +266,23 @@ func CopyFromBolt(ctx context.Context, src Source, db *DB) (CopyReport, error) {
 		}); err != nil {
 			return err
 		}
+		var idRows [][]any
+		if err := src.EachIdempotent(func(rec store.Idempotent) error {
+			rec.At = pgTime(rec.At)
+			doc, err := json.Marshal(rec)
+			idRows = append(idRows, []any{rec.Key, doc, rec.At})
+			return err
+		}); err != nil {
+			return err
+		}
+		waiting, err := src.WaitingTriggers()
+		if err != nil {
+			return err
+		}
+		var twRows [][]any
+		for _, w := range waiting {
+			twRows = append(twRows, []any{w.Seq, w.ContactID, nonNil(w.Data)})
+		}
 		// Attachments stream too, one file's bytes in memory at a time.
 		files := func(yield func([]any, error) bool) {
 			err := src.EachFile(func(f store.File, data []byte) error {
@@ -305,6 +324,8 @@ func CopyFromBolt(ctx context.Context, src Source, db *DB) (CopyReport, error) {
 			{"api_keys", []string{"hash", "id", "doc"}, pgx.CopyFromRows(akRows), &rep.APIKeys},
 			{"consent", []string{"contact_id", "channel", "opted_out", "at", "source"}, pgx.CopyFromRows(coRows), &rep.Consents},
 			{"files", []string{"id", "contact_id", "at", "doc", "data"}, pull(files), &rep.Files},
+			{"idempotency", []string{"key", "doc", "at"}, pgx.CopyFromRows(idRows), &rep.IdempotencyKeys},
+			{"trigger_wait", []string{"seq", "contact_id", "data"}, pgx.CopyFromRows(twRows), &rep.WaitingTriggers},
 		}...)
 		for _, c := range copies {
 			n, err := tx.CopyFrom(ctx, pgx.Identifier{c.table}, c.cols, c.rows)
@@ -328,6 +349,7 @@ func CopyFromBolt(ctx context.Context, src Source, db *DB) (CopyReport, error) {
 			{"pg_get_serial_sequence('outbox', 'id')", "SELECT max(id) FROM outbox"},
 			{"pg_get_serial_sequence('tickets', 'id')", "SELECT max(id) FROM tickets"},
 			{"pg_get_serial_sequence('merges', 'id')", "SELECT max(id) FROM merges"},
+			{"pg_get_serial_sequence('trigger_wait', 'seq')", "SELECT max(seq) FROM trigger_wait"},
 		} {
 			seq := "'" + s.seq + "'"
 			if strings.HasPrefix(s.seq, "pg_") {
@@ -397,7 +419,8 @@ func verifyCopy(ctx context.Context, src Source, db *DB, contacts []store.Contac
 		"messages": rep.Messages, "events": rep.Events, "inbox": rep.Inbox, "outbox": rep.Outbox, "tickets": rep.Tickets,
 		"agents": rep.Agents, "console_sessions": rep.ConsoleSessions, "positions": rep.Positions,
 		"merges": rep.Merges, "link_codes": rep.LinkCodes, "saved_replies": rep.SavedReplies, "cascades": rep.Cascades,
-		"api_keys": rep.APIKeys, "consent": rep.Consents, "files": rep.Files} {
+		"api_keys": rep.APIKeys, "consent": rep.Consents, "files": rep.Files,
+		"idempotency": rep.IdempotencyKeys, "trigger_wait": rep.WaitingTriggers} {
 		var n int
 		if err := db.pool.QueryRow(ctx, "SELECT count(*) FROM "+pgx.Identifier{table}.Sanitize()).Scan(&n); err != nil {
 			return err
@@ -513,6 +536,23 @@ func verifyCopy(ctx context.Context, src Source, db *DB, contacts []store.Contac
 		got, err := db.File(f.ID)
 		if err != nil || !reflect.DeepEqual(got, f) {
 			return fmt.Errorf("check: file %s differs after the copy (%v)", f.ID, err)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	w1, err := src.WaitingTriggers()
+	if err != nil {
+		return err
+	}
+	if w2, err := db.WaitingTriggers(); err != nil || !reflect.DeepEqual(w1, w2) {
+		return fmt.Errorf("check: parked triggers differ after the copy (%v)", err)
+	}
+	if err := src.EachIdempotent(func(want store.Idempotent) error {
+		want.At = pgTime(want.At)
+		got, ok, err := db.Idempotency(want.Key)
+		if err != nil || !ok || !reflect.DeepEqual(got, want) {
+			return fmt.Errorf("check: idempotency key %q differs after the copy (%v)", want.Key, err)
 		}
 		return nil
 	}); err != nil {

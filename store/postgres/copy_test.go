@@ -95,6 +95,18 @@ func seedBolt(t *testing.T) (path, code, secret string) {
 		bytes.Repeat([]byte("%PDF"), 75000)); err != nil {
 		t.Fatal(err)
 	}
+	// A trigger with an idempotency key, one parked for telegram:5.
+	f5, err := db.ContactByIdentity("telegram:5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.EnqueueTrigger(ctx, store.TriggerEntry{ContactID: f5.ID, Data: []byte(`{"kind":"trigger"}`),
+		Idem: &store.Idempotent{Key: "k|order-1", BodyHash: "h", Result: []byte(`{"id":"t_1"}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.EnqueueTrigger(ctx, store.TriggerEntry{ContactID: f5.ID, Data: []byte(`{"kind":"later"}`), Park: true}); err != nil {
+		t.Fatal(err)
+	}
 	// telegram:2's opt-out stays with its id after the merge below (for an
 	// undo) and is given to telegram:1: two records.
 	if b, err := db.ContactByIdentity("telegram:2"); err != nil {
@@ -135,9 +147,9 @@ func TestCopyFromBolt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := postgres.CopyReport{Contacts: 119, Identities: 132, Sessions: 119, Messages: 240, Events: 242, Inbox: 4,
+	want := postgres.CopyReport{Contacts: 119, Identities: 132, Sessions: 119, Messages: 240, Events: 242, Inbox: 5,
 		Outbox: 12, Tickets: 12, Agents: 1, ConsoleSessions: 1, Positions: 1, Merges: 1, LinkCodes: 1, Sampled: 60,
-		SavedReplies: 1, Cascades: 1, APIKeys: 1, Consents: 2, Files: 2,
+		SavedReplies: 1, Cascades: 1, APIKeys: 1, Consents: 2, Files: 2, IdempotencyKeys: 1, WaitingTriggers: 1,
 		NotCopied: rep.NotCopied}
 	if !reflect.DeepEqual(rep, want) {
 		t.Errorf("report %+v\nwant %+v", rep, want)
@@ -193,6 +205,14 @@ func TestCopyFromBolt(t *testing.T) {
 			f.Name == "invoice.pdf" && !bytes.Equal(f.Data, bytes.Repeat([]byte("%PDF"), 75000)) {
 			t.Errorf("copied file %s: erased %v, %d bytes", f.Name, f.Erased, len(f.Data))
 		}
+	}
+	if rec, ok, err := db.Idempotency("k|order-1"); err != nil || !ok || string(rec.Result) != `{"id":"t_1"}` {
+		t.Errorf("copied idempotency key: %+v, %v, %v", rec, ok, err)
+	}
+	if w, err := db.WaitingTriggers(); err != nil || len(w) != 1 {
+		t.Errorf("copied parked triggers: %+v, %v", w, err)
+	} else if in, err := db.ReleaseTrigger(ctx, w[0].ContactID, w[0].Seq); err != nil || string(in.Data) != `{"kind":"later"}` {
+		t.Errorf("release of a copied parked trigger: %+v, %v", in, err)
 	}
 	// The merge can be undone on PostgreSQL; the link code works there.
 	merges, err := src.Merges(mustResolve(t, db, "telegram:1").ID)

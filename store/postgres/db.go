@@ -200,3 +200,12 @@ func mapErr(err error) error {
 
 // noRows reports pgx.ErrNoRows.
 func noRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
+
+// foreignKeyViolation reports a foreign key's violation (constraint name).
+func foreignKeyViolation(err error) (string, bool) {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23503" {
+		return pe.ConstraintName, true
+	}
+	return "", false
+}

@@ -45,6 +45,11 @@ func TestForgetLeavesNothingInAnyTable(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	for _, c := range []store.Contact{a, b} {
+		if _, _, err := db.EnqueueTrigger(ctx, store.TriggerEntry{ContactID: c.ID, Data: []byte(`{"params":{"card":"` + secret + `"}}`), Park: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// b's opt-out stays under b's id after the merge (for an undo).
 	if _, err := db.SetConsent(ctx, b.ID, "web", true, "message"); err != nil {
 		t.Fatal(err)

@@ -280,6 +280,9 @@ func mergeTx(ctx context.Context, tx pgx.Tx, intoID, fromID string, opts store.M
 	if err := putContactRow(ctx, tx, into); err != nil {
 		return store.MergeResult{}, err
 	}
+	if err := moveWaitingTriggers(ctx, tx, intoID, fromID); err != nil {
+		return store.MergeResult{}, err
+	}
 	// Deleting the contact deletes its session, event keys, link codes and
 	// attempts with it (ON DELETE CASCADE).
 	if _, err := tx.Exec(ctx, "DELETE FROM contacts WHERE id = $1", fromID); err != nil {

@@ -44,6 +44,13 @@ type Backend interface {
 	FileOf(contactID, id string) (store.File, error)
 	PruneFiles(ctx context.Context, cutoff time.Time) (int, int64, error)
 
+	Idempotency(key string) (store.Idempotent, bool, error)
+	EnqueueTrigger(ctx context.Context, e store.TriggerEntry) (uint64, *store.Idempotent, error)
+	WaitingTriggers() ([]store.WaitingTrigger, error)
+	ReleaseTrigger(ctx context.Context, contactID string, seq uint64) (store.InboxEntry, error)
+	ParkTrigger(ctx context.Context, inboxSeq uint64, contactID string, data []byte) error
+	PruneIdempotency(ctx context.Context, before time.Time) (int, error)
+
 	Commit(ctx context.Context, t store.Turn) (store.TurnResult, error)
 	Session(contactID string) ([]byte, error)
 	Sessions(fn func(contactID string, state []byte) error) error
@@ -161,6 +168,9 @@ func Contract(t *testing.T, open Opener) {
 		{"ConsentMergeForget", contractConsentMergeForget},
 		{"Files", contractFiles},
 		{"PruneFiles", contractPruneFiles},
+		{"TriggerIdempotent", contractTriggerIdempotent},
+		{"ParkAndReleaseTrigger", contractParkAndRelease},
+		{"TriggersMergeForget", contractTriggersMergeForget},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
