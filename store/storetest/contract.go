@@ -51,6 +51,8 @@ type Backend interface {
 	ParkTrigger(ctx context.Context, inboxSeq uint64, contactID string, data []byte) error
 	PruneIdempotency(ctx context.Context, before time.Time) (int, error)
 
+	ContactFacts(id string) (store.ContactFacts, error)
+
 	Commit(ctx context.Context, t store.Turn) (store.TurnResult, error)
 	Session(contactID string) ([]byte, error)
 	Sessions(fn func(contactID string, state []byte) error) error
@@ -171,6 +173,7 @@ func Contract(t *testing.T, open Opener) {
 		{"TriggerIdempotent", contractTriggerIdempotent},
 		{"ParkAndReleaseTrigger", contractParkAndRelease},
 		{"TriggersMergeForget", contractTriggersMergeForget},
+		{"ContactFacts", contractContactFacts},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
