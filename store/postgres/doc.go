@@ -15,6 +15,15 @@
 //	tickets, merges   JSON documents with generated, indexed columns
 //	                  (one non-resolved ticket per contact: a partial unique index)
 //	agents, console_sessions, positions, link_codes, link_attempts
+//	identities.profile what the channel says about that identity (moves with it)
+//	files             attachments: JSON record + bytea (NULL once pruned)
+//	consent           (contact, channel) opt-outs; idempotency, trigger_wait
+//	                  the outbound API's keys and parked triggers
+//	saved_replies, cascades, api_keys (under the key's SHA-256)
+//
+// Tables keyed by a contact that must outlive a merge for its undo
+// (consent, files) have no foreign key; ForgetContact deletes them for
+// every id of the person, and Check reports ones that belong to nobody.
 //
 // Ids and text keys are COLLATE "C", so they sort as the bbolt store's bytes
 // do. Times are timestamptz: microseconds, so the store truncates every time
