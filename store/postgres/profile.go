@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 
@@ -25,25 +26,50 @@ func (db *DB) SetProfile(ctx context.Context, identity string, p store.Profile) 
 		stored = p
 	}
 	now := db.now()
-	return db.tx(ctx, func(tx pgx.Tx) error {
-		var cid string
-		var cur store.Profile
-		err := tx.QueryRow(ctx, "SELECT contact_id, profile FROM identities WHERE identity = $1 FOR UPDATE", identity).Scan(&cid, &cur)
-		if noRows(err) {
-			return fmt.Errorf("store: identity %q: %w", identity, store.ErrNotFound)
-		}
-		if err != nil {
+	for range 5 {
+		err := db.tx(ctx, func(tx pgx.Tx) error {
+			// The contact's row first, as turns and merges lock it: then the
+			// identity cannot move (a merge locks both contacts) and no
+			// lock order is crossed.
+			var cid string
+			err := tx.QueryRow(ctx, "SELECT contact_id FROM identities WHERE identity = $1", identity).Scan(&cid)
+			if noRows(err) {
+				return fmt.Errorf("store: identity %q: %w", identity, store.ErrNotFound)
+			}
+			if err != nil {
+				return err
+			}
+			if err := lockContacts(ctx, tx, cid); errors.Is(err, store.ErrNotFound) {
+				return errRaced // merged away meanwhile
+			} else if err != nil {
+				return err
+			}
+			var owner string
+			var cur store.Profile
+			err = tx.QueryRow(ctx, "SELECT contact_id, profile FROM identities WHERE identity = $1", identity).Scan(&owner, &cur)
+			if noRows(err) {
+				return fmt.Errorf("store: identity %q: %w", identity, store.ErrNotFound)
+			}
+			if err != nil {
+				return err
+			}
+			if owner != cid {
+				return errRaced
+			}
+			if maps.Equal(cur, p) {
+				return nil
+			}
+			if _, err := tx.Exec(ctx, "UPDATE identities SET profile = $2 WHERE identity = $1", identity, stored); err != nil {
+				return err
+			}
+			_, err = tx.Exec(ctx, "UPDATE contacts SET updated_at = $2, rev = rev + 1 WHERE id = $1", cid, now)
+			return err
+		})
+		if !errors.Is(err, errRaced) {
 			return err
 		}
-		if maps.Equal(cur, p) {
-			return nil
-		}
-		if _, err := tx.Exec(ctx, "UPDATE identities SET profile = $2 WHERE identity = $1", identity, stored); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, "UPDATE contacts SET updated_at = $2, rev = rev + 1 WHERE id = $1", cid, now)
-		return err
-	})
+	}
+	return fmt.Errorf("store: profile of %q: its contact kept changing: %w", identity, store.ErrConflict)
 }
 
 // moveProfiles moves the profiles of identities from one contact's map to

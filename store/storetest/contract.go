@@ -162,6 +162,7 @@ func Contract(t *testing.T, open Opener) {
 		{"ExportContact", contractExport},
 		{"ForgetContact", contractForget},
 		{"Profiles", contractProfiles},
+		{"ProfilesDuringMerges", contractProfilesDuringMerges},
 		{"SavedReplies", contractSavedReplies},
 		{"SavedRepliesLimit", contractSavedRepliesLimit},
 		{"Cascades", contractCascades},

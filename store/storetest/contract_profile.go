@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -115,5 +116,46 @@ func contractProfiles(t *testing.T, open Opener) {
 	again, _, _ := db.ResolveContact(cctx, "telegram:1", "", "")
 	if again.Profiles != nil {
 		t.Errorf("a new contact on a forgotten identity has profiles %v", again.Profiles)
+	}
+}
+
+// Profiles written while the identity's contact is merged and unmerged
+// land whole on whichever contact holds the identity, and the last one
+// wins.
+func contractProfilesDuringMerges(t *testing.T, open Opener) {
+	db, clk := openAt(t, open)
+	tg := contact(t, db, "telegram:1")
+	web := contact(t, db, "web:v1")
+	done := make(chan error, 1)
+	go func() {
+		for i := range 5 {
+			res, err := db.Merge(cctx, tg.ID, web.ID, store.MergeOptions{})
+			if err != nil {
+				done <- err
+				return
+			}
+			clk.Advance(time.Second)
+			if _, err := db.UndoMerge(cctx, res.Record.ID, fmt.Sprint("lead ", i)); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	for i := range 30 {
+		if err := db.SetProfile(cctx, "web:v1", store.Profile{"page": fmt.Sprint("https://shop.example/", i)}); err != nil {
+			t.Errorf("SetProfile %d during merges: %v", i, err)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	c, err := db.ContactByIdentity("web:v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	same(t, "the identity's profile after the merges", map[string]store.Profile{"web:v1": {"page": "https://shop.example/29"}}, c.Profiles)
+	if kept, _ := db.Contact(tg.ID); kept.Profiles != nil {
+		t.Errorf("the survivor kept %v", kept.Profiles)
 	}
 }
