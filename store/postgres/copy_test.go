@@ -95,6 +95,22 @@ func seedBolt(t *testing.T) (path, code, secret string) {
 		bytes.Repeat([]byte("%PDF"), 75000)); err != nil {
 		t.Fatal(err)
 	}
+	// telegram:10 had vk:10 and its profile; a turn removes vk:10, and the
+	// bbolt store keeps the profile of the identity it no longer has.
+	c10, err := db.ContactByIdentity("vk:10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetProfile(ctx, "vk:10", store.Profile{"name": "gone"}); err != nil {
+		t.Fatal(err)
+	}
+	if c10, err = db.Contact(c10.ID); err != nil {
+		t.Fatal(err)
+	}
+	c10.Identities = []string{"telegram:10"}
+	if _, err := db.Commit(ctx, store.Turn{ContactID: c10.ID, Contact: &c10}); err != nil {
+		t.Fatal(err)
+	}
 	// A trigger with an idempotency key, one parked for telegram:5.
 	f5, err := db.ContactByIdentity("telegram:5")
 	if err != nil {
@@ -147,7 +163,7 @@ func TestCopyFromBolt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := postgres.CopyReport{Contacts: 119, Identities: 132, Sessions: 119, Messages: 240, Events: 242, Inbox: 5,
+	want := postgres.CopyReport{Contacts: 119, Identities: 131, Sessions: 119, Messages: 240, Events: 242, Inbox: 5,
 		Outbox: 12, Tickets: 12, Agents: 1, ConsoleSessions: 1, Positions: 1, Merges: 1, LinkCodes: 1, Sampled: 60,
 		SavedReplies: 1, Cascades: 1, APIKeys: 1, Consents: 2, Files: 2, IdempotencyKeys: 1, WaitingTriggers: 1,
 		NotCopied: rep.NotCopied}
@@ -158,6 +174,9 @@ func TestCopyFromBolt(t *testing.T) {
 	c, err := db.ContactByIdentity("vk:50")
 	if err != nil || c.Fields["order"] != "50" || c.Name != "Name 50" {
 		t.Errorf("ContactByIdentity(vk:50) = %+v, %v", c, err)
+	}
+	if c10 := mustResolve(t, db, "telegram:10"); len(c10.Profiles) != 1 || c10.Profiles["telegram:10"]["username"] != "user10" {
+		t.Errorf("profiles of telegram:10 after the copy: %v, want only its live identity's", c10.Profiles)
 	}
 	if p := c.Profiles["telegram:50"]; p["username"] != "user50" || len(c.Profiles) != 1 {
 		t.Errorf("profiles of telegram:50 after the copy: %v", c.Profiles)
