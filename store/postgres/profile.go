@@ -26,7 +26,10 @@ func (db *DB) SetProfile(ctx context.Context, identity string, p store.Profile) 
 		stored = p
 	}
 	now := db.now()
-	for range 5 {
+	// Each retry follows a merge or undo that moved the identity meanwhile:
+	// rare, but a burst of them (an operator undoing and redoing) must not
+	// lose what the channel said.
+	for range 50 {
 		err := db.tx(ctx, func(tx pgx.Tx) error {
 			// The contact's row first, as turns and merges lock it: then the
 			// identity cannot move (a merge locks both contacts) and no
