@@ -52,10 +52,10 @@ FUZZTIME ?= 60s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '$(FUZZ)' -fuzztime $(FUZZTIME) $(PKG)
 
-# kill -9 loop against the store: every acknowledged turn must survive.
+# kill -9 loop against the store, bbolt and PostgreSQL: every acknowledged turn must survive.
 CRASH_ROUNDS ?= 50
 crash:
-	PARLEY_CRASH_ROUNDS=$(CRASH_ROUNDS) $(GO) test -count=1 -run TestCrashKeepsAcknowledgedTurns -v ./store
+	PARLEY_CRASH_ROUNDS=$(CRASH_ROUNDS) $(GO) test -count=1 -run TestCrashKeepsAcknowledgedTurns -v ./store ./store/postgres
 
 # kill -9 loop against `parley serve` (built from here) under load from fake Telegram and VK
 # APIs on loopback: no acknowledged message may lose its reply, a kill may repeat at most the

@@ -1,6 +1,16 @@
 package store
 
-import "time"
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
 
 // The rules below are shared with the other backend (store/postgres), so
 // both refuse and default exactly the same values. They only validate and
@@ -107,4 +117,86 @@ func AnonymiseEvent(e *Event, names map[string]bool, anon string) {
 			e.Data[key] = redacted
 		}
 	}
+}
+
+// CleanProfile bounds a channel's profile the way SetProfile does.
+func CleanProfile(p Profile) Profile { return cleanProfile(p) }
+
+// ValidSavedReply checks a saved reply the way PutSavedReply does.
+func ValidSavedReply(r SavedReply) error { return validReply(r) }
+
+// ValidConsentChannel checks a channel name the way SetConsent does.
+func ValidConsentChannel(channel string) error {
+	if channel == "" || len(channel) > 64 || strings.IndexByte(channel, 0) >= 0 {
+		return fmt.Errorf("store: bad consent channel %q", channel)
+	}
+	return nil
+}
+
+// ValidCascade checks a cascade's id and state the way PutCascade does.
+func ValidCascade(id string, data []byte) error {
+	if id == "" || len(id) > 128 {
+		return fmt.Errorf("store: bad cascade id %q", id)
+	}
+	if len(data) > maxValue {
+		return fmt.Errorf("store: cascade of %d bytes, limit %d", len(data), maxValue)
+	}
+	return nil
+}
+
+// NewAPIKey checks name and scopes the way CreateAPIKey does and makes a
+// new key: the record, the secret (shown once) and the SHA-256 a store
+// keeps instead of it.
+func NewAPIKey(name string, scopes []string, now time.Time) (k APIKey, secret string, hash [32]byte, err error) {
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > maxName {
+		return k, "", hash, fmt.Errorf("store: api key name must be 1 to %d bytes", maxName)
+	}
+	if len(scopes) == 0 {
+		return k, "", hash, fmt.Errorf("store: api key %q: no scopes (want some of %s)", name, strings.Join(APIScopes, ", "))
+	}
+	for _, s := range scopes {
+		if !slices.Contains(APIScopes, s) {
+			return k, "", hash, fmt.Errorf("store: api key %q: unknown scope %q (want some of %s)", name, s, strings.Join(APIScopes, ", "))
+		}
+	}
+	var raw [32]byte
+	_, _ = rand.Read(raw[:])
+	secret = apiKeyPrefix + base64.RawURLEncoding.EncodeToString(raw[:])
+	k = APIKey{ID: newID("k_", now), Name: name, Prefix: secret[:len(apiKeyPrefix)+6],
+		Scopes: slices.Compact(slices.Sorted(slices.Values(scopes))), CreatedAt: now}
+	return k, secret, sha256.Sum256([]byte(secret)), nil
+}
+
+// APIKeyHash is what a store looks a presented key up by; false when the
+// secret cannot be a key (no lookup needed).
+func APIKeyHash(secret string) ([32]byte, bool) {
+	if !strings.HasPrefix(secret, apiKeyPrefix) || len(secret) > 128 {
+		return [32]byte{}, false
+	}
+	return sha256.Sum256([]byte(secret)), true
+}
+
+// ValidFileID reports whether id can be a file id.
+func ValidFileID(id string) bool { return validFileID(id) }
+
+// PrepareFile checks a new attachment the way PutFile does and fills in its
+// id, time, size, hash and kind.
+func PrepareFile(f File, data []byte, now time.Time) (File, error) {
+	if err := validContactID(f.ContactID); err != nil {
+		return File{}, err
+	}
+	if len(data) == 0 {
+		return File{}, errors.New("store: file is empty")
+	}
+	if len(data) > MaxFileBytes {
+		return File{}, fmt.Errorf("store: file is %d bytes; the limit is %d", len(data), MaxFileBytes)
+	}
+	if f.Type == "" {
+		return File{}, errors.New("store: file has no content type")
+	}
+	sum := sha256.Sum256(data)
+	f.ID, f.At, f.Size, f.SHA256 = newID(FilePrefix, now), now, int64(len(data)), hex.EncodeToString(sum[:])
+	f.Kind, f.Name, f.Erased = FileKind(f.Type), clip(f.Name, 255), time.Time{}
+	return f, nil
 }

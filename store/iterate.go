@@ -1,7 +1,9 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -56,5 +58,76 @@ func (db *DB) EachLinkCode(fn func(hash []byte, lc LinkCode) error) error {
 			return fmt.Errorf("store: link code: %w", err)
 		}
 		return fn(k, lc)
+	})
+}
+
+// eachIn calls fn for every key of bucket in one read transaction; a
+// bucket never created reads as empty. For the small, lazily created
+// buckets (api keys, consent).
+func eachIn(db *DB, bucket []byte, fn func(k, v []byte) error) error {
+	return db.view(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucket)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(fn)
+	})
+}
+
+// EachAPIKey calls fn for every API key with the SHA-256 it is kept under
+// (the key itself is not stored).
+func (db *DB) EachAPIKey(fn func(hash []byte, k APIKey) error) error {
+	return eachIn(db, bAPIKeys, func(k, v []byte) error {
+		var rec APIKey
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return fmt.Errorf("store: api key: %w", err)
+		}
+		return fn(bytes.Clone(k), rec)
+	})
+}
+
+// EachConsent calls fn for every consent record, those of contacts merged
+// away too (kept for an undo).
+func (db *DB) EachConsent(fn func(contactID string, c Consent) error) error {
+	return eachIn(db, bConsent, func(k, v []byte) error {
+		var rec Consent
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return fmt.Errorf("store: consent %q: %w", k, err)
+		}
+		id, _, _ := bytes.Cut(k, []byte{0})
+		return fn(string(id), rec)
+	})
+}
+
+// EachFile calls fn for every attachment in id order with its bytes (nil
+// for a file the retention cleanup emptied), one file in memory at a time.
+func (db *DB) EachFile(fn func(f File, data []byte) error) error {
+	var ids []string
+	if err := eachIn(db, bFiles, func(k, _ []byte) error { ids = append(ids, string(k)); return nil }); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		f, data, err := db.FileData(id)
+		if errors.Is(err, ErrFileErased) {
+			err = nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(f, data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// EachIdempotent calls fn for every recorded idempotency key.
+func (db *DB) EachIdempotent(fn func(Idempotent) error) error {
+	return eachIn(db, bIdempotency, func(k, v []byte) error {
+		var rec Idempotent
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return fmt.Errorf("store: idempotency key %q: %w", k, err)
+		}
+		return fn(rec)
 	})
 }

@@ -51,6 +51,7 @@ var (
 // private server if one was started. Use it as:
 // func TestMain(m *testing.M) { pgtest.Main(m) }.
 func Main(m *testing.M) {
+	mainRuns = true
 	code := m.Run()
 	if shared.name != "" {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -68,6 +69,10 @@ func Main(m *testing.M) {
 // shared is the database of the test binary, where Schema makes a schema
 // per test: CREATE DATABASE costs a checkpoint (a second or more on a busy
 // server), a schema milliseconds.
+// mainRuns is set by Main: only then is there someone to drop the shared
+// database.
+var mainRuns bool
+
 var shared struct {
 	mu   sync.Mutex
 	name string
@@ -140,6 +145,9 @@ func DB(t testing.TB) string {
 // test creates go there; cleanup drops the schema.
 func Schema(t testing.TB) string {
 	t.Helper()
+	if !mainRuns {
+		t.Fatal("pgtest.Schema needs pgtest.Main in the package's TestMain (it drops the shared database); use pgtest.DB instead")
+	}
 	admin, err := ServerURL()
 	if err != nil {
 		t.Fatal(err)

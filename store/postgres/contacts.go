@@ -19,7 +19,8 @@ type querier interface {
 }
 
 const contactSelect = `SELECT c.id, c.name, c.lang, c.fields, c.created_at, c.updated_at, c.rev,
-	coalesce((SELECT array_agg(i.identity ORDER BY i.ord) FROM identities i WHERE i.contact_id = c.id), '{}')
+	coalesce((SELECT array_agg(i.identity ORDER BY i.ord) FROM identities i WHERE i.contact_id = c.id), '{}'),
+	(SELECT jsonb_object_agg(i.identity, i.profile) FROM identities i WHERE i.contact_id = c.id AND i.profile IS NOT NULL)
 	FROM contacts c`
 
 func getContact(ctx context.Context, q querier, id string, lock bool) (store.Contact, error) {
@@ -37,9 +38,13 @@ func getContact(ctx context.Context, q querier, id string, lock bool) (store.Con
 func scanContact(row pgx.Row) (store.Contact, error) {
 	var c store.Contact
 	var fields map[string]string
-	err := row.Scan(&c.ID, &c.Name, &c.Lang, &fields, &c.CreatedAt, &c.UpdatedAt, &c.Rev, &c.Identities)
+	var profiles map[string]store.Profile
+	err := row.Scan(&c.ID, &c.Name, &c.Lang, &fields, &c.CreatedAt, &c.UpdatedAt, &c.Rev, &c.Identities, &profiles)
 	if len(fields) > 0 {
 		c.Fields = fields
+	}
+	if len(profiles) > 0 {
+		c.Profiles = profiles
 	}
 	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
 	return c, err

@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,7 +17,7 @@ import (
 
 // seedBolt fills a bbolt store with a bit of everything CopyFromBolt copies
 // and returns its path (closed).
-func seedBolt(t *testing.T) (path, code string) {
+func seedBolt(t *testing.T) (path, code, secret string) {
 	t.Helper()
 	ctx := context.Background()
 	path = filepath.Join(t.TempDir(), "parley.db")
@@ -45,6 +46,11 @@ func seedBolt(t *testing.T) (path, code string) {
 		if _, err := db.Commit(ctx, turn); err != nil {
 			t.Fatal(err)
 		}
+		if i%2 == 0 {
+			if err := db.SetProfile(ctx, c.Identities[0], store.Profile{"name": fmt.Sprint("Name ", i), "username": fmt.Sprint("user", i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if i%30 == 0 {
 			if _, _, err := db.Enqueue(ctx, c.ID, fmt.Sprint("tg:", i), []byte("unprocessed")); err != nil {
 				t.Fatal(err)
@@ -63,6 +69,67 @@ func seedBolt(t *testing.T) (path, code string) {
 	if err := db.AppendEvents(ctx, store.Event{Type: "handoff_queued", ContactID: ""}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := db.PutSavedReply(ctx, store.SavedReply{ID: "late", Title: "Late", Text: "Курьер будет завтра.", UpdatedBy: "lena"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.PutCascade(ctx, "cas_1", []byte(`{"step":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	_, secret, err = db.CreateAPIKey(ctx, "shop", []string{store.ScopeTriggers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two attachments of telegram:4, the first emptied by the retention
+	// cleanup (its record stays), the second of 300 KB.
+	f4, err := db.ContactByIdentity("telegram:4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.PutFile(ctx, store.File{ContactID: f4.ID, Type: "image/png", Name: "old.png", Sender: "customer"}, []byte("\x89PNG old")); err != nil {
+		t.Fatal(err)
+	}
+	if n, _, err := db.PruneFiles(ctx, clock.Add(time.Second)); err != nil || n != 1 {
+		t.Fatalf("PruneFiles: %d, %v", n, err)
+	}
+	if _, err := db.PutFile(ctx, store.File{ContactID: f4.ID, Type: "application/pdf", Name: "invoice.pdf", Sender: "customer"},
+		bytes.Repeat([]byte("%PDF"), 75000)); err != nil {
+		t.Fatal(err)
+	}
+	// telegram:10 had vk:10 and its profile; a turn removes vk:10, and the
+	// bbolt store keeps the profile of the identity it no longer has.
+	c10, err := db.ContactByIdentity("vk:10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetProfile(ctx, "vk:10", store.Profile{"name": "gone"}); err != nil {
+		t.Fatal(err)
+	}
+	if c10, err = db.Contact(c10.ID); err != nil {
+		t.Fatal(err)
+	}
+	c10.Identities = []string{"telegram:10"}
+	if _, err := db.Commit(ctx, store.Turn{ContactID: c10.ID, Contact: &c10}); err != nil {
+		t.Fatal(err)
+	}
+	// A trigger with an idempotency key, one parked for telegram:5.
+	f5, err := db.ContactByIdentity("telegram:5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.EnqueueTrigger(ctx, store.TriggerEntry{ContactID: f5.ID, Data: []byte(`{"kind":"trigger"}`),
+		Idem: &store.Idempotent{Key: "k|order-1", BodyHash: "h", Result: []byte(`{"id":"t_1"}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.EnqueueTrigger(ctx, store.TriggerEntry{ContactID: f5.ID, Data: []byte(`{"kind":"later"}`), Park: true}); err != nil {
+		t.Fatal(err)
+	}
+	// telegram:2's opt-out stays with its id after the merge below (for an
+	// undo) and is given to telegram:1: two records.
+	if b, err := db.ContactByIdentity("telegram:2"); err != nil {
+		t.Fatal(err)
+	} else if _, err := db.SetConsent(ctx, b.ID, "telegram", true, "message"); err != nil {
+		t.Fatal(err)
+	}
 	// A merge (telegram:1 absorbs telegram:2) and a live link code of telegram:3.
 	a, _ := db.ContactByIdentity("telegram:1")
 	b, _ := db.ContactByIdentity("telegram:2")
@@ -74,12 +141,12 @@ func seedBolt(t *testing.T) (path, code string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return path, lc.Code
+	return path, lc.Code, secret
 }
 
 func TestCopyFromBolt(t *testing.T) {
 	ctx := context.Background()
-	path, code := seedBolt(t)
+	path, code, apiKey := seedBolt(t)
 	src, err := store.Open(path, store.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
@@ -96,8 +163,9 @@ func TestCopyFromBolt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := postgres.CopyReport{Contacts: 119, Identities: 132, Sessions: 119, Messages: 240, Events: 242, Inbox: 4,
+	want := postgres.CopyReport{Contacts: 119, Identities: 131, Sessions: 119, Messages: 240, Events: 242, Inbox: 5,
 		Outbox: 12, Tickets: 12, Agents: 1, ConsoleSessions: 1, Positions: 1, Merges: 1, LinkCodes: 1, Sampled: 60,
+		SavedReplies: 1, Cascades: 1, APIKeys: 1, Consents: 2, Files: 2, IdempotencyKeys: 1, WaitingTriggers: 1,
 		NotCopied: rep.NotCopied}
 	if !reflect.DeepEqual(rep, want) {
 		t.Errorf("report %+v\nwant %+v", rep, want)
@@ -106,6 +174,12 @@ func TestCopyFromBolt(t *testing.T) {
 	c, err := db.ContactByIdentity("vk:50")
 	if err != nil || c.Fields["order"] != "50" || c.Name != "Name 50" {
 		t.Errorf("ContactByIdentity(vk:50) = %+v, %v", c, err)
+	}
+	if c10 := mustResolve(t, db, "telegram:10"); len(c10.Profiles) != 1 || c10.Profiles["telegram:10"]["username"] != "user10" {
+		t.Errorf("profiles of telegram:10 after the copy: %v, want only its live identity's", c10.Profiles)
+	}
+	if p := c.Profiles["telegram:50"]; p["username"] != "user50" || len(c.Profiles) != 1 {
+		t.Errorf("profiles of telegram:50 after the copy: %v", c.Profiles)
 	}
 	var e1, e2 []store.Event
 	src.Events(time.Time{}, time.Time{}, func(e store.Event) error { e.At = e.At.Truncate(time.Microsecond); e1 = append(e1, e); return nil })
@@ -134,6 +208,30 @@ func TestCopyFromBolt(t *testing.T) {
 	in2, _ := db.PendingInbox()
 	if len(in1) != len(in2) || len(in2) == 0 || in1[0].Seq != in2[0].Seq || string(in2[0].Data) != "unprocessed" {
 		t.Errorf("inbox %+v vs %+v", in1, in2)
+	}
+	if k, err := db.APIKeyBySecret(apiKey); err != nil || k.Name != "shop" {
+		t.Errorf("the copied API key: %+v, %v", k, err)
+	}
+	if out, err := db.OptedOut(mustResolve(t, db, "telegram:1").ID, "telegram"); err != nil || !out {
+		t.Errorf("the copied opt-out: %v, %v", out, err)
+	}
+	exp, err := db.ExportContact(mustResolve(t, db, "telegram:4").ID)
+	if err != nil || len(exp.Files) != 2 {
+		t.Fatalf("copied files: %d, %v", len(exp.Files), err)
+	}
+	for _, f := range exp.Files { // stored in the same microsecond: in either order
+		if f.Name == "old.png" && (f.Erased.IsZero() || f.Data != nil) ||
+			f.Name == "invoice.pdf" && !bytes.Equal(f.Data, bytes.Repeat([]byte("%PDF"), 75000)) {
+			t.Errorf("copied file %s: erased %v, %d bytes", f.Name, f.Erased, len(f.Data))
+		}
+	}
+	if rec, ok, err := db.Idempotency("k|order-1"); err != nil || !ok || string(rec.Result) != `{"id":"t_1"}` {
+		t.Errorf("copied idempotency key: %+v, %v, %v", rec, ok, err)
+	}
+	if w, err := db.WaitingTriggers(); err != nil || len(w) != 1 {
+		t.Errorf("copied parked triggers: %+v, %v", w, err)
+	} else if in, err := db.ReleaseTrigger(ctx, w[0].ContactID, w[0].Seq); err != nil || string(in.Data) != `{"kind":"later"}` {
+		t.Errorf("release of a copied parked trigger: %+v, %v", in, err)
 	}
 	// The merge can be undone on PostgreSQL; the link code works there.
 	merges, err := src.Merges(mustResolve(t, db, "telegram:1").ID)

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/puddle/v2"
 
 	"github.com/parley-chat/parley/store"
 )
@@ -191,8 +192,8 @@ func (db *DB) tx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 
 // mapErr turns a closed pool into store.ErrClosed.
 func mapErr(err error) error {
-	if err != nil && err.Error() == "closed pool" {
-		return store.ErrClosed
+	if errors.Is(err, puddle.ErrClosedPool) {
+		return fmt.Errorf("%w (%v)", store.ErrClosed, err)
 	}
 	return err
 }
@@ -200,4 +201,11 @@ func mapErr(err error) error {
 // noRows reports pgx.ErrNoRows.
 func noRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
 
-func isDuplicate(err error) bool { return errors.Is(err, store.ErrDuplicate) }
+// foreignKeyViolation reports a foreign key's violation (constraint name).
+func foreignKeyViolation(err error) (string, bool) {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23503" {
+		return pe.ConstraintName, true
+	}
+	return "", false
+}

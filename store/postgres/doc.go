@@ -15,6 +15,15 @@
 //	tickets, merges   JSON documents with generated, indexed columns
 //	                  (one non-resolved ticket per contact: a partial unique index)
 //	agents, console_sessions, positions, link_codes, link_attempts
+//	identities.profile what the channel says about that identity (moves with it)
+//	files             attachments: JSON record + bytea (NULL once pruned)
+//	consent           (contact, channel) opt-outs; idempotency, trigger_wait
+//	                  the outbound API's keys and parked triggers
+//	saved_replies, cascades, api_keys (under the key's SHA-256)
+//
+// Tables keyed by a contact that must outlive a merge for its undo
+// (consent, files) have no foreign key; ForgetContact deletes them for
+// every id of the person, and Check reports ones that belong to nobody.
 //
 // Ids and text keys are COLLATE "C", so they sort as the bbolt store's bytes
 // do. Times are timestamptz: microseconds, so the store truncates every time
@@ -26,10 +35,11 @@
 // after a deadlock or serialization failure (so, as in the bbolt store, a
 // TicketChange.Fn may run more than once). A turn locks its contact's row
 // first (SELECT ... FOR UPDATE): a contact's turns are serialised, also
-// across processes, while different contacts commit in parallel; its
-// inserts go in one pipelined batch, so a usual turn costs four round
-// trips (BEGIN, the lock, the batch, COMMIT). Merges lock both contacts in
-// id order.
+// across processes, while different contacts commit in parallel. A usual
+// turn (no contact or ticket change) is one pipelined batch from BEGIN to
+// COMMIT whose checks fail inside the server (turnfast.go): one round trip;
+// Enqueue is one statement. Other turns take a few more round trips.
+// Merges lock both contacts in id order.
 //
 // # Differences from the bbolt store
 //
@@ -38,6 +48,12 @@
 //     its numbers back. Per-contact message seqs stay dense.
 //   - Event keys are remembered for the whole retention, not only a
 //     contact's last 64 (more, never fewer, redeliveries are recognised).
+//   - A pipelined turn already sent when its process dies still commits
+//     (the server runs the batch to its COMMIT before it notices the closed
+//     connection): unacknowledged, as the one turn a killed bbolt process
+//     may have committed, but it can land milliseconds after the death.
+//     The contact's row lock and event key keep a redelivery of it, on any
+//     replica, from being processed twice (crash_test.go waits for it).
 //   - OutboxDepth counts in the database (it covers every replica); -1 when
 //     the database does not answer.
 //   - Erased rows stay in table files until VACUUM and in the WAL until it

@@ -98,6 +98,9 @@ func (db *DB) ExportContact(id string) (store.ContactExport, error) {
 		if out.Outbox, err = pgx.CollectRows(rows, scanOutbox); err != nil {
 			return err
 		}
+		if out.Files, err = filesOfPerson(ctx, tx, idList, true); err != nil {
+			return err
+		}
 		rows, err = tx.Query(ctx, "SELECT kind, expires_at FROM link_codes WHERE contact_id = ANY($1) ORDER BY key", idList)
 		if err != nil {
 			return err
@@ -133,6 +136,7 @@ func (db *DB) ExportContact(id string) (store.ContactExport, error) {
 	out.Inbox = nonNilSlice(out.Inbox)
 	out.Outbox = nonNilSlice(out.Outbox)
 	out.Links = nonNilSlice(out.Links)
+	out.Files = nonNilSlice(out.Files)
 	return out, nil
 }
 
@@ -198,6 +202,14 @@ func (db *DB) ForgetContact(ctx context.Context, id, by string) (store.ForgetRes
 		}
 		outbox = tag.RowsAffected()
 		res.Queued = int(inbox + outbox)
+		if _, err := tx.Exec(ctx, "DELETE FROM consent WHERE contact_id = ANY($1)", res.ContactIDs); err != nil {
+			return err
+		}
+		tag, err = tx.Exec(ctx, "DELETE FROM files WHERE contact_id = ANY($1)", res.ContactIDs)
+		if err != nil {
+			return err
+		}
+		res.Files = int(tag.RowsAffected())
 		if _, err := tx.Exec(ctx, "DELETE FROM contacts WHERE id = $1", id); err != nil {
 			return err
 		}

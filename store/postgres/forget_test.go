@@ -40,6 +40,23 @@ func TestForgetLeavesNothingInAnyTable(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	for _, c := range []store.Contact{a, b} {
+		if _, err := db.PutFile(ctx, store.File{ContactID: c.ID, Name: secret + ".txt", Type: "text/plain", Sender: "customer"}, []byte("card "+secret)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []store.Contact{a, b} {
+		if _, _, err := db.EnqueueTrigger(ctx, store.TriggerEntry{ContactID: c.ID, Data: []byte(`{"params":{"card":"` + secret + `"}}`), Park: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// b's opt-out stays under b's id after the merge (for an undo).
+	if _, err := db.SetConsent(ctx, b.ID, "web", true, "message"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetProfile(ctx, "web:visitor-secret-id", store.Profile{"page": "https://shop.example/" + secret}); err != nil {
+		t.Fatal(err)
+	}
 	if _, _, err := db.Enqueue(ctx, a.ID, "telegram:777000|2", []byte(`{"text":"`+secret+`"}`)); err != nil {
 		t.Fatal(err)
 	}

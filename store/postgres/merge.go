@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"time"
@@ -256,6 +257,7 @@ func mergeTx(ctx context.Context, tx pgx.Tx, intoID, fromID string, opts store.M
 			return store.MergeResult{}, err
 		}
 	}
+	_, into.Profiles = moveProfiles(maps.Clone(from.Profiles), into.Profiles, from.Identities)
 	if into.Name == "" && from.Name != "" {
 		into.Name, rec.GainedName = from.Name, from.Name
 	}
@@ -278,9 +280,15 @@ func mergeTx(ctx context.Context, tx pgx.Tx, intoID, fromID string, opts store.M
 	if err := putContactRow(ctx, tx, into); err != nil {
 		return store.MergeResult{}, err
 	}
+	if err := moveWaitingTriggers(ctx, tx, intoID, fromID); err != nil {
+		return store.MergeResult{}, err
+	}
 	// Deleting the contact deletes its session, event keys, link codes and
 	// attempts with it (ON DELETE CASCADE).
 	if _, err := tx.Exec(ctx, "DELETE FROM contacts WHERE id = $1", fromID); err != nil {
+		return store.MergeResult{}, err
+	}
+	if err := mergeConsent(ctx, tx, intoID, fromID); err != nil {
 		return store.MergeResult{}, err
 	}
 	if err := putMerge(ctx, tx, rec); err != nil {
@@ -386,6 +394,9 @@ func undoMergeTx(ctx context.Context, tx pgx.Tx, mergeID uint64, by string, now 
 
 	from := rec.From
 	from.Identities = back
+	// The identities going back take what their channels said since.
+	from.Profiles = nil
+	into.Profiles, from.Profiles = moveProfiles(into.Profiles, nil, back)
 	from.UpdatedAt = now
 	from.Rev++
 	if _, err := tx.Exec(ctx, "INSERT INTO contacts (id, name, lang, fields, created_at, updated_at, rev) VALUES ($1, $2, $3, $4, $5, $6, $7)",

@@ -77,6 +77,12 @@ func SchemaVersion() int {
 // lock, so the second waits and then finds nothing to do. A database with
 // a newer schema than this binary knows is refused with store.ErrSchema.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) ([]int, error) {
+	return migrateTo(ctx, pool, SchemaVersion())
+}
+
+// migrateTo applies the migrations up to version to (tests stop short of
+// the newest to check an upgrade).
+func migrateTo(ctx context.Context, pool *pgxpool.Pool, to int) ([]int, error) {
 	ms, err := migrations()
 	if err != nil {
 		return nil, err
@@ -106,7 +112,7 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) ([]int, error) {
 			have, len(ms), store.ErrSchema)
 	}
 	var applied []int
-	for _, m := range ms[have:] {
+	for _, m := range ms[have:max(have, to)] {
 		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, m.sql); err != nil {
 				return err

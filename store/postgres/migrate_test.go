@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -103,3 +104,44 @@ func TestOpenSaysWhatIsWrong(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// A database at schema 1 with data in it is upgraded at open, and the data
+// and the new tables both work afterwards.
+func TestUpgradeFromSchema1(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.Schema(t)
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if applied, err := postgres.MigrateTo(ctx, pool, 1); err != nil || len(applied) != 1 {
+		t.Fatalf("to schema 1: %v, %v", applied, err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO contacts (id, name, created_at, updated_at, rev) VALUES ('c_old', 'Old', now(), now(), 1);
+		INSERT INTO identities (identity, contact_id, ord) VALUES ('telegram:1', 'c_old', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := postgres.Open(ctx, url, postgres.Options{NoMigrate: true}); !errors.Is(err, store.ErrSchema) {
+		t.Errorf("NoMigrate on schema 1: %v, want ErrSchema", err)
+	}
+	db, err := postgres.Open(ctx, url, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	c, err := db.ContactByIdentity("telegram:1")
+	if err != nil || c.Name != "Old" {
+		t.Fatalf("old contact after the upgrade: %+v, %v", c, err)
+	}
+	other, _, err := db.ResolveContact(ctx, "vk:2", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.IssueLinkCode(ctx, c.ID, store.LinkKindCode, time.Hour); err != nil {
+		t.Errorf("a table of schema 2 after the upgrade: %v", err)
+	}
+	if _, err := db.MergeContacts(ctx, c.ID, other.ID); err != nil {
+		t.Errorf("merge after the upgrade: %v", err)
+	}
+}

@@ -30,7 +30,14 @@ func TestContract(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { db.Close() })
+		// Every contract test ends with the invariants checked, as the bbolt
+		// store's do (storetest.OpenWith).
+		t.Cleanup(func() {
+			if err := db.Check(); err != nil {
+				t.Error(err)
+			}
+			db.Close()
+		})
 		return db
 	})
 }

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"slices"
 	"time"
@@ -24,34 +25,38 @@ func (db *DB) Enqueue(ctx context.Context, contactID, eventKey string, data []by
 		return 0, false, fmt.Errorf("store: inbox data of %d bytes, limit %d", len(data), store.MaxValue)
 	}
 	now := db.now()
-	err = db.tx(ctx, func(tx pgx.Tx) error {
-		seq, dup = 0, false
-		var one int
-		// The row lock orders this against the contact's turns and merges.
-		err := tx.QueryRow(ctx, "SELECT 1 FROM contacts WHERE id = $1 FOR SHARE", contactID).Scan(&one)
-		if noRows(err) {
-			return fmt.Errorf("store: enqueue for contact %q: %w", contactID, store.ErrNotFound)
-		}
-		if err != nil {
-			return err
-		}
-		if eventKey != "" {
-			err := recordEventKey(ctx, tx, contactID, eventKey, now, now.Add(-db.retain))
-			if isDuplicate(err) {
-				dup = true
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-		}
-		return tx.QueryRow(ctx, "INSERT INTO inbox (contact_id, event_key, data, at) VALUES ($1, $2, $3, $4) RETURNING seq",
-			contactID, eventKey, data, now).Scan(&seq)
-	})
-	if err != nil {
-		return 0, false, err
+	var hash any // NULL: no dedupe for this event
+	if eventKey != "" {
+		h := sha256.Sum256([]byte(eventKey))
+		hash = h[:]
 	}
-	return seq, dup, nil
+	// One statement, so one round trip and its own transaction: the key is
+	// recorded (or an expired record taken over) and the entry inserted
+	// only when the contact exists and the key is new. The share lock
+	// orders it against a merge or erasure of the contact.
+	for attempt := 0; ; attempt++ {
+		var found int
+		var got *uint64
+		err = db.pool.QueryRow(ctx, `WITH c AS (SELECT id FROM contacts WHERE id = $1 FOR SHARE),
+			k AS (INSERT INTO event_keys (contact_id, key_hash, at) SELECT $1, $2::bytea, $3 FROM c WHERE $2::bytea IS NOT NULL
+				ON CONFLICT (contact_id, key_hash) DO UPDATE SET at = EXCLUDED.at WHERE event_keys.at < $4 RETURNING 1),
+			i AS (INSERT INTO inbox (contact_id, event_key, data, at) SELECT $1, $5, $6, $3 FROM c
+				WHERE $2::bytea IS NULL OR EXISTS (SELECT 1 FROM k) RETURNING seq)
+			SELECT (SELECT count(*) FROM c), (SELECT seq FROM i)`,
+			contactID, hash, now, now.Add(-db.retain), eventKey, data).Scan(&found, &got)
+		if retryable(err) && attempt < 4 {
+			continue
+		}
+		switch {
+		case err != nil:
+			return 0, false, mapErr(err)
+		case found == 0:
+			return 0, false, fmt.Errorf("store: enqueue for contact %q: %w", contactID, store.ErrNotFound)
+		case got == nil:
+			return 0, true, nil
+		}
+		return *got, false, nil
+	}
 }
 
 // PendingInbox returns the entries no Turn has consumed yet, in Seq order.

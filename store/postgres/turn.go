@@ -23,6 +23,9 @@ func (db *DB) Commit(ctx context.Context, t store.Turn) (store.TurnResult, error
 	if err != nil {
 		return store.TurnResult{}, err
 	}
+	if p.fastPath() {
+		return db.commitPipelined(ctx, p)
+	}
 	var res store.TurnResult
 	err = db.tx(ctx, func(tx pgx.Tx) error {
 		var err error

@@ -22,6 +22,36 @@ type Backend interface {
 	ResolveContact(ctx context.Context, identity, name, lang string) (store.Contact, bool, error)
 	Contact(id string) (store.Contact, error)
 	ContactByIdentity(identity string) (store.Contact, error)
+	SetProfile(ctx context.Context, identity string, p store.Profile) error
+
+	SavedReplies() ([]store.SavedReply, error)
+	PutSavedReply(ctx context.Context, r store.SavedReply) (bool, error)
+	DeleteSavedReply(ctx context.Context, id string) error
+	PutCascade(ctx context.Context, id string, data []byte) error
+	Cascade(id string) ([]byte, error)
+	Cascades() ([]store.CascadeRecord, error)
+	CreateAPIKey(ctx context.Context, name string, scopes []string) (store.APIKey, string, error)
+	APIKeyBySecret(secret string) (store.APIKey, error)
+	APIKeys() ([]store.APIKey, error)
+	RevokeAPIKey(ctx context.Context, idOrName string) (store.APIKey, error)
+	SetConsent(ctx context.Context, contactID, channel string, optedOut bool, source string) (bool, error)
+	Consents(contactID string) ([]store.Consent, error)
+	OptedOut(contactID, channel string) (bool, error)
+
+	PutFile(ctx context.Context, f store.File, data []byte) (store.File, error)
+	File(id string) (store.File, error)
+	FileData(id string) (store.File, []byte, error)
+	FileOf(contactID, id string) (store.File, error)
+	PruneFiles(ctx context.Context, cutoff time.Time) (int, int64, error)
+
+	Idempotency(key string) (store.Idempotent, bool, error)
+	EnqueueTrigger(ctx context.Context, e store.TriggerEntry) (uint64, *store.Idempotent, error)
+	WaitingTriggers() ([]store.WaitingTrigger, error)
+	ReleaseTrigger(ctx context.Context, contactID string, seq uint64) (store.InboxEntry, error)
+	ParkTrigger(ctx context.Context, inboxSeq uint64, contactID string, data []byte) error
+	PruneIdempotency(ctx context.Context, before time.Time) (int, error)
+
+	ContactFacts(id string) (store.ContactFacts, error)
 
 	Commit(ctx context.Context, t store.Turn) (store.TurnResult, error)
 	Session(contactID string) ([]byte, error)
@@ -131,6 +161,20 @@ func Contract(t *testing.T, open Opener) {
 		{"UndoNestedMergesNewestFirst", contractUndoNested},
 		{"ExportContact", contractExport},
 		{"ForgetContact", contractForget},
+		{"Profiles", contractProfiles},
+		{"ProfilesDuringMerges", contractProfilesDuringMerges},
+		{"SavedReplies", contractSavedReplies},
+		{"SavedRepliesLimit", contractSavedRepliesLimit},
+		{"Cascades", contractCascades},
+		{"APIKeys", contractAPIKeys},
+		{"Consent", contractConsent},
+		{"ConsentMergeForget", contractConsentMergeForget},
+		{"Files", contractFiles},
+		{"PruneFiles", contractPruneFiles},
+		{"TriggerIdempotent", contractTriggerIdempotent},
+		{"ParkAndReleaseTrigger", contractParkAndRelease},
+		{"TriggersMergeForget", contractTriggersMergeForget},
+		{"ContactFacts", contractContactFacts},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -832,7 +876,7 @@ func contractTurnEvents(t *testing.T, open Opener) {
 
 func contractSessions(t *testing.T, open Opener) {
 	db, _ := openAt(t, open)
-	const n = 1100 // more than two read chunks
+	const n = 1030 // more than two read chunks of 512
 	for i := range n {
 		c := contact(t, db, fmt.Sprintf("web:%05d", i))
 		if _, err := db.Commit(cctx, store.Turn{ContactID: c.ID, Session: []byte(c.Identities[0])}); err != nil {

@@ -1,0 +1,4 @@
+package postgres
+
+// MigrateTo is migrateTo for the tests of the upgrade path.
+var MigrateTo = migrateTo
