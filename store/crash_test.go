@@ -161,10 +161,20 @@ func runCrashChild(t *testing.T, path string, acked []int, after time.Duration) 
 		}
 		close(lines)
 	}()
-	kill := time.After(after)
+	// The kill is timed from the child's first acknowledgement, not from
+	// its start: on a loaded machine the test binary can take longer than
+	// `after` just to start, and a kill before any turn proves nothing.
+	// A child that acknowledges nothing in 30 s is killed and fails below.
+	var kill <-chan time.Time
+	noAck := time.After(30 * time.Second)
 	seen := 0
 	for lines != nil {
 		select {
+		case <-noAck:
+			noAck = nil
+			if seen == 0 {
+				cmd.Process.Signal(syscall.SIGKILL)
+			}
 		case <-kill:
 			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 				t.Fatal(err)
@@ -183,6 +193,9 @@ func runCrashChild(t *testing.T, path string, acked []int, after time.Duration) 
 				t.Fatalf("child acknowledged worker %d turn %d, expected turn %d next", w, i, acked[w])
 			}
 			acked[w]++
+			if seen == 0 {
+				kill = time.After(after)
+			}
 			seen++
 		}
 	}
