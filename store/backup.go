@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -110,13 +111,78 @@ func compactCopy(src *bolt.DB, path string) error {
 	if err != nil {
 		return err
 	}
-	// bolt.Compact reads src in one View; dst commits every 8 MiB so a
-	// large store does not need its whole size in memory.
-	if err := bolt.Compact(dst, src, 8<<20); err != nil {
+	if err := copyLive(dst, src, 8<<20); err != nil {
 		dst.Close()
 		return err
 	}
 	return dst.Close()
+}
+
+// copyLive copies every bucket of src into the empty dst, reading src in
+// one View and committing dst every txMax bytes so a large store does not
+// need its whole size in memory. Unlike bolt.Compact, which commits its
+// last batch after its read transaction has ended, every dst commit happens
+// inside the View, and values are copied: bbolt's Put keeps the slice it
+// is given until commit, and a slice into src's memory map is only valid
+// while src's transaction is open (a writer growing a live store remaps
+// the file; seen once as a corrupt hot backup under load).
+func copyLive(dst, src *bolt.DB, txMax int) error {
+	return src.View(func(stx *bolt.Tx) error {
+		tx, err := dst.Begin(true)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = tx.Rollback() }() // a no-op after the last Commit
+		size := 0
+		// path names the bucket being filled, from the root; it is looked
+		// up again after every commit, which starts a new transaction.
+		var fill func(sb *bolt.Bucket, path [][]byte) error
+		fill = func(sb *bolt.Bucket, path [][]byte) error {
+			return sb.ForEach(func(k, v []byte) error {
+				if size > txMax {
+					if err := tx.Commit(); err != nil {
+						return err
+					}
+					if tx, err = dst.Begin(true); err != nil {
+						return err
+					}
+					size = 0
+				}
+				db := tx.Bucket(path[0])
+				for _, name := range path[1:] {
+					db = db.Bucket(name)
+				}
+				db.FillPercent = 1.0
+				if v == nil { // a nested bucket
+					child := sb.Bucket(k)
+					nb, err := db.CreateBucket(k)
+					if err != nil {
+						return err
+					}
+					if err := nb.SetSequence(child.Sequence()); err != nil {
+						return err
+					}
+					return fill(child, append(slices.Clone(path), slices.Clone(k)))
+				}
+				size += len(k) + len(v)
+				return db.Put(slices.Clone(k), slices.Clone(v))
+			})
+		}
+		err = stx.ForEach(func(name []byte, sb *bolt.Bucket) error {
+			b, err := tx.CreateBucket(name)
+			if err != nil {
+				return err
+			}
+			if err := b.SetSequence(sb.Sequence()); err != nil {
+				return err
+			}
+			return fill(sb, [][]byte{slices.Clone(name)})
+		})
+		if err != nil {
+			return err
+		}
+		return tx.Commit()
+	})
 }
 
 // guarded runs fn unless the store is closed (ErrClosed), as view does.
