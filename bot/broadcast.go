@@ -91,8 +91,8 @@ type BroadcastStore interface {
 	SegmentSource
 	Broadcast(id string) (store.Broadcast, error)
 	Broadcasts() ([]store.Broadcast, error)
-	StartBroadcast(ctx context.Context, id string, contactIDs []string) (store.Broadcast, error)
-	NextRecipient(id string) (store.Recipient, bool, error)
+	StartBroadcast(ctx context.Context, id string, rs []store.Recipient) (store.Broadcast, error)
+	QueuedRecipients(id string, limit int, open func(store.Recipient) bool) ([]store.Recipient, error)
 	MarkRecipient(ctx context.Context, id string, i int, outcome, detail, trigger string) (bool, error)
 }
 
@@ -124,8 +124,13 @@ func CheckBroadcast(b store.Broadcast, fl HasFlow) error {
 	return nil
 }
 
+// TimeZoneField is the contact field that holds a contact's own time zone
+// (an IANA name, set through PATCH /api/v1/contacts): the send window is
+// then in it.
+const TimeZoneField = "time_zone"
+
 // StartBroadcast matches the draft broadcast's segment now and snapshots
-// the matching contacts as its recipients.
+// the matching contacts, with their time zones, as its recipients.
 func StartBroadcast(ctx context.Context, db BroadcastStore, id string, now time.Time) (store.Broadcast, error) {
 	b, err := db.Broadcast(id)
 	if err != nil {
@@ -138,11 +143,21 @@ func StartBroadcast(ctx context.Context, db BroadcastStore, id string, now time.
 	if err != nil {
 		return b, err
 	}
-	var ids []string
-	if err := MatchSegment(db, seg, now, func(c store.Contact) bool { ids = append(ids, c.ID); return true }); err != nil {
+	var rs []store.Recipient
+	err = MatchSegment(db, seg, now, func(c store.Contact) bool {
+		r := store.Recipient{ContactID: c.ID}
+		if tz := c.Fields[TimeZoneField]; tz != "" {
+			if _, err := time.LoadLocation(tz); err == nil {
+				r.TimeZone = tz
+			}
+		}
+		rs = append(rs, r)
+		return true
+	})
+	if err != nil {
 		return b, err
 	}
-	return db.StartBroadcast(ctx, id, ids)
+	return db.StartBroadcast(ctx, id, rs)
 }
 
 // SendWindow is the daily hours a broadcast may send in, [From, To) in
@@ -253,46 +268,63 @@ func (b *Broadcaster) stepOne(ctx context.Context, bc store.Broadcast) (int, err
 	if err != nil {
 		return 0, fmt.Errorf("broadcast %s: %w", bc.ID, err)
 	}
-	loc := b.loc
+	def := b.loc
 	if bc.TimeZone != "" {
-		if loc, err = time.LoadLocation(bc.TimeZone); err != nil {
+		if def, err = time.LoadLocation(bc.TimeZone); err != nil {
 			return 0, fmt.Errorf("broadcast %s: time zone %q: %w", bc.ID, bc.TimeZone, err)
 		}
 	}
 	now := b.now()
-	if !w.Open(now.In(loc)) {
-		return 0, nil
-	}
 	interval := time.Minute / time.Duration(bc.Rate)
 	next, ok := b.next[bc.ID]
 	if !ok || next.Before(now.Add(-b.Tick)) {
 		next = now // no catching up after a pause or a closed window
 	}
+	allowed := 0
+	for t := next; !now.Before(t) && allowed < maxPerStep; t = t.Add(interval) {
+		allowed++
+	}
+	if allowed == 0 {
+		b.next[bc.ID] = next
+		return 0, nil
+	}
+	locs := map[string]*time.Location{"": def}
+	open := func(r store.Recipient) bool {
+		loc, ok := locs[r.TimeZone]
+		if !ok {
+			loc = def
+			if l, lerr := time.LoadLocation(r.TimeZone); lerr == nil {
+				loc = l
+			}
+			locs[r.TimeZone] = loc
+		}
+		return w.Open(now.In(loc))
+	}
+	rs, err := b.db.QueuedRecipients(bc.ID, allowed, open)
+	if err != nil {
+		return 0, err
+	}
 	marked := 0
-	for !now.Before(next) {
+	defer func() { b.next[bc.ID] = next }()
+	for _, r := range rs {
 		if ctx.Err() != nil {
 			return marked, nil
 		}
-		r, ok, err := b.db.NextRecipient(bc.ID)
-		if err != nil || !ok {
-			b.next[bc.ID] = next
-			return marked, err
-		}
 		outcome, detail, trig, err := b.send(ctx, bc, r)
 		if err != nil {
-			b.next[bc.ID] = next
 			return marked, err
 		}
 		if _, err := b.db.MarkRecipient(ctx, bc.ID, r.Index, outcome, detail, trig); err != nil {
-			b.next[bc.ID] = next
 			return marked, err
 		}
 		marked++
 		next = next.Add(interval)
 	}
-	b.next[bc.ID] = next
 	return marked, nil
 }
+
+// maxPerStep bounds the sends of one broadcast in one step.
+const maxPerStep = 1000
 
 // send triggers the broadcast's flow for one recipient and says what
 // became of it; err only when the runner must stop (shutdown, store).

@@ -30,13 +30,14 @@ func (c crashingMarks) MarkRecipient(ctx context.Context, id string, i int, outc
 	return c.DB.MarkRecipient(ctx, id, i, outcome, detail, trigger)
 }
 
-func TestBroadcastRateWindowRestartExactlyOnce(t *testing.T) {
+// newBroadcastEnv runs the trigger test project over a real bbolt file
+// with a recording Telegram sender.
+func newBroadcastEnv(t *testing.T, clk *storetest.Clock) (*store.DB, *Runtime, *recordingSender) {
+	t.Helper()
 	p, err := flows.LoadDir(filepath.Join("testdata", "trigger"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 08:59:58 in Kazan (UTC+3): the window opens in two seconds.
-	clk := storetest.NewClock(time.Date(2026, 12, 1, 5, 59, 58, 0, time.UTC))
 	db := storetest.OpenWith(t, store.Options{Clock: clk.Now})
 	tg := &recordingSender{name: channel.Telegram}
 	rt := New(Config{Logger: quietLogger(), Clock: clk.Now, TriggerIdle: time.Hour, TriggerSweep: time.Hour}, db, p.NewEngine(flows.Options{}), tg)
@@ -44,6 +45,82 @@ func TestBroadcastRateWindowRestartExactlyOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rt.Shutdown(context.Background()) })
+	return db, rt, tg
+}
+
+// The send window is in each contact's own time zone when it has one: a
+// customer in Vladivostok is not woken by a Moscow morning broadcast.
+func TestBroadcastWindowInContactTimeZone(t *testing.T) {
+	// 09:30 in Moscow, 16:30 in Vladivostok.
+	clk := storetest.NewClock(time.Date(2026, 12, 1, 6, 30, 0, 0, time.UTC))
+	db, rt, tg := newBroadcastEnv(t, clk)
+	ctx := context.Background()
+	for i, tz := range []string{"Asia/Vladivostok", "", "Not/AZone"} {
+		c, _, err := db.ResolveContact(ctx, fmt.Sprintf("telegram:%d", 300+i), "", "en")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Fields = map[string]string{"time_zone": tz}
+		if _, err := db.Commit(ctx, store.Turn{ContactID: c.ID, Contact: &c}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bc, err := db.CreateBroadcast(ctx, store.Broadcast{Segment: "true", Flow: "shipped", Params: map[string]any{"order": "TZ"},
+		Rate: 600, Window: "09:00-12:00"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bc, err = StartBroadcast(ctx, db, bc.ID, clk.Now()); err != nil || bc.Total != 3 {
+		t.Fatalf("start = %+v, %v", bc, err)
+	}
+	moscow, _ := time.LoadLocation("Europe/Moscow")
+	run := NewBroadcaster(rt, db, moscow, clk.Now, quietLogger())
+	marked := 0
+	for range 3 {
+		n, err := run.Step(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		marked += n
+		clk.Advance(time.Second)
+	}
+	if marked != 2 {
+		t.Fatalf("Moscow morning marked %d; want the two without a zone of their own", marked)
+	}
+	flush(t, rt)
+	if bc, _ = db.Broadcast(bc.ID); bc.State != store.BroadcastRunning || bc.Counts[store.OutcomeQueued] != 1 {
+		t.Fatalf("broadcast = %+v, want running with Vladivostok queued", bc)
+	}
+	rs, _ := db.Recipients(bc.ID, 0, 0)
+	for _, r := range rs {
+		if (r.Outcome == store.OutcomeQueued) != (r.TimeZone == "Asia/Vladivostok") {
+			t.Fatalf("recipient %+v", r)
+		}
+	}
+	// 23:00 UTC: 09:00 next day in Vladivostok, 02:00 in Moscow.
+	clk.Advance(16*time.Hour + 30*time.Minute)
+	if n, err := run.Step(ctx); n != 1 || err != nil {
+		t.Fatalf("Vladivostok morning marked %d, %v", n, err)
+	}
+	flush(t, rt)
+	if bc, _ = db.Broadcast(bc.ID); bc.State != store.BroadcastDone {
+		t.Fatalf("broadcast = %+v, want done", bc)
+	}
+	got := map[string]bool{}
+	for _, o := range tg.sent() {
+		if o.Text == "Order TZ shipped." {
+			got[o.To.ID] = true
+		}
+	}
+	if len(got) != 3 {
+		t.Fatalf("sent to %v, want all three", got)
+	}
+}
+
+func TestBroadcastRateWindowRestartExactlyOnce(t *testing.T) {
+	// 08:59:58 in Kazan (UTC+3): the window opens in two seconds.
+	clk := storetest.NewClock(time.Date(2026, 12, 1, 5, 59, 58, 0, time.UTC))
+	db, rt, tg := newBroadcastEnv(t, clk)
 	ctx := context.Background()
 
 	// 10 customers in Kazan (one opted out of Telegram marketing), 3 in Moscow.
@@ -124,8 +201,15 @@ func TestBroadcastRateWindowRestartExactlyOnce(t *testing.T) {
 		return n
 	}
 	sentBefore := shipped()
-	if sentBefore != 4 { // recipients 0..4 less the opted-out one
-		t.Fatalf("before the restart %d customers got it, want 4", sentBefore)
+	rs, _ := db.Recipients(bc.ID, 0, 0)
+	want := 0 // recipients 0..4 but the opted-out one
+	for _, r := range rs[:5] {
+		if r.ContactID != optedOut {
+			want++
+		}
+	}
+	if sentBefore != want {
+		t.Fatalf("before the restart %d customers got it, want %d", sentBefore, want)
 	}
 	// A new runner (restart) resumes at recipient 4: its trigger replays,
 	// nothing is sent twice.
@@ -136,8 +220,8 @@ func TestBroadcastRateWindowRestartExactlyOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := shipped(); got != sentBefore+5 {
-		t.Fatalf("after the restart %d messages went, want %d (recipients 5..9)", got-sentBefore, 5)
+	if got := shipped(); got != 9 {
+		t.Fatalf("after the restart %d customers in all got it, want 9", got)
 	}
 	bc, _ = db.Broadcast(bc.ID)
 	if bc.State != store.BroadcastDone || bc.Counts[store.OutcomeSent] != 9 || bc.Counts[store.OutcomeOptedOut] != 1 {
@@ -161,7 +245,7 @@ func TestBroadcastRateWindowRestartExactlyOnce(t *testing.T) {
 			t.Errorf("telegram:%s (opted out or in Moscow) got it", id)
 		}
 	}
-	rs, _ := db.Recipients(bc.ID, 0, 0)
+	rs, _ = db.Recipients(bc.ID, 0, 0)
 	for _, r := range rs {
 		if want := r.ContactID == optedOut; want != (r.Outcome == store.OutcomeOptedOut) {
 			t.Errorf("recipient %d %s: %s", r.Index, r.ContactID, r.Outcome)

@@ -63,19 +63,22 @@ type Broadcast struct {
 	StartedAt     time.Time      `json:"started_at,omitzero"`
 	FinishedAt    time.Time      `json:"finished_at,omitzero"`
 	Total         int            `json:"total"`
-	// Next is the index of the first recipient not yet marked.
+	// Next is the index of the first recipient still queued.
 	Next   int            `json:"next"`
 	Counts map[string]int `json:"counts,omitempty"` // recipients by outcome
 }
 
 // Recipient is one contact of a started broadcast and what became of it.
 type Recipient struct {
-	Index     int       `json:"index"`
-	ContactID string    `json:"contact"`
-	Outcome   string    `json:"outcome"`
-	Detail    string    `json:"detail,omitempty"`
-	Trigger   string    `json:"trigger,omitempty"`
-	At        time.Time `json:"at,omitzero"`
+	Index     int    `json:"index"`
+	ContactID string `json:"contact"`
+	// TimeZone is the contact's own (its time_zone field) when it had a
+	// valid one at the start: the send window is then in it.
+	TimeZone string    `json:"tz,omitempty"`
+	Outcome  string    `json:"outcome"`
+	Detail   string    `json:"detail,omitempty"`
+	Trigger  string    `json:"trigger,omitempty"`
+	At       time.Time `json:"at,omitzero"`
 }
 
 func recipientKey(id string, i int) []byte {
@@ -150,10 +153,10 @@ func (db *DB) Broadcasts() ([]Broadcast, error) {
 	return out, err
 }
 
-// StartBroadcast snapshots contactIDs as the draft broadcast's recipients,
-// all queued, and sets it running, in one transaction. With no recipient
-// it is done at once.
-func (db *DB) StartBroadcast(ctx context.Context, id string, contactIDs []string) (Broadcast, error) {
+// StartBroadcast snapshots rs (contact and time zone) as the draft
+// broadcast's recipients, all queued, and sets it running, in one
+// transaction. With no recipient it is done at once.
+func (db *DB) StartBroadcast(ctx context.Context, id string, rs []Recipient) (Broadcast, error) {
 	var b Broadcast
 	now := db.now()
 	err := db.write(ctx, func(tx *bolt.Tx) (err error) {
@@ -167,13 +170,14 @@ func (db *DB) StartBroadcast(ctx context.Context, id string, contactIDs []string
 		if err != nil {
 			return err
 		}
-		for i, c := range contactIDs {
-			if err := putJSON(rb, recipientKey(id, i), Recipient{Index: i, ContactID: c, Outcome: OutcomeQueued}); err != nil {
+		for i, r := range rs {
+			r = Recipient{Index: i, ContactID: r.ContactID, TimeZone: r.TimeZone, Outcome: OutcomeQueued}
+			if err := putJSON(rb, recipientKey(id, i), r); err != nil {
 				return err
 			}
 		}
-		b.State, b.StartedAt, b.Total, b.Next = BroadcastRunning, now, len(contactIDs), 0
-		b.Counts = map[string]int{OutcomeQueued: len(contactIDs)}
+		b.State, b.StartedAt, b.Total, b.Next = BroadcastRunning, now, len(rs), 0
+		b.Counts = map[string]int{OutcomeQueued: len(rs)}
 		if b.Total == 0 {
 			b.State, b.FinishedAt = BroadcastDone, now
 		}
@@ -241,10 +245,12 @@ func getRecipient(rb *bolt.Bucket, id string, i int) (Recipient, error) {
 	return r, nil
 }
 
-// NextRecipient is the running broadcast's first recipient not yet marked;
-// ok is false when the broadcast is not running or has none left.
-func (db *DB) NextRecipient(id string) (r Recipient, ok bool, err error) {
-	err = db.view(func(tx *bolt.Tx) error {
+// QueuedRecipients are up to limit queued recipients of the running
+// broadcast that open accepts (the send window is open in their time
+// zone), in order from its cursor; none when it is not running.
+func (db *DB) QueuedRecipients(id string, limit int, open func(Recipient) bool) ([]Recipient, error) {
+	var out []Recipient
+	err := db.view(func(tx *bolt.Tx) error {
 		b, err := getBroadcast(tx, id)
 		if err != nil || b.State != BroadcastRunning || b.Next >= b.Total {
 			return err
@@ -253,16 +259,27 @@ func (db *DB) NextRecipient(id string) (r Recipient, ok bool, err error) {
 		if rb == nil {
 			return fmt.Errorf("store: broadcast %q has no recipients stored", id)
 		}
-		r, err = getRecipient(rb, id, b.Next)
-		ok = err == nil
-		return err
+		c := rb.Cursor()
+		for k, v := c.Seek(recipientKey(id, b.Next)); k != nil && len(out) < limit; k, v = c.Next() {
+			if len(k) != len(id)+9 || string(k[:len(id)]) != id || k[len(id)] != 0 {
+				break
+			}
+			var r Recipient
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("store: recipient of broadcast %q: %w", id, err)
+			}
+			if r.Outcome == OutcomeQueued && open(r) {
+				out = append(out, r)
+			}
+		}
+		return nil
 	})
-	return r, ok, err
+	return out, err
 }
 
 // MarkRecipient records the outcome of recipient i and moves the
-// broadcast's cursor past it, in one write; the last one makes the
-// broadcast done. A recipient already marked is left as it is (ok false).
+// broadcast's cursor to the first recipient still queued, in one write;
+// the last one makes the broadcast done. A recipient already marked is left as it is (ok false).
 func (db *DB) MarkRecipient(ctx context.Context, id string, i int, outcome, detail, trigger string) (ok bool, err error) {
 	now := db.now()
 	err = db.write(ctx, func(tx *bolt.Tx) error {
@@ -285,10 +302,17 @@ func (db *DB) MarkRecipient(ctx context.Context, id string, i int, outcome, deta
 		}
 		b.Counts[OutcomeQueued]--
 		b.Counts[outcome]++
-		if i >= b.Next {
-			b.Next = i + 1
+		for b.Next < b.Total {
+			n, err := getRecipient(rb, id, b.Next)
+			if err != nil {
+				return err
+			}
+			if n.Outcome == OutcomeQueued {
+				break
+			}
+			b.Next++
 		}
-		if b.Next >= b.Total && b.State == BroadcastRunning {
+		if b.Counts[OutcomeQueued] == 0 && b.State == BroadcastRunning {
 			b.State, b.FinishedAt = BroadcastDone, now
 		}
 		ok = true
