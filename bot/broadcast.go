@@ -96,20 +96,18 @@ type BroadcastStore interface {
 	MarkRecipient(ctx context.Context, id string, i int, outcome, detail, trigger string) (bool, error)
 }
 
-// HasFlow says whether the project has a flow (the runtime's engine).
-type HasFlow interface{ HasFlow(name string) bool }
-
-// HasFlow reports whether the running project has the flow.
-func (r *Runtime) HasFlow(name string) bool { return r.engine.Load().HasFlow(name) }
+// KnowsFlow reports whether the running project has the flow (a
+// broadcast is checked against it when created).
+func (r *Runtime) KnowsFlow(name string) bool { return r.engine.Load().HasFlow(name) }
 
 // CheckBroadcast checks a new broadcast before it is stored: the segment
-// type-checks, the flow exists (when flows is not nil), the rate and the
+// type-checks, the flow exists (when hasFlow is not nil), the rate and the
 // window and time zone read.
-func CheckBroadcast(b store.Broadcast, fl HasFlow) error {
+func CheckBroadcast(b store.Broadcast, hasFlow func(string) bool) error {
 	if _, err := segment.Compile(b.Segment); err != nil {
 		return err
 	}
-	if fl != nil && !fl.HasFlow(b.Flow) {
+	if hasFlow != nil && !hasFlow(b.Flow) {
 		return fmt.Errorf("%w %q", flows.ErrUnknownFlow, b.Flow)
 	}
 	if b.Rate <= 0 || b.Rate > 60_000 {

@@ -155,7 +155,7 @@ func TestBroadcastRateWindowRestartExactlyOnce(t *testing.T) {
 
 	bc := store.Broadcast{Name: "winter", Segment: seg.Src, Flow: "shipped", Params: map[string]any{"order": "WINTER"},
 		Rate: 60, Window: "09:00-21:00", TimeZone: "Europe/Moscow"}
-	if err := CheckBroadcast(bc, rt); err != nil {
+	if err := CheckBroadcast(bc, rt.KnowsFlow); err != nil {
 		t.Fatal(err)
 	}
 	bc, err = db.CreateBroadcast(ctx, bc)

@@ -79,16 +79,16 @@ func broadcastCreate(args []string, stdio IO) int {
 		}
 		b.Params[k] = v
 	}
-	var fl bot.HasFlow
+	var hasFlow func(string) bool
 	if *flowsDir != "" {
 		p, err := loadProject(*flowsDir)
 		if err != nil {
 			fmt.Fprintf(stdio.Stderr, "parley broadcast create: %v\n", err)
 			return 1
 		}
-		fl = p.NewEngine(flows.Options{}) // only HasFlow is asked
+		hasFlow = p.NewEngine(flows.Options{}).HasFlow
 	}
-	if err := bot.CheckBroadcast(b, fl); err != nil {
+	if err := bot.CheckBroadcast(b, hasFlow); err != nil {
 		fmt.Fprintf(stdio.Stderr, "parley broadcast create: %v\n", err)
 		return 1
 	}

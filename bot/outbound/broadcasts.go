@@ -62,8 +62,11 @@ func (a *API) createBroadcast(db BroadcastStore, w http.ResponseWriter, r *http.
 	}
 	b := store.Broadcast{Name: body.Name, Segment: body.Segment, Flow: body.Flow, Params: body.Params,
 		Transactional: body.Transactional, Rate: body.Rate, Window: body.Window, TimeZone: body.TimeZone}
-	fl, _ := a.rt.(bot.HasFlow)
-	if err := bot.CheckBroadcast(b, fl); err != nil {
+	var hasFlow func(string) bool
+	if k, ok := a.rt.(interface{ KnowsFlow(string) bool }); ok {
+		hasFlow = k.KnowsFlow
+	}
+	if err := bot.CheckBroadcast(b, hasFlow); err != nil {
 		code := "invalid"
 		if errors.Is(err, flows.ErrUnknownFlow) {
 			code = "unknown_flow"
