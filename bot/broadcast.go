@@ -308,6 +308,10 @@ func (b *Broadcaster) stepOne(ctx context.Context, bc store.Broadcast) (int, err
 		if ctx.Err() != nil {
 			return marked, nil
 		}
+		// A pause or a cancel during the step stops it before the next send.
+		if cur, err := b.db.Broadcast(bc.ID); err != nil || cur.State != store.BroadcastRunning {
+			return marked, err
+		}
 		outcome, detail, trig, err := b.send(ctx, bc, r)
 		if err != nil {
 			return marked, err

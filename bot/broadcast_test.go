@@ -274,3 +274,53 @@ func TestBroadcastWindowClosesAndPauses(t *testing.T) {
 		t.Error("an unknown time zone was accepted")
 	}
 }
+
+// pausingTriggerer pauses the broadcast right after its second trigger, as
+// a lead would in the middle of a step.
+type pausingTriggerer struct {
+	rt    *Runtime
+	db    *store.DB
+	id    *string
+	calls *int
+}
+
+func (p pausingTriggerer) Trigger(ctx context.Context, req TriggerRequest) (TriggerResult, error) {
+	res, err := p.rt.Trigger(ctx, req)
+	if *p.calls++; *p.calls < 2 {
+		return res, err
+	}
+	if _, perr := p.db.SetBroadcastState(ctx, *p.id, store.BroadcastPaused); perr != nil {
+		return res, perr
+	}
+	return res, err
+}
+
+// A pause takes effect before the next send, also inside one step.
+func TestBroadcastPauseStopsTheStep(t *testing.T) {
+	clk := storetest.NewClock(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC))
+	db, rt, tg := newBroadcastEnv(t, clk)
+	ctx := context.Background()
+	for i := range 5 {
+		if _, _, err := db.ResolveContact(ctx, fmt.Sprintf("telegram:%d", 400+i), "", "en"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bc, _ := db.CreateBroadcast(ctx, store.Broadcast{Segment: "true", Flow: "shipped", Params: map[string]any{"order": "P"}, Rate: 60000})
+	bc, err := StartBroadcast(ctx, db, bc.ID, clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	run := NewBroadcaster(pausingTriggerer{rt: rt, db: db, id: &bc.ID, calls: &calls}, db, nil, clk.Now, quietLogger())
+	if n, err := run.Step(ctx); n != 1 || err != nil {
+		t.Fatalf("first step marked %d, %v", n, err)
+	}
+	clk.Advance(time.Second) // a second's worth at 60000/minute: the four left are allowed
+	if n, err := run.Step(ctx); n != 1 || err != nil {
+		t.Fatalf("step with a pause after the first send marked %d, %v; want 1", n, err)
+	}
+	flush(t, rt)
+	if bc, _ = db.Broadcast(bc.ID); bc.State != store.BroadcastPaused || bc.Counts[store.OutcomeQueued] != 3 || len(tg.sent()) != 4 {
+		t.Fatalf("after the pause: %s %v, %d messages sent", bc.State, bc.Counts, len(tg.sent()))
+	}
+}
