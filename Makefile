@@ -2,7 +2,7 @@ GO ?= go
 BIN := bin/parley
 DATA ?= ../shared/datasets
 
-.PHONY: build run test fuzz-brief bench fuzz crash crash-serve serve-bench eval vet clean screenshots
+.PHONY: build run test fuzz-brief bench fuzz crash crash-serve crash-broadcast serve-bench eval vet clean screenshots
 
 build:
 	$(GO) build -o $(BIN) ./cmd/parley
@@ -64,6 +64,11 @@ crash:
 CRASH_KILLS ?= 20
 crash-serve:
 	PARLEY_CRASH_SERVE=1 CRASH_KILLS=$(CRASH_KILLS) $(GO) test -count=1 -timeout 30m -run '^TestCrashServe$$' -v ./internal/crashserve
+
+# A broadcast of BCAST_N contacts SIGKILLed half-way and resumed: each flow once (bot).
+BCAST_N ?= 10000
+crash-broadcast:
+	PARLEY_BCAST_CRASH_N=$(BCAST_N) $(GO) test -count=1 -timeout 30m -run '^TestBroadcastSurvivesSIGKILL$$' -v ./bot
 
 # First-reply latency of `parley serve` on Telegram at 25 messages/s from 500 chats, alone and
 # with one chat flooding (internal/crashserve).

@@ -83,6 +83,22 @@ func commandSpecs() []spec {
 			{use: "revoke ID|NAME", short: "revoke an API key at once", example: "  parley apikeys revoke shop",
 				run: subOf(runAPIKeys, "revoke")},
 		}},
+		{use: "broadcast", short: "broadcasts to a segment of contacts (docs/outbound.md)", run: runBroadcast, sub: []spec{
+			{use: "create NAME", short: "create a draft broadcast: a segment, a flow, a rate and a send window",
+				long: "create checks the segment expression (contact fields and facts, see docs/outbound.md), the\n" +
+					"rate and the window, and stores a draft. --flows DIR also checks the flow exists." + dbHelp,
+				example: "  parley broadcast create winter --segment 'contact.city == \"Казань\" && days_since(contact.last_order) > 90' \\\n" +
+					"      --flow promo --param code=WINTER --rate 120 --window 09:00-21:00",
+				run: subOf(runBroadcast, "create")},
+			{use: "preview EXPR|ID", short: "count a segment's contacts and show a sample", example: "  parley broadcast preview 'contact.tickets > 0'",
+				run: subOf(runBroadcast, "preview")},
+			{use: "start ID", short: "snapshot the recipients and start sending (a running server sends)", example: "  parley broadcast start b_06h55sz3qmejm9ah2c", run: subOf(runBroadcast, "start")},
+			{use: "pause ID", short: "pause a running broadcast", example: "  parley broadcast pause b_06h55sz3qmejm9ah2c", run: subOf(runBroadcast, "pause")},
+			{use: "resume ID", short: "resume a paused broadcast", example: "  parley broadcast resume b_06h55sz3qmejm9ah2c", run: subOf(runBroadcast, "resume")},
+			{use: "cancel ID", short: "cancel a broadcast; recipients not yet reached are left out", example: "  parley broadcast cancel b_06h55sz3qmejm9ah2c", run: subOf(runBroadcast, "cancel")},
+			{use: "status [ID]", short: "progress and per-recipient outcomes", example: "  parley broadcast status\n  parley broadcast status b_... --json",
+				run: subOf(runBroadcast, "status")},
+		}},
 		{use: "tickets", short: "handoff tickets", run: runTickets, sub: []spec{
 			{use: "list", short: "list handoff tickets, by status",
 				long: "list prints the tickets of the human queue. --status takes:\n" +

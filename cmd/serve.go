@@ -350,6 +350,13 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 			}
 		}()
 	}
+	// Broadcasts send in the project's time zone unless they name one.
+	bcastLoc := hcfg.Hours.Location()
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		bot.NewBroadcaster(s.runtime, s.db, bcastLoc, nil, log.With().Str("component", "broadcast").Logger()).Run(bgctx)
+	}()
 	if cfg.Flows != "" {
 		s.bg.Add(1)
 		go func() {

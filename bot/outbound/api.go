@@ -70,6 +70,7 @@ func (a *API) Handler() http.Handler {
 	mux.Handle("PATCH /api/v1/contacts/{ref}", a.auth(store.ScopeContacts, a.patchContact))
 	mux.Handle("POST /api/v1/conversions", a.auth(store.ScopeConversions, a.conversion))
 	mux.Handle("GET /api/v1/cascades/{id}", a.auth(store.ScopeTriggers, a.cascade))
+	a.mountBroadcasts(mux)
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such API endpoint: see docs/outbound.md")
 	})
