@@ -11,7 +11,7 @@ import (
 
 	"github.com/parley-chat/parley/bot/channel"
 	"github.com/parley-chat/parley/flows"
-	"github.com/parley-chat/parley/segment"
+	"github.com/parley-chat/parley/flows/segment"
 	"github.com/parley-chat/parley/store"
 	"github.com/parley-chat/parley/store/storetest"
 )
