@@ -292,6 +292,9 @@ func (r *Runtime) loadFileData(out *channel.Outbound) error {
 // new files: keep:); the next hourly cleanup uses it.
 func (r *Runtime) SetFilesKeep(d time.Duration) { r.filesKeep.Store(int64(d)) }
 
+// FilesKeep is the file retention in force (0: files are kept).
+func (r *Runtime) FilesKeep() time.Duration { return time.Duration(r.filesKeep.Load()) }
+
 // pruneFiles empties the files older than the retention (Files.Keep, or
 // SetFilesKeep's), now and every hour, until the runtime stops. Without a
 // retention it only waits.

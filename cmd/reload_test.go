@@ -172,3 +172,35 @@ func TestHandoffSettingsApplyOnReload(t *testing.T) {
 		t.Error("the server still says the settings wait for a restart")
 	}
 }
+
+// The lead's file retention (parley.yaml files: keep:) applies on reload,
+// and the server's own (files.keep) again once the project drops it.
+func TestFilesKeepFollowsReload(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "shop")
+	var out strings.Builder
+	if code := Run([]string{"init", dir}, IO{Stdout: &out, Stderr: &out}); code != 0 {
+		t.Fatalf("init: %s", out.String())
+	}
+	project := filepath.Join(dir, "parley.yaml")
+	src, err := os.ReadFile(project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(project, append(src, "\nfiles: {keep: 90d}\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, logs := startServer(t, func(c *Config) { c.Flows = dir; c.Files.Keep = 720 * time.Hour })
+	if got := s.runtime.FilesKeep(); got != 90*24*time.Hour {
+		t.Fatalf("retention at start = %v, want the project's 90 days", got)
+	}
+	// Written again until a reload is logged: the watcher may start
+	// watching a moment after the server answers.
+	waitUntil(t, "the reload", func() bool {
+		if err := os.WriteFile(project, src, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(300 * time.Millisecond)
+		return strings.Contains(logs.String(), "flows reloaded")
+	})
+	waitUntil(t, "the server's retention again", func() bool { return s.runtime.FilesKeep() == 720*time.Hour })
+}

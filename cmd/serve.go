@@ -290,9 +290,13 @@ func newServer(parent context.Context, cfg Config, log zerolog.Logger, stdio IO)
 	running := project
 	swap := func(p *flows.Project) {
 		s.runtime.SetEngine(p.NewEngine(opts))
-		if keep, ok := p.FilesKeep(); ok {
-			s.runtime.SetFilesKeep(keep)
+		// The lead's retention, or the server's again when the project
+		// no longer says.
+		keep, ok := p.FilesKeep()
+		if !ok {
+			keep = cfg.Files.Keep
 		}
+		s.runtime.SetFilesKeep(keep)
 		graphs.p.Store(p)
 		if applyHandoffChange(s.handoff, cfg.Handoff, running, p, log) {
 			running = p
