@@ -100,6 +100,12 @@ type BroadcastStore interface {
 // broadcast is checked against it when created).
 func (r *Runtime) KnowsFlow(name string) bool { return r.engine.Load().HasFlow(name) }
 
+// SuggestFlow is the running project's flow closest to a mistyped name
+// ("" when none is close), for the API's "did you mean".
+func (r *Runtime) SuggestFlow(name string) string {
+	return r.engine.Load().Project().SuggestFlow(name)
+}
+
 // CheckBroadcast checks a new broadcast before it is stored: the segment
 // type-checks, the flow exists (when hasFlow is not nil), the rate and the
 // window and time zone read.

@@ -116,7 +116,8 @@ func TestTriggerAPIOverTelegram(t *testing.T) {
 	if code, out := apiCall(t, base, key, "POST", "/api/v1/triggers/shipped", `{"contact":"telegram:1"}`); code != 404 || out["error"] != "unknown_contact" {
 		t.Fatalf("unknown contact: %d %v", code, out)
 	}
-	if code, out := apiCall(t, base, key, "POST", "/api/v1/triggers/shiped", body); code != 404 || out["error"] != "unknown_flow" {
+	if code, out := apiCall(t, base, key, "POST", "/api/v1/triggers/shiped", body); code != 404 || out["error"] != "unknown_flow" ||
+		!strings.Contains(fmt.Sprint(out["message"]), `did you mean "shipped"?`) {
 		t.Fatalf("unknown flow: %d %v", code, out)
 	}
 	if n := countSent(api, chat, "A-17"); n != 0 {

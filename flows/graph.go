@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"github.com/parley-chat/parley/flows/syntax"
 	"strings"
 	"unicode/utf8"
 )
@@ -51,6 +52,10 @@ const maxLabelRunes = 40
 
 // Flows lists the project's flows, sorted by name.
 func (p *Project) Flows() []string { return p.FlowNames() }
+
+// SuggestFlow is the project's flow name closest to name, when it is a
+// likely typo ("" otherwise), for errors that say "did you mean".
+func (p *Project) SuggestFlow(name string) string { return syntax.Suggest(name, p.FlowNames()) }
 
 // Graph returns the named flow's nodes (in file order) and edges; false
 // for an unknown flow.

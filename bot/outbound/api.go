@@ -237,7 +237,13 @@ func (a *API) trigger(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, http.StatusAccepted, out)
 	case errors.Is(err, flows.ErrUnknownFlow):
-		writeError(w, http.StatusNotFound, "unknown_flow", fmt.Sprintf("no flow %q in the project (a flow the API starts declares params:)", flow))
+		msg := fmt.Sprintf("no flow %q in the project (a flow the API starts declares params:)", flow)
+		if sg, ok := a.rt.(interface{ SuggestFlow(string) string }); ok {
+			if near := sg.SuggestFlow(flow); near != "" {
+				msg += fmt.Sprintf("; did you mean %q?", near)
+			}
+		}
+		writeError(w, http.StatusNotFound, "unknown_flow", msg)
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, "unknown_contact", fmt.Sprintf("no contact %q", b.Contact))
 	case errors.Is(err, bot.ErrNoChannel):
