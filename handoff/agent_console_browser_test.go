@@ -165,6 +165,9 @@ func TestConsoleRussianInBrowser(t *testing.T) {
 	if got := js(`document.getElementById("vars").innerText`); !strings.Contains(got, "Заказ найден\tда") || !strings.Contains(got, "Номер заказа\t1234567") {
 		t.Errorf("variables shown as %q", got)
 	}
+	if got := js(`(b => b ? b.textContent + " / " + b.title : "")(document.getElementById("reply-attach"))`); got != "Файл… / Отправить клиенту файл или картинку" {
+		t.Errorf("the file button reads %q in the Russian console", got)
+	}
 	if got := js(`document.getElementById("earlier").textContent`); !strings.Contains(got, "Жалоба") || !strings.Contains(got, "★5") || !strings.Contains(got, "завершён") {
 		t.Errorf("earlier tickets %q: want the complaint, ended, rated 5", got)
 	}

@@ -135,7 +135,7 @@ func TestAPITicketFlow(t *testing.T) {
 	anna.call("POST", fmt.Sprintf("/api/tickets/%d/note", tk.ID), map[string]string{"text": "refund approved by lena"}, 200, nil)
 	anna.call("GET", fmt.Sprintf("/api/tickets/%d", tk.ID), nil, 200, &tj)
 	if tj.Contact.Name != "Olga" || !cmp.Equal(tj.Contact.Channels, []string{"web:v1"}) || !cmp.Equal(tj.Evidence, []string{"this is unacceptable"}) ||
-		tj.Vars["order"] != "1234567" || len(tj.Notes) != 1 || tj.FirstReplyAt == nil || !strings.Contains(tj.Summary, "Reason: negative") {
+		tj.Vars["order"] != "1234567" || len(tj.Notes) != 1 || tj.FirstReplyAt == nil || !strings.Contains(tj.Summary, "Reason: Unhappy") {
 		t.Errorf("ticket = %+v", tj)
 	}
 

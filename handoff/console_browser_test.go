@@ -73,7 +73,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Error("reason and evidence are not highlighted")
 	}
 	summary, vars, channels := text("#summary"), text("#vars"), text("#channels")
-	if !strings.Contains(summary, "Reason: negative") || !strings.Contains(vars, "Order number") || !strings.Contains(vars, "1234567") || !strings.Contains(channels, "Web chat v1") {
+	if !strings.Contains(summary, "Reason: Unhappy") || !strings.Contains(vars, "Order number") || !strings.Contains(vars, "1234567") || !strings.Contains(channels, "Web chat v1") {
 		t.Errorf("summary %q vars %q channels %q", summary, vars, channels)
 	}
 	senders := get(t, ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#history .msg")].map(e => e.dataset.sender + ":" + e.querySelector(".who").textContent)`))

@@ -116,6 +116,17 @@ var summaryWords = map[string][6]string{
 	"ru": {"Причина: ", " Собрано: ", " Последние сообщения: ", "Клиент", "Оператор", "Бот"},
 }
 
+// reasonWords are the summary's words for the reasons bots and flows give,
+// as the console's LABELS.reason shows them; another reason stays its code.
+var reasonWords = map[string]map[string]string{
+	"en": {"requested": "Asked for a person", "negative": "Unhappy", "sentiment": "Unhappy", "complaint": "Complaint",
+		"order_number": "Order number not recognised", "bad_number": "Wrong order number", "timeout": "Did not answer in time",
+		"fallback": "The bot did not understand", "out_of_scope": "Question the bot cannot answer", "link_code": "Linking accounts"},
+	"ru": {"requested": "Попросил оператора", "negative": "Недоволен", "sentiment": "Недоволен", "complaint": "Жалоба",
+		"order_number": "Не распознан номер заказа", "bad_number": "Неверный номер заказа", "timeout": "Не ответил вовремя",
+		"fallback": "Бот не понял", "out_of_scope": "Вопрос вне компетенции бота", "link_code": "Привязка аккаунтов"},
+}
+
 // summarize is the first thing an agent reads: why, what the bot collected
 // and the last few messages, so the customer never has to repeat themselves.
 func summarize(req Request, last []store.Message, lang string, labels map[string]map[string]string) string {
@@ -124,7 +135,13 @@ func summarize(req Request, last []store.Message, lang string, labels map[string
 		w = summaryWords["en"]
 	}
 	var b strings.Builder
-	b.WriteString(w[0] + req.Reason)
+	reason := req.Reason
+	if words, ok := reasonWords[lang]; ok && words[reason] != "" {
+		reason = words[reason]
+	} else if words := reasonWords["en"]; !ok && words[reason] != "" {
+		reason = words[reason]
+	}
+	b.WriteString(w[0] + reason)
 	if len(req.Evidence) > 0 {
 		b.WriteString(" (" + clip(req.Evidence[0], 120) + ")")
 	}

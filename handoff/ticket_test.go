@@ -31,7 +31,7 @@ func TestLifecycle(t *testing.T) {
 	if !strings.Contains(notices[0].Text, "number 1 in the queue") {
 		t.Errorf("queued notice = %q", notices[0].Text)
 	}
-	for _, want := range []string{"Reason: negative (this is awful, third week!)", "order=1234567",
+	for _, want := range []string{"Reason: Unhappy (this is awful, third week!)", "order=1234567",
 		"Customer: where is my order", "Bot: It is on its way."} {
 		if !strings.Contains(tk.Summary, want) {
 			t.Errorf("summary %q lacks %q", tk.Summary, want)
@@ -465,7 +465,7 @@ func TestSummaryInTheProjectLanguage(t *testing.T) {
 	e.say(c, "где мой заказ 1234567?")
 	e.botSays(c, "Он в пути.")
 	tk, _ := e.escalate(c, "requested", "")
-	for _, want := range []string{"Причина: requested", "Собрано: order=1234567", "Последние сообщения: Клиент: где мой заказ", "Бот: Он в пути."} {
+	for _, want := range []string{"Причина: Попросил оператора", "Собрано: order=1234567", "Последние сообщения: Клиент: где мой заказ", "Бот: Он в пути."} {
 		if !strings.Contains(tk.Summary, want) {
 			t.Errorf("summary %q lacks %q", tk.Summary, want)
 		}

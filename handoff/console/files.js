@@ -6,9 +6,12 @@
 // app.js's state, $, el, act, renderTicket and loadHistory at run time.
 "use strict";
 
+// The button's texts are in i18n.js (fileButton, fileAttach), so the
+// page's language pass labels it whenever the language is set; these are
+// the texts rendered with each message.
 const FILE_TEXTS = {
-  en: { attach: "Send a file or a picture to the customer", button: "File…", removed: "removed by the retention policy", file: "file" },
-  ru: { attach: "Отправить клиенту файл или картинку", button: "Файл…", removed: "удалён по сроку хранения", file: "файл" },
+  en: { removed: "removed by the retention policy", file: "file" },
+  ru: { removed: "удалён по сроку хранения", file: "файл" },
 };
 
 function fileText(key) {
@@ -69,7 +72,8 @@ function setupAttach() {
   const box = document.getElementById("reply-box");
   if (!box || document.getElementById("reply-attach")) return;
   const picker = el("input", { type: "file", id: "reply-file", hidden: "" });
-  const button = el("button", { type: "button", id: "reply-attach", class: "plain", title: fileText("attach"), "aria-label": fileText("attach") }, fileText("button"));
+  const button = el("button", { type: "button", id: "reply-attach", class: "plain", title: tr("fileAttach"), "aria-label": tr("fileAttach"),
+    "data-i18n": "fileButton", "data-i18n-title": "fileAttach" }, tr("fileButton"));
   box.insertBefore(button, document.getElementById("reply-send"));
   box.append(picker);
   button.addEventListener("click", () => picker.click());

@@ -6,6 +6,7 @@
 
 const I18N = {
   en: {
+    fileButton: "File…", fileAttach: "Send a file or a picture to the customer",
     dashboard: "Dashboard", agents: "Agents", status: "Status", online: "online", away: "away", live: "live updates",
     sound: "Sound", desktop: "Notifications", soundHint: "A sound for a new ticket or a customer's reply",
     desktopHint: "A desktop notification for a new ticket or a customer's reply", shortcuts: "Keyboard shortcuts",
@@ -40,6 +41,7 @@ const I18N = {
     "prio_normal": "normal", "prio_high": "high", "prio_urgent": "urgent", "prio_low": "low",
   },
   ru: {
+    fileButton: "Файл…", fileAttach: "Отправить клиенту файл или картинку",
     dashboard: "Дашборд", agents: "Операторы", status: "Статус", online: "на месте", away: "отошёл", live: "обновления в реальном времени",
     sound: "Звук", desktop: "Уведомления", soundHint: "Звук при новом обращении или ответе клиента",
     desktopHint: "Уведомление на рабочем столе при новом обращении или ответе клиента", shortcuts: "Горячие клавиши",
