@@ -59,57 +59,6 @@ func TestIssuedCodesHaveTheirShape(t *testing.T) {
 	}
 }
 
-func TestLookupLinkCode(t *testing.T) {
-	db, clk := openClock(t)
-	a := mustContact(t, db, "telegram:1")
-	b := mustContact(t, db, "web:b")
-	old, _ := db.IssueLinkCode(ctx, a.ID, store.LinkKindCode, 10*time.Minute)
-	lc, err := db.IssueLinkCode(ctx, a.ID, store.LinkKindCode, 10*time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.LookupLinkCode(old.Code, b.ID); !errors.Is(err, store.ErrLinkCode) {
-		t.Errorf("a replaced code still works: %v", err)
-	}
-	got, err := db.LookupLinkCode(strings.ToLower(lc.Code), b.ID)
-	if err != nil || got.ContactID != a.ID {
-		t.Errorf("lookup = %+v, %v", got, err)
-	}
-	if _, err := db.LookupLinkCode(lc.Code, a.ID); !errors.Is(err, store.ErrLinkCode) {
-		t.Errorf("own code accepted: %v", err)
-	}
-	clk.Advance(10 * time.Minute)
-	if _, err := db.LookupLinkCode(lc.Code, b.ID); !errors.Is(err, store.ErrLinkCode) || !strings.Contains(err.Error(), "expired") {
-		t.Errorf("expired code: %v", err)
-	}
-}
-
-func TestLinkAttemptsWindow(t *testing.T) {
-	db, clk := openClock(t)
-	a := mustContact(t, db, "telegram:1")
-	b := mustContact(t, db, "web:b")
-	lc, _ := db.IssueLinkCode(ctx, a.ID, store.LinkKindCode, time.Hour)
-	for i := 1; i <= 3; i++ {
-		if n, err := db.LinkFailed(ctx, b.ID, 10*time.Minute); err != nil || n != i {
-			t.Fatalf("LinkFailed #%d = %d, %v", i, n, err)
-		}
-	}
-	_, err := db.LinkByCode(ctx, store.LinkRequest{Code: lc.Code, By: b.ID, MaxAttempts: 3, Window: 10 * time.Minute})
-	if !errors.Is(err, store.ErrLinkLimit) {
-		t.Fatalf("a right code over the limit: %v, want ErrLinkLimit", err)
-	}
-	if c, _ := db.ContactByIdentity("web:b"); c.ID != b.ID {
-		t.Error("a refused link merged")
-	}
-	clk.Advance(10 * time.Minute)
-	if n, _ := db.LinkAttempts(b.ID, 10*time.Minute); n != 0 {
-		t.Errorf("attempts after the window = %d", n)
-	}
-	if _, err := db.LinkByCode(ctx, store.LinkRequest{Code: lc.Code, By: b.ID, MaxAttempts: 3, Window: 10 * time.Minute}); err != nil {
-		t.Errorf("after the window: %v", err)
-	}
-}
-
 // say commits one message for c at the clock's time plus a minute.
 func sayAt(t *testing.T, db *store.DB, clk *storetest.Clock, c store.Contact, addr, text string) {
 	t.Helper()
